@@ -1,0 +1,1 @@
+//! A bit array with next-fit search; filled in by the physical-memory work.

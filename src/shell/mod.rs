@@ -1,0 +1,1 @@
+//! Hotkey mode and command mode.
