@@ -27,6 +27,9 @@ extern crate alloc;
 pub mod mm;
 pub mod shell;
 
+#[cfg(test)]
+pub mod testutil;
+
 #[cfg(target_os = "none")]
 pub mod arch;
 #[cfg(target_os = "none")]

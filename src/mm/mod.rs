@@ -10,6 +10,7 @@ pub mod frame;
 pub mod heap;
 pub mod layout;
 pub mod paging;
+pub mod phys;
 pub mod vm;
 
 pub use addr::{Frame, Page, PhysAddr, VirtAddr};

@@ -1,0 +1,3 @@
+fn main() {
+    println!("frame benchmark: not written yet");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("heap benchmark: not written yet");
+}

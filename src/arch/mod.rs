@@ -1,0 +1,1 @@
+//! x86 hardware: the only home of privileged instructions.

@@ -1,0 +1,1 @@
+//! Device drivers: VGA text, COM1 serial, PS/2 keyboard.
