@@ -18,7 +18,11 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator started from `seed` (zero is replaced by a fixed constant).
     pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Rng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {

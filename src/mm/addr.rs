@@ -37,7 +37,7 @@ impl PhysAddr {
     }
     /// True when the address is a multiple of `PAGE_SIZE`.
     pub const fn is_page_aligned(self) -> bool {
-        self.0 as usize % PAGE_SIZE == 0
+        (self.0 as usize).is_multiple_of(PAGE_SIZE)
     }
     /// The address in the kernel's linear space, or `None` when it lies
     /// beyond the 768 MiB the linear space maps.
@@ -157,8 +157,14 @@ mod tests {
 
     #[test]
     fn linear_space_round_trip() {
-        assert_eq!(PhysAddr(0x0010_0000).to_linear(), Some(VirtAddr(0xC010_0000)));
-        assert_eq!(VirtAddr(0xC010_0000).linear_to_phys(), Some(PhysAddr(0x0010_0000)));
+        assert_eq!(
+            PhysAddr(0x0010_0000).to_linear(),
+            Some(VirtAddr(0xC010_0000))
+        );
+        assert_eq!(
+            VirtAddr(0xC010_0000).linear_to_phys(),
+            Some(PhysAddr(0x0010_0000))
+        );
         assert_eq!(PhysAddr(0x3000_0000).to_linear(), None);
         assert_eq!(VirtAddr(0xF000_0000).linear_to_phys(), None);
     }
@@ -167,7 +173,10 @@ mod tests {
     fn frames_and_pages() {
         assert_eq!(Frame::containing_address(PhysAddr(0x1FFF)), Frame(1));
         assert_eq!(Frame(3).start_address(), PhysAddr(0x3000));
-        assert_eq!(Page::containing_address(VirtAddr(0xC000_0FFF)).start_address(), VirtAddr(0xC000_0000));
+        assert_eq!(
+            Page::containing_address(VirtAddr(0xC000_0FFF)).start_address(),
+            VirtAddr(0xC000_0000)
+        );
         assert_eq!(format!("{:?}", PhysAddr(0x10)), "P0x00000010");
     }
 }

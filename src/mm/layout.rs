@@ -59,4 +59,4 @@ pub const LOW_MEMORY_END: u32 = 0x0010_0000;
 
 const _: () = assert!(1 << PAGE_SHIFT == PAGE_SIZE);
 const _: () = assert!(1 << PDX_SHIFT == LARGE_PAGE_SIZE);
-const _: () = assert!(KERNEL_BASE as usize % LARGE_PAGE_SIZE == 0);
+const _: () = assert!((KERNEL_BASE as usize).is_multiple_of(LARGE_PAGE_SIZE));

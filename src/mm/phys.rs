@@ -27,7 +27,9 @@ impl SimMemory {
     /// `frames` zeroed frames, page-aligned in host memory.
     pub fn new(frames: usize) -> SimMemory {
         // Over-allocate by one page so the frames can start page-aligned.
-        SimMemory { bytes: alloc::vec![0; (frames + 1) * PAGE_SIZE] }
+        SimMemory {
+            bytes: alloc::vec![0; (frames + 1) * PAGE_SIZE],
+        }
     }
     /// How many frames are simulated.
     pub fn frames(&self) -> usize {
@@ -40,7 +42,10 @@ impl SimMemory {
     }
     /// Read a 32-bit word at a physical address.
     pub fn read_u32(&self, addr: PhysAddr) -> u32 {
-        assert!((addr.0 as usize) + 4 <= self.frames() * PAGE_SIZE, "SimMemory: read past end");
+        assert!(
+            (addr.0 as usize) + 4 <= self.frames() * PAGE_SIZE,
+            "SimMemory: read past end"
+        );
         // SAFETY: bounds checked above; the buffer lives as long as self.
         unsafe { (self.base().add(addr.0 as usize) as *const u32).read_unaligned() }
     }
@@ -48,7 +53,10 @@ impl SimMemory {
 
 impl PhysMemory for SimMemory {
     fn frame_ptr(&self, frame: Frame) -> *mut u8 {
-        assert!((frame.0 as usize) < self.frames(), "SimMemory: {frame:?} is not simulated");
+        assert!(
+            (frame.0 as usize) < self.frames(),
+            "SimMemory: {frame:?} is not simulated"
+        );
         // SAFETY: the frame lies inside the buffer (checked above).
         unsafe { self.base().add(frame.0 as usize * PAGE_SIZE) }
     }

@@ -1,0 +1,1 @@
+//! Kernel glue: boot information, init, test mode.
