@@ -24,6 +24,8 @@
 
 extern crate alloc;
 
+pub mod bootinfo;
+pub mod exception;
 pub mod mm;
 pub mod shell;
 

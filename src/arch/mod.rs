@@ -1,1 +1,3 @@
-//! x86 hardware: the only home of privileged instructions.
+//! Architecture support. Cairn runs on one: 32-bit x86.
+
+pub mod x86;

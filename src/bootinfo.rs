@@ -1,0 +1,354 @@
+//! What the boot loader told the kernel, copied into kernel-owned storage:
+//! the loader's name, the command line and the physical memory map.
+//!
+//! Pure code: the kernel fills a [`BootInfo`] from the multiboot2 tags; the
+//! `mmap` command, the frame allocators and the tests read it here.
+//!
+//! ```text
+//!  start        end (excl.)  size        type
+//!  0x00000000   0x0009fc00   639 KiB     available
+//!  0x0009fc00   0x000a0000   1 KiB       reserved
+//!  ...
+//! ```
+
+use core::fmt::{self, Write};
+
+/// Most memory-map entries kept (QEMU gives about six; real firmware a few dozen).
+pub const MAX_REGIONS: usize = 64;
+/// Longest command line kept, in bytes.
+pub const MAX_CMDLINE: usize = 256;
+/// Longest boot-loader name kept, in bytes.
+pub const MAX_LOADER_NAME: usize = 64;
+/// Most boot modules remembered.
+pub const MAX_MODULES: usize = 8;
+
+/// The type of a memory-map entry (multiboot2 numbering).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryKind {
+    /// Free RAM the kernel may use (type 1).
+    Available,
+    /// Reserved by firmware or hardware (type 2, and anything unknown).
+    Reserved,
+    /// ACPI tables, reusable once read (type 3).
+    AcpiReclaimable,
+    /// ACPI non-volatile storage, must be preserved (type 4).
+    AcpiNvs,
+    /// Defective RAM (type 5).
+    Defective,
+}
+
+impl MemoryKind {
+    /// The kind for a multiboot2 memory-map type number.
+    pub fn from_multiboot(typ: u32) -> MemoryKind {
+        match typ {
+            1 => MemoryKind::Available,
+            3 => MemoryKind::AcpiReclaimable,
+            4 => MemoryKind::AcpiNvs,
+            5 => MemoryKind::Defective,
+            _ => MemoryKind::Reserved,
+        }
+    }
+    /// A short lower-case name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryKind::Available => "available",
+            MemoryKind::Reserved => "reserved",
+            MemoryKind::AcpiReclaimable => "ACPI reclaimable",
+            MemoryKind::AcpiNvs => "ACPI NVS",
+            MemoryKind::Defective => "defective",
+        }
+    }
+}
+
+/// One memory-map entry: `len` bytes from physical `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryRegion {
+    pub start: u64,
+    pub len: u64,
+    pub kind: MemoryKind,
+}
+
+impl MemoryRegion {
+    /// The first byte after the region.
+    pub fn end(&self) -> u64 {
+        self.start.saturating_add(self.len)
+    }
+}
+
+/// A boot module GRUB loaded (physical range and its command line's start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Module {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// A string of at most `N` bytes kept inline (no heap at boot).
+#[derive(Clone, Copy)]
+pub struct FixedStr<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> FixedStr<N> {
+    /// The empty string.
+    pub const fn new() -> Self {
+        FixedStr { bytes: [0; N], len: 0 }
+    }
+    /// A copy of `s`, cut at the last whole character that fits.
+    pub fn from_str_truncated(s: &str) -> Self {
+        let mut cut = s.len().min(N);
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut f = Self::new();
+        f.bytes[..cut].copy_from_slice(&s.as_bytes()[..cut]);
+        f.len = cut;
+        f
+    }
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> fmt::Write for FixedStr<N> {
+    /// Append `s`; fails (and appends nothing) when it does not fit.
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl<const N: usize> Default for FixedStr<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Everything Cairn keeps from the boot information.
+#[derive(Clone, Copy)]
+pub struct BootInfo {
+    /// The boot loader's name, if it gave one.
+    pub loader: Option<FixedStr<MAX_LOADER_NAME>>,
+    /// The kernel command line (`test`, `heap=buddy`, `pmm=bitmap`, ...), if given.
+    pub cmdline: Option<FixedStr<MAX_CMDLINE>>,
+    regions: [MemoryRegion; MAX_REGIONS],
+    region_count: usize,
+    /// True when the loader gave a memory map at all.
+    pub has_memory_map: bool,
+    /// Entries dropped because the table was full.
+    pub regions_dropped: usize,
+    /// Physical range of the multiboot2 information structure itself.
+    pub info_range: (u32, u32),
+    modules: [Module; MAX_MODULES],
+    module_count: usize,
+}
+
+impl BootInfo {
+    /// Nothing known yet.
+    pub const fn empty() -> BootInfo {
+        BootInfo {
+            loader: None,
+            cmdline: None,
+            regions: [MemoryRegion { start: 0, len: 0, kind: MemoryKind::Reserved }; MAX_REGIONS],
+            region_count: 0,
+            has_memory_map: false,
+            regions_dropped: 0,
+            info_range: (0, 0),
+            modules: [Module { start: 0, end: 0 }; MAX_MODULES],
+            module_count: 0,
+        }
+    }
+
+    /// Record one memory-map entry (dropped and counted if the table is full).
+    pub fn push_region(&mut self, region: MemoryRegion) {
+        self.has_memory_map = true;
+        if self.region_count < MAX_REGIONS {
+            self.regions[self.region_count] = region;
+            self.region_count += 1;
+        } else {
+            self.regions_dropped += 1;
+        }
+    }
+
+    /// Record a boot module.
+    pub fn push_module(&mut self, module: Module) {
+        if self.module_count < MAX_MODULES {
+            self.modules[self.module_count] = module;
+            self.module_count += 1;
+        }
+    }
+
+    /// The memory map, in the order the loader gave it.
+    pub fn regions(&self) -> &[MemoryRegion] {
+        &self.regions[..self.region_count]
+    }
+
+    /// The boot modules.
+    pub fn modules(&self) -> &[Module] {
+        &self.modules[..self.module_count]
+    }
+
+    /// Bytes of available RAM (overlaps counted once).
+    pub fn usable_bytes(&self) -> u64 {
+        let mut total = 0;
+        let mut covered_to = 0u64;
+        let mut sorted = self.regions;
+        let avail = &mut sorted[..self.region_count];
+        avail.sort_unstable_by_key(|r| (r.kind != MemoryKind::Available, r.start));
+        for r in avail.iter().filter(|r| r.kind == MemoryKind::Available) {
+            let start = r.start.max(covered_to);
+            if r.end() > start {
+                total += r.end() - start;
+                covered_to = r.end();
+            }
+        }
+        total
+    }
+
+    /// The command line's words (an initial kernel path, if GRUB left one, is skipped).
+    pub fn args(&self) -> impl Iterator<Item = &str> {
+        let line = self.cmdline.as_ref().map(|c| c.as_str()).unwrap_or("");
+        line.split_whitespace().filter(|w| !w.starts_with('/'))
+    }
+
+    /// True when the command line holds the word `flag` (e.g. `test`).
+    pub fn flag(&self, flag: &str) -> bool {
+        self.args().any(|w| w == flag)
+    }
+
+    /// The value of `key=value` on the command line (the last one wins).
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.args().filter_map(|w| w.split_once('=')).filter(|(k, _)| *k == key).map(|(_, v)| v).last()
+    }
+
+    /// Print the memory map as a table with the total usable RAM.
+    pub fn write_memory_map(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        if !self.has_memory_map {
+            return writeln!(out, "memory map: the boot loader gave none");
+        }
+        writeln!(out, "memory map ({} entries):", self.region_count)?;
+        writeln!(out, "  start               end (excl.)         size        type")?;
+        for r in self.regions() {
+            writeln!(out, "  {:#018x}  {:#018x}  {:>10}  {}", r.start, r.end(), Size(r.len), r.kind.name())?;
+        }
+        if self.regions_dropped > 0 {
+            writeln!(out, "  ({} more entries did not fit and were ignored)", self.regions_dropped)?;
+        }
+        writeln!(out, "usable RAM: {} ({} bytes)", Size(self.usable_bytes()), self.usable_bytes())
+    }
+}
+
+/// A byte count printed in the largest binary unit that keeps it whole (or one decimal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+        let mut unit = 0;
+        let mut whole = self.0;
+        while unit < UNITS.len() - 1 && whole >= 1024 && whole.is_multiple_of(1024) {
+            whole /= 1024;
+            unit += 1;
+        }
+        if whole >= 10 * 1024 && unit < UNITS.len() - 1 {
+            // Not a whole number of the next unit: show one decimal of it.
+            let tenths = whole * 10 / 1024;
+            let mut s = FixedStr::<24>::new();
+            write!(s, "{}.{} {}", tenths / 10, tenths % 10, UNITS[unit + 1])?;
+            return f.pad(s.as_str());
+        }
+        let mut s = FixedStr::<24>::new();
+        write!(s, "{whole} {}", UNITS[unit])?;
+        f.pad(s.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn qemu_128m() -> BootInfo {
+        let mut b = BootInfo::empty();
+        for (start, len, typ) in [
+            (0u64, 0x9FC00u64, 1u32),
+            (0x9FC00, 0x400, 2),
+            (0xF0000, 0x10000, 2),
+            (0x100000, 0x7EE0000, 1),
+            (0x7FE0000, 0x20000, 2),
+            (0xFFFC0000, 0x40000, 2),
+        ] {
+            b.push_region(MemoryRegion { start, len, kind: MemoryKind::from_multiboot(typ) });
+        }
+        b
+    }
+
+    #[test]
+    fn usable_ram_of_qemu_128m() {
+        let b = qemu_128m();
+        assert_eq!(b.usable_bytes(), 0x9FC00 + 0x7EE0000);
+    }
+
+    #[test]
+    fn overlapping_available_counted_once() {
+        let mut b = BootInfo::empty();
+        b.push_region(MemoryRegion { start: 0x100000, len: 0x100000, kind: MemoryKind::Available });
+        b.push_region(MemoryRegion { start: 0x180000, len: 0x100000, kind: MemoryKind::Available });
+        b.push_region(MemoryRegion { start: 0, len: 0x1000, kind: MemoryKind::Available });
+        assert_eq!(b.usable_bytes(), 0x180000 + 0x1000);
+    }
+
+    #[test]
+    fn memory_map_table() {
+        let mut s = String::new();
+        qemu_128m().write_memory_map(&mut s).unwrap();
+        assert!(s.starts_with("memory map (6 entries):\n"));
+        assert!(s.contains("  0x0000000000100000  0x0000000007fe0000   126.8 MiB  available\n"), "{s}");
+        assert!(s.contains("usable RAM: 127.4 MiB"), "{s}");
+        let mut none = String::new();
+        BootInfo::empty().write_memory_map(&mut none).unwrap();
+        assert_eq!(none, "memory map: the boot loader gave none\n");
+    }
+
+    #[test]
+    fn command_line_options() {
+        let mut b = BootInfo::empty();
+        b.cmdline = Some(FixedStr::from_str_truncated("/boot/cairn.elf test heap=gaptree pmm=bitmap heap=pool"));
+        assert!(b.flag("test"));
+        assert!(!b.flag("heap"));
+        assert_eq!(b.option("heap"), Some("pool"));
+        assert_eq!(b.option("pmm"), Some("bitmap"));
+        assert_eq!(b.option("playground"), None);
+    }
+
+    #[test]
+    fn sizes_print_in_units() {
+        assert_eq!(Size(1024).to_string(), "1 KiB");
+        assert_eq!(Size(639 * 1024).to_string(), "639 KiB");
+        assert_eq!(Size(3 << 30).to_string(), "3 GiB");
+        assert_eq!(Size(1000).to_string(), "1000 B");
+        assert_eq!(Size(0x7EE0000).to_string(), "126.8 MiB");
+    }
+
+    #[test]
+    fn truncation_keeps_characters_whole() {
+        let f = FixedStr::<4>::from_str_truncated("abcé");
+        assert_eq!(f.as_str(), "abc");
+    }
+
+    #[test]
+    fn full_table_counts_drops() {
+        let mut b = BootInfo::empty();
+        for i in 0..MAX_REGIONS + 3 {
+            b.push_region(MemoryRegion { start: i as u64 * 0x1000, len: 0x1000, kind: MemoryKind::Available });
+        }
+        assert_eq!(b.regions().len(), MAX_REGIONS);
+        assert_eq!(b.regions_dropped, 3);
+    }
+}
