@@ -1,1 +1,5 @@
-//! Device drivers: VGA text, COM1 serial, PS/2 keyboard.
+//! Device drivers: VGA text console, COM1 serial port, PS/2 keyboard.
+
+pub mod keyboard;
+pub mod serial;
+pub mod vga;

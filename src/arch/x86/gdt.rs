@@ -38,7 +38,7 @@ pub const DEMO: Selector = Selector::new(7, 0);
 pub const GDT_ENTRIES: usize = 8;
 
 /// A 32-bit task-state segment (Intel SDM Vol. 3A, 8.2.1).
-#[repr(C, packed)]
+#[repr(C)]
 #[derive(Clone, Copy)]
 pub struct TaskStateSegment {
     pub link: u32,

@@ -1,0 +1,109 @@
+# Cairn: build, boot and test. `make run` and `make test` are the whole set-up
+# on a fresh Debian or Ubuntu machine with rustup: `deps` installs the rest.
+
+SHELL := /bin/bash
+TARGET := i686-kernel
+PROFILE ?= release
+CARGO_KERNEL_FLAGS := --target $(TARGET).json -Zjson-target-spec \
+	-Zbuild-std=core,alloc,compiler_builtins -Zbuild-std-features=compiler-builtins-mem
+ifeq ($(PROFILE),release)
+CARGO_KERNEL_FLAGS += --release
+endif
+KERNEL := target/$(TARGET)/$(PROFILE)/cairn
+BUILD := build
+ISO := $(BUILD)/cairn.iso
+QEMU := qemu-system-i386
+MEM ?= 128M
+QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
+TIMEOUT ?= 60
+APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps kernel iso run run-serial debug test test-host test-kernel test-qemu lint soak bench clean
+
+all: iso
+
+## deps: install QEMU, GRUB and the ISO tools when any is missing (apt-get).
+deps:
+	@missing=""; \
+	command -v $(QEMU) >/dev/null || missing="$$missing qemu-system-x86"; \
+	command -v grub-mkrescue >/dev/null || missing="$$missing grub-common"; \
+	[ -d /usr/lib/grub/i386-pc ] || missing="$$missing grub-pc-bin"; \
+	command -v xorriso >/dev/null || missing="$$missing xorriso"; \
+	command -v mformat >/dev/null || missing="$$missing mtools"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    echo "deps: installing$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "deps: missing$$missing; this is not a Debian/Ubuntu system: install QEMU (i386), GRUB (i386-pc), xorriso and mtools by hand"; exit 1; \
+	  fi; \
+	fi
+	@command -v cargo >/dev/null || { echo "deps: cargo not found: install rustup (https://rustup.rs) first"; exit 1; }
+	@rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+
+## kernel: build the kernel ELF.
+kernel:
+	cargo build $(CARGO_KERNEL_FLAGS)
+
+## iso: the bootable GRUB image.
+iso: $(ISO)
+
+$(ISO): kernel iso/boot/grub/grub.cfg
+	@mkdir -p $(BUILD)/iso/boot/grub
+	cp $(KERNEL) $(BUILD)/iso/boot/cairn.elf
+	cp iso/boot/grub/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $(ISO) $(BUILD)/iso 2>/dev/null
+
+## run: boot in a window when there is a display, else the curses screen in this terminal.
+run: deps iso
+	@echo "Leave QEMU: the 'halt' command; or Alt+2 then 'quit' (window); or Esc 2 then 'quit' / Ctrl-A X (terminal). Serial log: $(BUILD)/serial.log"
+	@if [ -n "$$DISPLAY" ]; then \
+	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial file:$(BUILD)/serial.log; \
+	else \
+	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display curses -serial file:$(BUILD)/serial.log; \
+	fi; true
+
+## run-serial: the serial console only (type here; Ctrl-A X leaves QEMU).
+run-serial: deps iso
+	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio; true
+
+## debug: QEMU waits for gdb on :1234; `gdb -x debug.gdb` in another terminal.
+debug: deps iso
+	@echo "In another terminal: gdb -x debug.gdb"
+	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
+
+## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven tests.
+test: deps lint test-host iso test-kernel test-qemu
+	@echo "make test: all tiers passed"
+
+## lint: formatting and clippy (host and kernel target), warnings are errors.
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy $(CARGO_KERNEL_FLAGS) -- -D warnings
+
+## test-host: tier 1, pure code on the host.
+test-host:
+	cargo test --lib
+
+## test-kernel: tier 2, boot the GRUB entry with `test` and run the in-kernel tests.
+test-kernel: iso
+	./tests/run-kernel-tests.sh $(ISO) $(TIMEOUT)
+
+## test-qemu: tier 3, boot the ISO headless and type through the QEMU monitor.
+test-qemu: iso
+	CAIRN_ISO=$(abspath $(ISO)) cargo test --test qemu -- --ignored --test-threads=2
+
+## soak: the property tests at 1,000,000 operations each.
+soak:
+	CAIRN_SOAK_OPS=1000000 cargo test --release --lib soak -- --nocapture
+
+## bench: allocator benchmarks against the peer crates (results in docs/bench/).
+bench:
+	cargo bench --bench heap
+	cargo bench --bench frames
+
+clean:
+	cargo clean
+	rm -rf $(BUILD)

@@ -1,0 +1,82 @@
+//! Reading the multiboot2 boot information into a [`BootInfo`].
+
+use crate::bootinfo::{BootInfo, FixedStr, MemoryKind, MemoryRegion, Module};
+use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE};
+use crate::println;
+use multiboot2::{BootInformation, BootInformationHeader};
+
+/// The value GRUB leaves in EAX for a multiboot2 kernel.
+pub const MULTIBOOT2_MAGIC: u32 = 0x36D7_6289;
+
+/// Copy what Cairn needs out of the boot information at physical `info_phys`.
+/// A wrong magic or an unreadable structure is reported and gives an empty
+/// [`BootInfo`]; missing tags are reported one by one.
+///
+/// # Safety
+/// `info_phys` must be what the loader passed in EBX; the boot page
+/// directory's linear space must map it.
+pub unsafe fn read(magic: u32, info_phys: u32) -> BootInfo {
+    let mut info = BootInfo::empty();
+    if magic != MULTIBOOT2_MAGIC {
+        println!(
+            "boot: wrong multiboot2 magic {magic:#010x} (expected {MULTIBOOT2_MAGIC:#010x}): \
+             not started by a multiboot2 loader; going on without boot information"
+        );
+        return info;
+    }
+    if info_phys >= LINEAR_SPACE_SIZE {
+        println!("boot: boot information at {info_phys:#x} lies outside the linear space; ignored");
+        return info;
+    }
+    let ptr = (info_phys + KERNEL_BASE) as *const BootInformationHeader;
+    // SAFETY: the loader put a multiboot2 structure there (magic checked) and
+    // the linear space maps it.
+    let mbi = match unsafe { BootInformation::load(ptr) } {
+        Ok(mbi) => mbi,
+        Err(e) => {
+            println!("boot: the boot information is not valid ({e:?}); going on without it");
+            return info;
+        }
+    };
+    info.info_range = (info_phys, info_phys + mbi.total_size() as u32);
+    match mbi.boot_loader_name_tag().map(|t| t.name()) {
+        Some(Ok(name)) => info.loader = Some(FixedStr::from_str_truncated(name)),
+        _ => println!("boot: no boot loader name tag"),
+    }
+    match mbi.command_line_tag().map(|t| t.cmdline()) {
+        Some(Ok(line)) => info.cmdline = Some(FixedStr::from_str_truncated(line)),
+        _ => println!("boot: no command line tag"),
+    }
+    match mbi.memory_map_tag() {
+        Some(tag) => {
+            for area in tag.memory_areas() {
+                let typ: u32 = area.typ().val();
+                info.push_region(MemoryRegion { start: area.start_address(), len: area.size(), kind: MemoryKind::from_multiboot(typ) });
+            }
+        }
+        None => println!("boot: no memory map tag: memory cannot be managed without one"),
+    }
+    for module in mbi.module_tags() {
+        info.push_module(Module { start: module.start_address(), end: module.end_address() });
+    }
+    info
+}
+
+/// Print the boot banner: loader, command line, memory map.
+pub fn print_summary(info: &BootInfo) {
+    println!("boot loader: {}", info.loader.as_ref().map(|s| s.as_str()).unwrap_or("(unknown)"));
+    println!("command line: {}", info.cmdline.as_ref().map(|s| s.as_str()).unwrap_or("(none)"));
+    let _ = info.write_memory_map(&mut crate::kernel::console::Out);
+}
+
+unsafe extern "C" {
+    static mut boot_page_directory: [u32; 1024];
+}
+
+/// Remove the boot directory's identity mapping of the first 4 MiB: from
+/// here on, low addresses (null above all) fault.
+pub fn drop_identity_mapping() {
+    // SAFETY: the kernel runs in the higher half now; nothing uses PD[0].
+    unsafe { (*(&raw mut boot_page_directory))[0] = 0 };
+    crate::arch::x86::flush_tlb();
+}

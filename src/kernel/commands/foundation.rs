@@ -1,0 +1,145 @@
+//! Foundation commands: help clear echo uptime mmap gdt idt fault reboot halt.
+
+use super::{Command, Outcome};
+use crate::arch::x86::{self, gdt, idt, probe};
+use crate::kernel::{self, console, interrupts};
+use crate::mm::segment;
+use alloc::format;
+use core::fmt::Write;
+
+pub static COMMANDS: &[Command] = &[
+    Command { name: "help", args: "[command]", help: "list the commands, or explain one", run: super::help },
+    Command { name: "clear", args: "", help: "clear the screen", run: clear },
+    Command { name: "echo", args: "<words...>", help: "print the words", run: echo },
+    Command { name: "uptime", args: "", help: "time since the timer started", run: uptime },
+    Command { name: "mmap", args: "", help: "the multiboot2 memory map and the command line", run: mmap },
+    Command { name: "gdt", args: "", help: "the global descriptor table, decoded", run: gdt_cmd },
+    Command { name: "idt", args: "", help: "the interrupt descriptor table's present gates", run: idt_cmd },
+    Command {
+        name: "fault",
+        args: "de|bp|ud|gp|pf [addr]",
+        help: "raise an exception on purpose; it is reported and survived",
+        run: fault,
+    },
+    Command { name: "reboot", args: "", help: "reset the machine", run: reboot },
+    Command { name: "halt", args: "", help: "power the machine off (QEMU exits)", run: halt },
+];
+
+fn clear(_: &[&str], _: &mut dyn Write) -> Outcome {
+    console::with(|c| c.screen.clear());
+    Ok(())
+}
+
+fn echo(args: &[&str], out: &mut dyn Write) -> Outcome {
+    let _ = writeln!(out, "{}", args.join(" "));
+    Ok(())
+}
+
+fn uptime(_: &[&str], out: &mut dyn Write) -> Outcome {
+    let ms = interrupts::uptime_ms();
+    let _ = writeln!(
+        out,
+        "up {}.{:03} s ({} timer ticks at {} Hz)",
+        ms / 1000,
+        ms % 1000,
+        interrupts::TICKS.load(core::sync::atomic::Ordering::Relaxed),
+        interrupts::TIMER_HZ
+    );
+    Ok(())
+}
+
+fn mmap(_: &[&str], out: &mut dyn Write) -> Outcome {
+    let info = kernel::boot_info();
+    let _ = writeln!(out, "command line: {}", info.cmdline.as_ref().map(|s| s.as_str()).unwrap_or("(none)"));
+    let mut w = Adapter(out);
+    let _ = info.write_memory_map(&mut w);
+    Ok(())
+}
+
+fn gdt_cmd(_: &[&str], out: &mut dyn Write) -> Outcome {
+    let _ = writeln!(out, "GDT ({} entries):", gdt::GDT_ENTRIES);
+    let _ = writeln!(out, "idx sel     base        limit        gran  dpl  type");
+    let mut w = Adapter(out);
+    for (i, d) in gdt::entries().iter().enumerate() {
+        let _ = segment::write_row(&mut w, i, d.without_accessed());
+    }
+    Ok(())
+}
+
+fn idt_cmd(_: &[&str], out: &mut dyn Write) -> Outcome {
+    let _ = writeln!(out, "IDT: 256 entries; present gates:");
+    for (v, kind, sel, offset) in idt::entries() {
+        let name = if v < 32 {
+            let (m, n) = crate::exception::name(v as u32);
+            format!("{m} {n}")
+        } else {
+            format!("IRQ {}", v - 32)
+        };
+        let target = if kind == "task gate" { format!("TSS selector {sel:#06x}") } else { format!("{sel:#06x}:{offset:#010x}") };
+        let _ = writeln!(out, "  {v:>3}  {kind:<14} {target:<22} {name}");
+    }
+    Ok(())
+}
+
+fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
+    let kind = args.first().ok_or("which fault?")?;
+    match *kind {
+        "de" => {
+            let _ = writeln!(out, "dividing 1 by 0 ...");
+            let caught = probe::divide(1, 0).err().ok_or("no #DE was raised")?;
+            let _ = writeln!(out, "survived #{} (vector {})", "DE", caught.vector);
+        }
+        "bp" => {
+            let _ = writeln!(out, "executing int3 ...");
+            probe::breakpoint();
+            let _ = writeln!(out, "survived the breakpoint");
+        }
+        "ud" => {
+            let _ = writeln!(out, "executing ud2 ...");
+            let caught = probe::invalid_opcode().err().ok_or("no #UD was raised")?;
+            let _ = writeln!(out, "survived #UD (vector {})", caught.vector);
+        }
+        "gp" => {
+            let selector = 0xFFF8u16;
+            let _ = writeln!(out, "loading selector {selector:#06x} (past the end of the GDT) into FS ...");
+            let caught = probe::load_fs(selector).err().ok_or("no #GP was raised")?;
+            let _ = writeln!(out, "survived #GP (vector {}, error code {:#x})", caught.vector, caught.error_code);
+        }
+        "pf" => {
+            let addr = match args.get(1) {
+                Some(a) => crate::shell::parse_number(a)?,
+                None => 0,
+            };
+            let _ = writeln!(out, "reading {addr:#010x} ...");
+            match probe::read_u32(addr) {
+                Ok(v) => {
+                    let _ = writeln!(out, "no fault: {addr:#010x} is mapped and holds {v:#010x}");
+                }
+                Err(c) => {
+                    let _ = writeln!(out, "survived #PF at {:#010x} (error code {:#x})", c.cr2, c.error_code);
+                }
+            }
+        }
+        other => return Err(format!("unknown fault kind `{other}`")),
+    }
+    Ok(())
+}
+
+fn reboot(_: &[&str], out: &mut dyn Write) -> Outcome {
+    let _ = writeln!(out, "rebooting ...");
+    x86::reboot()
+}
+
+fn halt(_: &[&str], out: &mut dyn Write) -> Outcome {
+    let _ = writeln!(out, "cairn: powering off");
+    x86::power_off()
+}
+
+/// Lets reports written for `impl fmt::Write` go to a `dyn Write`.
+pub struct Adapter<'a>(pub &'a mut dyn Write);
+
+impl Write for Adapter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.write_str(s)
+    }
+}

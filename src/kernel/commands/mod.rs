@@ -1,0 +1,74 @@
+//! Command mode's commands, one table per layer.
+//!
+//! Each command gets its arguments (the words after its name) and a writer;
+//! bad arguments print `error: ...` and change nothing.
+
+mod foundation;
+
+use alloc::string::String;
+use core::fmt::Write;
+
+/// What a command returns: `Err` carries a message printed as `error: ...`.
+pub type Outcome = Result<(), String>;
+
+/// One command.
+pub struct Command {
+    pub name: &'static str,
+    pub args: &'static str,
+    pub help: &'static str,
+    pub run: fn(&[&str], &mut dyn Write) -> Outcome,
+}
+
+/// Every table, layer by layer.
+fn tables() -> [&'static [Command]; 1] {
+    [foundation::COMMANDS]
+}
+
+/// Find a command by name.
+pub fn find(name: &str) -> Option<&'static Command> {
+    tables().into_iter().flatten().find(|c| c.name == name)
+}
+
+/// Run one command line.
+pub fn run(line: &str, out: &mut dyn Write) {
+    let mut words = [""; 16];
+    let mut n = 0;
+    for w in line.split_whitespace() {
+        if n == words.len() {
+            let _ = writeln!(out, "error: too many arguments (at most {})", words.len() - 1);
+            return;
+        }
+        words[n] = w;
+        n += 1;
+    }
+    let Some((name, args)) = words[..n].split_first() else { return };
+    match find(name) {
+        Some(cmd) => {
+            if let Err(msg) = (cmd.run)(args, out) {
+                let _ = writeln!(out, "error: {msg}");
+                if !cmd.args.is_empty() {
+                    let _ = writeln!(out, "usage: {} {}", cmd.name, cmd.args);
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(out, "unknown command `{name}`; `help` lists them");
+        }
+    }
+}
+
+/// `help`: every command with its arguments and one line of help.
+fn help(args: &[&str], out: &mut dyn Write) -> Outcome {
+    if let Some(name) = args.first() {
+        let cmd = find(name).ok_or_else(|| alloc::format!("no command `{name}`"))?;
+        let _ = writeln!(out, "{} {}\n  {}", cmd.name, cmd.args, cmd.help);
+        return Ok(());
+    }
+    let _ = writeln!(out, "commands:");
+    for cmd in tables().into_iter().flatten() {
+        let usage = alloc::format!("{} {}", cmd.name, cmd.args);
+        let _ = writeln!(out, "  {usage:<26} {}", cmd.help);
+    }
+    let _ = writeln!(out, "  {:<26} {}", "exit", "return to hotkey mode (or press Esc)");
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The kernel's interrupt handlers: exceptions (reported; survived when they
+//! come from a probe), the double-fault task, the timer, the keyboard and COM1.
+//!
+//! Handlers run with interrupts off and must not block or allocate.
+
+use crate::arch::x86::{self, gdt, idt, pic, pit, probe};
+use crate::exception::{self, InterruptFrame, vector};
+use crate::kernel::console;
+use crate::shell::input::{InputQueue, SerialDecoder};
+use crate::{print, println};
+use core::sync::atomic::{AtomicU32, Ordering};
+use spin::Mutex;
+
+/// Timer interrupts per second.
+pub const TIMER_HZ: u32 = 100;
+
+/// Timer ticks since the PIT started.
+pub static TICKS: AtomicU32 = AtomicU32::new(0);
+
+/// Keys from the keyboard and the serial line, for the shell.
+pub static INPUT: InputQueue = InputQueue::new();
+
+struct SerialInput {
+    port: crate::drivers::serial::Serial,
+    decoder: SerialDecoder,
+    last_byte_tick: u32,
+}
+
+static SERIAL_INPUT: Mutex<SerialInput> =
+    Mutex::new(SerialInput { port: crate::drivers::serial::Serial::com1(), decoder: SerialDecoder::new(), last_byte_tick: 0 });
+
+/// Install every handler, remap the PIC, start the PIT; interrupts stay off.
+pub fn init() {
+    gdt::init(double_fault_task);
+    idt::init();
+    idt::set_exception_handler(exception);
+    pic::init(idt::IRQ_BASE);
+    pit::init(TIMER_HZ);
+    idt::set_irq_handler(0, timer);
+    idt::set_irq_handler(1, keyboard);
+    idt::set_irq_handler(4, com1);
+    pic::unmask(0);
+    pic::unmask(1);
+    pic::unmask(4);
+}
+
+/// Milliseconds since the timer started.
+pub fn uptime_ms() -> u64 {
+    TICKS.load(Ordering::Relaxed) as u64 * 1000 / TIMER_HZ as u64
+}
+
+fn timer() {
+    let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
+    // A lone ESC from a serial terminal is delivered once the line is quiet.
+    if let Some(mut s) = SERIAL_INPUT.try_lock() {
+        if s.decoder.pending() && now.wrapping_sub(s.last_byte_tick) > 2 {
+            s.decoder.flush(|k| {
+                INPUT.push(k);
+            });
+        }
+    }
+}
+
+fn keyboard() {
+    if let Some(key) = crate::drivers::keyboard::read_key() {
+        INPUT.push(key);
+    }
+}
+
+fn com1() {
+    let mut s = SERIAL_INPUT.lock();
+    s.last_byte_tick = TICKS.load(Ordering::Relaxed);
+    while let Some(byte) = s.port.try_receive() {
+        s.decoder.feed(byte, |k| {
+            INPUT.push(k);
+        });
+    }
+}
+
+/// Hooks that add detail to a page-fault report (the paging layer installs one).
+pub static PAGE_FAULT_DETAIL: Mutex<Option<fn(u32)>> = Mutex::new(None);
+
+/// Every CPU exception but the double fault lands here.
+fn exception(frame: &mut InterruptFrame) {
+    let cr2 = if frame.vector == vector::PAGE_FAULT { x86::cr2() } else { 0 };
+    if frame.vector == vector::BREAKPOINT {
+        report(frame, cr2);
+        println!("breakpoint: execution goes on after the int3");
+        return;
+    }
+    if let Some(fixup) = probe::fixup_for(frame.eip) {
+        probe::record(frame.vector, frame.error_code, cr2);
+        if !probe::is_quiet() {
+            report(frame, cr2);
+            println!("recovered: the fault came from a probe; the kernel goes on");
+        }
+        frame.eip = fixup;
+        return;
+    }
+    console::force_unlock();
+    report(frame, cr2);
+    fatal("unrecoverable exception in kernel code")
+}
+
+fn report(frame: &InterruptFrame, cr2: u32) {
+    let mut out = console::Out;
+    let _ = exception::write_report(&mut out, frame, cr2);
+    if frame.vector == vector::PAGE_FAULT {
+        let detail = *PAGE_FAULT_DETAIL.lock();
+        if let Some(detail) = detail {
+            detail(cr2);
+        }
+    }
+}
+
+/// Print why the kernel stops, then stop: in test mode QEMU exits with the
+/// failure code, otherwise the CPU halts with the report on screen.
+pub fn fatal(why: &str) -> ! {
+    println!("cairn: halted: {why}");
+    if crate::kernel::test_mode() {
+        println!("0 passed, 1 failed");
+        x86::qemu_exit(crate::kernel::ktest::EXIT_FAILURE);
+    }
+    x86::halt_forever()
+}
+
+/// The double-fault task: runs on its own TSS and stack, so even a kernel
+/// stack overflow (a #PF that cannot push its frame) is reported.
+extern "C" fn double_fault_task() -> ! {
+    console::force_unlock();
+    let (eip, esp, ebp) = gdt::faulting_task_state();
+    println!("EXCEPTION #DF double fault (vector 8)");
+    println!("  the CPU could not deliver an exception; state of the faulting code:");
+    println!("  EIP {eip:#010x}  ESP {esp:#010x}  EBP {ebp:#010x}");
+    if let Some(note) = crate::kernel::stack_note(esp) {
+        println!("  {note}");
+    }
+    print!("");
+    fatal("double fault")
+}
