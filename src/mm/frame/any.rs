@@ -191,12 +191,7 @@ mod tests {
                 "{s}"
             );
             assert!(s.contains(&format!("managed    {:>7} frames", p.usable_frames())));
-            let mut want = [0; ORDERS];
-            for r in p.usable() {
-                crate::mm::frame::for_each_block(r.start.0 as usize, r.end.0 as usize, |_, k| {
-                    want[k] += 1
-                });
-            }
+            let want = initial_blocks(&p);
             assert_eq!(a.free_blocks_per_order(), want, "{}", choice.name());
             let mut b = String::new();
             a.report_buddyinfo(&mut b).unwrap();

@@ -453,6 +453,11 @@ mod tests {
         // Reach cut below the top of RAM so the out-of-reach path is exercised.
         let (p, mut m, mem) = build(16, 0xFE0);
         let mut a = FreeListFrameAllocator::new(&p, m.bytes(), mem, Frame(0xE00)).unwrap();
-        soak(&mut a, &p, 0xF1EE, soak_ops(60_000), true);
+        let total = a.total_count();
+        soak(&mut a, &p, 0xF1EE, soak_ops(150_000), true, |a| {
+            // Everything is back on the list.
+            assert_eq!(a.free_count(), total);
+            a.check().unwrap();
+        });
     }
 }
