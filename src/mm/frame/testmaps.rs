@@ -124,7 +124,7 @@ pub fn soak<A: FrameAllocator + Soakable>(
     let mut live: BTreeMap<u32, usize> = BTreeMap::new();
     let mut picks: Vec<u32> = Vec::new();
     let mut used = 0usize;
-    let mut take = |live: &mut BTreeMap<u32, usize>, picks: &mut Vec<u32>, f: Frame, n: usize| {
+    let take = |live: &mut BTreeMap<u32, usize>, picks: &mut Vec<u32>, f: Frame, n: usize| {
         for i in 0..n as u32 {
             assert!(managed(Frame(f.0 + i)), "{f:?}+{i} is not managed");
         }
