@@ -29,6 +29,7 @@ pub mod buddy;
 pub mod freelist;
 mod meta;
 pub mod plan;
+pub mod qemu;
 pub mod report;
 mod runs;
 #[cfg(test)]

@@ -1,9 +1,7 @@
 //! Memory maps for the host tests: what GRUB reports under QEMU's i440fx
 //! machine with SeaBIOS, plus the boot reservations a kernel would make.
 
-use super::plan::{
-    FramePlan, MemoryKind, MemoryRegion, PmmChoice, Reservation, ReserveReason, plan,
-};
+use super::plan::{FramePlan, PmmChoice, Reservation, ReserveReason, plan};
 use super::{FrameAllocator, FrameError};
 use crate::mm::addr::Frame;
 use crate::testutil::Rng;
@@ -11,27 +9,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// The map QEMU (`-m <mib>M`, i440fx, SeaBIOS) hands GRUB: low RAM up to the
-/// EBDA, the BIOS area, RAM from 1 MiB to 128 KiB below the top of low RAM
-/// (SeaBIOS keeps the rest), the BIOS flash below 4 GiB; RAM past 3.5 GiB is
-/// moved above 4 GiB. Entries are given in a shuffled order on purpose.
-pub fn qemu_map(mib: u64) -> Vec<MemoryRegion> {
-    use MemoryKind::*;
-    let ram = mib << 20;
-    let low = if ram >= 0xE000_0000 { 0xC000_0000 } else { ram };
-    let mut map = vec![
-        MemoryRegion::new(0xFFFC_0000, 0x4_0000, Reserved),
-        MemoryRegion::new(0x10_0000, low - 0x2_0000 - 0x10_0000, Available),
-        MemoryRegion::new(0, 0x9_FC00, Available),
-        MemoryRegion::new(0x9_FC00, 0x400, Reserved),
-        MemoryRegion::new(0xF_0000, 0x1_0000, Reserved),
-        MemoryRegion::new(low - 0x2_0000, 0x2_0000, Reserved),
-    ];
-    if ram > low {
-        map.push(MemoryRegion::new(1 << 32, ram - low, Available));
-    }
-    map
-}
+pub use super::qemu::qemu_map;
 
 /// Kernel image at 1 MiB (512 KiB), multiboot2 information just after it
 /// (one frame), one 64 KiB boot module after that.
