@@ -144,7 +144,9 @@ impl<'a> RunMap<'a> {
             self.span() as u32,
             self.span() as u32,
         ))) {
-            let gap = r.start.0 as usize - prev_end;
+            let Some(gap) = (r.start.0 as usize).checked_sub(prev_end) else {
+                return Err("runs: managed ranges overlap or are out of order");
+            };
             if !self.used.is_range_set(prev_end, gap) || !self.head.is_range_set(prev_end, gap) {
                 return Err("runs: an unmanaged frame is not marked used and head");
             }
