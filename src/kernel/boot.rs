@@ -65,7 +65,7 @@ pub unsafe fn read(magic: u32, info_phys: u32) -> BootInfo {
 /// Print the boot banner: loader, command line, memory map.
 pub fn print_summary(info: &BootInfo) {
     println!("boot loader: {}", info.loader.as_ref().map(|s| s.as_str()).unwrap_or("(unknown)"));
-    println!("command line: {}", info.cmdline.as_ref().map(|s| s.as_str()).unwrap_or("(none)"));
+    println!("command line: {}", info.cmdline.as_ref().map(|s| s.as_str()).filter(|s| !s.is_empty()).unwrap_or("(empty)"));
     let _ = info.write_memory_map(&mut crate::kernel::console::Out);
 }
 

@@ -189,7 +189,8 @@ impl fmt::Debug for Descriptor {
     }
 }
 
-/// Write one decoded table row: index, selector, base, limit, granularity, DPL, kind.
+/// Write one decoded table row: index, selector (with RPL = DPL, as code
+/// loads it), base, limit, granularity, DPL, kind.
 pub fn write_row(out: &mut impl fmt::Write, index: usize, d: Descriptor) -> fmt::Result {
     if !d.present() {
         return writeln!(out, "{index:>2}  {:#06x}  (null / not present)", index * 8);
@@ -197,7 +198,7 @@ pub fn write_row(out: &mut impl fmt::Write, index: usize, d: Descriptor) -> fmt:
     writeln!(
         out,
         "{index:>2}  {:#06x}  base {:#010x}  limit {:#010x}  {}  dpl {}  {}{}",
-        index * 8,
+        index * 8 | d.dpl() as usize,
         d.base(),
         d.limit(),
         if d.granular_4k() { "4K" } else { "1B" },

@@ -67,8 +67,8 @@ fn help(args: &[&str], out: &mut dyn Write) -> Outcome {
     let _ = writeln!(out, "commands:");
     for cmd in tables().into_iter().flatten() {
         let usage = alloc::format!("{} {}", cmd.name, cmd.args);
-        let _ = writeln!(out, "  {usage:<26} {}", cmd.help);
+        let _ = writeln!(out, "  {usage:<28} {}", cmd.help);
     }
-    let _ = writeln!(out, "  {:<26} {}", "exit", "return to hotkey mode (or press Esc)");
+    let _ = writeln!(out, "  {:<28} {}", "exit", "return to hotkey mode (or press Esc)");
     Ok(())
 }

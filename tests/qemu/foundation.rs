@@ -1,0 +1,102 @@
+//! The boot foundation, seen from outside.
+
+use crate::support::Machine;
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn boot_prints_memory_map_and_ready() {
+    let mut m = Machine::boot();
+    let out = m.output();
+    assert!(out.contains("boot loader: GRUB"), "{out}");
+    assert!(out.contains("memory map ("), "{out}");
+    assert!(out.contains("available"), "{out}");
+    assert!(out.contains("usable RAM: 127.4 MiB"), "{out}");
+    // ready is the last boot line before the hotkey hint
+    let ready = out.find("cairn: ready").unwrap();
+    assert!(out.find("usable RAM").unwrap() < ready);
+    m.type_keys(":halt\n");
+    m.expect("cairn: powering off");
+}
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn help_lists_every_foundation_command_via_ps2() {
+    let mut m = Machine::boot();
+    m.type_keys(":help\n");
+    let out = m.expect("return to hotkey mode");
+    for cmd in ["help", "clear", "echo", "uptime", "mmap", "gdt", "idt", "fault", "reboot", "halt"] {
+        assert!(out.contains(&format!("\n  {cmd} ")), "help lacks `{cmd}`:\n{out}");
+    }
+}
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn fault_ud_is_reported_and_the_shell_answers_after() {
+    let mut m = Machine::boot();
+    m.type_keys(":fault ud\n");
+    m.expect("EXCEPTION #UD invalid opcode (vector 6)");
+    m.expect("EIP 0x");
+    m.expect("survived #UD");
+    m.type_keys("echo alive\n");
+    m.expect("cairn> echo alive\nalive");
+}
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn every_fault_kind_is_survived_via_serial() {
+    let mut m = Machine::boot();
+    m.type_serial(":fault de\r");
+    m.expect("EXCEPTION #DE divide error (vector 0)");
+    m.expect("survived #DE");
+    m.type_serial("fault bp\r");
+    m.expect("EXCEPTION #BP breakpoint (vector 3)");
+    m.expect("survived the breakpoint");
+    m.type_serial("fault gp\r");
+    m.expect("EXCEPTION #GP general protection fault (vector 13)");
+    m.expect("error code 0xfff8: GDT index 8191 (selector 0xfff8)");
+    m.expect("survived #GP");
+    m.type_serial("fault pf 0xdead0000\r");
+    m.expect("EXCEPTION #PF page fault (vector 14)");
+    m.expect("CR2 (faulting address) 0xdead0000");
+    m.expect("survived #PF at 0xdead0000");
+    m.type_serial("uptime\r");
+    m.expect("timer ticks at 100 Hz");
+}
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn zero_hotkey_divides_by_zero_and_survives() {
+    let mut m = Machine::boot();
+    m.type_keys("0");
+    m.expect("EXCEPTION #DE divide error");
+    m.expect("divide error survived");
+    m.type_keys(":echo after\n");
+    m.expect("after");
+}
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn line_editing_history_and_escape_via_ps2() {
+    let mut m = Machine::boot();
+    m.type_keys(":echo abx\x08c\n");
+    m.expect("\nabc\n");
+    // Up recalls the last line; Enter runs it again.
+    m.monitor_command("sendkey up");
+    m.type_keys("\n");
+    m.expect("\nabc\n");
+    // Escape leaves command mode: `0` is a hotkey again.
+    m.type_keys("\x1b");
+    m.expect("hotkey mode:");
+    m.type_keys("0");
+    m.expect("divide error survived");
+}
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn halt_powers_qemu_off() {
+    let mut m = Machine::boot();
+    m.type_serial(":halt\r");
+    m.expect("cairn: powering off");
+    let status = m.wait_exit();
+    assert!(status.code().is_some(), "QEMU was killed rather than powered off");
+}

@@ -1,0 +1,6 @@
+//! Tier 3: boot the ISO in QEMU and drive it through the real PS/2 keyboard
+//! path (`sendkey`) and the serial line. Run with `make test-qemu`.
+
+mod support;
+
+mod foundation;

@@ -1,0 +1,246 @@
+//! A booted Cairn under QEMU, driven like a person would: keys through the
+//! QEMU monitor's `sendkey` (the real PS/2 path), bytes through the serial
+//! line, and everything read back from the serial log.
+//!
+//! Every machine has a deadline and is killed when dropped: no test can hang.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The kernel ELF the ISOs are made from (`make iso` puts it there).
+fn kernel_elf() -> PathBuf {
+    let iso = std::env::var("CAIRN_ISO").expect("CAIRN_ISO is not set: run these tests with `make test-qemu`");
+    let dir = Path::new(&iso).parent().expect("CAIRN_ISO has a directory").to_path_buf();
+    let elf = dir.join("iso/boot/cairn.elf");
+    assert!(elf.exists(), "{} is missing: run `make iso` first", elf.display());
+    elf
+}
+
+/// One QEMU running Cairn.
+pub struct Machine {
+    child: Child,
+    dir: PathBuf,
+    monitor: UnixStream,
+    serial: UnixStream,
+    /// Everything read from the serial line, filled by a reader thread (the
+    /// line must be drained, or the guest's UART stalls).
+    received: Arc<Mutex<Vec<u8>>>,
+    /// How far `expect` has read the log.
+    cursor: usize,
+    deadline: Instant,
+}
+
+/// Boot options.
+pub struct Boot<'a> {
+    pub cmdline: &'a str,
+    pub memory: &'a str,
+    pub timeout: Duration,
+}
+
+impl Default for Boot<'_> {
+    fn default() -> Self {
+        Boot { cmdline: "", memory: "128M", timeout: Duration::from_secs(90) }
+    }
+}
+
+impl Machine {
+    /// Boot with the default options (128 MiB, empty command line).
+    pub fn boot() -> Machine {
+        Machine::boot_with(Boot::default())
+    }
+
+    /// Make an ISO whose single GRUB entry passes `cmdline`, boot it headless,
+    /// and wait for `cairn: ready`.
+    pub fn boot_with(opts: Boot) -> Machine {
+        let elf = kernel_elf();
+        let dir = std::env::temp_dir().join(format!("cairn-qemu-{}-{}", std::process::id(), unique()));
+        std::fs::create_dir_all(dir.join("iso/boot/grub")).unwrap();
+        std::fs::copy(&elf, dir.join("iso/boot/cairn.elf")).unwrap();
+        std::fs::write(
+            dir.join("iso/boot/grub/grub.cfg"),
+            format!("set timeout=0\nmenuentry \"Cairn\" {{\n    multiboot2 /boot/cairn.elf {}\n    boot\n}}\n", opts.cmdline),
+        )
+        .unwrap();
+        let iso = dir.join("cairn.iso");
+        let status = Command::new("grub-mkrescue")
+            .arg("-o")
+            .arg(&iso)
+            .arg(dir.join("iso"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("grub-mkrescue runs");
+        assert!(status.success(), "grub-mkrescue failed");
+
+        let monitor_path = dir.join("monitor.sock");
+        let serial_path = dir.join("serial.sock");
+        let child = Command::new("qemu-system-i386")
+            .args(["-m", opts.memory, "-no-reboot", "-display", "none"])
+            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            .arg("-cdrom")
+            .arg(&iso)
+            .arg("-chardev")
+            .arg(format!("socket,id=ser0,path={},server=on,wait=off", serial_path.display()))
+            .args(["-serial", "chardev:ser0"])
+            .arg("-monitor")
+            .arg(format!("unix:{},server,nowait", monitor_path.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("qemu-system-i386 starts (run `make deps`)");
+        let deadline = Instant::now() + opts.timeout;
+        let monitor = connect(&monitor_path, deadline);
+        let serial = connect(&serial_path, deadline);
+        monitor.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = serial.try_clone().unwrap();
+        let sink = Arc::clone(&received);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let mut m = Machine { child, dir, monitor, serial, received, cursor: 0, deadline };
+        m.monitor_command("info status");
+        m.expect("cairn: ready");
+        m
+    }
+
+    /// Everything the serial line has carried so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.received.lock().unwrap()).replace('\r', "")
+    }
+
+    /// Wait until `text` appears after what earlier `expect`s consumed;
+    /// returns the output up to and including it. Fails the test at the deadline.
+    pub fn expect(&mut self, text: &str) -> String {
+        loop {
+            let out = self.output();
+            if let Some(pos) = out[self.cursor.min(out.len())..].find(text) {
+                let start = self.cursor;
+                self.cursor += pos + text.len();
+                return out[start..self.cursor].to_string();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("QEMU exited ({status}) before `{text}` appeared; output:\n{}", out);
+            }
+            if Instant::now() > self.deadline {
+                panic!("timed out waiting for `{text}`; output:\n{}", out);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Send one QEMU monitor command and return its answer.
+    pub fn monitor_command(&mut self, cmd: &str) -> String {
+        let mut buf = [0u8; 4096];
+        while self.monitor.read(&mut buf).map(|n| n > 0).unwrap_or(false) {}
+        self.monitor.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if let Ok(n) = self.monitor.read(&mut buf) {
+                answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if answer.contains("(qemu)") {
+                    break;
+                }
+            }
+        }
+        answer
+    }
+
+    /// Press keys on the PS/2 keyboard through the monitor's `sendkey`.
+    /// Text is typed character by character; `\n` is Enter, `\x1b` Escape.
+    pub fn type_keys(&mut self, text: &str) {
+        for c in text.chars() {
+            let key = qcode(c);
+            self.monitor_command(&format!("sendkey {key} 20"));
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    /// Type bytes on the serial line.
+    pub fn type_serial(&mut self, text: &str) {
+        for b in text.bytes() {
+            self.serial.write_all(&[b]).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Wait for QEMU to exit by itself (after `halt`); its exit status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < self.deadline, "QEMU did not exit; output:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- serial log of the failed machine ---\n{}", self.output());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn connect(path: &Path, deadline: Instant) -> UnixStream {
+    loop {
+        if let Ok(s) = UnixStream::connect(path) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "QEMU did not open {}", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The QEMU key name (`qcode`) that types `c` on a US keyboard.
+fn qcode(c: char) -> String {
+    let named = match c {
+        '\n' => "ret",
+        '\x1b' => "esc",
+        '\x08' => "backspace",
+        ' ' => "spc",
+        ':' => "shift-semicolon",
+        ';' => "semicolon",
+        '-' => "minus",
+        '_' => "shift-minus",
+        '=' => "equal",
+        '.' => "dot",
+        ',' => "comma",
+        '/' => "slash",
+        '<' => "shift-comma",
+        '>' => "shift-dot",
+        '|' => "shift-backslash",
+        _ => "",
+    };
+    if !named.is_empty() {
+        return named.to_string();
+    }
+    if c.is_ascii_uppercase() {
+        return format!("shift-{}", c.to_ascii_lowercase());
+    }
+    assert!(c.is_ascii_alphanumeric(), "no key for {c:?}");
+    c.to_string()
+}
