@@ -12,13 +12,25 @@
 //!         u32      u32      u8: bit 7 = free, bits 0-6 = scale
 //!
 //!   free block: next/prev link the free list of its scale (offsets, NIL = u32::MAX)
-//!   used block: next = bytes requested, prev = payload offset (9 for allocate())
+//!   used block: next = bytes requested, prev = alignment requested
 //! ```
 //!
-//! Links are 32-bit offsets from the heap's origin (its base rounded down to
-//! 4 KiB), so the header is 9 bytes on the 64-bit host too. One doubly linked
-//! list per scale, and a bitmask with bit `s` set while list `s` is not empty:
-//! finding a fit is one bit scan.
+//! Links are 32-bit offsets from the heap's origin, so the header is 9 bytes
+//! on the 64-bit host too. One doubly linked list per scale, and a bitmask
+//! with bit `s` set while list `s` is not empty: finding a fit is one bit scan.
+//!
+//! The payload is always the first byte after the header, and it is aligned:
+//! the origin sits 9 bytes below a page boundary, so the whole block grid is
+//! shifted by -9 and every `block + 9` falls on a multiple of the block size
+//! (up to a page). A request for `align` takes a block of at least `align`
+//! bytes; no byte is lost to padding.
+//!
+//! ```text
+//!      page boundary                      page boundary
+//!      v                                  v
+//!   [hdr][payload of a 4 KiB block .. ][hdr][payload ..
+//!   ^ origin = page - 9                ^ block at offset 4096
+//! ```
 //!
 //! ```text
 //!   allocate(1): need 1 + 9 = 10 bytes -> scale 4 (16 B)
@@ -47,7 +59,8 @@ use crate::mm::layout::PAGE_SIZE;
 
 /// Bytes of the block header; the payload of `allocate` starts right after it.
 pub const HEADER_SIZE: usize = 9;
-/// The largest alignment `alloc_layout` honours (one page).
+/// The largest alignment `alloc_layout` honours (one page): `origin + 9` is
+/// aligned to it.
 pub const MAX_ALIGN: usize = PAGE_SIZE;
 /// The smallest allowed minimum scale: a 16-byte block holds the header and 7 bytes.
 pub const SMALLEST_SCALE: u8 = 4;
@@ -118,8 +131,7 @@ pub enum HeapError {
     OutOfMemory { size: usize, scale: Scale },
     /// The pointer does not point into the heap's blocks.
     OutsideHeap { addr: usize },
-    /// The pointer is inside a used block but before its payload (in the header
-    /// or the alignment gap).
+    /// The pointer is inside a used block's header.
     NotPayload { addr: usize },
     /// The pointer is inside a used block's payload, not at its start.
     Interior { addr: usize, payload: usize },
@@ -188,7 +200,7 @@ pub enum CheckError {
     Misaligned { offset: u32, scale: u8 },
     /// A block runs past the end of the heap (sizes do not add up).
     Overrun { offset: u32, scale: u8 },
-    /// A used block's header holds an impossible payload offset or size.
+    /// A used block's header holds an impossible alignment or size.
     BadUsedHeader { offset: u32 },
     /// A free list node is not a free block of that list's scale.
     BadListNode { scale: u8, offset: u32 },
@@ -224,7 +236,7 @@ impl fmt::Display for CheckError {
                 )
             }
             CheckError::BadUsedHeader { offset } => {
-                write!(f, "used block at {offset:#x}: bad payload offset or size")
+                write!(f, "used block at {offset:#x}: bad alignment or size")
             }
             CheckError::BadListNode { scale, offset } => {
                 write!(
@@ -318,11 +330,13 @@ pub struct BlockInfo {
     pub payload: Option<usize>,
 }
 
-/// The payload offset for an alignment: the first multiple of `align` at or
-/// after the header.
-#[inline(always)]
-pub const fn payload_offset(align: usize) -> usize {
-    (HEADER_SIZE + align - 1) & !(align - 1)
+/// The first address at or above `region` that is 9 bytes below a page
+/// boundary. A heap whose base is there starts with whole blocks of its
+/// largest scale (a page-aligned base loses that: its first blocks are
+/// 16, 32, 64 ... bytes, one of each scale).
+pub fn grid_base(region: *mut u8) -> *mut u8 {
+    let skip = (region.addr() + HEADER_SIZE).wrapping_neg() & (MAX_ALIGN - 1);
+    region.wrapping_add(skip)
 }
 
 /// The smallest scale whose block holds `size` bytes after the header, or
@@ -338,7 +352,8 @@ pub const fn scale_for(size: usize) -> Option<Scale> {
 
 /// A binary buddy heap over memory it is given. See the module docs.
 pub struct BuddyHeap {
-    /// The base rounded down to `MAX_ALIGN`; offsets count from here.
+    /// 9 bytes below a `MAX_ALIGN` boundary, at or below the base; offsets
+    /// count from here.
     origin: *mut u8,
     /// Head of the free list of each scale, NIL when empty.
     heads: [u32; 32],
@@ -428,7 +443,7 @@ impl BuddyHeap {
                 max: max_scale,
             });
         }
-        let skew = base.addr() & (MAX_ALIGN - 1);
+        let skew = (base.addr() + HEADER_SIZE) & (MAX_ALIGN - 1);
         if base.is_null() || backed > arena_len || arena_len > OFFSET_LIMIT - skew {
             return Err(HeapError::BadRegion);
         }
@@ -478,7 +493,7 @@ impl BuddyHeap {
             unsafe {
                 self.hdr(at).write(Header {
                     next: 0,
-                    prev: HEADER_SIZE as u32,
+                    prev: 1,
                     tag: s as u8,
                 });
                 self.end = at + (1 << s);
@@ -538,9 +553,13 @@ impl BuddyHeap {
         self.origin.wrapping_add(off as usize).cast()
     }
 
-    /// The scale a request of `size` bytes with payload offset `pay` needs.
+    /// The scale a request of `size` bytes aligned to `align` needs: the
+    /// smallest with `2^scale >= size + 9` and `2^scale >= align`.
     #[inline(always)]
-    fn request_scale(&self, size: usize, pay: usize) -> Result<u32, HeapError> {
+    fn request_scale(&self, size: usize, align: usize) -> Result<u32, HeapError> {
+        if align > MAX_ALIGN || !align.is_power_of_two() {
+            return Err(HeapError::BadAlign { align });
+        }
         if size == 0 {
             return Err(HeapError::ZeroSize);
         }
@@ -551,8 +570,10 @@ impl BuddyHeap {
         if size > 1 << self.max_scale {
             return Err(too_big);
         }
-        let need = size + pay;
-        let s = (usize::BITS - (need - 1).leading_zeros()).max(self.min_scale);
+        let need = size + HEADER_SIZE;
+        let s = (usize::BITS - (need - 1).leading_zeros())
+            .max(align.trailing_zeros())
+            .max(self.min_scale);
         if s > self.max_scale {
             return Err(too_big);
         }
@@ -674,32 +695,28 @@ impl BuddyHeap {
     }
 
     /// Allocate `size` bytes with `align`ment (any power of two up to
-    /// [`MAX_ALIGN`]): the payload lies at the first multiple of `align` after
-    /// the header of a block of the smallest scale that holds it.
+    /// [`MAX_ALIGN`]): the payload follows the header of a block of the
+    /// smallest scale that holds it and is at least `align` bytes.
     #[inline]
     fn alloc_raw(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, HeapError> {
-        if align > MAX_ALIGN || !align.is_power_of_two() {
-            return Err(HeapError::BadAlign { align });
-        }
-        let pay = payload_offset(align);
-        let scale = self.request_scale(size, pay)?;
+        let scale = self.request_scale(size, align)?;
         let Some(b) = self.take(scale) else {
             return Err(HeapError::OutOfMemory {
                 size,
                 scale: Scale(scale as u8),
             });
         };
-        // SAFETY: `b` is a block of 2^scale >= size + pay bytes we now own; the
-        // origin is MAX_ALIGN-aligned and 2^scale >= pay >= align, so the
-        // payload is aligned and inside the block.
+        // SAFETY: `b` is a block of 2^scale >= size + 9 bytes we now own;
+        // origin + 9 is MAX_ALIGN-aligned and `b` a multiple of 2^scale >=
+        // align, so the payload at b + 9 is aligned.
         unsafe {
             self.hdr(b).write(Header {
                 next: size as u32,
-                prev: pay as u32,
+                prev: align as u32,
                 tag: scale as u8,
             });
             Ok(NonNull::new_unchecked(
-                self.origin.wrapping_add(b as usize + pay),
+                self.origin.wrapping_add(b as usize + HEADER_SIZE),
             ))
         }
     }
@@ -731,9 +748,9 @@ impl BuddyHeap {
     /// also that the block was allocated with `layout`'s alignment and can
     /// hold its size.
     pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
-        let (b, s, pay) = self.classify(ptr)?;
-        let fits = layout.size() + pay as usize <= 1 << s;
-        if layout.align() > MAX_ALIGN || pay as usize != payload_offset(layout.align()) || !fits {
+        let (b, s, align) = self.classify(ptr)?;
+        let fits = layout.size() + HEADER_SIZE <= 1 << s;
+        if align as usize != layout.align() || !fits {
             return Err(HeapError::LayoutMismatch {
                 addr: ptr.addr().get(),
             });
@@ -751,13 +768,12 @@ impl BuddyHeap {
     /// `ptr` must come from `alloc_layout(layout)` (or a resize to `layout`) on
     /// this heap and not be freed yet.
     #[inline]
-    pub unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let pay = payload_offset(layout.align());
+    pub unsafe fn dealloc(&mut self, ptr: NonNull<u8>, _layout: Layout) {
         let off = ptr
             .as_ptr()
             .addr()
             .wrapping_sub(self.origin.addr())
-            .wrapping_sub(pay);
+            .wrapping_sub(HEADER_SIZE);
         if off >= self.end as usize || off < self.start as usize {
             return;
         }
@@ -785,15 +801,14 @@ impl BuddyHeap {
         layout: Layout,
         new_size: usize,
     ) -> bool {
-        let pay = payload_offset(layout.align());
-        let Ok(target) = self.request_scale(new_size, pay) else {
+        let Ok(target) = self.request_scale(new_size, layout.align()) else {
             return false;
         };
         let off = ptr
             .as_ptr()
             .addr()
             .wrapping_sub(self.origin.addr())
-            .wrapping_sub(pay);
+            .wrapping_sub(HEADER_SIZE);
         if off >= self.end as usize || off < self.start as usize {
             return false;
         }
@@ -825,7 +840,7 @@ impl BuddyHeap {
                     let upper = b + (1 << s);
                     self.hdr(upper).write(Header {
                         next: 0,
-                        prev: HEADER_SIZE as u32,
+                        prev: 1,
                         tag: s as u8,
                     });
                     self.release(upper, s);
@@ -833,7 +848,7 @@ impl BuddyHeap {
             }
             self.hdr(b).write(Header {
                 next: new_size as u32,
-                prev: pay as u32,
+                prev: layout.align() as u32,
                 tag: target as u8,
             });
         }
@@ -866,12 +881,7 @@ impl BuddyHeap {
     /// Bytes `add_backed` must add before a request for `layout` can succeed,
     /// or `None` when the request is impossible or the arena is too small.
     pub fn grow_hint(&self, layout: Layout) -> Option<usize> {
-        if layout.align() > MAX_ALIGN {
-            return None;
-        }
-        let s = self
-            .request_scale(layout.size(), payload_offset(layout.align()))
-            .ok()?;
+        let s = self.request_scale(layout.size(), layout.align()).ok()?;
         let size = 1usize << s;
         let at = (self.end as usize + size - 1) & !(size - 1);
         let need_end = at + size;
@@ -919,7 +929,7 @@ impl BuddyHeap {
         }
     }
 
-    /// The used block whose payload `ptr` is: `(offset, scale, payload offset)`.
+    /// The used block whose payload `ptr` is: `(offset, scale, alignment)`.
     fn classify(&self, ptr: NonNull<u8>) -> Result<(u32, u32, u32), HeapError> {
         let addr = ptr.addr().get();
         let x = addr.wrapping_sub(self.origin.addr());
@@ -933,16 +943,12 @@ impl BuddyHeap {
         if h.tag & FREE != 0 {
             return Err(HeapError::DoubleFree { addr });
         }
-        let pay = h.prev;
-        if (pay as usize) < HEADER_SIZE || pay >= 1 << s {
-            return Err(HeapError::Corrupt { offset: b });
-        }
-        match (x - b).cmp(&pay) {
-            core::cmp::Ordering::Equal => Ok((b, s, pay)),
+        match (x - b).cmp(&(HEADER_SIZE as u32)) {
+            core::cmp::Ordering::Equal => Ok((b, s, h.prev)),
             core::cmp::Ordering::Less => Err(HeapError::NotPayload { addr }),
             core::cmp::Ordering::Greater => Err(HeapError::Interior {
                 addr,
-                payload: self.origin.addr() + (b + pay) as usize,
+                payload: self.origin.addr() + b as usize + HEADER_SIZE,
             }),
         }
     }
@@ -968,7 +974,7 @@ impl BuddyHeap {
             scale: Scale(h.tag & SCALE_MASK),
             free,
             requested: (!free).then_some(h.next as usize),
-            payload: (!free).then_some(addr + h.prev as usize),
+            payload: (!free).then_some(addr + HEADER_SIZE),
         }
     }
 
@@ -1067,8 +1073,9 @@ impl BuddyHeap {
                     }
                 }
             } else {
-                let (req, pay) = (h.next, h.prev);
-                if (pay as usize) < HEADER_SIZE || pay >= size || req > size - pay {
+                let (req, align) = (h.next, h.prev);
+                let align_ok = align.is_power_of_two() && align <= size.min(MAX_ALIGN as u32);
+                if !align_ok || req as usize > size as usize - HEADER_SIZE {
                     return Err(CheckError::BadUsedHeader { offset: at });
                 }
                 rep.used_blocks += 1;

@@ -167,15 +167,19 @@ mod tests {
     use super::*;
     use alloc::vec::Vec;
 
-    #[repr(C, align(4096))]
-    struct Arena([u8; 1 << 16]);
+    use crate::mm::heap::buddy::{MAX_ALIGN, grid_base};
+
+    struct Arena([u8; (1 << 16) + MAX_ALIGN]);
 
     #[test]
     fn global_alloc_round_trip_and_realloc_in_place() {
-        let mut arena = Box::new(Arena([0; 1 << 16]));
+        let mut arena = Box::new(Arena([0; (1 << 16) + MAX_ALIGN]));
         let heap = LockedHeap::new();
         // SAFETY: the arena outlives the heap's use below.
-        unsafe { heap.init(arena.0.as_mut_ptr(), 1 << 16, 4, 16).unwrap() };
+        unsafe {
+            heap.init(grid_base(arena.0.as_mut_ptr()), 1 << 16, 4, 16)
+                .unwrap()
+        };
         let layout = Layout::from_size_align(100, 8).unwrap();
         // SAFETY: non-zero layout; pointers are used only while live.
         unsafe {
@@ -183,7 +187,7 @@ mod tests {
             assert!(!p.is_null());
             assert_eq!(p.addr() % 8, 0);
             p.write_bytes(0xAB, 100);
-            // 100 + 16 fits scale 7 (128); growing to 200 needs scale 8: the
+            // 100 + 9 fits scale 7 (128); growing to 200 needs scale 8: the
             // free upper buddy is absorbed, the pointer stays.
             let q = heap.realloc(p, layout, 200);
             assert_eq!(q, p);
@@ -201,10 +205,13 @@ mod tests {
 
     #[test]
     fn realloc_moves_when_the_buddy_is_used() {
-        let mut arena = Box::new(Arena([0; 1 << 16]));
+        let mut arena = Box::new(Arena([0; (1 << 16) + MAX_ALIGN]));
         let heap = LockedHeap::new();
         // SAFETY: the arena outlives the heap's use below.
-        unsafe { heap.init(arena.0.as_mut_ptr(), 1 << 16, 4, 16).unwrap() };
+        unsafe {
+            heap.init(grid_base(arena.0.as_mut_ptr()), 1 << 16, 4, 16)
+                .unwrap()
+        };
         let l = Layout::from_size_align(40, 8).unwrap();
         // SAFETY: valid layouts; pointers live until freed.
         unsafe {
@@ -231,10 +238,9 @@ mod tests {
     #[test]
     fn grow_hook_backs_more_of_the_arena() {
         const ARENA: usize = 1 << 20;
-        let mut arena: Vec<u8> = alloc::vec![0; ARENA + 4096];
-        let base = arena
-            .as_mut_ptr()
-            .wrapping_add(arena.as_ptr().addr().wrapping_neg() % 4096);
+        let mut arena: Vec<u8> = alloc::vec![0; ARENA + 2 * 4096];
+        // A page-aligned arena, as the kernel's.
+        let base = grid_base(arena.as_mut_ptr()).wrapping_add(9);
         *GROW_ARENA.lock() = base.addr() + ARENA;
         let heap = LockedHeap::new();
         // SAFETY: the whole arena is memory here; the heap only uses what is
@@ -271,8 +277,14 @@ mod tests {
         }
         let h = heap.lock();
         h.check().unwrap();
-        // Everything merged back into one block of the whole 1 MiB arena.
-        assert_eq!(h.free_counts().total_blocks(), 1);
-        assert_eq!(h.heap_bytes(), ARENA);
+        // Everything merged back into the blocks of a fresh heap: the base is
+        // page-aligned (like the kernel's arena), so the block grid starts 16
+        // bytes in with one block of each scale 4..=19.
+        assert!(
+            h.free_counts()
+                .iter()
+                .all(|(s, c)| c == usize::from(s.0 < 20))
+        );
+        assert_eq!(h.heap_bytes(), ARENA - 16);
     }
 }

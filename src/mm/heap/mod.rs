@@ -19,7 +19,7 @@ mod tests;
 
 pub use buddy::{
     BlockInfo, Blocks, BuddyHeap, CheckError, CheckReport, FreeCounts, FreeList, HEADER_SIZE,
-    HeapError, LARGEST_SCALE, MAX_ALIGN, POISON, SMALLEST_SCALE, Scale, payload_offset, scale_for,
+    HeapError, LARGEST_SCALE, MAX_ALIGN, POISON, SMALLEST_SCALE, Scale, grid_base, scale_for,
 };
 pub use locked::{GrowFn, LockedHeap};
 pub use playground::{Playground, PlaygroundError};

@@ -19,7 +19,7 @@ use core::fmt::{self, Write};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use super::buddy::{BuddyHeap, HeapError, MAX_ALIGN};
+use super::buddy::{BuddyHeap, HeapError, MAX_ALIGN, grid_base};
 use super::report;
 
 /// Bytes allocated by keys `1`..`9`.
@@ -34,7 +34,7 @@ pub const DEFAULT_MAX_SCALE: u8 = 10;
 pub const MAX_SCALE_RANGE: core::ops::RangeInclusive<u8> = 5..=20;
 
 /// Buffer bytes a playground of `max_scale` needs: the heap plus room to
-/// align it.
+/// put it on the block grid (see [`grid_base`]).
 pub const fn buffer_bytes(max_scale: u8) -> usize {
     (1 << max_scale) + MAX_ALIGN
 }
@@ -104,11 +104,9 @@ impl<'a> Playground<'a> {
                 have: self.len,
             });
         }
-        // The heap must be one block: align its base to its size (or a page).
+        // The heap must be one block: put its base on the block grid.
         let size = 1usize << max_scale;
-        let align = size.min(MAX_ALIGN);
-        let skip = self.buf.addr().wrapping_neg() & (align - 1);
-        let base = self.buf.wrapping_add(skip);
+        let base = grid_base(self.buf);
         // SAFETY: base..base+size lies inside the buffer we borrow mutably for
         // 'a; the old heap and every pointer into it are dropped here.
         let heap = unsafe { BuddyHeap::new(base, size, MIN_SCALE, max_scale) };
@@ -396,7 +394,7 @@ mod tests {
     fn unaligned_buffer_still_gives_one_block() {
         let mut buf = vec![0u8; buffer_bytes(10) + 1];
         let mut p = Playground::new(&mut buf[1..], DEFAULT_MAX_SCALE).unwrap();
-        assert_eq!(p.heap().start_addr() % 1024, 0);
+        assert_eq!((p.heap().start_addr() + 9) % 1024, 0);
         assert!(press(&mut p, "p").ends_with("1 free blocks of scale A\n"));
     }
 }

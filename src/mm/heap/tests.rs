@@ -10,11 +10,11 @@ use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
-/// A page-aligned buffer of `len` bytes (kept alive by the returned Vec).
+/// `len` bytes starting on the block grid (9 below a page boundary), kept
+/// alive by the returned Vec.
 fn aligned(len: usize) -> (Vec<u8>, *mut u8) {
     let mut v = vec![0u8; len + MAX_ALIGN];
-    let skip = v.as_ptr().addr().wrapping_neg() & (MAX_ALIGN - 1);
-    let p = v.as_mut_ptr().wrapping_add(skip);
+    let p = grid_base(v.as_mut_ptr());
     (v, p)
 }
 
@@ -54,10 +54,11 @@ fn header_is_nine_bytes_and_payload_follows_it() {
     let (_v, mut h) = shomp();
     let p = h.allocate(1).unwrap();
     assert_eq!(p.addr().get(), h.start_addr() + 9);
-    assert_eq!(payload_offset(1), 9);
-    assert_eq!(payload_offset(4), 12);
-    assert_eq!(payload_offset(8), 16);
-    assert_eq!(payload_offset(4096), 4096);
+    // The grid is shifted by -9: the payload of every block is aligned to
+    // the block's size (up to a page).
+    assert_eq!(p.addr().get() % MAX_ALIGN, 0);
+    let q = h.allocate(100).unwrap(); // scale 7 at offset 128
+    assert_eq!(q.addr().get() - p.addr().get(), 128);
 }
 
 #[test]
@@ -197,23 +198,29 @@ fn heap_of_any_length_is_covered_by_aligned_blocks() {
 }
 
 #[test]
-fn unaligned_base_counts_offsets_from_the_page_below() {
-    let (_v, p) = aligned(4096);
-    let base = p.wrapping_add(40);
-    let h = heap_over(base, 1000, 4, 10);
-    // First block at page offset 48 (40 rounded up to 16), then aligned blocks.
-    let first = h.blocks().next().unwrap();
-    assert_eq!((first.offset, first.scale), (48, Scale(4)));
-    assert!(h.start_addr() >= base.addr());
-    assert!(h.end_addr() <= base.addr() + 1000);
-    for b in h.blocks() {
-        assert_eq!(
-            b.addr % b.scale.bytes(),
-            0,
-            "blocks are aligned in memory too"
-        );
-    }
+fn off_grid_bases_start_with_small_blocks_and_keep_payloads_aligned() {
+    let (_v, p) = aligned(8192);
+    let page = p.wrapping_add(HEADER_SIZE); // page-aligned
+    // A page-aligned base: the grid origin is 9 bytes below it, the first
+    // block at offset 16, then one block of each scale.
+    let h = heap_over(page, 1024, 4, 10);
+    let b: Vec<_> = h.blocks().map(|b| (b.offset, b.scale.0)).collect();
+    assert_eq!(b, [(16, 4), (32, 5), (64, 6), (128, 7), (256, 8), (512, 9)]);
+    assert!(h.start_addr() >= page.addr());
+    assert!(h.end_addr() <= page.addr() + 1024);
     h.check().unwrap();
+    // Any base: blocks stay inside, every payload is aligned to its block.
+    for skew in [1, 40, 4000] {
+        let base = page.wrapping_add(skew);
+        let mut h = heap_over(base, 3000, 4, 10);
+        assert!(h.start_addr() >= base.addr() && h.end_addr() <= base.addr() + 3000);
+        for b in h.blocks() {
+            assert_eq!((b.addr + 9) % b.scale.bytes(), 0);
+        }
+        let q = h.alloc_layout(layout(10, 64)).unwrap();
+        assert_eq!(q.addr().get() % 64, 0);
+        h.check().unwrap();
+    }
 }
 
 #[test]
@@ -228,7 +235,8 @@ fn every_alignment_up_to_a_page() {
             let q = h.alloc_layout(l).unwrap();
             assert_eq!(q.addr().get() % align, 0, "align {align}");
             let b = h.block_of(q.addr().get()).unwrap();
-            assert_eq!(q.addr().get() - b.addr, payload_offset(align));
+            assert_eq!(q.addr().get() - b.addr, HEADER_SIZE);
+            assert!(b.scale.bytes() >= align);
             assert!(q.addr().get() + size <= b.addr + b.scale.bytes());
             live.push((q, l));
         }
@@ -250,7 +258,7 @@ fn every_alignment_up_to_a_page() {
 fn bad_frees_are_reported_and_change_nothing() {
     let (_v, mut h) = shomp();
     let a = h.allocate(24).unwrap(); // scale 6 at 0
-    let b = h.alloc_layout(layout(100, 32)).unwrap(); // scale 8, payload +32
+    let b = h.alloc_layout(layout(100, 32)).unwrap(); // scale 7 at 128
     let c = h.allocate(1).unwrap();
     h.free(c).unwrap();
     let before = snapshot(&h);
@@ -266,7 +274,7 @@ fn bad_frees_are_reported_and_change_nothing() {
         (at(0x10), HeapError::OutsideHeap { addr: 0x10 }),
         (at(start), HeapError::NotPayload { addr: start }),
         (at(start + 8), HeapError::NotPayload { addr: start + 8 }),
-        // b's alignment gap lies between its header and its payload.
+        // Inside b's header.
         (
             at(b.addr().get() - 5),
             HeapError::NotPayload {
@@ -402,11 +410,11 @@ fn check_finds_broken_headers_and_lists() {
         // A scale larger than the space it sits in.
         header.add(8).write(5);
         assert!(h.check().is_err());
-        // A bad payload offset in a used header.
+        // A bad alignment in a used header.
         header.add(8).write(4);
         header.add(4).write(3);
         assert_eq!(h.check(), Err(CheckError::BadUsedHeader { offset: 0 }));
-        header.add(4).write(9);
+        header.add(4).write(1);
     }
     h.check().unwrap();
     // Break a free list's back link: the free block at 16 (scale 4).
@@ -613,8 +621,9 @@ fn soak(seed: u64, ops: usize, grow: bool) {
                 Err(HeapError::OutOfMemory { scale, .. }) => {
                     ooms += 1;
                     // The model agrees: no free block of that scale or larger.
-                    let need = (l.size() + payload_offset(l.align()))
+                    let need = (l.size() + HEADER_SIZE)
                         .next_power_of_two()
+                        .max(l.align())
                         .max(16);
                     assert_eq!(scale.bytes(), need);
                     assert!(h.largest_free().is_none_or(|s| s < scale), "step {step}");
