@@ -227,6 +227,27 @@ mod tests {
         assert_eq!(heap.lock().free_counts().total_blocks(), 1);
     }
 
+    /// The kernel's form: a `static` built by the `const fn`.
+    static STATIC_HEAP: LockedHeap = LockedHeap::new();
+
+    #[test]
+    fn a_static_heap_is_empty_until_init() {
+        let l = Layout::from_size_align(8, 8).unwrap();
+        // SAFETY: a valid layout; an empty heap returns null.
+        assert!(unsafe { STATIC_HEAP.alloc(l) }.is_null());
+        let buf: &'static mut [u8] = alloc::vec![0u8; 8192].leak();
+        // SAFETY: the leaked buffer lives forever and is used by nothing else.
+        unsafe {
+            STATIC_HEAP
+                .init(grid_base(buf.as_mut_ptr()), 4096, 4, 12)
+                .unwrap();
+            let p = STATIC_HEAP.alloc(l);
+            assert!(!p.is_null() && p.addr().is_multiple_of(8));
+            STATIC_HEAP.dealloc(p, l);
+        }
+        assert_eq!(STATIC_HEAP.lock().free_counts().total_blocks(), 1);
+    }
+
     static GROW_ARENA: spin::Mutex<usize> = spin::Mutex::new(0);
 
     fn grow_by_pages(end: usize, min: usize) -> Option<usize> {

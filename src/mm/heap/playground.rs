@@ -76,6 +76,11 @@ pub struct Playground<'a> {
     _buf: PhantomData<&'a mut [u8]>,
 }
 
+// SAFETY: the playground holds the only access to its buffer (borrowed
+// mutably for 'a) and every pointer in its slots points into that buffer;
+// moving it to another thread moves that access with it.
+unsafe impl Send for Playground<'_> {}
+
 impl<'a> Playground<'a> {
     /// A playground of `2^max_scale` bytes (scales 4..=max) in `buf`, which
     /// must hold [`buffer_bytes`]`(max_scale)` bytes.
@@ -388,6 +393,19 @@ mod tests {
             let b = p.slot(8)[0].addr();
             alloc::format!("slot 8: allocate(120) -> {b:#010X} (scale 8)\n")
         });
+    }
+
+    #[test]
+    fn playground_lives_in_a_static_mutex_as_in_the_kernel() {
+        static PLAYGROUND: spin::Mutex<Option<Playground<'static>>> = spin::Mutex::new(None);
+        let buf: &'static mut [u8] = Vec::leak(buffer(DEFAULT_MAX_SCALE));
+        *PLAYGROUND.lock() = Some(Playground::new(buf, DEFAULT_MAX_SCALE).unwrap());
+        let mut out = String::new();
+        let mut guard = PLAYGROUND.lock();
+        let p = guard.as_mut().unwrap();
+        assert!(p.key('4', &mut out) && p.key('e', &mut out));
+        assert!(out.starts_with("slot 4: allocate(1) -> 0x"));
+        assert!(out.contains("\nslot 4: free(0x"));
     }
 
     #[test]
