@@ -125,7 +125,7 @@ pub enum HeapError {
     ZeroSize,
     /// The request (plus header) does not fit in a block of the largest scale.
     TooBig { size: usize, max_scale: Scale },
-    /// An alignment above [`MAX_ALIGN`] (or not a power of two).
+    /// An alignment above [`MAX_ALIGN`].
     BadAlign { align: usize },
     /// No free block is large enough (the request itself is possible).
     OutOfMemory { size: usize, scale: Scale },
@@ -557,7 +557,8 @@ impl BuddyHeap {
     /// smallest with `2^scale >= size + 9` and `2^scale >= align`.
     #[inline(always)]
     fn request_scale(&self, size: usize, align: usize) -> Result<u32, HeapError> {
-        if align > MAX_ALIGN || !align.is_power_of_two() {
+        // `align` is a power of two: it comes from a `Layout` or is 1.
+        if align > MAX_ALIGN {
             return Err(HeapError::BadAlign { align });
         }
         if size == 0 {
