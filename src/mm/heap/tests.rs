@@ -592,7 +592,10 @@ fn soak(seed: u64, ops: usize, grow: bool) {
     let maxes = [64, 600, 5000, 40_000];
     let (mut allocs, mut ooms) = (0usize, 0usize);
     for step in 0..ops {
-        if live.is_empty() || rng.chance(11, 20) {
+        // Phases of 5000 steps: filling (55% allocations) then draining (35%),
+        // so both a nearly full heap and merges up to large blocks are seen.
+        let filling = (step / 5000) % 2 == 0;
+        if live.is_empty() || rng.chance(if filling { 11 } else { 7 }, 20) {
             let max = maxes[rng.range(0, maxes.len())];
             let l = random_layout(&mut rng, max);
             match h.alloc_layout(l) {
