@@ -256,6 +256,38 @@ impl RangeOp {
     }
 }
 
+/// Read entry `index` (< 1024) of the table or directory in frame `table`,
+/// with one `frame_ptr` call.
+pub(crate) fn read_entry<M: PhysMemory + ?Sized>(mem: &M, table: Frame, index: usize) -> Entry {
+    let t = mem.frame_ptr(table) as *const PageTable;
+    // SAFETY: PhysMemory's contract: the pointer is valid for PAGE_SIZE
+    // bytes until the next call on `mem`, and page-aligned (Mapper::new), so
+    // entry `index` (< 1024, checked by the indexing) is an aligned u32
+    // inside it. Volatile: the CPU sets A/D bits behind the compiler.
+    unsafe { (&raw const (*t).entries[index]).read_volatile() }
+}
+
+/// Write entry `index` (< 1024) of the table or directory in frame `table`.
+/// The caller owns that table (see `Mapper::new`).
+pub(crate) fn write_entry<M: PhysMemory + ?Sized>(
+    mem: &M,
+    table: Frame,
+    index: usize,
+    entry: Entry,
+) {
+    let t = mem.frame_ptr(table) as *mut PageTable;
+    // SAFETY: as in read_entry; the table is the caller's to change.
+    unsafe { (&raw mut (*t).entries[index]).write_volatile(entry) }
+}
+
+/// Fill `frame` with zeros. The caller owns the frame (just allocated).
+pub(crate) fn zero_frame<M: PhysMemory + ?Sized>(mem: &M, frame: Frame) {
+    let p = mem.frame_ptr(frame);
+    // SAFETY: the pointer is valid for PAGE_SIZE bytes (PhysMemory), and the
+    // frame is the caller's, so nothing else uses it.
+    unsafe { core::ptr::write_bytes(p, 0, PAGE_SIZE) }
+}
+
 /// Check `(va, len)` as a page-aligned, non-empty range inside 32 bits and
 /// return its end (exclusive).
 fn check_range(va: u64, len: usize) -> Result<u64, MapError> {
@@ -320,25 +352,15 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
 
     /// Read entry `index` of the table (or directory) in `table`.
     pub(crate) fn read_entry(&self, table: Frame, index: usize) -> Entry {
-        let t = self.mem.frame_ptr(table) as *const PageTable;
-        // SAFETY: PhysMemory's contract: the pointer is valid for PAGE_SIZE
-        // bytes until the next call on `mem`, and page-aligned (Mapper::new),
-        // so entry `index` (< 1024, checked by the indexing) is an aligned u32
-        // inside it. Volatile: the CPU sets A/D bits behind the compiler.
-        unsafe { (&raw const (*t).entries[index]).read_volatile() }
+        read_entry(self.mem, table, index)
     }
 
     fn write_entry(&self, table: Frame, index: usize, entry: Entry) {
-        let t = self.mem.frame_ptr(table) as *mut PageTable;
-        // SAFETY: as in read_entry; the table is ours to change (Mapper::new).
-        unsafe { (&raw mut (*t).entries[index]).write_volatile(entry) }
+        write_entry(self.mem, table, index, entry)
     }
 
     fn zero_frame(&self, frame: Frame) {
-        let p = self.mem.frame_ptr(frame);
-        // SAFETY: the pointer is valid for PAGE_SIZE bytes (PhysMemory), and
-        // the frame was just allocated, so nothing else uses it.
-        unsafe { core::ptr::write_bytes(p, 0, PAGE_SIZE) }
+        zero_frame(self.mem, frame)
     }
 
     /// Flags of the PDE of a new page table: present, writable, and user in
@@ -377,7 +399,11 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
     }
 
     /// `walk`, also saying whether it created the table.
-    fn walk_tracked(&mut self, va: VirtAddr, alloc: Alloc<'_>) -> Result<(PteSlot, bool), WalkError> {
+    fn walk_tracked(
+        &mut self,
+        va: VirtAddr,
+        alloc: Alloc<'_>,
+    ) -> Result<(PteSlot, bool), WalkError> {
         let pdx = va.pdx();
         let pde = self.read_entry(self.directory, pdx);
         if pde.is_large() {
@@ -399,7 +425,11 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
         }
         let table = frames.allocate().ok_or(WalkError::NoFrames)?;
         self.zero_frame(table);
-        self.write_entry(self.directory, pdx, Entry::new(table, Self::table_flags(pdx)));
+        self.write_entry(
+            self.directory,
+            pdx,
+            Entry::new(table, Self::table_flags(pdx)),
+        );
         let slot = PteSlot {
             table,
             index: va.ptx(),
@@ -531,7 +561,11 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
         if self.read_pte(slot).is_present() {
             return Err(MapError::AlreadyMapped(page));
         }
-        self.write_entry(slot.table, slot.index, Entry::new(frame, flags | EntryFlags::PRESENT));
+        self.write_entry(
+            slot.table,
+            slot.index,
+            Entry::new(frame, flags | EntryFlags::PRESENT),
+        );
         op.done += PAGE;
         Ok(())
     }
@@ -576,7 +610,9 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
         flags: EntryFlags,
     ) -> Result<(), MapError> {
         let page = Page::containing_address(va);
-        if !(va.as_u32() as u64).is_multiple_of(LARGE) || !(pa.as_u32() as u64).is_multiple_of(LARGE) {
+        if !(va.as_u32() as u64).is_multiple_of(LARGE)
+            || !(pa.as_u32() as u64).is_multiple_of(LARGE)
+        {
             return Err(MapError::Unaligned);
         }
         self.check_page(page)?;
@@ -748,7 +784,11 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
         self.map_small_until(op, head_end, delta, flags, frames)?;
         while op.cursor() + LARGE <= end {
             let va = op.cursor();
-            self.map_large(VirtAddr(va as u32), PhysAddr(va.wrapping_add(delta) as u32), flags)?;
+            self.map_large(
+                VirtAddr(va as u32),
+                PhysAddr(va.wrapping_add(delta) as u32),
+                flags,
+            )?;
             op.done += LARGE;
         }
         self.map_small_until(op, end, delta, flags, frames)
@@ -869,7 +909,8 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
                 "undo: table {pdx} created by the operation is not empty"
             );
             self.write_entry(self.directory, pdx, Entry::EMPTY);
-            self.tlb.flush_page(Page((pdx as u32) << (PDX_SHIFT - PAGE_SHIFT)));
+            self.tlb
+                .flush_page(Page((pdx as u32) << (PDX_SHIFT - PAGE_SHIFT)));
             let freed = frames.free(pde.frame());
             debug_assert!(freed.is_ok(), "undo: cannot return table {:?}", pde.frame());
         }
@@ -903,7 +944,10 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
             }
             if pde.is_large() {
                 if pde.raw() & super::entry::LARGE_RESERVED_MASK != 0 {
-                    return Err(CheckError::LargeReserved { pdx, raw: pde.raw() });
+                    return Err(CheckError::LargeReserved {
+                        pdx,
+                        raw: pde.raw(),
+                    });
                 }
                 report.large += 1;
                 continue;
@@ -913,7 +957,10 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
             }
             let user = pde.flags().contains(EntryFlags::USER);
             if !pde.flags().contains(EntryFlags::WRITABLE) || user != (pdx < KERNEL_PDX) {
-                return Err(CheckError::TableFlags { pdx, raw: pde.raw() });
+                return Err(CheckError::TableFlags {
+                    pdx,
+                    raw: pde.raw(),
+                });
             }
             for other in 0..pdx {
                 let o = self.read_entry(self.directory, other);
@@ -933,14 +980,21 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
                     continue;
                 }
                 if pte.flags().contains(EntryFlags::HUGE) {
-                    return Err(CheckError::PteFlags { pdx, ptx, raw: pte.raw() });
+                    return Err(CheckError::PteFlags {
+                        pdx,
+                        ptx,
+                        raw: pte.raw(),
+                    });
                 }
                 if pte.flags().contains(EntryFlags::OWNED) {
                     report.owned += 1;
                     if let Some(f) = frames
                         && !f.is_allocated(pte.frame())
                     {
-                        return Err(CheckError::NotAllocated { pdx, ptx: Some(ptx) });
+                        return Err(CheckError::NotAllocated {
+                            pdx,
+                            ptx: Some(ptx),
+                        });
                     }
                 }
                 report.pages += 1;

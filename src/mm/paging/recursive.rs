@@ -72,7 +72,14 @@ mod tests {
 
     #[test]
     fn pte_address_is_base_plus_page_number_times_four() {
-        for raw in [0u32, 0x1000, 0x0040_1234, 0xBFFF_F000, 0xC010_0000, 0xFFBF_F000] {
+        for raw in [
+            0u32,
+            0x1000,
+            0x0040_1234,
+            0xBFFF_F000,
+            0xC010_0000,
+            0xFFBF_F000,
+        ] {
             let va = VirtAddr(raw);
             assert_eq!(pte_of(va).0, RECURSIVE_BASE + (raw >> PAGE_SHIFT) * 4);
             // The PTE's address decodes as: pdx 1023, ptx = pdx(va), offset = ptx(va)*4.

@@ -31,7 +31,10 @@ struct StackStr<const N: usize> {
 
 impl<const N: usize> StackStr<N> {
     const fn new() -> Self {
-        StackStr { buf: [0; N], len: 0 }
+        StackStr {
+            buf: [0; N],
+            len: 0,
+        }
     }
     fn as_str(&self) -> &str {
         // Only whole `&str`s are ever appended, so the bytes are UTF-8.
@@ -109,7 +112,12 @@ pub struct Size(pub u64);
 
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [(u64, &str); 4] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B")];
+        const UNITS: [(u64, &str); 4] = [
+            (1 << 30, "GiB"),
+            (1 << 20, "MiB"),
+            (1 << 10, "KiB"),
+            (1, "B"),
+        ];
         let (n, name) = UNITS
             .into_iter()
             .find(|(unit, _)| self.0 >= *unit && self.0.is_multiple_of(*unit))
@@ -166,7 +174,10 @@ impl<'m, 'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Runs<'m, 'a, M, T> {
                 gap = true;
                 continue;
             }
-            if va.pdx() == RECURSIVE_INDEX && pde.frame() == self.mapper.directory() && !pde.is_large() {
+            if va.pdx() == RECURSIVE_INDEX
+                && pde.frame() == self.mapper.directory()
+                && !pde.is_large()
+            {
                 self.cursor = pde_start + LARGE;
                 let run = MappedRun {
                     virt: VirtAddr(pde_start as u32),

@@ -72,14 +72,22 @@ fn map_translate_unmap_one_page() {
     let mut m = mapper(&mem, pd, &tlb);
     let before = frames.free_count();
 
-    m.map(page(0x0040_2000), Frame(0x123), UW, &mut frames).unwrap();
+    m.map(page(0x0040_2000), Frame(0x123), UW, &mut frames)
+        .unwrap();
     // One page table was drawn for PD[1].
     assert_eq!(frames.free_count(), before - 1);
-    assert_eq!(m.translate(VirtAddr(0x0040_2ABC)), Some(PhysAddr(0x0012_3ABC)));
+    assert_eq!(
+        m.translate(VirtAddr(0x0040_2ABC)),
+        Some(PhysAddr(0x0012_3ABC))
+    );
     assert_eq!(m.translate(VirtAddr(0x0040_3000)), None);
     assert_eq!(m.mapping(page(0x0040_2000)), Some((Frame(0x123), P | UW)));
     let pde = m.read_pde(VirtAddr(0x0040_2000));
-    assert_eq!(pde.flags(), P | UW, "user-half tables are present, writable, user");
+    assert_eq!(
+        pde.flags(),
+        P | UW,
+        "user-half tables are present, writable, user"
+    );
     // The PTE sits in the table at index ptx = 2, as the CPU would read it.
     assert_eq!(mem.read_u32(PhysAddr(pde.addr().0 + 2 * 4)), 0x0012_3007);
     assert_eq!(m.check(Some(&frames)).unwrap().pages, 1);
@@ -99,20 +107,30 @@ fn map_translate_unmap_one_page() {
 fn kernel_half_tables_are_not_user() {
     let (mem, mut frames, pd) = setup(2);
     let mut m = mapper(&mem, pd, &NoFlush);
-    m.map(page(0xF000_0000), Frame(7), W | EntryFlags::GLOBAL, &mut frames).unwrap();
+    m.map(
+        page(0xF000_0000),
+        Frame(7),
+        W | EntryFlags::GLOBAL,
+        &mut frames,
+    )
+    .unwrap();
     assert_eq!(m.read_pde(VirtAddr(0xF000_0000)).flags(), P | W);
     let walk = m.trace(VirtAddr(0xF000_0010));
     assert_eq!(walk.effective_flags(), Some(P | W | EntryFlags::GLOBAL));
     // A user PTE under a kernel PDE is still not reachable from ring 3.
     m.map(page(0xF000_1000), Frame(8), UW, &mut frames).unwrap();
-    assert_eq!(m.trace(VirtAddr(0xF000_1000)).effective_flags(), Some(P | W));
+    assert_eq!(
+        m.trace(VirtAddr(0xF000_1000)).effective_flags(),
+        Some(P | W)
+    );
 }
 
 #[test]
 fn mapping_a_mapped_page_is_an_error_not_an_overwrite() {
     let (mem, mut frames, pd) = setup(3);
     let mut m = mapper(&mem, pd, &NoFlush);
-    m.map(page(0x1000_0000), Frame(0x50), W, &mut frames).unwrap();
+    m.map(page(0x1000_0000), Frame(0x50), W, &mut frames)
+        .unwrap();
     let snap = snapshot(&mem, &frames);
     assert_eq!(
         m.map(page(0x1000_0000), Frame(0x60), UW, &mut frames),
@@ -127,14 +145,24 @@ fn unmapping_what_is_not_mapped_changes_nothing() {
     let (mem, mut frames, pd) = setup(4);
     let tlb = RecordingTlb::default();
     let mut m = mapper(&mem, pd, &tlb);
-    m.map(page(0x0080_0000), Frame(0x50), W, &mut frames).unwrap();
+    m.map(page(0x0080_0000), Frame(0x50), W, &mut frames)
+        .unwrap();
     let snap = snapshot(&mem, &frames);
     // No table at all.
-    assert_eq!(m.unmap(page(0x0100_0000)), Err(UnmapError::NotMapped(page(0x0100_0000))));
+    assert_eq!(
+        m.unmap(page(0x0100_0000)),
+        Err(UnmapError::NotMapped(page(0x0100_0000)))
+    );
     // A table, but no page.
-    assert_eq!(m.unmap(page(0x0080_1000)), Err(UnmapError::NotMapped(page(0x0080_1000))));
+    assert_eq!(
+        m.unmap(page(0x0080_1000)),
+        Err(UnmapError::NotMapped(page(0x0080_1000)))
+    );
     assert_eq!(snapshot(&mem, &frames), snap);
-    assert!(tlb.0.borrow().is_empty(), "nothing unmapped, nothing flushed");
+    assert!(
+        tlb.0.borrow().is_empty(),
+        "nothing unmapped, nothing flushed"
+    );
 }
 
 #[test]
@@ -185,23 +213,54 @@ fn large_pages_translate_and_block_small_ones() {
     let tlb = RecordingTlb::default();
     let mut m = mapper(&mem, pd, &tlb);
     let va = VirtAddr(KERNEL_BASE);
-    m.map_large(va, PhysAddr(0), W | EntryFlags::GLOBAL).unwrap();
+    m.map_large(va, PhysAddr(0), W | EntryFlags::GLOBAL)
+        .unwrap();
     assert_eq!(m.read_pde(va).raw(), 0x0000_0183);
-    assert_eq!(m.translate(VirtAddr(0xC010_0000)), Some(PhysAddr(0x0010_0000)));
-    assert_eq!(m.translate(VirtAddr(0xC03F_FFFF)), Some(PhysAddr(0x003F_FFFF)));
+    assert_eq!(
+        m.translate(VirtAddr(0xC010_0000)),
+        Some(PhysAddr(0x0010_0000))
+    );
+    assert_eq!(
+        m.translate(VirtAddr(0xC03F_FFFF)),
+        Some(PhysAddr(0x003F_FFFF))
+    );
     assert_eq!(m.translate(VirtAddr(0xC040_0000)), None);
-    assert!(matches!(m.trace(VirtAddr(0xC000_1234)).end(), WalkEnd::Large { .. }));
+    assert!(matches!(
+        m.trace(VirtAddr(0xC000_1234)).end(),
+        WalkEnd::Large { .. }
+    ));
     let snap = snapshot(&mem, &frames);
     let p = page(0xC010_0000);
-    assert_eq!(m.map(p, Frame(1), W, &mut frames), Err(MapError::LargePage(p)));
+    assert_eq!(
+        m.map(p, Frame(1), W, &mut frames),
+        Err(MapError::LargePage(p))
+    );
     assert_eq!(m.unmap(p), Err(UnmapError::LargePage(p)));
-    assert_eq!(m.walk(p.start_address(), Alloc::No), Err(WalkError::LargePage));
+    assert_eq!(
+        m.walk(p.start_address(), Alloc::No),
+        Err(WalkError::LargePage)
+    );
     assert_eq!(m.mapping(p), None, "no PTE maps a page inside a 4 MiB page");
-    assert_eq!(m.map_large(va, PhysAddr(0x0040_0000), W), Err(MapError::AlreadyMapped(page(KERNEL_BASE))));
-    assert_eq!(m.map_large(VirtAddr(0xC000_1000), PhysAddr(0), W), Err(MapError::Unaligned));
-    assert_eq!(m.map_large(VirtAddr(0xC040_0000), PhysAddr(0x1000), W), Err(MapError::Unaligned));
-    assert_eq!(m.unmap_large(VirtAddr(0xC010_0000)), Err(UnmapError::Unaligned));
-    assert_eq!(m.unmap_large(VirtAddr(0xC040_0000)), Err(UnmapError::NotMapped(page(0xC040_0000))));
+    assert_eq!(
+        m.map_large(va, PhysAddr(0x0040_0000), W),
+        Err(MapError::AlreadyMapped(page(KERNEL_BASE)))
+    );
+    assert_eq!(
+        m.map_large(VirtAddr(0xC000_1000), PhysAddr(0), W),
+        Err(MapError::Unaligned)
+    );
+    assert_eq!(
+        m.map_large(VirtAddr(0xC040_0000), PhysAddr(0x1000), W),
+        Err(MapError::Unaligned)
+    );
+    assert_eq!(
+        m.unmap_large(VirtAddr(0xC010_0000)),
+        Err(UnmapError::Unaligned)
+    );
+    assert_eq!(
+        m.unmap_large(VirtAddr(0xC040_0000)),
+        Err(UnmapError::NotMapped(page(0xC040_0000)))
+    );
     assert_eq!(snapshot(&mem, &frames), snap);
     assert!(tlb.0.borrow().is_empty());
 
@@ -211,7 +270,8 @@ fn large_pages_translate_and_block_small_ones() {
     assert_eq!(m.translate(VirtAddr(0xC010_0000)), None);
 
     // A directory entry holding a page table (even empty) blocks a 4 MiB page.
-    m.prepare_tables(VirtAddr(0xC080_0000), PAGE_SIZE, &mut frames).unwrap();
+    m.prepare_tables(VirtAddr(0xC080_0000), PAGE_SIZE, &mut frames)
+        .unwrap();
     assert_eq!(
         m.map_large(VirtAddr(0xC080_0000), PhysAddr(0), W),
         Err(MapError::AlreadyMapped(page(0xC080_0000)))
@@ -225,27 +285,72 @@ fn bad_input_is_refused_and_changes_nothing() {
     m.map(page(0x0040_0000), Frame(9), W, &mut frames).unwrap();
     let snap = snapshot(&mem, &frames);
     let f = &mut frames;
-    assert_eq!(m.map(Page(1 << 20), Frame(1), W, f), Err(MapError::BadRange));
-    assert_eq!(m.map(page(0x0040_1000), Frame(1 << 20), W, f), Err(MapError::BadRange));
-    assert_eq!(m.map(page(0x0040_1000), Frame(1), EntryFlags::HUGE, f), Err(MapError::BadFlags));
+    assert_eq!(
+        m.map(Page(1 << 20), Frame(1), W, f),
+        Err(MapError::BadRange)
+    );
+    assert_eq!(
+        m.map(page(0x0040_1000), Frame(1 << 20), W, f),
+        Err(MapError::BadRange)
+    );
+    assert_eq!(
+        m.map(page(0x0040_1000), Frame(1), EntryFlags::HUGE, f),
+        Err(MapError::BadFlags)
+    );
     let rec = page(RECURSIVE_BASE);
     assert_eq!(m.map(rec, Frame(1), W, f), Err(MapError::Reserved(rec)));
     assert_eq!(m.unmap(rec), Err(UnmapError::Reserved(rec)));
     assert_eq!(m.unmap(Page(1 << 20)), Err(UnmapError::BadRange));
     assert_eq!(m.mapping(Page(u32::MAX)), None);
-    assert_eq!(m.map_large(VirtAddr(RECURSIVE_BASE), PhysAddr(0), W), Err(MapError::Reserved(rec)));
+    assert_eq!(
+        m.map_large(VirtAddr(RECURSIVE_BASE), PhysAddr(0), W),
+        Err(MapError::Reserved(rec))
+    );
     let va = VirtAddr(0x0050_0000);
-    assert_eq!(m.map_range_contiguous(va, PhysAddr(0), 0, W, f), Err(MapError::BadRange));
-    assert_eq!(m.map_range_contiguous(va, PhysAddr(0), 100, W, f), Err(MapError::Unaligned));
-    assert_eq!(m.map_range_contiguous(VirtAddr(0x0050_0010), PhysAddr(0), 4096, W, f), Err(MapError::Unaligned));
-    assert_eq!(m.map_range_contiguous(va, PhysAddr(0x10), 4096, W, f), Err(MapError::Unaligned));
-    assert_eq!(m.map_range_contiguous(VirtAddr(0xFFFF_F000), PhysAddr(0), 8192, W, f), Err(MapError::BadRange));
-    assert_eq!(m.map_range_contiguous(va, PhysAddr(0xFFFF_F000), 8192, W, f), Err(MapError::BadRange));
-    assert_eq!(m.map_range_sparse(va, usize::MAX & !0xFFF, W, ZeroFill::No, f), Err(MapError::BadRange));
-    assert_eq!(m.map_range_sparse(va, 4096, EntryFlags::HUGE, ZeroFill::No, f), Err(MapError::BadFlags));
-    assert_eq!(m.map_linear(PhysAddr(0x2FFF_F000), 8192, W, PageSize::Small, f), Err(MapError::BadRange));
-    assert_eq!(m.unmap_range(va, 0, Release::Keep), Err(UnmapError::BadRange));
-    assert_eq!(m.unmap_range(va, 5, Release::Keep), Err(UnmapError::Unaligned));
+    assert_eq!(
+        m.map_range_contiguous(va, PhysAddr(0), 0, W, f),
+        Err(MapError::BadRange)
+    );
+    assert_eq!(
+        m.map_range_contiguous(va, PhysAddr(0), 100, W, f),
+        Err(MapError::Unaligned)
+    );
+    assert_eq!(
+        m.map_range_contiguous(VirtAddr(0x0050_0010), PhysAddr(0), 4096, W, f),
+        Err(MapError::Unaligned)
+    );
+    assert_eq!(
+        m.map_range_contiguous(va, PhysAddr(0x10), 4096, W, f),
+        Err(MapError::Unaligned)
+    );
+    assert_eq!(
+        m.map_range_contiguous(VirtAddr(0xFFFF_F000), PhysAddr(0), 8192, W, f),
+        Err(MapError::BadRange)
+    );
+    assert_eq!(
+        m.map_range_contiguous(va, PhysAddr(0xFFFF_F000), 8192, W, f),
+        Err(MapError::BadRange)
+    );
+    assert_eq!(
+        m.map_range_sparse(va, usize::MAX & !0xFFF, W, ZeroFill::No, f),
+        Err(MapError::BadRange)
+    );
+    assert_eq!(
+        m.map_range_sparse(va, 4096, EntryFlags::HUGE, ZeroFill::No, f),
+        Err(MapError::BadFlags)
+    );
+    assert_eq!(
+        m.map_linear(PhysAddr(0x2FFF_F000), 8192, W, PageSize::Small, f),
+        Err(MapError::BadRange)
+    );
+    assert_eq!(
+        m.unmap_range(va, 0, Release::Keep),
+        Err(UnmapError::BadRange)
+    );
+    assert_eq!(
+        m.unmap_range(va, 5, Release::Keep),
+        Err(UnmapError::Unaligned)
+    );
     assert_eq!(snapshot(&mem, &frames), snap);
     assert_eq!(m.check(Some(&frames)).unwrap().pages, 1);
 }
@@ -257,16 +362,32 @@ fn a_user_scope_mapper_leaves_the_kernel_half_alone() {
     let mut m = unsafe { Mapper::new(pd, Scope::User, &mem, &NoFlush) };
     let k = page(KERNEL_BASE);
     let free = frames.free_count();
-    assert_eq!(m.map(k, Frame(1), W, &mut frames), Err(MapError::OutOfScope(k)));
-    assert_eq!(m.map_large(VirtAddr(KERNEL_BASE), PhysAddr(0), W), Err(MapError::OutOfScope(k)));
+    assert_eq!(
+        m.map(k, Frame(1), W, &mut frames),
+        Err(MapError::OutOfScope(k))
+    );
+    assert_eq!(
+        m.map_large(VirtAddr(KERNEL_BASE), PhysAddr(0), W),
+        Err(MapError::OutOfScope(k))
+    );
     assert_eq!(m.unmap(k), Err(UnmapError::OutOfScope(k)));
-    assert_eq!(m.walk(VirtAddr(KERNEL_BASE), Alloc::Yes(&mut frames)), Err(WalkError::OutOfScope));
+    assert_eq!(
+        m.walk(VirtAddr(KERNEL_BASE), Alloc::Yes(&mut frames)),
+        Err(WalkError::OutOfScope)
+    );
     // A range that runs into the kernel half fails and is rolled back.
-    let r = m.map_range_sparse(VirtAddr(KERNEL_BASE - 0x2000), 0x3000, UW, ZeroFill::No, &mut frames);
+    let r = m.map_range_sparse(
+        VirtAddr(KERNEL_BASE - 0x2000),
+        0x3000,
+        UW,
+        ZeroFill::No,
+        &mut frames,
+    );
     assert_eq!(r, Err(MapError::OutOfScope(k)));
     assert_eq!(frames.free_count(), free);
     assert_eq!(m.translate(VirtAddr(KERNEL_BASE - 0x2000)), None);
-    m.map(page(KERNEL_BASE - 0x1000), Frame(3), UW, &mut frames).unwrap();
+    m.map(page(KERNEL_BASE - 0x1000), Frame(3), UW, &mut frames)
+        .unwrap();
 }
 
 #[test]
@@ -274,7 +395,8 @@ fn contiguous_range_crosses_a_table_boundary() {
     let (mem, mut frames, pd) = setup(10);
     let mut m = mapper(&mem, pd, &NoFlush);
     let va = VirtAddr(0x003F_C000); // 4 pages before the PD[1] boundary
-    m.map_range_contiguous(va, PhysAddr(0x0030_0000), 10 * PAGE_SIZE, UW, &mut frames).unwrap();
+    m.map_range_contiguous(va, PhysAddr(0x0030_0000), 10 * PAGE_SIZE, UW, &mut frames)
+        .unwrap();
     for i in 0..10 {
         assert_eq!(
             m.translate(VirtAddr(va.0 + i * 4096 + 5)),
@@ -308,14 +430,22 @@ fn a_range_that_fails_half_way_is_rolled_back() {
     let snap = snapshot(&mem, &frames);
     let r = m.map_range_contiguous(va, PhysAddr(0x0100_0000), 12 * PAGE_SIZE, W, &mut frames);
     assert_eq!(r, Err(MapError::AlreadyMapped(obstacle)));
-    assert_eq!(snapshot(&mem, &frames), snap, "pages, tables and frames as before");
+    assert_eq!(
+        snapshot(&mem, &frames),
+        snap,
+        "pages, tables and frames as before"
+    );
     for i in 0..12 {
         let p = Page(page(va.0).0 + i);
         let expect = (p == obstacle).then_some((Frame(0x77), P | W));
         assert_eq!(m.mapping(p), expect);
     }
     // The six pages mapped then unmapped were flushed from the TLB.
-    assert_eq!(tlb.0.borrow().len(), 6 + 1, "six pages and the created table");
+    assert_eq!(
+        tlb.0.borrow().len(),
+        6 + 1,
+        "six pages and the created table"
+    );
 
     // Running out of frames for the third table also rolls everything back.
     let mut frames2 = TestFrames::new(1, SIM_FRAMES - 1, 99);
@@ -323,7 +453,13 @@ fn a_range_that_fails_half_way_is_rolled_back() {
     let mut m2 = mapper(&mem2, pd2, &NoFlush);
     let snap2 = snapshot(&mem2, &frames2);
     frames2.set_budget(Some(2));
-    let r = m2.map_range_contiguous(VirtAddr(0x003F_F000), PhysAddr(0), 0x0040_2000, W, &mut frames2);
+    let r = m2.map_range_contiguous(
+        VirtAddr(0x003F_F000),
+        PhysAddr(0),
+        0x0040_2000,
+        W,
+        &mut frames2,
+    );
     assert_eq!(r, Err(MapError::NoFrames));
     frames2.set_budget(None);
     assert_eq!(snapshot(&mem2, &frames2), snap2);
@@ -343,7 +479,8 @@ fn sparse_range_maps_fresh_owned_frames() {
     let mut m = mapper(&mem, pd, &NoFlush);
     let before = frames.free_count();
     let va = VirtAddr(0x1000_0000);
-    m.map_range_sparse(va, 20 * PAGE_SIZE, UW, ZeroFill::Yes, &mut frames).unwrap();
+    m.map_range_sparse(va, 20 * PAGE_SIZE, UW, ZeroFill::Yes, &mut frames)
+        .unwrap();
     // 20 pages and one page table.
     assert_eq!(frames.free_count(), before - 21);
     let mut seen = BTreeSet::new();
@@ -353,7 +490,11 @@ fn sparse_range_maps_fresh_owned_frames() {
         assert_eq!(flags, P | UW | EntryFlags::OWNED);
         assert!(frames.is_allocated(f));
         assert!(seen.insert(f), "each page has its own frame");
-        assert_eq!(mem.read_u32(PhysAddr(f.start_address().0 + 100)), 0, "zero-filled");
+        assert_eq!(
+            mem.read_u32(PhysAddr(f.start_address().0 + 100)),
+            0,
+            "zero-filled"
+        );
         if i > 0 {
             let prev = m.mapping(Page(page(va.0).0 + i - 1)).unwrap().0;
             contiguous &= f.0 == prev.0 + 1;
@@ -363,7 +504,10 @@ fn sparse_range_maps_fresh_owned_frames() {
     let c = m.check(Some(&frames)).unwrap();
     assert_eq!((c.pages, c.owned, c.tables), (20, 20, 1));
     // Released with their frames.
-    assert_eq!(m.unmap_range(va, 20 * PAGE_SIZE, Release::OwnedFrames(&mut frames)), Ok(20));
+    assert_eq!(
+        m.unmap_range(va, 20 * PAGE_SIZE, Release::OwnedFrames(&mut frames)),
+        Ok(20)
+    );
     assert_eq!(frames.free_count(), before - 1);
 }
 
@@ -398,10 +542,19 @@ fn map_new_owns_its_frame_and_gives_it_back_on_failure() {
     let f = m.map_new(p, UW, ZeroFill::Yes, &mut frames).unwrap();
     assert_eq!(m.mapping(p), Some((f, P | UW | EntryFlags::OWNED)));
     let free = frames.free_count();
-    assert_eq!(m.map_new(p, UW, ZeroFill::Yes, &mut frames), Err(MapError::AlreadyMapped(p)));
+    assert_eq!(
+        m.map_new(p, UW, ZeroFill::Yes, &mut frames),
+        Err(MapError::AlreadyMapped(p))
+    );
     assert_eq!(frames.free_count(), free);
-    assert_eq!(m.unmap_range(p.start_address(), PAGE_SIZE, Release::Keep), Ok(1));
-    assert!(frames.is_allocated(f), "Release::Keep leaves the frame to the caller");
+    assert_eq!(
+        m.unmap_range(p.start_address(), PAGE_SIZE, Release::Keep),
+        Ok(1)
+    );
+    assert!(
+        frames.is_allocated(f),
+        "Release::Keep leaves the frame to the caller"
+    );
 }
 
 #[test]
@@ -411,11 +564,18 @@ fn linear_space_with_large_and_small_pages() {
         let mut m = mapper(&mem, pd, &NoFlush);
         // 0x3000 .. 16 MiB + 0x5000: unaligned head and tail.
         let len = 16 * 1024 * 1024 + 0x2000;
-        m.map_linear(PhysAddr(0x3000), len, W, size, &mut frames).unwrap();
-        assert_eq!(m.translate(VirtAddr(0xC010_0000)), Some(PhysAddr(0x0010_0000)));
+        m.map_linear(PhysAddr(0x3000), len, W, size, &mut frames)
+            .unwrap();
+        assert_eq!(
+            m.translate(VirtAddr(0xC010_0000)),
+            Some(PhysAddr(0x0010_0000))
+        );
         assert_eq!(m.translate(VirtAddr(0xC000_3000)), Some(PhysAddr(0x3000)));
         assert_eq!(m.translate(VirtAddr(0xC000_2FFF)), None);
-        assert_eq!(m.translate(VirtAddr(0xC100_4FFF)), Some(PhysAddr(0x0100_4FFF)));
+        assert_eq!(
+            m.translate(VirtAddr(0xC100_4FFF)),
+            Some(PhysAddr(0x0100_4FFF))
+        );
         assert_eq!(m.translate(VirtAddr(0xC100_5000)), None);
         let c = m.check(Some(&frames)).unwrap();
         match size {
@@ -435,9 +595,18 @@ fn linear_map_failure_rolls_back_large_pages_too() {
     let obstacle = page(KERNEL_BASE + 0x0080_0000 + 0x0040_0000 + 0x1000);
     m.map(obstacle, Frame(1), W, &mut frames).unwrap();
     let snap = snapshot(&mem, &frames);
-    let r = m.map_linear(PhysAddr(0x0040_0000), 0x0100_0000, W, PageSize::Large, &mut frames);
+    let r = m.map_linear(
+        PhysAddr(0x0040_0000),
+        0x0100_0000,
+        W,
+        PageSize::Large,
+        &mut frames,
+    );
     // 4..8 MiB and 8..12 MiB went in as large pages; 12..16 MiB has a table in the way.
-    assert_eq!(r, Err(MapError::AlreadyMapped(page(KERNEL_BASE + 0x00C0_0000))));
+    assert_eq!(
+        r,
+        Err(MapError::AlreadyMapped(page(KERNEL_BASE + 0x00C0_0000)))
+    );
     assert_eq!(snapshot(&mem, &frames), snap);
     assert_eq!(m.check(None).unwrap().large, 0);
 }
@@ -447,13 +616,25 @@ fn prepare_tables_creates_each_missing_table_once() {
     let (mem, mut frames, pd) = setup(17);
     let mut m = mapper(&mem, pd, &NoFlush);
     let start = VirtAddr(0xF000_0000);
-    assert_eq!(m.prepare_tables(start, 3 * LARGE_PAGE_SIZE + 1, &mut frames), Err(MapError::Unaligned));
-    assert_eq!(m.prepare_tables(start, 3 * LARGE_PAGE_SIZE, &mut frames), Ok(3));
-    assert_eq!(m.prepare_tables(VirtAddr(0xF040_0000), 3 * LARGE_PAGE_SIZE, &mut frames), Ok(1));
+    assert_eq!(
+        m.prepare_tables(start, 3 * LARGE_PAGE_SIZE + 1, &mut frames),
+        Err(MapError::Unaligned)
+    );
+    assert_eq!(
+        m.prepare_tables(start, 3 * LARGE_PAGE_SIZE, &mut frames),
+        Ok(3)
+    );
+    assert_eq!(
+        m.prepare_tables(VirtAddr(0xF040_0000), 3 * LARGE_PAGE_SIZE, &mut frames),
+        Ok(1)
+    );
     assert_eq!(m.check(Some(&frames)).unwrap().tables, 4);
     let snap = snapshot(&mem, &frames);
     frames.set_budget(Some(1));
-    assert_eq!(m.prepare_tables(VirtAddr(0xF100_0000), 2 * LARGE_PAGE_SIZE, &mut frames), Err(MapError::NoFrames));
+    assert_eq!(
+        m.prepare_tables(VirtAddr(0xF100_0000), 2 * LARGE_PAGE_SIZE, &mut frames),
+        Err(MapError::NoFrames)
+    );
     frames.set_budget(None);
     assert_eq!(snapshot(&mem, &frames), snap);
 }
@@ -464,19 +645,32 @@ fn unmap_range_is_all_or_nothing() {
     let tlb = RecordingTlb::default();
     let mut m = mapper(&mem, pd, &tlb);
     let va = VirtAddr(0x0040_0000);
-    m.map_range_sparse(va, 4 * PAGE_SIZE, UW, ZeroFill::No, &mut frames).unwrap();
+    m.map_range_sparse(va, 4 * PAGE_SIZE, UW, ZeroFill::No, &mut frames)
+        .unwrap();
     let snap = snapshot(&mem, &frames);
     let hole = page(va.0 + 4 * 4096);
-    assert_eq!(m.unmap_range(va, 5 * PAGE_SIZE, Release::OwnedFrames(&mut frames)), Err(UnmapError::NotMapped(hole)));
+    assert_eq!(
+        m.unmap_range(va, 5 * PAGE_SIZE, Release::OwnedFrames(&mut frames)),
+        Err(UnmapError::NotMapped(hole))
+    );
     assert_eq!(snapshot(&mem, &frames), snap);
     assert!(tlb.0.borrow().is_empty());
     let free = frames.free_count();
-    assert_eq!(m.unmap_range(va, 4 * PAGE_SIZE, Release::OwnedFrames(&mut frames)), Ok(4));
+    assert_eq!(
+        m.unmap_range(va, 4 * PAGE_SIZE, Release::OwnedFrames(&mut frames)),
+        Ok(4)
+    );
     assert_eq!(frames.free_count(), free + 4);
     assert_eq!(tlb.0.borrow().len(), 4);
 
     // A frame marked OWNED that the allocator does not know: reported, and still unmapped.
-    m.map(page(0x0040_0000), Frame(0x2000), W | EntryFlags::OWNED, &mut frames).unwrap();
+    m.map(
+        page(0x0040_0000),
+        Frame(0x2000),
+        W | EntryFlags::OWNED,
+        &mut frames,
+    )
+    .unwrap();
     let r = m.unmap_range(va, PAGE_SIZE, Release::OwnedFrames(&mut frames));
     assert_eq!(
         r,
@@ -492,8 +686,14 @@ fn unmap_range_is_all_or_nothing() {
 fn trace_prints_the_walk_step_by_step() {
     let (mem, mut frames, pd) = setup(19);
     let mut m = mapper(&mem, pd, &NoFlush);
-    m.map_linear(PhysAddr(0), 4 * 1024 * 1024, W | EntryFlags::GLOBAL, PageSize::Small, &mut frames)
-        .unwrap();
+    m.map_linear(
+        PhysAddr(0),
+        4 * 1024 * 1024,
+        W | EntryFlags::GLOBAL,
+        PageSize::Small,
+        &mut frames,
+    )
+    .unwrap();
     let walk = m.trace(VirtAddr(0xC010_0000));
     let table = walk.table.unwrap().table.start_address();
     let expect = format!(
@@ -509,17 +709,27 @@ fn trace_prints_the_walk_step_by_step() {
     assert_eq!(walk.phys(), Some(PhysAddr(0x0010_0000)));
 
     let stop = format!("{}", m.trace(VirtAddr(0x0000_0004)));
-    assert!(stop.contains("PD[0] = 0x00000000 [---------] not present: the walk stops here"), "{stop}");
+    assert!(
+        stop.contains("PD[0] = 0x00000000 [---------] not present: the walk stops here"),
+        "{stop}"
+    );
     let stop = format!("{}", m.trace(VirtAddr(0xC040_0000)));
     assert!(stop.contains("PD[769]"), "{stop}");
     m.map(page(0xC050_0000), Frame(5), W, &mut frames).unwrap();
     let stop = format!("{}", m.trace(VirtAddr(0xC050_1000)));
-    assert!(stop.contains("PT[257] = 0x00000000 [---------] not present"), "{stop}");
+    assert!(
+        stop.contains("PT[257] = 0x00000000 [---------] not present"),
+        "{stop}"
+    );
 
-    m.map_large(VirtAddr(0xC080_0000), PhysAddr(0x0080_0000), W).unwrap();
+    m.map_large(VirtAddr(0xC080_0000), PhysAddr(0x0080_0000), W)
+        .unwrap();
     let large = format!("{}", m.trace(VirtAddr(0xC081_2345)));
     assert!(large.contains("-> 4 MiB page at P0x00800000"), "{large}");
-    assert!(large.contains("physical P0x00812345 (4 MiB page P0x00800000 + offset 0x012345)"), "{large}");
+    assert!(
+        large.contains("physical P0x00812345 (4 MiB page P0x00800000 + offset 0x012345)"),
+        "{large}"
+    );
 }
 
 #[test]
@@ -527,29 +737,65 @@ fn pagedir_merges_runs() {
     let (mem, mut frames, pd) = setup(20);
     let mut m = mapper(&mem, pd, &NoFlush);
     let f = &mut frames;
-    m.map_range_contiguous(VirtAddr(0x0040_0000), PhysAddr(0x0010_0000), 3 * PAGE_SIZE, UW, f).unwrap();
+    m.map_range_contiguous(
+        VirtAddr(0x0040_0000),
+        PhysAddr(0x0010_0000),
+        3 * PAGE_SIZE,
+        UW,
+        f,
+    )
+    .unwrap();
     // Next page, next frame, other flags: a new run.
     m.map(page(0x0040_3000), Frame(0x103), W, f).unwrap();
     // Next page, not the next frame: a new run.
     m.map(page(0x0040_4000), Frame(0x200), W, f).unwrap();
     m.map_large(VirtAddr(0xC000_0000), PhysAddr(0), W).unwrap();
-    m.map_large(VirtAddr(0xC040_0000), PhysAddr(0x0040_0000), W).unwrap();
+    m.map_large(VirtAddr(0xC040_0000), PhysAddr(0x0040_0000), W)
+        .unwrap();
     // Accessed / dirty do not split a run.
     let slot = m.walk(VirtAddr(0x0040_1000), Alloc::No).unwrap();
     let pte = m.read_pte(slot);
     m.unmap(page(0x0040_1000)).unwrap();
-    m.map(page(0x0040_1000), pte.frame(), UW | EntryFlags::ACCESSED | EntryFlags::DIRTY, f).unwrap();
+    m.map(
+        page(0x0040_1000),
+        pte.frame(),
+        UW | EntryFlags::ACCESSED | EntryFlags::DIRTY,
+        f,
+    )
+    .unwrap();
 
     let mut out = String::new();
     let totals = m.write_pagedir(&mut out).unwrap();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(totals, RunTotals { runs: 4, small_pages: 5, large_pages: 2 });
+    assert_eq!(
+        totals,
+        RunTotals {
+            runs: 4,
+            small_pages: 5,
+            large_pages: 2
+        }
+    );
     assert_eq!(lines.len(), 6, "{out}");
-    assert_eq!(lines[1], "  V0x00400000-V0x00402fff -> P0x00100000-P0x00102fff    12 KiB  4K   [PWU--AD--]");
-    assert_eq!(lines[2], "  V0x00403000-V0x00403fff -> P0x00103000-P0x00103fff     4 KiB  4K   [PW-------]");
-    assert_eq!(lines[3], "  V0x00404000-V0x00404fff -> P0x00200000-P0x00200fff     4 KiB  4K   [PW-------]");
-    assert_eq!(lines[4], "  V0xc0000000-V0xc07fffff -> P0x00000000-P0x007fffff     8 MiB  4M   [PW-----S-]");
-    assert_eq!(lines[5], "4 runs; 5 pages of 4 KiB, 2 pages of 4 MiB: 8212 KiB mapped");
+    assert_eq!(
+        lines[1],
+        "  V0x00400000-V0x00402fff -> P0x00100000-P0x00102fff    12 KiB  4K   [PWU--AD--]"
+    );
+    assert_eq!(
+        lines[2],
+        "  V0x00403000-V0x00403fff -> P0x00103000-P0x00103fff     4 KiB  4K   [PW-------]"
+    );
+    assert_eq!(
+        lines[3],
+        "  V0x00404000-V0x00404fff -> P0x00200000-P0x00200fff     4 KiB  4K   [PW-------]"
+    );
+    assert_eq!(
+        lines[4],
+        "  V0xc0000000-V0xc07fffff -> P0x00000000-P0x007fffff     8 MiB  4M   [PW-----S-]"
+    );
+    assert_eq!(
+        lines[5],
+        "4 runs; 5 pages of 4 KiB, 2 pages of 4 MiB: 8212 KiB mapped"
+    );
     // Part of the space only.
     assert_eq!(m.runs_in(VirtAddr(0x0040_3000), 0x0040_5000).count(), 2);
 }
@@ -567,22 +813,40 @@ fn check_finds_broken_directories() {
         unsafe { p.add(pdx).write(raw) }
     };
     write(2, table.raw());
-    assert_eq!(m.check(None), Err(CheckError::SharedTable { pdx: 2, other: 1 }));
+    assert_eq!(
+        m.check(None),
+        Err(CheckError::SharedTable { pdx: 2, other: 1 })
+    );
     write(2, pd.start_address().0 | 3);
     assert_eq!(m.check(None), Err(CheckError::DirectoryAsTable { pdx: 2 }));
     write(2, 0x0040_2083);
-    assert_eq!(m.check(None), Err(CheckError::LargeReserved { pdx: 2, raw: 0x0040_2083 }));
+    assert_eq!(
+        m.check(None),
+        Err(CheckError::LargeReserved {
+            pdx: 2,
+            raw: 0x0040_2083
+        })
+    );
     assert_eq!(m.trace(VirtAddr(0x0080_0000)).end(), WalkEnd::ReservedBits);
     write(2, 0);
     write(1023, pd.start_address().0 | 7);
-    assert!(matches!(m.check(None), Err(CheckError::RecursiveSlot { .. })));
+    assert!(matches!(
+        m.check(None),
+        Err(CheckError::RecursiveSlot { .. })
+    ));
     write(1023, pd.start_address().0 | 3);
     assert!(m.check(None).unwrap().recursive);
     write(1, table.raw() & !4);
-    assert!(matches!(m.check(None), Err(CheckError::TableFlags { pdx: 1, .. })));
+    assert!(matches!(
+        m.check(None),
+        Err(CheckError::TableFlags { pdx: 1, .. })
+    ));
     write(1, table.raw());
     frames.free(table.frame()).unwrap();
-    assert_eq!(m.check(Some(&frames)), Err(CheckError::NotAllocated { pdx: 1, ptx: None }));
+    assert_eq!(
+        m.check(Some(&frames)),
+        Err(CheckError::NotAllocated { pdx: 1, ptx: None })
+    );
 }
 
 /// The model: what each page and each 4 MiB slot should map.
@@ -641,19 +905,33 @@ fn random_page(rng: &mut Rng, model: &Model) -> Page {
         SOAK_PDX[rng.range(0, SOAK_PDX.len())]
     } as u32;
     // Pages near both ends of each table.
-    let ptx = if rng.chance(1, 2) { rng.range(0, 24) } else { rng.range(1000, 1024) } as u32;
+    let ptx = if rng.chance(1, 2) {
+        rng.range(0, 24)
+    } else {
+        rng.range(1000, 1024)
+    } as u32;
     Page((pdx << 10) | ptx)
 }
 
 fn random_flags(rng: &mut Rng) -> EntryFlags {
-    let pool = [EntryFlags::WRITABLE, EntryFlags::USER, EntryFlags::GLOBAL, EntryFlags::WRITE_THROUGH];
+    let pool = [
+        EntryFlags::WRITABLE,
+        EntryFlags::USER,
+        EntryFlags::GLOBAL,
+        EntryFlags::WRITE_THROUGH,
+    ];
     pool.into_iter()
         .filter(|_| rng.chance(1, 2))
         .fold(EntryFlags::empty(), |a, b| a | b)
 }
 
 /// Compare everything the directory maps with the model.
-fn compare_all<T: TlbFlush>(m: &Mapper<'_, SimMemory, T>, model: &Model, frames: &TestFrames, base_free: usize) {
+fn compare_all<T: TlbFlush>(
+    m: &Mapper<'_, SimMemory, T>,
+    model: &Model,
+    frames: &TestFrames,
+    base_free: usize,
+) {
     let mut pages = BTreeMap::new();
     let mut large = BTreeMap::new();
     for run in m.runs() {
@@ -691,7 +969,10 @@ fn compare_all<T: TlbFlush>(m: &Mapper<'_, SimMemory, T>, model: &Model, frames:
     assert_eq!(c.pages, model.pages.len());
     assert_eq!(c.owned, model.owned());
     assert_eq!(c.large, model.large.len());
-    assert_eq!(frames.free_count(), base_free - model.tables.len() - model.owned());
+    assert_eq!(
+        frames.free_count(),
+        base_free - model.tables.len() - model.owned()
+    );
 }
 
 #[test]
@@ -721,7 +1002,8 @@ fn soak_mapper_against_a_model() {
                 let pdx = p.start_address().pdx();
                 let r = m.map(p, f, flags, &mut frames);
                 let expect = model.map_obstacle(p, 1).or_else(|| {
-                    (!model.tables.contains(&pdx) && budget == Some(0)).then_some(MapError::NoFrames)
+                    (!model.tables.contains(&pdx) && budget == Some(0))
+                        .then_some(MapError::NoFrames)
                 });
                 assert_eq!(r.err(), expect, "step {step}: map {p:?}");
                 changed = r.is_ok();
@@ -752,7 +1034,10 @@ fn soak_mapper_against_a_model() {
                 let va = VirtAddr(p.start_address().0 + off);
                 let want = match model.large.get(&va.pdx()) {
                     Some((pa, _)) => Some(PhysAddr(pa.0 + (va.0 & 0x3F_FFFF))),
-                    None => model.pages.get(&p).map(|(f, _)| PhysAddr(f.start_address().0 + off)),
+                    None => model
+                        .pages
+                        .get(&p)
+                        .map(|(f, _)| PhysAddr(f.start_address().0 + off)),
                 };
                 assert_eq!(m.translate(va), want, "step {step}: translate {va:?}");
                 changed = false;
@@ -763,10 +1048,20 @@ fn soak_mapper_against_a_model() {
                 let n = rng.range(1, 20) as u32;
                 let pa = PhysAddr(rng.range(0, 1 << 19) as u32 * 4096);
                 let flags = random_flags(&mut rng);
-                let r = m.map_range_contiguous(p.start_address(), pa, n as usize * PAGE_SIZE, flags, &mut frames);
+                let r = m.map_range_contiguous(
+                    p.start_address(),
+                    pa,
+                    n as usize * PAGE_SIZE,
+                    flags,
+                    &mut frames,
+                );
                 if budget.is_none() {
                     // With frames to spare, only an obstacle can stop it.
-                    assert_eq!(r.err(), model.map_obstacle(p, n), "step {step}: range {p:?}+{n}");
+                    assert_eq!(
+                        r.err(),
+                        model.map_obstacle(p, n),
+                        "step {step}: range {p:?}+{n}"
+                    );
                 } else if model.map_obstacle(p, n).is_some() {
                     assert!(r.is_err(), "step {step}: range {p:?}+{n} over an obstacle");
                 }
@@ -784,10 +1079,20 @@ fn soak_mapper_against_a_model() {
                 let p = random_page(&mut rng, &model);
                 let n = rng.range(1, 20) as u32;
                 let flags = random_flags(&mut rng);
-                let r = m.map_range_sparse(p.start_address(), n as usize * PAGE_SIZE, flags, ZeroFill::No, &mut frames);
+                let r = m.map_range_sparse(
+                    p.start_address(),
+                    n as usize * PAGE_SIZE,
+                    flags,
+                    ZeroFill::No,
+                    &mut frames,
+                );
                 if budget.is_none() {
                     // With frames to spare, only an obstacle can stop it.
-                    assert_eq!(r.err(), model.map_obstacle(p, n), "step {step}: sparse {p:?}+{n}");
+                    assert_eq!(
+                        r.err(),
+                        model.map_obstacle(p, n),
+                        "step {step}: sparse {p:?}+{n}"
+                    );
                 } else if model.map_obstacle(p, n).is_some() {
                     assert!(r.is_err(), "step {step}: sparse {p:?}+{n} over an obstacle");
                 }
@@ -807,9 +1112,17 @@ fn soak_mapper_against_a_model() {
                 let p = random_page(&mut rng, &model);
                 let n = rng.range(1, 6) as u32;
                 let release = rng.chance(1, 2);
-                let rel = if release { Release::OwnedFrames(&mut frames) } else { Release::Keep };
+                let rel = if release {
+                    Release::OwnedFrames(&mut frames)
+                } else {
+                    Release::Keep
+                };
                 let r = m.unmap_range(p.start_address(), n as usize * PAGE_SIZE, rel);
-                assert_eq!(r.err(), model.unmap_obstacle(p, n), "step {step}: unmap_range");
+                assert_eq!(
+                    r.err(),
+                    model.unmap_obstacle(p, n),
+                    "step {step}: unmap_range"
+                );
                 changed = r.is_ok();
                 if changed {
                     let mut freed = 0;
@@ -839,7 +1152,10 @@ fn soak_mapper_against_a_model() {
                     let flags = random_flags(&mut rng);
                     let r = m.map_large(va, pa, flags);
                     if model.tables.contains(&LARGE_PDX) {
-                        assert_eq!(r, Err(MapError::AlreadyMapped(Page::containing_address(va))));
+                        assert_eq!(
+                            r,
+                            Err(MapError::AlreadyMapped(Page::containing_address(va)))
+                        );
                     } else {
                         assert_eq!(r, Ok(()));
                         model.large.insert(LARGE_PDX, (pa, flags));
@@ -865,11 +1181,19 @@ fn soak_mapper_against_a_model() {
         counts[op] += changed as usize;
         if !changed && op != 7 {
             assert_eq!(model, model_before);
-            assert_eq!(frames.free_count(), free_before, "step {step}: op {op} failed but frames moved");
+            assert_eq!(
+                frames.free_count(),
+                free_before,
+                "step {step}: op {op} failed but frames moved"
+            );
         }
         // Frames in use are exactly the model's tables and owned pages.
         let in_use = model.tables.len() + model.owned();
-        assert_eq!(frames.free_count(), base_free - in_use, "step {step}: op {op}");
+        assert_eq!(
+            frames.free_count(),
+            base_free - in_use,
+            "step {step}: op {op}"
+        );
         if step % 1000 == 0 {
             compare_all(&m, &model, &frames, base_free);
         }

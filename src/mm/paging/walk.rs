@@ -111,6 +111,14 @@ impl PageWalk {
 }
 
 impl fmt::Display for PageWalk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_indented(f, "")
+    }
+}
+
+impl PageWalk {
+    /// Write the walk, each line prefixed by `indent` (`Display` uses none):
+    ///
     /// ```text
     /// translate V0xc0100000: PDX 0x300 (768) | PTX 0x100 (256) | offset 0x000
     ///   CR3  directory at P0x00400000
@@ -118,21 +126,21 @@ impl fmt::Display for PageWalk {
     ///   PTE  PT[256] = 0x00100103 [PW------G] -> frame P0x00100000
     ///   =>   physical P0x00100000 (frame P0x00100000 + offset 0x000)
     /// ```
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    pub fn write_indented(&self, f: &mut impl fmt::Write, indent: &str) -> fmt::Result {
         let (pdx, ptx, off) = (self.pdx(), self.ptx(), self.va.page_offset());
         writeln!(
             f,
-            "translate {}: PDX {pdx:#05x} ({pdx}) | PTX {ptx:#05x} ({ptx}) | offset {off:#05x}",
+            "{indent}translate {}: PDX {pdx:#05x} ({pdx}) | PTX {ptx:#05x} ({ptx}) | offset {off:#05x}",
             self.va
         )?;
         writeln!(
             f,
-            "  CR3  directory at {}",
+            "{indent}  CR3  directory at {}",
             self.directory.start_address()
         )?;
         write!(
             f,
-            "  PDE  PD[{pdx}] = {:#010x} [{}]",
+            "{indent}  PDE  PD[{pdx}] = {:#010x} [{}]",
             self.pde.raw(),
             self.pde.flags().letters()
         )?;
@@ -142,17 +150,14 @@ impl fmt::Display for PageWalk {
                 return writeln!(f, " not present: the walk stops here (a page fault)");
             }
             WalkEnd::ReservedBits => {
-                return writeln!(
-                    f,
-                    " 4 MiB page with reserved bits set: a page fault (RSVD)"
-                );
+                return writeln!(f, " 4 MiB page with reserved bits set: a page fault (RSVD)");
             }
             WalkEnd::Large { phys } => {
                 let base = self.pde.large_addr();
                 writeln!(f, " -> 4 MiB page at {base}")?;
                 return writeln!(
                     f,
-                    "  =>   physical {phys} (4 MiB page {base} + offset {:#08x})",
+                    "{indent}  =>   physical {phys} (4 MiB page {base} + offset {:#08x})",
                     phys.as_u32() - base.as_u32()
                 );
             }
@@ -165,7 +170,7 @@ impl fmt::Display for PageWalk {
         writeln!(f, " -> page table at {}", step.table.start_address())?;
         write!(
             f,
-            "  PTE  PT[{ptx}] = {:#010x} [{}]",
+            "{indent}  PTE  PT[{ptx}] = {:#010x} [{}]",
             step.pte.raw(),
             step.pte.flags().letters()
         )?;
@@ -174,7 +179,7 @@ impl fmt::Display for PageWalk {
                 writeln!(f, " -> frame {}", step.pte.addr())?;
                 write!(
                     f,
-                    "  =>   physical {phys} (frame {} + offset {off:#05x})",
+                    "{indent}  =>   physical {phys} (frame {} + offset {off:#05x})",
                     step.pte.addr()
                 )?;
                 match self.effective_flags() {
