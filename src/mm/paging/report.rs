@@ -1,23 +1,25 @@
 //! The `pagedir` report: what an address space maps, merged into runs.
 //!
 //! ```text
-//!  pages   V0x00400000 V0x00401000 V0x00402000 | V0x00403000
-//!  frames  P0x00123000 P0x00124000 P0x00125000 | P0x00200000
-//!  flags   PWU         PWU         PWU         | PWU
-//!          \________ one run: 3 pages _______/   a new run (frame not contiguous)
+//!  pages   V0x00400000 V0x00401000 V0x00402000 V0x00403000 | V0x00404000 (gap) V0x00406000
+//!  frames  P0x00123000 P0x00124000 P0x00125000 P0x00300000 | P0x00126000       P0x00127000
+//!  flags   PWU         PWU         PWU         PWU         | PW-               PW-
+//!          \_______ one run: 4 pages, frames scattered ___/ \ new flags /  \ after a gap /
 //! ```
 //!
-//! Consecutive pages merge when the next page maps the next frame with the
-//! same flags (accessed and dirty are ignored for the comparison and
-//! reported if any page of the run has them). 4 KiB and 4 MiB pages never
-//! share a run; the recursive slot is one run of its own.
+//! Consecutive virtual pages merge into a run while their flags stay the
+//! same (accessed and dirty are ignored for the comparison and reported if
+//! any page of the run has them). A run says whether its frames are one
+//! physical range (`P0x00100000-P0x00103fff`) or scattered (a heap grown
+//! with `map_range_sparse`). 4 KiB and 4 MiB pages never share a run; the
+//! recursive slot is one run of its own.
 
 use super::entry::EntryFlags;
 use super::mapper::{Mapper, TlbFlush};
 use crate::mm::addr::{PhysAddr, VirtAddr};
 use crate::mm::layout::{ENTRIES_PER_TABLE, LARGE_PAGE_SIZE, PAGE_SIZE, RECURSIVE_INDEX};
 use crate::mm::phys::PhysMemory;
-use core::fmt;
+use core::fmt::{self, Write as _};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 const LARGE: u64 = LARGE_PAGE_SIZE as u64;
@@ -65,13 +67,16 @@ pub enum RunKind {
     Recursive,
 }
 
-/// A run of virtual pages mapping contiguous physical memory with one set of flags.
+/// A run of consecutive virtual pages with one set of flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MappedRun {
     /// First virtual address.
     pub virt: VirtAddr,
-    /// First physical address.
+    /// Physical address of the first page.
     pub phys: PhysAddr,
+    /// True when the pages map one physical range from `phys`; false when
+    /// the frames are scattered.
+    pub contiguous: bool,
     /// Length in 4 KiB pages (a 4 MiB page counts 1024).
     pub pages: u32,
     /// Flags of the last-level entries (ACCESSED/DIRTY if any page has them).
@@ -101,7 +106,6 @@ impl MappedRun {
         self.kind == next.kind
             && self.kind != RunKind::Recursive
             && self.virt_end() == next.virt.as_u32() as u64
-            && self.phys_end() == next.phys.as_u32() as u64
             && self.flags - EntryFlags::CPU_SET == next.flags - EntryFlags::CPU_SET
     }
 }
@@ -130,20 +134,35 @@ impl fmt::Display for Size {
 }
 
 impl fmt::Display for MappedRun {
-    /// `V0xc0000000-V0xc03fffff -> P0x00000000-P0x003fffff    4 MiB  4M  [PW-----SG]`
+    /// ```text
+    /// V0xc0000000-V0xc03fffff -> P0x00000000-P0x003fffff     4 MiB  4M   [PW-----SG]
+    /// V0xf0000000-V0xf000ffff -> 16 frames, scattered       64 KiB  4K   [PW------- own]
+    /// V0xffc00000-V0xffffffff -> directory P0x006e1000       4 MiB  rec  [PW-------]
+    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.kind {
             RunKind::Small => "4K ",
             RunKind::Large => "4M ",
             RunKind::Recursive => "rec",
         };
+        let mut phys = StackStr::<32>::new();
+        match self.kind {
+            RunKind::Recursive => write!(phys, "directory {}", self.phys)?,
+            _ if self.contiguous => write!(
+                phys,
+                "{}-{}",
+                self.phys,
+                PhysAddr((self.phys_end() - 1) as u32)
+            )?,
+            RunKind::Small => write!(phys, "{} frames, scattered", self.pages)?,
+            RunKind::Large => write!(phys, "{} 4 MiB frames, scattered", self.pages / 1024)?,
+        }
         write!(
             f,
-            "{}-{} -> {}-{} {:>9}  {kind}  [{}]",
+            "{}-{} -> {:<23} {:>9}  {kind}  [{}]",
             self.virt,
             VirtAddr((self.virt_end() - 1) as u32),
-            self.phys,
-            PhysAddr((self.phys_end() - 1) as u32),
+            phys.as_str(),
             Size(self.len()),
             self.flags.letters()
         )
@@ -157,6 +176,8 @@ pub struct Runs<'m, 'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> {
     cursor: u64,
     end: u64,
     pending: Option<MappedRun>,
+    /// Physical address that would keep the pending run contiguous.
+    next_phys: u64,
 }
 
 impl<'m, 'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Runs<'m, 'a, M, T> {
@@ -182,6 +203,7 @@ impl<'m, 'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Runs<'m, 'a, M, T> {
                 let run = MappedRun {
                     virt: VirtAddr(pde_start as u32),
                     phys: pde.addr(),
+                    contiguous: true,
                     pages: ENTRIES_PER_TABLE as u32,
                     flags: pde.flags(),
                     kind: RunKind::Recursive,
@@ -193,6 +215,7 @@ impl<'m, 'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Runs<'m, 'a, M, T> {
                 let run = MappedRun {
                     virt: VirtAddr(pde_start as u32),
                     phys: pde.large_addr(),
+                    contiguous: true,
                     pages: ENTRIES_PER_TABLE as u32,
                     flags: pde.flags(),
                     kind: RunKind::Large,
@@ -208,6 +231,7 @@ impl<'m, 'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Runs<'m, 'a, M, T> {
             let run = MappedRun {
                 virt: va,
                 phys: pte.addr(),
+                contiguous: true,
                 pages: 1,
                 flags: pte.flags(),
                 kind: RunKind::Small,
@@ -230,8 +254,11 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Iterator for Runs<'_, '_, M, 
                 Some(run) if !gap && run.continues(&piece) => {
                     run.pages += piece.pages;
                     run.flags |= piece.flags & EntryFlags::CPU_SET;
+                    run.contiguous &= piece.phys.as_u32() as u64 == self.next_phys;
+                    self.next_phys = piece.phys_end();
                 }
                 _ => {
+                    self.next_phys = piece.phys_end();
                     if let Some(done) = self.pending.replace(piece) {
                         return Some(done);
                     }
@@ -265,6 +292,7 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
             cursor: start.as_u32() as u64 - start.as_u32() as u64 % PAGE,
             end: end.min(SPACE_END),
             pending: None,
+            next_phys: 0,
         }
     }
 

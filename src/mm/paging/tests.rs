@@ -410,6 +410,7 @@ fn contiguous_range_crosses_a_table_boundary() {
         [MappedRun {
             virt: va,
             phys: PhysAddr(0x0030_0000),
+            contiguous: true,
             pages: 10,
             flags: P | UW,
             kind: RunKind::Small
@@ -509,6 +510,69 @@ fn sparse_range_maps_fresh_owned_frames() {
         Ok(20)
     );
     assert_eq!(frames.free_count(), before - 1);
+}
+
+/// An allocator that logs every frame it hands out, in order.
+struct LoggingFrames<'a> {
+    inner: &'a mut TestFrames,
+    log: Vec<Frame>,
+}
+
+impl FrameAllocator for LoggingFrames<'_> {
+    fn name(&self) -> &'static str {
+        "logging"
+    }
+    fn allocate(&mut self) -> Option<Frame> {
+        let f = self.inner.allocate()?;
+        self.log.push(f);
+        Some(f)
+    }
+    fn allocate_contiguous(&mut self, count: usize, align: usize) -> Option<Frame> {
+        self.inner.allocate_contiguous(count, align)
+    }
+    fn free(&mut self, frame: Frame) -> Result<(), crate::mm::frame::FrameError> {
+        self.inner.free(frame)
+    }
+    fn free_contiguous(
+        &mut self,
+        start: Frame,
+        count: usize,
+    ) -> Result<(), crate::mm::frame::FrameError> {
+        self.inner.free_contiguous(start, count)
+    }
+    fn free_count(&self) -> usize {
+        self.inner.free_count()
+    }
+    fn total_count(&self) -> usize {
+        self.inner.total_count()
+    }
+    fn is_allocated(&self, frame: Frame) -> bool {
+        self.inner.is_allocated(frame)
+    }
+}
+
+#[test]
+fn sparse_range_draws_eight_frames_then_maps_them() {
+    let (mem, mut frames, pd) = setup(22);
+    let mut m = mapper(&mem, pd, &NoFlush);
+    let mut logging = LoggingFrames {
+        inner: &mut frames,
+        log: Vec::new(),
+    };
+    let va = VirtAddr(0x1000_0000);
+    m.map_range_sparse(va, 20 * PAGE_SIZE, UW, ZeroFill::No, &mut logging)
+        .unwrap();
+    let log = logging.log;
+    assert_eq!(log.len(), 21);
+    // First chunk: 8 frames drawn, then mapping page 0 draws the page table.
+    assert_eq!(m.read_pde(va).frame(), log[8]);
+    let frame_of = |i: u32| m.mapping(Page(page(va.0).0 + i)).unwrap().0;
+    for i in 0..8 {
+        assert_eq!(frame_of(i), log[i as usize], "chunk 1");
+    }
+    for i in 8..20 {
+        assert_eq!(frame_of(i), log[i as usize + 1], "chunks 2 and 3");
+    }
 }
 
 #[test]
@@ -747,8 +811,10 @@ fn pagedir_merges_runs() {
     .unwrap();
     // Next page, next frame, other flags: a new run.
     m.map(page(0x0040_3000), Frame(0x103), W, f).unwrap();
-    // Next page, not the next frame: a new run.
+    // Next page, not the next frame, same flags: the same run, scattered.
     m.map(page(0x0040_4000), Frame(0x200), W, f).unwrap();
+    // After a gap: a new run.
+    m.map(page(0x0040_6000), Frame(0x201), W, f).unwrap();
     m.map_large(VirtAddr(0xC000_0000), PhysAddr(0), W).unwrap();
     m.map_large(VirtAddr(0xC040_0000), PhysAddr(0x0040_0000), W)
         .unwrap();
@@ -767,37 +833,23 @@ fn pagedir_merges_runs() {
     let mut out = String::new();
     let totals = m.write_pagedir(&mut out).unwrap();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        totals,
-        RunTotals {
-            runs: 4,
-            small_pages: 5,
-            large_pages: 2
-        }
-    );
-    assert_eq!(lines.len(), 6, "{out}");
-    assert_eq!(
-        lines[1],
-        "  V0x00400000-V0x00402fff -> P0x00100000-P0x00102fff    12 KiB  4K   [PWU--AD--]"
-    );
-    assert_eq!(
-        lines[2],
-        "  V0x00403000-V0x00403fff -> P0x00103000-P0x00103fff     4 KiB  4K   [PW-------]"
-    );
-    assert_eq!(
-        lines[3],
-        "  V0x00404000-V0x00404fff -> P0x00200000-P0x00200fff     4 KiB  4K   [PW-------]"
-    );
-    assert_eq!(
-        lines[4],
-        "  V0xc0000000-V0xc07fffff -> P0x00000000-P0x007fffff     8 MiB  4M   [PW-----S-]"
-    );
-    assert_eq!(
-        lines[5],
-        "4 runs; 5 pages of 4 KiB, 2 pages of 4 MiB: 8212 KiB mapped"
-    );
+    let runs = RunTotals {
+        runs: 4,
+        small_pages: 6,
+        large_pages: 2,
+    };
+    assert_eq!(totals, runs);
+    let want = [
+        "  V0x00400000-V0x00402fff -> P0x00100000-P0x00102fff    12 KiB  4K   [PWU--AD--]",
+        "  V0x00403000-V0x00404fff -> 2 frames, scattered         8 KiB  4K   [PW-------]",
+        "  V0x00406000-V0x00406fff -> P0x00201000-P0x00201fff     4 KiB  4K   [PW-------]",
+        "  V0xc0000000-V0xc07fffff -> P0x00000000-P0x007fffff     8 MiB  4M   [PW-----S-]",
+        "4 runs; 6 pages of 4 KiB, 2 pages of 4 MiB: 8216 KiB mapped",
+    ];
+    assert_eq!(lines[1..], want, "{out}");
     // Part of the space only.
-    assert_eq!(m.runs_in(VirtAddr(0x0040_3000), 0x0040_5000).count(), 2);
+    assert_eq!(m.runs_in(VirtAddr(0x0040_3000), 0x0040_7000).count(), 2);
+    assert_eq!(m.runs_in(VirtAddr(0x0040_3000), 0x0040_5000).count(), 1);
 }
 
 #[test]
@@ -937,16 +989,22 @@ fn compare_all<T: TlbFlush>(
     for run in m.runs() {
         match run.kind {
             RunKind::Small => {
+                let first = Frame::containing_address(run.phys);
                 for i in 0..run.pages {
                     let p = Page(Page::containing_address(run.virt).0 + i);
-                    pages.insert(p, (Frame(run.phys.0 / 4096 + i), m.mapping(p).unwrap().1));
+                    let (frame, flags) = m.mapping(p).unwrap();
+                    if run.contiguous {
+                        assert_eq!(frame, Frame(first.0 + i));
+                    }
+                    assert_eq!(flags - EntryFlags::CPU_SET, run.flags - EntryFlags::CPU_SET);
+                    pages.insert(p, (frame, flags));
                 }
             }
             RunKind::Large => {
                 for i in 0..run.pages / 1024 {
-                    let va = run.virt.0 + i * LARGE_PAGE_SIZE as u32;
-                    let pa = PhysAddr(run.phys.0 + i * LARGE_PAGE_SIZE as u32);
-                    large.insert(VirtAddr(va).pdx(), (pa, run.flags));
+                    let va = VirtAddr(run.virt.0 + i * LARGE_PAGE_SIZE as u32);
+                    let pde = m.read_pde(va);
+                    large.insert(va.pdx(), (pde.large_addr(), pde.flags()));
                 }
             }
             RunKind::Recursive => panic!("no recursive slot in this test"),
@@ -977,7 +1035,7 @@ fn compare_all<T: TlbFlush>(
 
 #[test]
 fn soak_mapper_against_a_model() {
-    let ops = soak_ops(30_000);
+    let ops = soak_ops(100_000);
     let (mem, mut frames, pd) = setup(0x5EED);
     let mut m = mapper(&mem, pd, &NoFlush);
     let base_free = frames.free_count();
@@ -994,7 +1052,7 @@ fn soak_mapper_against_a_model() {
         let model_before = model.clone();
         let changed: bool;
         match op {
-            0 | 1 => {
+            0 => {
                 // map one page to an arbitrary (possibly unbacked) frame
                 let p = random_page(&mut rng, &model);
                 let f = Frame(rng.range(0, 1 << 20) as u32);
@@ -1012,7 +1070,7 @@ fn soak_mapper_against_a_model() {
                     model.pages.insert(p, (f, flags));
                 }
             }
-            2 => {
+            1 | 2 => {
                 let p = random_page(&mut rng, &model);
                 let r = m.unmap(p);
                 let expect = model.unmap_obstacle(p, 1);
@@ -1045,7 +1103,7 @@ fn soak_mapper_against_a_model() {
             4 => {
                 // contiguous range of 1..20 pages
                 let p = random_page(&mut rng, &model);
-                let n = rng.range(1, 20) as u32;
+                let n = rng.range(1, 12) as u32;
                 let pa = PhysAddr(rng.range(0, 1 << 19) as u32 * 4096);
                 let flags = random_flags(&mut rng);
                 let r = m.map_range_contiguous(
@@ -1077,7 +1135,7 @@ fn soak_mapper_against_a_model() {
             5 => {
                 // sparse range of 1..20 pages
                 let p = random_page(&mut rng, &model);
-                let n = rng.range(1, 20) as u32;
+                let n = rng.range(1, 12) as u32;
                 let flags = random_flags(&mut rng);
                 let r = m.map_range_sparse(
                     p.start_address(),
@@ -1200,8 +1258,16 @@ fn soak_mapper_against_a_model() {
     }
     frames.set_budget(None);
     compare_all(&m, &model, &frames, base_free);
+    eprintln!(
+        "soak: successes per op {counts:?}, final {} pages, {} tables",
+        model.pages.len(),
+        model.tables.len()
+    );
     // Every kind of operation succeeded some of the time.
     for (op, n) in counts.iter().enumerate() {
-        assert!(op == 3 || *n > 0, "operation {op} never succeeded");
+        assert!(
+            op == 3 || *n > ops / 1000,
+            "operation {op} rarely succeeded: {counts:?}"
+        );
     }
 }

@@ -37,10 +37,10 @@
 
 use crate::mm::addr::VirtAddr;
 use crate::mm::layout::{
-    KERNEL_BASE, KERNEL_REGIONS_START, LARGE_PAGE_SIZE, LINEAR_SPACE_END, PAGE_SIZE,
-    RECURSIVE_BASE, USER_END,
+    ENTRIES_PER_TABLE, KERNEL_BASE, KERNEL_REGIONS_START, LARGE_PAGE_SIZE, LINEAR_SPACE_END,
+    PAGE_SIZE, PDX_SHIFT, RECURSIVE_BASE, USER_END,
 };
-use crate::mm::paging::{Mapper, Size, TlbFlush, WalkEnd};
+use crate::mm::paging::{Mapper, RunKind, Size, TlbFlush, WalkEnd};
 use crate::mm::phys::PhysMemory;
 use core::fmt;
 
@@ -365,6 +365,14 @@ impl RegionMap {
         let page = PAGE_SIZE as u64;
         let mut count = 0;
         for run in mapper.runs_in(range.start, range.end()) {
+            if run.kind == RunKind::Recursive {
+                // A page of the window is mapped when its PDE is present.
+                let present = (0..ENTRIES_PER_TABLE as u32)
+                    .filter(|pdx| mapper.read_pde(VirtAddr(pdx << PDX_SHIFT)).is_present())
+                    .count();
+                count += present as u64;
+                continue;
+            }
             let lo = (run.virt.as_u32() as u64).max(range.start.as_u32() as u64);
             let hi = run.virt_end().min(range.end());
             if hi > lo {
