@@ -182,11 +182,12 @@ pub struct VirtRange {
 }
 
 impl VirtRange {
-    /// The range `[start, end)` (`end` up to 2^32).
+    /// The range `[start, end)` (`end` up to 2^32; an `end` below `start`
+    /// gives an empty range, which `set_range` refuses).
     pub const fn new(start: u32, end: u64) -> VirtRange {
         VirtRange {
             start: VirtAddr(start),
-            size: end - start as u64,
+            size: end.saturating_sub(start as u64),
         }
     }
     /// One past the last byte.
@@ -280,7 +281,7 @@ impl RegionMap {
         {
             return Err(RegionError::Unaligned);
         }
-        if range.end() > 1 << 32 {
+        if range.size > (1 << 32) - range.start.as_u32() as u64 {
             return Err(RegionError::BadRange);
         }
         let user_half = range.end() <= KERNEL_BASE as u64;

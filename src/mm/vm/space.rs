@@ -174,8 +174,10 @@ impl AddressSpace {
     }
 
     /// Free the space: every user page table, the directory, and with
-    /// `UserFrames::FreeOwned` the frames its pages own. Kernel tables are
-    /// shared and stay. The space must not be in CR3. A kernel space is refused.
+    /// `UserFrames::FreeOwned` the frames its 4 KiB pages own (4 MiB user
+    /// pages go with the directory; their frames stay the caller's). Kernel
+    /// tables are shared and stay. The space must not be in CR3. A kernel
+    /// space is refused.
     pub fn destroy<M: PhysMemory + ?Sized>(
         self,
         mem: &M,

@@ -423,6 +423,15 @@ fn set_range_refuses_bad_ranges_and_keeps_the_map() {
         map.set_range(Region::KernelHeap, VirtRange::new(0x1000_0000, 0x2000_0000)),
         Err(RegionError::WrongHalf)
     );
+    let huge = VirtRange {
+        start: VirtAddr(0x1000_0000),
+        size: u64::MAX & !0xFFF,
+    };
+    assert_eq!(map.set_range(heap, huge), Err(RegionError::BadRange));
+    assert_eq!(
+        map.set_range(heap, VirtRange::new(0x2000_0000, 0x1000_0000)),
+        Err(RegionError::Unaligned)
+    );
     assert_eq!(map, before);
     // Shrinking the heap is allowed, and region_of follows.
     map.set_range(heap, VirtRange::new(0x1000_0000, 0x2000_0000))
