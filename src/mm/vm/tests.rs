@@ -425,7 +425,7 @@ fn set_range_refuses_bad_ranges_and_keeps_the_map() {
     );
     let huge = VirtRange {
         start: VirtAddr(0x1000_0000),
-        size: u64::MAX & !0xFFF,
+        size: !0xFFF,
     };
     assert_eq!(map.set_range(heap, huge), Err(RegionError::BadRange));
     assert_eq!(
