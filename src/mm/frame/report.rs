@@ -1,0 +1,173 @@
+//! The `frames` and `buddyinfo` reports, written into any `fmt::Write`.
+//!
+//! ```text
+//!   cairn> frames                                cairn> buddyinfo
+//!   allocator  buddy                             Node 0, zone   Normal      1      0 ...     30
+//!   managed    32339 frames (126.3 MiB)            (Linux's /proc/buddyinfo: free blocks per
+//!   free ...   used ...   reserved ranges + why     order 0..=10, "%6lu " columns)
+//! ```
+
+use super::ORDERS;
+use super::plan::FramePlan;
+use crate::mm::layout::PAGE_SHIFT;
+use core::fmt;
+
+/// A byte count printed as `N KiB` below 1 MiB, `N.D MiB` below 1 GiB,
+/// `N.D GiB` above (one decimal, truncated; integer arithmetic only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl Size {
+    /// The size of `frames` frames.
+    pub const fn frames(frames: usize) -> Size {
+        Size((frames as u64) << PAGE_SHIFT)
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        let (unit, shift) = if b < 1 << 20 {
+            return write!(f, "{} KiB", b >> 10);
+        } else if b < 1 << 30 {
+            ("MiB", 20)
+        } else {
+            ("GiB", 30)
+        };
+        let whole = b >> shift;
+        let tenth = ((b - (whole << shift)) * 10) >> shift;
+        write!(f, "{whole}.{tenth} {unit}")
+    }
+}
+
+/// Counts the `frames` report prints about one allocator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameCounts {
+    /// The allocator's name.
+    pub name: &'static str,
+    /// Frames it manages.
+    pub total: usize,
+    /// Frames free now.
+    pub free: usize,
+    /// Usable frames the allocator cannot reach and leaves alone (free list only).
+    pub out_of_reach: usize,
+}
+
+/// Write the `frames` report: the allocator, managed / free / used frames,
+/// the managed ranges, each reserved range with its reason, and memory left
+/// alone (above 4 GiB, or out of the allocator's reach).
+pub fn write_frames(out: &mut impl fmt::Write, c: &FrameCounts, plan: &FramePlan) -> fmt::Result {
+    let used = c.total - c.free;
+    writeln!(out, "allocator  {}", c.name)?;
+    writeln!(
+        out,
+        "managed    {:>7} frames ({})",
+        c.total,
+        Size::frames(c.total)
+    )?;
+    writeln!(
+        out,
+        "free       {:>7} frames ({})",
+        c.free,
+        Size::frames(c.free)
+    )?;
+    writeln!(
+        out,
+        "used       {:>7} frames ({})",
+        used,
+        Size::frames(used)
+    )?;
+    writeln!(out, "managed ranges:")?;
+    for r in plan.usable() {
+        writeln!(out, "  {r} {:>7} frames", r.len())?;
+    }
+    writeln!(out, "reserved ranges:")?;
+    for r in plan.reserved() {
+        writeln!(
+            out,
+            "  {} {:>7} frames  {}",
+            r.range,
+            r.range.len(),
+            r.reason.describe()
+        )?;
+    }
+    if c.out_of_reach > 0 {
+        writeln!(
+            out,
+            "out of reach: {} frames ({}) the {} allocator cannot write",
+            c.out_of_reach,
+            Size::frames(c.out_of_reach),
+            c.name
+        )?;
+    }
+    if plan.unreachable_bytes() > 0 {
+        writeln!(
+            out,
+            "above 4 GiB: {} of RAM left alone (no PAE)",
+            Size(plan.unreachable_bytes())
+        )?;
+    }
+    Ok(())
+}
+
+/// Write one line in Linux's /proc/buddyinfo layout: `Node 0, zone   Normal `
+/// and then the free block count of each order 0..=10 as `%6lu `.
+pub fn write_buddyinfo(out: &mut impl fmt::Write, counts: &[usize; ORDERS]) -> fmt::Result {
+    write!(out, "Node 0, zone {:>8} ", "Normal")?;
+    for c in counts {
+        write!(out, "{c:>6} ")?;
+    }
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mm::frame::PmmChoice;
+    use crate::mm::frame::testmaps::qemu_plan;
+    use alloc::string::String;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(format!("{}", Size(4096)), "4 KiB");
+        assert_eq!(format!("{}", Size(0x7FE_0000)), "127.8 MiB");
+        assert_eq!(format!("{}", Size(3 << 30)), "3.0 GiB");
+        assert_eq!(format!("{}", Size::frames(256)), "1.0 MiB");
+    }
+
+    #[test]
+    fn buddyinfo_is_linux_layout() {
+        let mut s = String::new();
+        write_buddyinfo(&mut s, &[1, 0, 2, 0, 0, 0, 0, 0, 0, 123456, 30]).unwrap();
+        assert_eq!(
+            s,
+            "Node 0, zone   Normal      1      0      2      0      0      0      0      0      0 123456     30 \n"
+        );
+    }
+
+    #[test]
+    fn frames_report_lists_reasons() {
+        let p = qemu_plan(128, PmmChoice::Buddy);
+        let c = FrameCounts {
+            name: "buddy",
+            total: p.usable_frames(),
+            free: p.usable_frames() - 3,
+            out_of_reach: 0,
+        };
+        let mut s = String::new();
+        write_frames(&mut s, &c, &p).unwrap();
+        let lines: alloc::vec::Vec<&str> = s.lines().collect();
+        assert_eq!(lines[0], "allocator  buddy");
+        assert_eq!(lines[3], "used             3 frames (12 KiB)");
+        assert!(
+            s.contains("P0x00000000-P0x000fffff     256 frames  low memory (BIOS, VGA, ROMs)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("P0x00100000-P0x0017ffff     128 frames  kernel image"),
+            "{s}"
+        );
+        assert!(s.contains("frame allocator metadata"));
+        assert!(!s.contains("above 4 GiB"));
+    }
+}
