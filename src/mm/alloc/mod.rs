@@ -33,6 +33,7 @@
 //! `PhysAddr`/`VirtAddr` appear where the kind is known.
 
 pub mod backend;
+pub mod bit;
 pub mod bubble;
 pub mod channel;
 pub mod firstfit;
@@ -43,6 +44,7 @@ mod tree;
 mod testkit;
 
 pub use backend::{HeapBackend, HeapStats, LockedHeap};
+pub use bit::{BitAllocator, RawWords};
 pub use bubble::BubbleAllocator;
 pub use channel::{ChannelError, Consumer, Producer, Reset};
 pub use firstfit::FirstFitHeap;
