@@ -38,6 +38,7 @@ pub mod bubble;
 pub mod channel;
 pub mod firstfit;
 pub mod gaptree;
+pub mod split;
 mod tree;
 
 #[cfg(test)]
@@ -49,6 +50,7 @@ pub use bubble::BubbleAllocator;
 pub use channel::{ChannelError, Consumer, Producer, Reset};
 pub use firstfit::FirstFitHeap;
 pub use gaptree::{GapTreeHeap, VoidPolicy};
+pub use split::{SparseError, SplitAllocator};
 
 use core::fmt;
 
