@@ -38,6 +38,7 @@ pub mod bubble;
 pub mod channel;
 pub mod firstfit;
 pub mod gaptree;
+pub mod pool;
 pub mod split;
 mod tree;
 
@@ -50,6 +51,7 @@ pub use bubble::BubbleAllocator;
 pub use channel::{ChannelError, Consumer, Producer, Reset};
 pub use firstfit::FirstFitHeap;
 pub use gaptree::{GapTreeHeap, VoidPolicy};
+pub use pool::{ObjectPostfix, ObjectPrefix, PoolAllocator};
 pub use split::{SparseError, SplitAllocator};
 
 use core::fmt;
