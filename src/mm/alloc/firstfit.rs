@@ -743,6 +743,7 @@ mod tests {
                 bad_every: 41,
                 check_every: 89,
                 max_live: 300,
+                exact_sizes: true,
             },
         );
         rep.assert_busy(ops);

@@ -39,6 +39,7 @@ pub mod channel;
 pub mod firstfit;
 pub mod gaptree;
 pub mod pool;
+pub mod poolheap;
 pub mod split;
 mod tree;
 
@@ -52,6 +53,7 @@ pub use channel::{ChannelError, Consumer, Producer, Reset};
 pub use firstfit::FirstFitHeap;
 pub use gaptree::{GapTreeHeap, VoidPolicy};
 pub use pool::{ObjectPostfix, ObjectPrefix, PoolAllocator};
+pub use poolheap::{PageArena, PoolHeap};
 pub use split::{SparseError, SplitAllocator};
 
 use core::fmt;

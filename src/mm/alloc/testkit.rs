@@ -90,6 +90,11 @@ pub struct Soak<'a> {
     pub check_every: usize,
     /// Keep at most this many blocks live.
     pub max_live: usize,
+    /// The heap checks the size at free exactly (any other size is bad
+    /// input); when false it checks only to its own granularity (a page),
+    /// as the `Allocator` rule of "fitting" layouts allows, and only sizes
+    /// a page or more off are drawn as bad.
+    pub exact_sizes: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -142,7 +147,15 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
     for step in 0..cfg.ops {
         let want_alloc = live.len() < cfg.max_live && (keys.is_empty() || rng.chance(11, 20));
         if step % cfg.bad_every == cfg.bad_every - 1 {
-            if let Some(kind) = bad_input(heap, arenas, &mut rng, &live, &keys, &freed) {
+            if let Some(kind) = bad_input(
+                heap,
+                arenas,
+                &mut rng,
+                &live,
+                &keys,
+                &freed,
+                cfg.exact_sizes,
+            ) {
                 rep.bad[kind] += 1;
             }
         } else if want_alloc {
@@ -233,9 +246,11 @@ fn bad_input<H: HeapBackend>(
     live: &BTreeMap<usize, Live>,
     keys: &[usize],
     freed: &[usize],
+    cfg_exact: bool,
 ) -> Option<usize> {
     let before = snapshot(heap, arenas);
     let kind = rng.range(0, 4);
+    let exact = cfg_exact;
     let (ptr, layout) = match kind {
         // Double free of a block freed recently (and not reallocated).
         0 if !freed.is_empty() => {
@@ -246,7 +261,11 @@ fn bad_input<H: HeapBackend>(
         1 if !keys.is_empty() => {
             let p = keys[rng.range(0, keys.len())];
             let l = live[&p];
-            let wrong = l.size + rng.range(1, 4096);
+            let wrong = if exact && rng.chance(1, 2) {
+                l.size + rng.range(1, 64)
+            } else {
+                l.size + 4096 + rng.range(0, 4096)
+            };
             (p, Layout::from_size_align(wrong, l.align).unwrap())
         }
         // A pointer into the middle of a live block.

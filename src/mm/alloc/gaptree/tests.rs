@@ -327,6 +327,7 @@ fn soak(policy: VoidPolicy, seed: u64) {
             bad_every: 37,
             check_every: 97,
             max_live: 400,
+            exact_sizes: true,
         },
     );
     rep.assert_busy(ops);
