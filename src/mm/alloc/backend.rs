@@ -5,7 +5,7 @@
 //!   Box::new(..) ──▶ GlobalAlloc for LockedHeap<H> ──lock──▶ H: HeapBackend
 //!                          │ OutOfMemory?                    (gaptree, firstfit,
 //!                          ▼                                  pool, buddy…)
-//!                     grow hook(min bytes) ──▶ VMM maps pages ──▶ add_region
+//!                grow hook(end, min bytes) ──▶ VMM maps pages at end ──▶ add_region
 //! ```
 //!
 //! The kernel picks a heap at boot (`heap=buddy|pool|gaptree|firstfit`): it
@@ -18,7 +18,7 @@
 //! interrupts need not be disabled around it. The grow hook runs *without*
 //! the heap lock held, so it may itself use the heap.
 
-use super::{AllocError, Range};
+use super::AllocError;
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::ptr::{self, NonNull};
@@ -91,6 +91,9 @@ pub trait HeapBackend {
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result;
     /// Bytes of new region that surely let `layout` succeed once added.
     fn grow_hint(&self, layout: Layout) -> usize;
+    /// One past the last byte of the highest region (0 with no memory):
+    /// where the grow hook maps more.
+    fn region_end(&self) -> usize;
 }
 
 impl<H: HeapBackend + ?Sized> HeapBackend for &mut H {
@@ -119,11 +122,17 @@ impl<H: HeapBackend + ?Sized> HeapBackend for &mut H {
     fn grow_hint(&self, layout: Layout) -> usize {
         (**self).grow_hint(layout)
     }
+    fn region_end(&self) -> usize {
+        (**self).region_end()
+    }
 }
 
-/// Asked for at least `min_bytes` of new memory when the heap is short;
-/// returns the range it mapped (valid, exclusive, forever), or `None`.
-pub type GrowFn = fn(min_bytes: usize) -> Option<Range>;
+/// The grow hook, the same shape as the buddy heap's (`mm::heap::GrowFn`):
+/// called with the end of the heap's highest region and the least number of
+/// bytes that would let the failed request succeed; it maps memory at that
+/// address and returns how many bytes it mapped (any positive amount is
+/// added as a region and the request retried), or `None`.
+pub type GrowFn = fn(end: usize, min_bytes: usize) -> Option<usize>;
 
 struct Inner<H> {
     heap: Option<H>,
@@ -183,21 +192,24 @@ impl<H: HeapBackend> LockedHeap<H> {
     /// Allocate for `layout`, growing the heap through the hook once if it
     /// is short.
     pub fn allocate(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-        let (hint, grow) = {
+        let (end, hint, grow) = {
             let mut inner = self.inner.lock();
             let grow = inner.grow;
             let heap = inner.heap.as_mut().ok_or(AllocError::OutOfMemory)?;
             match heap.alloc(layout) {
-                Err(AllocError::OutOfMemory) => (heap.grow_hint(layout), grow),
+                Err(AllocError::OutOfMemory) => (heap.region_end(), heap.grow_hint(layout), grow),
                 other => return other,
             }
         };
         let grow = grow.ok_or(AllocError::OutOfMemory)?;
-        let range = grow(hint).ok_or(AllocError::OutOfMemory)?;
+        let mapped = grow(end, hint)
+            .filter(|&n| n > 0)
+            .ok_or(AllocError::OutOfMemory)?;
         let mut inner = self.inner.lock();
         let heap = inner.heap.as_mut().ok_or(AllocError::OutOfMemory)?;
-        // SAFETY: the hook's contract: the range is valid, exclusive, forever.
-        unsafe { heap.add_region(range.address, range.size)? };
+        // SAFETY: the hook's contract: it mapped `mapped` bytes at `end` for
+        // this heap alone, for ever.
+        unsafe { heap.add_region(end, mapped)? };
         self.grown.fetch_add(1, Ordering::Relaxed);
         heap.alloc(layout)
     }

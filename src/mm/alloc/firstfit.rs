@@ -570,6 +570,13 @@ impl HeapBackend for FirstFitHeap {
             .saturating_add(layout.align() + 2 * HEADER_SIZE + MIN_BLOCK);
         align_up(need, PAGE_SIZE).unwrap_or(usize::MAX)
     }
+    fn region_end(&self) -> usize {
+        self.regions[..self.nregions]
+            .iter()
+            .map(|r| r.end())
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 #[cfg(test)]

@@ -906,6 +906,13 @@ impl HeapBackend for GapTreeHeap {
             .saturating_add(layout.align() + HEADER_SIZE + 2 * GAP_SIZE);
         align_up(need, PAGE_SIZE).unwrap_or(usize::MAX)
     }
+    fn region_end(&self) -> usize {
+        self.regions[..self.nregions]
+            .iter()
+            .map(|r| r.end())
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 #[cfg(test)]

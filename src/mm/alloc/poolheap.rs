@@ -132,6 +132,16 @@ impl PageArena {
             .find(|a| address >= a.base() && address < a.base() + a.size())
     }
 
+    /// One past the highest region's last byte (0 with none).
+    pub fn region_end(&self) -> usize {
+        self.arenas
+            .iter()
+            .flatten()
+            .map(|a| a.base() + a.size())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Integrity check of every region's bits.
     pub fn check(&self) -> Result<(), &'static str> {
         self.arenas.iter().flatten().try_for_each(|a| a.check())
@@ -334,6 +344,9 @@ impl HeapBackend for PoolHeap {
         };
         align_up(need.saturating_add(2 * PAGE_SIZE), PAGE_SIZE).unwrap_or(usize::MAX)
     }
+    fn region_end(&self) -> usize {
+        self.pools.parent().region_end()
+    }
 }
 
 #[cfg(test)]
@@ -437,10 +450,60 @@ mod tests {
         arena.check().unwrap();
     }
 
+    #[repr(C, align(4096))]
+    struct Big([u8; 1 << 20]);
+    static mut BIG: Big = Big([0; 1 << 20]);
+    static NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+    fn grow(end: usize, min: usize) -> Option<usize> {
+        use core::sync::atomic::Ordering;
+        let base = &raw mut BIG as usize;
+        let len = align_up(min, 16 * PAGE_SIZE)?;
+        let off = NEXT.fetch_add(len, Ordering::Relaxed);
+        (off + len <= 1 << 20 && end == base + off).then_some(len)
+    }
+
+    /// The pool heap as a `GlobalAlloc`, growing a region at a time.
+    #[test]
+    fn locked_pool_heap_grows() {
+        use crate::mm::alloc::LockedHeap;
+        use core::alloc::GlobalAlloc;
+        use core::sync::atomic::Ordering;
+        static HEAP: LockedHeap<PoolHeap> = LockedHeap::empty();
+        let mut h = PoolHeap::new();
+        // SAFETY: the first 16 pages of BIG, used by nothing else.
+        unsafe { HeapBackend::add_region(&mut h, &raw mut BIG as usize, 16 * PAGE_SIZE).unwrap() };
+        NEXT.store(16 * PAGE_SIZE, Ordering::Relaxed);
+        HEAP.init(h);
+        HEAP.set_grow(grow);
+        let layouts = [
+            Layout::from_size_align(40, 8).unwrap(),
+            Layout::from_size_align(9000, 4096).unwrap(),
+            Layout::from_size_align(700, 4).unwrap(),
+        ];
+        let mut ps = alloc::vec::Vec::new();
+        for i in 0..150 {
+            let l = layouts[i % 3];
+            // SAFETY: non-zero sizes.
+            let p = unsafe { HEAP.alloc(l) };
+            assert!(!p.is_null() && (p as usize).is_multiple_of(l.align()));
+            ps.push((p, l));
+        }
+        assert!(HEAP.times_grown() > 0);
+        assert_eq!(HEAP.with(|h| h.check()), Some(Ok(())));
+        for (p, l) in ps {
+            // SAFETY: allocated above with this layout.
+            unsafe { HEAP.dealloc(p, l) };
+        }
+        assert_eq!(HEAP.bad_frees(), 0);
+        let s = HEAP.stats().unwrap();
+        assert_eq!((s.allocations, s.free), (0, s.size));
+    }
+
     #[test]
     fn poolheap_soak() {
-        let a = Arena::new(512 * PAGE_SIZE);
-        let b = Arena::new(64 * PAGE_SIZE);
+        let a = Arena::new(160 * PAGE_SIZE);
+        let b = Arena::new(32 * PAGE_SIZE);
         let mut h = heap_on(&a);
         // SAFETY: as in heap_on.
         unsafe { HeapBackend::add_region(&mut h, b.start(), b.len()).unwrap() };
@@ -453,9 +516,9 @@ mod tests {
                 ops,
                 max_size: 12_000,
                 aligns: &[1, 4, 8, 16, 4096],
-                bad_every: 29,
+                bad_every: 53,
                 check_every: 83,
-                max_live: 400,
+                max_live: 250,
                 exact_sizes: false,
             },
         );

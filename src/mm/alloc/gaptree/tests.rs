@@ -354,17 +354,15 @@ struct Big([u8; 1 << 20]);
 static mut BIG: Big = Big([0; 1 << 20]);
 static BIG_NEXT: AtomicUsize = AtomicUsize::new(0);
 
-fn grow_from_big(min: usize) -> Option<Range> {
+/// Maps (hands out) the next piece of BIG, which must start at `end`.
+fn grow_from_big(end: usize, min: usize) -> Option<usize> {
+    let base = &raw mut BIG as usize;
     let len = align_up(min, 64 * 1024)?;
     let off = BIG_NEXT.fetch_add(len, Ordering::Relaxed);
-    if off + len > 1 << 20 {
+    if off + len > 1 << 20 || (off > 0 && end != base + off) {
         return None;
     }
-    Some(Range {
-        address: &raw mut BIG as usize + off,
-        size: len,
-        alignment: 4096,
-    })
+    Some(len)
 }
 
 /// The locked wrapper is a working `GlobalAlloc` and grows through its hook.
@@ -374,7 +372,11 @@ fn locked_heap_grows_through_the_hook() {
     let layout = Layout::from_size_align(1000, 8).unwrap();
     // SAFETY: GlobalAlloc contract: non-zero size.
     assert!(unsafe { HEAP.alloc(layout) }.is_null(), "no heap yet");
-    HEAP.init(GapTreeHeap::new(VoidPolicy::NoVoid));
+    let mut h = GapTreeHeap::new(VoidPolicy::NoVoid);
+    // SAFETY: the first 64 KiB of BIG, used by nothing else.
+    unsafe { h.add_region(&raw mut BIG as usize, 64 * 1024).unwrap() };
+    BIG_NEXT.store(64 * 1024, Ordering::Relaxed);
+    HEAP.init(h);
     HEAP.set_grow(grow_from_big);
     let mut ps = Vec::new();
     for _ in 0..200 {
