@@ -1,3 +1,446 @@
+//! Heap benchmark: Cairn's buddy heap against talc, rlsf,
+//! buddy_system_allocator and linked_list_allocator, each over the same
+//! arena, in one run. `cargo bench --bench heap` (`make bench`);
+//! `CAIRN_BENCH_QUICK=1` runs shorter trials.
+//!
+//! (a) random actions: allocate or free at random, at most 300 live blocks,
+//!     sizes rand(4..rand(16..max)), alignments mostly 8 (as talc's
+//!     benchmark); operations per second.
+//! (b) scaling: cost per operation (free one random block, allocate one)
+//!     with 100, 1000 and 5000 live blocks.
+//! (c) efficiency: allocate (5/6) or free (1/6) at random until the first
+//!     failed allocation; bytes requested by live blocks / arena bytes.
+//!
+//! Results: a table on stdout, `docs/bench/heap.md` and `docs/bench/heap.svg`.
+
+use std::alloc::Layout;
+use std::fmt::Write as _;
+use std::ptr::NonNull;
+use std::time::{Duration, Instant};
+
+#[path = "heap/heaps.rs"]
+mod heaps;
+#[path = "heap/plot.rs"]
+mod plot;
+
+use heaps::BenchHeap;
+
+/// The arena every heap gets for (a) and (b): 32 MiB, aligned to its size.
+const ARENA: usize = 32 << 20;
+/// The arena for (c): its first 1 MiB (so a full heap is reached quickly).
+const EFFICIENCY_ARENA: usize = 1 << 20;
+/// Max sizes of (a) and (c).
+const MAXES: [usize; 5] = [200, 1000, 3000, 10000, 30000];
+/// Live blocks of (b).
+const LIVE: [usize; 3] = [100, 1000, 5000];
+/// Live-block cap of (a).
+const MAX_LIVE: usize = 300;
+
+/// Xorshift64*: the benchmark's own deterministic generator.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// A number in `0..n`.
+    #[inline]
+    pub fn below(&mut self, n: usize) -> usize {
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
+    }
+    /// A number in `lo..hi`.
+    #[inline]
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo)
+    }
+}
+
+/// rand(4..rand(16..max)): biased towards small sizes.
+#[inline]
+fn gen_layout(rng: &mut Rng, max: usize) -> Layout {
+    let cap = rng.range(16, max);
+    let size = rng.range(4, cap);
+    // 75% pointer alignment, 19% twice that, 4% four times, ...
+    let align = align_of::<usize>() << ((rng.next_u64() as u16).trailing_zeros() / 2);
+    Layout::from_size_align(size, align).expect("layout")
+}
+
+/// Result of one random-actions trial.
+#[derive(Clone, Copy, Debug)]
+pub struct Throughput {
+    pub ops: u64,
+    pub secs: f64,
+    pub failures: u64,
+}
+
+/// (a) Random actions for `duration`: allocate (while under 300 live, with
+/// probability 1/2) or free a random live block. Counts successful operations.
+pub fn random_actions<H: BenchHeap>(
+    arena: &mut [u8],
+    max: usize,
+    seed: u64,
+    duration: Duration,
+) -> Throughput {
+    // SAFETY: the arena is ours, aligned to its power-of-two size.
+    let mut h = unsafe { H::new(arena.as_mut_ptr(), arena.len()) };
+    let mut rng = Rng::new(seed);
+    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(MAX_LIVE + 1);
+    let mut failures = 0u64;
+    let mut step = |h: &mut H, live: &mut Vec<(NonNull<u8>, Layout)>, rng: &mut Rng| -> bool {
+        if live.len() < MAX_LIVE && (live.is_empty() || rng.next_u64() & 1 == 0) {
+            let l = gen_layout(rng, max);
+            match h.alloc(l) {
+                Some(p) => {
+                    // SAFETY: a fresh allocation of at least 4 bytes.
+                    unsafe { p.as_ptr().write(1) };
+                    live.push((p, l));
+                    true
+                }
+                None => {
+                    failures += 1;
+                    false
+                }
+            }
+        } else {
+            let (p, l) = live.swap_remove(rng.below(live.len()));
+            // SAFETY: a live allocation with its layout.
+            unsafe { h.free(p, l) };
+            true
+        }
+    };
+    // Warm up into the steady state, untimed.
+    for _ in 0..100_000 {
+        step(&mut h, &mut live, &mut rng);
+    }
+    let mut ops = 0u64;
+    let start = Instant::now();
+    let secs = loop {
+        for _ in 0..256 {
+            ops += step(&mut h, &mut live, &mut rng) as u64;
+        }
+        let t = start.elapsed();
+        if t >= duration {
+            break t.as_secs_f64();
+        }
+    };
+    for (p, l) in live {
+        // SAFETY: as above.
+        unsafe { h.free(p, l) };
+    }
+    Throughput {
+        ops,
+        secs,
+        failures,
+    }
+}
+
+/// (b) Nanoseconds per operation with `n` live blocks (sizes as (a) with
+/// max 1000): free a random block, allocate one, for `duration`.
+pub fn scaling<H: BenchHeap>(arena: &mut [u8], n: usize, seed: u64, duration_ms: usize) -> f64 {
+    // SAFETY: as in random_actions.
+    let mut h = unsafe { H::new(arena.as_mut_ptr(), arena.len()) };
+    let mut rng = Rng::new(seed);
+    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(n);
+    while live.len() < n {
+        let l = gen_layout(&mut rng, 1000);
+        live.push((h.alloc(l).expect("arena large enough"), l));
+    }
+    // Churn once untimed so the free lists look like a running system.
+    for _ in 0..n {
+        let i = rng.below(n);
+        let l = gen_layout(&mut rng, 1000);
+        // SAFETY: live allocation with its layout.
+        unsafe { h.free(live[i].0, live[i].1) };
+        live[i] = (h.alloc(l).expect("arena large enough"), l);
+    }
+    let duration = Duration::from_millis(duration_ms as u64);
+    let mut ops = 0u64;
+    let start = Instant::now();
+    let secs = loop {
+        for _ in 0..64 {
+            let i = rng.below(n);
+            let l = gen_layout(&mut rng, 1000);
+            // SAFETY: as above.
+            unsafe { h.free(live[i].0, live[i].1) };
+            live[i] = (h.alloc(l).expect("arena large enough"), l);
+        }
+        ops += 128;
+        let t = start.elapsed();
+        if t >= duration {
+            break t.as_secs_f64();
+        }
+    };
+    for (p, l) in live {
+        // SAFETY: as above.
+        unsafe { h.free(p, l) };
+    }
+    secs * 1e9 / ops as f64
+}
+
+/// (c) Percent of the arena requested by live blocks at the first failed
+/// allocation (allocate 5/6, free 1/6).
+pub fn efficiency<H: BenchHeap>(arena: &mut [u8], max: usize, seed: u64) -> f64 {
+    // SAFETY: as in random_actions.
+    let mut h = unsafe { H::new(arena.as_mut_ptr(), arena.len()) };
+    let mut rng = Rng::new(seed);
+    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();
+    let mut used = 0usize;
+    loop {
+        if live.is_empty() || rng.below(6) < 5 {
+            let l = gen_layout(&mut rng, max);
+            match h.alloc(l) {
+                Some(p) => {
+                    used += l.size();
+                    live.push((p, l));
+                }
+                None => break,
+            }
+        } else {
+            let (p, l) = live.swap_remove(rng.below(live.len()));
+            used -= l.size();
+            // SAFETY: as above.
+            unsafe { h.free(p, l) };
+        }
+    }
+    for (p, l) in live {
+        // SAFETY: as above.
+        unsafe { h.free(p, l) };
+    }
+    used as f64 * 100.0 / arena.len() as f64
+}
+
+/// The best of the trials: background load on a shared machine only ever
+/// slows a trial down, so the fastest is the closest to the heap's own cost.
+fn best(v: Vec<f64>, lower_is_better: bool) -> f64 {
+    let pick = if lower_is_better { f64::min } else { f64::max };
+    v.into_iter().reduce(pick).unwrap_or(f64::NAN)
+}
+
+/// Figures of one run: rows in `heaps::all()` order.
+pub struct Results {
+    pub names: Vec<&'static str>,
+    /// (a) million ops/s, per heap per max.
+    pub mops: Vec<Vec<f64>>,
+    /// (b) ns per op, per heap per live count.
+    pub ns: Vec<Vec<f64>>,
+    /// (c) percent, per heap per max.
+    pub eff: Vec<Vec<f64>>,
+    pub failures: u64,
+}
+
 fn main() {
-    println!("heap benchmark: not written yet");
+    let quick = std::env::var_os("CAIRN_BENCH_QUICK").is_some();
+    let (trials, ms, eff_seeds) = if quick { (3, 60, 8) } else { (9, 100, 40) };
+    let layout = Layout::from_size_align(ARENA, ARENA).expect("arena layout");
+    // SAFETY: non-zero layout; freed at the end.
+    let base = unsafe { std::alloc::alloc_zeroed(layout) };
+    assert!(!base.is_null(), "no memory for the arena");
+    // SAFETY: base..base+ARENA was just allocated for us.
+    let arena = unsafe { std::slice::from_raw_parts_mut(base, ARENA) };
+    arena.iter_mut().step_by(4096).for_each(|b| *b = 1); // fault every page in
+
+    let heaps = heaps::all();
+    let names: Vec<_> = heaps.iter().map(|h| h.name).collect();
+    let mut failures = 0;
+    eprintln!(
+        "heap bench: {} heaps, {trials} trials of {ms} ms{}",
+        heaps.len(),
+        if quick { " (quick)" } else { "" }
+    );
+
+    // (a) Trials interleave the heaps so background load hits all alike.
+    let mut mops = vec![vec![0.0; MAXES.len()]; heaps.len()];
+    for (j, &max) in MAXES.iter().enumerate() {
+        let mut samples = vec![Vec::new(); heaps.len()];
+        for t in 0..trials {
+            for (i, h) in heaps.iter().enumerate() {
+                let r =
+                    (h.random_actions)(arena, max, 0xA5A5 + t as u64, Duration::from_millis(ms));
+                failures += r.failures;
+                samples[i].push(r.ops as f64 / r.secs / 1e6);
+            }
+        }
+        for (i, s) in samples.into_iter().enumerate() {
+            mops[i][j] = best(s, false);
+        }
+        eprintln!("(a) max {max} done");
+    }
+
+    // (b)
+    let mut ns = vec![vec![0.0; LIVE.len()]; heaps.len()];
+    for (j, &n) in LIVE.iter().enumerate() {
+        let mut samples = vec![Vec::new(); heaps.len()];
+        for t in 0..trials {
+            for (i, h) in heaps.iter().enumerate() {
+                samples[i].push((h.scaling)(arena, n, 0xB0B0 + t as u64, ms as usize));
+            }
+        }
+        for (i, s) in samples.into_iter().enumerate() {
+            ns[i][j] = best(s, true);
+        }
+        eprintln!("(b) {n} live done");
+    }
+
+    // (c) Mean over seeds; the same seeds for every heap.
+    let mut eff = vec![vec![0.0; MAXES.len()]; heaps.len()];
+    for (j, &max) in MAXES.iter().enumerate() {
+        for (i, h) in heaps.iter().enumerate() {
+            let sum: f64 = (0..eff_seeds)
+                .map(|s| (h.efficiency)(&mut arena[..EFFICIENCY_ARENA], max, 0xC0C0 + s))
+                .sum();
+            eff[i][j] = sum / eff_seeds as f64;
+        }
+        eprintln!("(c) max {max} done");
+    }
+
+    let r = Results {
+        names,
+        mops,
+        ns,
+        eff,
+        failures,
+    };
+    let cmd = if quick {
+        "CAIRN_BENCH_QUICK=1 cargo bench --bench heap"
+    } else {
+        "cargo bench --bench heap"
+    };
+    let md = markdown(&r, cmd, trials, ms, eff_seeds);
+    println!("{md}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/bench");
+    std::fs::create_dir_all(&dir).expect("docs/bench");
+    std::fs::write(dir.join("heap.md"), &md).expect("write heap.md");
+    std::fs::write(dir.join("heap.svg"), plot::svg(&r, &MAXES, &LIVE)).expect("write heap.svg");
+    eprintln!("wrote docs/bench/heap.md and docs/bench/heap.svg");
+    // SAFETY: allocated above with this layout; no heap uses it any more.
+    unsafe { std::alloc::dealloc(base, layout) };
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The results as markdown tables; ratios are Cairn's figure over the
+/// heap's (above 1 = Cairn better, for ns/op the inverse so above 1 is
+/// still Cairn better).
+fn markdown(r: &Results, cmd: &str, trials: usize, ms: u64, seeds: u64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Heap benchmark\n");
+    let _ = writeln!(
+        s,
+        "Made by `{cmd}` (release build, host, {}), one run; every heap over the same \
+         arena ({} MiB aligned to its size; (c) uses its first {} KiB). \
+         Ratios in brackets are Cairn's figure relative to that heap: above 1.00 means \
+         Cairn is better. `cairn` is the `GlobalAlloc` path (`alloc_layout` + `dealloc`), \
+         `cairn (checked free)` frees with the fully checked `free_layout`.\n",
+        cpu_model(),
+        ARENA >> 20,
+        EFFICIENCY_ARENA >> 10
+    );
+    let _ = writeln!(
+        s,
+        "## (a) Random actions, million operations per second\n\n\
+         Allocate or free at random, at most {MAX_LIVE} live blocks, sizes \
+         rand(4..rand(16..max)), alignments 8 (75%), 16, 32, ...; best of {trials} \
+         trials of {ms} ms, the heaps interleaved.\n"
+    );
+    table(
+        &mut s,
+        r,
+        "max size",
+        &MAXES.map(|m| m.to_string()),
+        &r.mops,
+        false,
+        2,
+    );
+    let _ = writeln!(
+        s,
+        "\n## (b) Scaling, nanoseconds per operation\n\n\
+         Free one random live block and allocate one (sizes as (a), max 1000) with a \
+         fixed number of live blocks; best of {trials} trials of {ms} ms, the heaps \
+         interleaved. Flat is good.\n"
+    );
+    table(
+        &mut s,
+        r,
+        "live blocks",
+        &LIVE.map(|m| m.to_string()),
+        &r.ns,
+        true,
+        1,
+    );
+    let _ = writeln!(
+        s,
+        "\n## (c) Efficiency, % of the arena in use at the first failed allocation\n\n\
+         Allocate (5/6) or free (1/6) at random until an allocation fails; bytes \
+         requested by the live blocks over the arena's bytes; mean of {seeds} seeds.\n"
+    );
+    table(
+        &mut s,
+        r,
+        "max size",
+        &MAXES.map(|m| m.to_string()),
+        &r.eff,
+        false,
+        1,
+    );
+    if r.failures > 0 {
+        let _ = writeln!(s, "\n(a) saw {} failed allocations.", r.failures);
+    }
+    let _ = writeln!(s, "\n![heap benchmark](heap.svg)");
+    s
+}
+
+fn table(
+    s: &mut String,
+    r: &Results,
+    what: &str,
+    cols: &[String],
+    v: &[Vec<f64>],
+    lower_is_better: bool,
+    digits: usize,
+) {
+    let _ = write!(s, "| heap \\ {what} |");
+    for c in cols {
+        let _ = write!(s, " {c} |");
+    }
+    let _ = write!(s, "\n|---|");
+    for _ in cols {
+        let _ = write!(s, "---:|");
+    }
+    let _ = writeln!(s);
+    for (i, name) in r.names.iter().enumerate() {
+        let _ = write!(s, "| {name} |");
+        for (j, x) in v[i].iter().enumerate() {
+            let cairn = v[0][j];
+            if i == 0 {
+                let _ = write!(s, " **{x:.digits$}** |");
+            } else {
+                let ratio = if lower_is_better {
+                    x / cairn
+                } else {
+                    cairn / x
+                };
+                let _ = write!(s, " {x:.digits$} ({ratio:.2}) |");
+            }
+        }
+        let _ = writeln!(s);
+    }
 }

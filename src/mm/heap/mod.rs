@@ -1,1 +1,26 @@
-//! Placeholder; filled in by its issue.
+//! Heaps: the binary buddy heap with 9-byte block headers (ShompOS module 3,
+//! kept and fixed), its `GlobalAlloc` adapter, the hotkey playground and the
+//! report helpers the shell prints.
+//!
+//! ```text
+//!   Box / Vec / String ──► LockedHeap (GlobalAlloc) ──► BuddyHeap ──► grow hook
+//!                                                         ▲          (maps pages)
+//!   hotkeys 1-9 a q w .. p ──► Playground ──► BuddyHeap (1 KiB, scales 4..A)
+//!   heap / heapmap / heapcheck ──► report::*
+//! ```
+
+pub mod buddy;
+pub mod locked;
+pub mod playground;
+pub mod report;
+
+#[cfg(test)]
+mod tests;
+
+pub use buddy::{
+    BlockInfo, Blocks, BuddyHeap, CheckError, CheckReport, FreeCounts, FreeList, HEADER_SIZE,
+    HeapError, LARGEST_SCALE, MAX_ALIGN, POISON, SMALLEST_SCALE, Scale, grid_base, scale_for,
+};
+pub use locked::{GrowFn, LockedHeap};
+pub use playground::{Playground, PlaygroundError};
+pub use report::{Cell, CellState, Cells};

@@ -1,0 +1,418 @@
+//! The hotkey playground: ShompOS's key bindings over a small buddy heap of
+//! its own (1 KiB, scales 4..A by default), with ShompOS's flaws fixed.
+//!
+//! ```text
+//!   key     1  2  3  4  5  6  7   8    9        p: free_block counts
+//!   bytes   1  8 24  1  8 24 56 120  248           C free blocks of scale X
+//!   scale   4  5  6  4  5  6  7   8    9
+//!   free    a  q  w  e  r  t  y   u    i        (newest block of that slot)
+//!
+//!   slot 4: [0x..10] -> [0x..20]      a second press stacks, never leaks
+//! ```
+//!
+//! The playground is pure logic: it prints through `core::fmt::Write` and
+//! runs over a buffer it is given, so the same code runs in the kernel and
+//! in host tests.
+
+use alloc::vec::Vec;
+use core::fmt::{self, Write};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use super::buddy::{BuddyHeap, HeapError, MAX_ALIGN, grid_base};
+use super::report;
+
+/// Bytes allocated by keys `1`..`9`.
+pub const KEY_SIZES: [usize; 9] = [1, 8, 24, 1, 8, 24, 56, 120, 248];
+/// Keys that free the newest block of slots 1..9.
+pub const FREE_KEYS: [char; 9] = ['a', 'q', 'w', 'e', 'r', 't', 'y', 'u', 'i'];
+/// The playground's smallest block scale (16 bytes), as ShompOS.
+pub const MIN_SCALE: u8 = 4;
+/// The default largest scale: one 1 KiB block (`scale A`), as ShompOS.
+pub const DEFAULT_MAX_SCALE: u8 = 10;
+/// The range `playground <max-scale>` accepts.
+pub const MAX_SCALE_RANGE: core::ops::RangeInclusive<u8> = 5..=20;
+
+/// Buffer bytes a playground of `max_scale` needs: the heap plus room to
+/// put it on the block grid (see [`grid_base`]).
+pub const fn buffer_bytes(max_scale: u8) -> usize {
+    (1 << max_scale) + MAX_ALIGN
+}
+
+/// Why the playground could not be (re)built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaygroundError {
+    /// The max scale is outside [`MAX_SCALE_RANGE`].
+    BadScale(u8),
+    /// The buffer is smaller than [`buffer_bytes`] of the max scale.
+    BufferTooSmall { need: usize, have: usize },
+}
+
+impl fmt::Display for PlaygroundError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            PlaygroundError::BadScale(s) => write!(
+                f,
+                "max scale {s} out of range {}..={}",
+                MAX_SCALE_RANGE.start(),
+                MAX_SCALE_RANGE.end()
+            ),
+            PlaygroundError::BufferTooSmall { need, have } => {
+                write!(
+                    f,
+                    "playground buffer too small: need {need} bytes, have {have}"
+                )
+            }
+        }
+    }
+}
+
+/// The playground: a buddy heap over a borrowed buffer and nine slot stacks.
+pub struct Playground<'a> {
+    buf: *mut u8,
+    len: usize,
+    heap: BuddyHeap,
+    slots: [Vec<NonNull<u8>>; 9],
+    _buf: PhantomData<&'a mut [u8]>,
+}
+
+// SAFETY: the playground holds the only access to its buffer (borrowed
+// mutably for 'a) and every pointer in its slots points into that buffer;
+// moving it to another thread moves that access with it.
+unsafe impl Send for Playground<'_> {}
+
+impl<'a> Playground<'a> {
+    /// A playground of `2^max_scale` bytes (scales 4..=max) in `buf`, which
+    /// must hold [`buffer_bytes`]`(max_scale)` bytes.
+    pub fn new(buf: &'a mut [u8], max_scale: u8) -> Result<Playground<'a>, PlaygroundError> {
+        let mut p = Playground {
+            buf: buf.as_mut_ptr(),
+            len: buf.len(),
+            heap: BuddyHeap::empty(),
+            slots: Default::default(),
+            _buf: PhantomData,
+        };
+        p.resize(max_scale)?;
+        Ok(p)
+    }
+
+    /// `playground <max-scale>`: empty every slot and rebuild the heap as one
+    /// free block of `2^max_scale` bytes. On error nothing changes.
+    pub fn resize(&mut self, max_scale: u8) -> Result<(), PlaygroundError> {
+        if !MAX_SCALE_RANGE.contains(&max_scale) {
+            return Err(PlaygroundError::BadScale(max_scale));
+        }
+        let need = buffer_bytes(max_scale);
+        if self.len < need {
+            return Err(PlaygroundError::BufferTooSmall {
+                need,
+                have: self.len,
+            });
+        }
+        // The heap must be one block: put its base on the block grid.
+        let size = 1usize << max_scale;
+        let base = grid_base(self.buf);
+        // SAFETY: base..base+size lies inside the buffer we borrow mutably for
+        // 'a; the old heap and every pointer into it are dropped here.
+        let heap = unsafe { BuddyHeap::new(base, size, MIN_SCALE, max_scale) };
+        self.heap = heap.expect("playground: scales and buffer were checked");
+        for slot in &mut self.slots {
+            slot.clear();
+        }
+        Ok(())
+    }
+
+    /// The playground's heap, for reports and the heapmap.
+    pub fn heap(&self) -> &BuddyHeap {
+        &self.heap
+    }
+
+    /// The blocks held by slot `n` (1..=9), oldest first.
+    pub fn slot(&self, n: usize) -> &[NonNull<u8>] {
+        n.checked_sub(1)
+            .and_then(|i| self.slots.get(i))
+            .map_or(&[], |v| v.as_slice())
+    }
+
+    /// Key `1`..`9`: allocate that key's size onto slot `n`'s stack and print
+    /// `slot N: allocate(S) -> 0xADDR (scale X)`, or `Out of memory!`.
+    pub fn allocate(&mut self, n: usize, out: &mut impl Write) {
+        let Some(&size) = n.checked_sub(1).and_then(|i| KEY_SIZES.get(i)) else {
+            return;
+        };
+        match self.heap.allocate(size) {
+            Ok(p) => {
+                let scale = self.heap.block_of(p.addr().get()).map_or(0, |b| b.scale.0);
+                self.slots[n - 1].push(p);
+                let _ = writeln!(
+                    out,
+                    "slot {n}: allocate({size}) -> {:#010X} (scale {scale:X})",
+                    p.addr()
+                );
+            }
+            Err(HeapError::OutOfMemory { .. }) => {
+                let _ = writeln!(out, "Out of memory!");
+            }
+            Err(e) => {
+                let _ = writeln!(out, "Out of memory! ({e})");
+            }
+        }
+    }
+
+    /// Key `a q w e r t y u i`: free the newest block of slot `n` and print
+    /// `slot N: free(0xADDR)`, or `slot N is empty`.
+    pub fn free(&mut self, n: usize, out: &mut impl Write) {
+        let Some(slot) = n.checked_sub(1).and_then(|i| self.slots.get_mut(i)) else {
+            return;
+        };
+        let Some(p) = slot.pop() else {
+            let _ = writeln!(out, "slot {n} is empty");
+            return;
+        };
+        match self.heap.free(p) {
+            Ok(()) => {
+                let _ = writeln!(out, "slot {n}: free({:#010X})", p.addr());
+            }
+            Err(e) => {
+                let _ = writeln!(out, "slot {n}: free({:#010X}) failed: {e}", p.addr());
+            }
+        }
+    }
+
+    /// Key `p`: `free_block counts:` and one line per scale.
+    pub fn print_counts(&self, out: &mut impl Write) {
+        let _ = report::write_free_counts(&self.heap, out);
+    }
+
+    /// Handle one hotkey; returns false (printing nothing) when `c` is not a
+    /// playground key.
+    pub fn key(&mut self, c: char, out: &mut impl Write) -> bool {
+        match c {
+            '1'..='9' => self.allocate(c as usize - '0' as usize, out),
+            'p' => self.print_counts(out),
+            _ => match FREE_KEYS.iter().position(|&k| k == c) {
+                Some(i) => self.free(i + 1, out),
+                None => return false,
+            },
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+    use alloc::vec;
+
+    fn buffer(max: u8) -> Vec<u8> {
+        vec![0; buffer_bytes(max)]
+    }
+
+    /// Press `keys` and return what was printed.
+    fn press(p: &mut Playground<'_>, keys: &str) -> String {
+        let mut out = String::new();
+        for c in keys.chars() {
+            assert!(p.key(c, &mut out), "{c} is a playground key");
+        }
+        out
+    }
+
+    fn counts_text(pairs: &[(usize, &str)]) -> String {
+        let mut s = String::from("free_block counts:\n");
+        for (c, x) in pairs {
+            s += &alloc::format!("{c} free blocks of scale {x}\n");
+        }
+        s
+    }
+
+    #[test]
+    fn boot_p_shows_one_block_of_scale_a() {
+        let mut buf = buffer(10);
+        let mut p = Playground::new(&mut buf, DEFAULT_MAX_SCALE).unwrap();
+        let want = counts_text(&[
+            (0, "4"),
+            (0, "5"),
+            (0, "6"),
+            (0, "7"),
+            (0, "8"),
+            (0, "9"),
+            (1, "A"),
+        ]);
+        assert_eq!(press(&mut p, "p"), want);
+    }
+
+    #[test]
+    fn keys_4_9_p_leave_one_block_at_4_to_8() {
+        let mut buf = buffer(10);
+        let mut p = Playground::new(&mut buf, DEFAULT_MAX_SCALE).unwrap();
+        let out = press(&mut p, "49p");
+        let lines: Vec<&str> = out.lines().collect();
+        let base = p.heap().start_addr();
+        assert_eq!(
+            lines[0],
+            alloc::format!("slot 4: allocate(1) -> {:#010X} (scale 4)", base + 9)
+        );
+        assert_eq!(
+            lines[1],
+            alloc::format!(
+                "slot 9: allocate(248) -> {:#010X} (scale 9)",
+                base + 512 + 9
+            )
+        );
+        let want = counts_text(&[
+            (1, "4"),
+            (1, "5"),
+            (1, "6"),
+            (1, "7"),
+            (1, "8"),
+            (0, "9"),
+            (0, "A"),
+        ]);
+        assert_eq!(lines[2..].join("\n") + "\n", want);
+        p.heap().check().unwrap();
+    }
+
+    #[test]
+    fn third_9_is_out_of_memory() {
+        let mut buf = buffer(10);
+        let mut p = Playground::new(&mut buf, DEFAULT_MAX_SCALE).unwrap();
+        let out = press(&mut p, "999");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("slot 9: allocate(248) -> 0x"));
+        assert!(lines[1].starts_with("slot 9: allocate(248) -> 0x"));
+        assert_eq!(lines[2], "Out of memory!");
+        assert_eq!(p.slot(9).len(), 2);
+    }
+
+    #[test]
+    fn counts_of_ten_and_more_print_in_decimal() {
+        // Slots 1 and 4 take buddies in turn; freeing slot 1 leaves 12 free
+        // 16-byte blocks whose buddies are used.
+        let mut buf = buffer(16);
+        let mut q = Playground::new(&mut buf, 16).unwrap();
+        let mut sink = String::new();
+        for i in 0..24 {
+            q.allocate(if i % 2 == 0 { 1 } else { 4 }, &mut sink);
+        }
+        for _ in 0..12 {
+            q.free(1, &mut sink);
+        }
+        let out = press(&mut q, "p");
+        assert!(out.contains("\n12 free blocks of scale 4\n"), "{out}");
+        assert!(!out.contains(":2 free"), "no ShompOS digit overflow: {out}");
+        q.heap().check().unwrap();
+    }
+
+    #[test]
+    fn a_second_press_stacks_and_frees_newest_first() {
+        let mut buf = buffer(10);
+        let mut p = Playground::new(&mut buf, DEFAULT_MAX_SCALE).unwrap();
+        press(&mut p, "44");
+        let [first, second] = p.slot(4) else {
+            panic!("two blocks expected");
+        };
+        let (first, second) = (*first, *second);
+        assert_ne!(first, second);
+        let out = press(&mut p, "e");
+        assert_eq!(
+            out,
+            alloc::format!("slot 4: free({:#010X})\n", second.addr())
+        );
+        let out = press(&mut p, "e");
+        assert_eq!(
+            out,
+            alloc::format!("slot 4: free({:#010X})\n", first.addr())
+        );
+        assert_eq!(press(&mut p, "e"), "slot 4 is empty\n");
+        // Nothing leaked: back to one block of scale A.
+        assert_eq!(p.heap().free_counts().total_blocks(), 1);
+    }
+
+    #[test]
+    fn every_free_key_frees_its_slot() {
+        let mut buf = buffer(12);
+        let mut p = Playground::new(&mut buf, 12).unwrap();
+        press(&mut p, "123456789");
+        for (i, k) in FREE_KEYS.iter().enumerate() {
+            assert_eq!(p.slot(i + 1).len(), 1);
+            let out = press(&mut p, &k.to_string());
+            assert!(
+                out.starts_with(&alloc::format!("slot {}: free(0x", i + 1)),
+                "{out}"
+            );
+            assert!(p.slot(i + 1).is_empty());
+            p.heap().check().unwrap();
+        }
+        assert_eq!(p.heap().free_counts().total_blocks(), 1);
+        assert_eq!(press(&mut p, "i"), "slot 9 is empty\n");
+    }
+
+    #[test]
+    fn other_keys_are_not_playground_keys() {
+        let mut buf = buffer(10);
+        let mut p = Playground::new(&mut buf, DEFAULT_MAX_SCALE).unwrap();
+        let mut out = String::new();
+        for c in ['0', ':', 'x', 'P', ' ', '\n'] {
+            assert!(!p.key(c, &mut out));
+        }
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn resize_resets_and_checks_its_argument() {
+        let mut buf = buffer(12);
+        let mut p = Playground::new(&mut buf, DEFAULT_MAX_SCALE).unwrap();
+        press(&mut p, "999");
+        p.resize(12).unwrap();
+        assert!(p.slot(9).is_empty());
+        let counts = p.heap().free_counts();
+        assert_eq!(counts.total_blocks(), 1);
+        assert_eq!(p.heap().max_scale().0, 12);
+        // Four 512-byte blocks now fit; the fifth... also: 4 KiB holds 8.
+        let out = press(&mut p, "99999999");
+        assert!(!out.contains("Out of memory!"));
+        assert_eq!(press(&mut p, "9"), "Out of memory!\n");
+        assert_eq!(p.resize(4), Err(PlaygroundError::BadScale(4)));
+        assert_eq!(p.resize(21), Err(PlaygroundError::BadScale(21)));
+        assert_eq!(
+            p.resize(13),
+            Err(PlaygroundError::BufferTooSmall {
+                need: buffer_bytes(13),
+                have: buffer_bytes(12)
+            })
+        );
+        // Errors left the playground as it was.
+        assert_eq!(p.slot(9).len(), 8);
+        // Max scale 8: key 9 (248 + 9 bytes) needs scale 9 and cannot fit.
+        p.resize(8).unwrap();
+        let out = press(&mut p, "9");
+        assert!(out.starts_with("Out of memory! ("), "{out}");
+        assert_eq!(press(&mut p, "8"), {
+            let b = p.slot(8)[0].addr();
+            alloc::format!("slot 8: allocate(120) -> {b:#010X} (scale 8)\n")
+        });
+    }
+
+    #[test]
+    fn playground_lives_in_a_static_mutex_as_in_the_kernel() {
+        static PLAYGROUND: spin::Mutex<Option<Playground<'static>>> = spin::Mutex::new(None);
+        let buf: &'static mut [u8] = Vec::leak(buffer(DEFAULT_MAX_SCALE));
+        *PLAYGROUND.lock() = Some(Playground::new(buf, DEFAULT_MAX_SCALE).unwrap());
+        let mut out = String::new();
+        let mut guard = PLAYGROUND.lock();
+        let p = guard.as_mut().unwrap();
+        assert!(p.key('4', &mut out) && p.key('e', &mut out));
+        assert!(out.starts_with("slot 4: allocate(1) -> 0x"));
+        assert!(out.contains("\nslot 4: free(0x"));
+    }
+
+    #[test]
+    fn unaligned_buffer_still_gives_one_block() {
+        let mut buf = vec![0u8; buffer_bytes(10) + 1];
+        let mut p = Playground::new(&mut buf[1..], DEFAULT_MAX_SCALE).unwrap();
+        assert_eq!((p.heap().start_addr() + 9) % 1024, 0);
+        assert!(press(&mut p, "p").ends_with("1 free blocks of scale A\n"));
+    }
+}
