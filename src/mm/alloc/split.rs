@@ -67,8 +67,14 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> SplitAllocator<S> {
         {
             return Err(AllocError::InvalidAlignment);
         }
-        let limit = u32::MAX as usize + 1;
-        if virt.size < phys.size || phys.end() > limit || virt.end() > limit {
+        // Both ranges must lie below 4 GiB (PhysAddr and VirtAddr are 32-bit).
+        let below_4g = |r: &Range| {
+            r.size == 0
+                || r.address
+                    .checked_add(r.size - 1)
+                    .is_some_and(|last| u32::try_from(last).is_ok())
+        };
+        if virt.size < phys.size || !below_4g(&phys) || !below_4g(&virt) {
             return Err(AllocError::InvalidSize);
         }
         let range = Range {
