@@ -276,13 +276,27 @@ impl GapTreeHeap {
                 node = left;
                 self.gaps -= 1;
             }
+            let mut placed = !node.is_null();
             if !right.is_null() && right as usize == end {
                 self.by_len = tree::remove::<ByLen>(self.by_len, ByLen::key(right)).0;
-                self.by_addr = tree::remove::<ByAddr>(self.by_addr, end).0;
                 hi = end + gap_len(right);
                 self.gaps -= 1;
+                if placed {
+                    self.by_addr = tree::remove::<ByAddr>(self.by_addr, end).0;
+                } else {
+                    // The new gap takes the right gap's place in the address
+                    // tree: no gap lies between `start` and `end`.
+                    node = lo as *mut Gap;
+                    node.write(Gap {
+                        tag: 0,
+                        by_addr: Links::new(),
+                        by_len: Links::new(),
+                    });
+                    self.by_addr = tree::replace::<ByAddr>(self.by_addr, end, node);
+                    placed = true;
+                }
             }
-            if node.is_null() {
+            if !placed {
                 node = lo as *mut Gap;
                 node.write(Gap {
                     tag: 0,
@@ -385,14 +399,25 @@ impl GapTreeHeap {
         // SAFETY: g is a valid gap; every address written lies in [g, g+len).
         unsafe {
             self.by_len = tree::remove::<ByLen>(self.by_len, ByLen::key(g)).0;
+            let b = gaddr + pl.lead;
+            let t = (b + pl.extent) as *mut Gap;
             if pl.lead > 0 {
                 (*g).tag = pl.lead | TAG_GAP;
                 self.by_len = tree::insert::<ByLen>(self.by_len, g);
+            } else if pl.tail > 0 {
+                // The tail gap takes g's place in the address tree (nothing
+                // lies between them); write it before g's header is reused.
+                t.write(Gap {
+                    tag: pl.tail | TAG_GAP,
+                    by_addr: Links::new(),
+                    by_len: Links::new(),
+                });
+                self.by_addr = tree::replace::<ByAddr>(self.by_addr, gaddr, t);
+                self.by_len = tree::insert::<ByLen>(self.by_len, t);
             } else {
                 self.by_addr = tree::remove::<ByAddr>(self.by_addr, gaddr).0;
                 self.gaps -= 1;
             }
-            let b = gaddr + pl.lead;
             if pl.front > 0 {
                 (b as *mut usize).write(pl.front | TAG_FRONT);
             }
@@ -403,8 +428,7 @@ impl GapTreeHeap {
                 size,
                 check: check_word(h, pl.extent, size),
             });
-            if pl.tail > 0 {
-                let t = (b + pl.extent) as *mut Gap;
+            if pl.tail > 0 && pl.lead > 0 {
                 t.write(Gap {
                     tag: pl.tail | TAG_GAP,
                     by_addr: Links::new(),
@@ -478,6 +502,14 @@ impl GapTreeHeap {
     pub fn free(&mut self, ptr: NonNull<u8>) -> Result<(), AllocError> {
         let (start, end, h) = self.lookup(ptr.as_ptr() as usize)?;
         // SAFETY: lookup validated the header and the block bounds.
+        unsafe { self.release_block(start, end, h) };
+        Ok(())
+    }
+
+    /// # Safety
+    /// `(start, end, h)` came from `lookup` with no change since.
+    unsafe fn release_block(&mut self, start: usize, end: usize, h: *mut Superbuffer) {
+        // SAFETY: the caller's contract.
         unsafe {
             let size = (*h).size;
             (*h).check = 0;
@@ -486,13 +518,12 @@ impl GapTreeHeap {
             self.requested -= size;
             self.free_block(start, end);
         }
-        Ok(())
     }
 
     /// Free `ptr` allocated with `layout`; also checks that the size and
     /// alignment match the allocation (`InvalidSize`, `InvalidAlignment`).
     pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
-        let (_, _, h) = self.lookup(ptr.as_ptr() as usize)?;
+        let (start, end, h) = self.lookup(ptr.as_ptr() as usize)?;
         // SAFETY: lookup validated the header.
         let size = unsafe { (*h).size };
         if size != layout.size() {
@@ -501,7 +532,9 @@ impl GapTreeHeap {
         if !(ptr.as_ptr() as usize).is_multiple_of(layout.align()) {
             return Err(AllocError::InvalidAlignment);
         }
-        self.free(ptr)
+        // SAFETY: just validated, nothing changed since.
+        unsafe { self.release_block(start, end, h) };
+        Ok(())
     }
 
     /// `kmalloc` of seed 002: `size` bytes aligned to [`KMALLOC_ALIGN`].

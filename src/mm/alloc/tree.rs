@@ -204,6 +204,46 @@ pub(crate) unsafe fn remove<T: TreeKind>(
     }
 }
 
+/// Put `new` where the node with key `old` is, keeping its links and
+/// height; the caller guarantees `new`'s key sorts in the same place (no
+/// other key lies between the two). No rebalancing is needed. Returns the
+/// new root; the tree is unchanged when `old` is absent.
+///
+/// # Safety
+/// See the module convention; `new` is not in the tree.
+pub(crate) unsafe fn replace<T: TreeKind>(
+    root: *mut T::Node,
+    old: T::Key,
+    new: *mut T::Node,
+) -> *mut T::Node {
+    // SAFETY: module convention.
+    unsafe {
+        let mut slot: *mut *mut T::Node = ptr::null_mut();
+        let mut n = root;
+        while !n.is_null() {
+            let k = T::key(n);
+            if old == k {
+                let (from, to) = (T::links(n), T::links(new));
+                (*to).left = (*from).left;
+                (*to).right = (*from).right;
+                (*to).height = (*from).height;
+                if slot.is_null() {
+                    return new;
+                }
+                *slot = new;
+                return root;
+            }
+            slot = if old < k {
+                &raw mut (*T::links(n)).left
+            } else {
+                &raw mut (*T::links(n)).right
+            };
+            n = *slot;
+        }
+        root
+    }
+}
+
 /// The node with the smallest key `>= key`, or null.
 ///
 /// # Safety
