@@ -7,6 +7,7 @@
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
+use cairn::mm::alloc::{FirstFitHeap, GapTreeHeap, HeapBackend, PoolHeap, VoidPolicy};
 use cairn::mm::heap::BuddyHeap;
 
 /// What the benchmark needs from a heap. `&mut self`: no locks, every heap is
@@ -56,6 +57,9 @@ pub fn all() -> Vec<Entry> {
         entry::<Rlsf>(),
         entry::<BuddySystem>(),
         entry::<LinkedList>(),
+        entry::<GapTree>(),
+        entry::<FirstFit>(),
+        entry::<Pool>(),
     ]
 }
 
@@ -192,5 +196,69 @@ impl BenchHeap for LinkedList {
     unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: forwarded from the caller.
         unsafe { self.0.deallocate(ptr, layout) }
+    }
+}
+
+/// Cairn's gap-tree heap (seed 002; AVL trees, best fit), `HeapBackend` path
+/// with its checked free.
+pub struct GapTree(GapTreeHeap);
+
+impl BenchHeap for GapTree {
+    const NAME: &'static str = "cairn gaptree";
+    unsafe fn new(arena: *mut u8, len: usize) -> Self {
+        let mut h = GapTreeHeap::new(VoidPolicy::NoVoid);
+        // SAFETY: forwarded from the caller.
+        unsafe { h.add_region(arena as usize, len) }.expect("gaptree region");
+        GapTree(h)
+    }
+    #[inline]
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        HeapBackend::alloc(&mut self.0, layout).ok()
+    }
+    #[inline]
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        HeapBackend::dealloc(&mut self.0, ptr, layout).expect("valid free");
+    }
+}
+
+/// Cairn's first-fit free-list heap (seed 004), checked free.
+pub struct FirstFit(FirstFitHeap);
+
+impl BenchHeap for FirstFit {
+    const NAME: &'static str = "cairn firstfit";
+    unsafe fn new(arena: *mut u8, len: usize) -> Self {
+        let mut h = FirstFitHeap::new();
+        // SAFETY: forwarded from the caller.
+        unsafe { h.add_region(arena as usize, len) }.expect("firstfit region");
+        FirstFit(h)
+    }
+    #[inline]
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        HeapBackend::alloc(&mut self.0, layout).ok()
+    }
+    #[inline]
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        HeapBackend::dealloc(&mut self.0, ptr, layout).expect("valid free");
+    }
+}
+
+/// Cairn's pool heap (FreeNOS PoolAllocator over a page arena), checked free.
+pub struct Pool(PoolHeap);
+
+impl BenchHeap for Pool {
+    const NAME: &'static str = "cairn pool";
+    unsafe fn new(arena: *mut u8, len: usize) -> Self {
+        let mut h = PoolHeap::new();
+        // SAFETY: forwarded from the caller.
+        unsafe { HeapBackend::add_region(&mut h, arena as usize, len) }.expect("pool region");
+        Pool(h)
+    }
+    #[inline]
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        HeapBackend::alloc(&mut self.0, layout).ok()
+    }
+    #[inline]
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        HeapBackend::dealloc(&mut self.0, ptr, layout).expect("valid free");
     }
 }

@@ -1,1 +1,176 @@
-//! Placeholder; filled in by its issue.
+//! The allocator family after FreeNOS's `liballoc`, the two heaps of the seeds,
+//! and the memory channel.
+//!
+//! Every member speaks one small language, the [`Allocator`] trait: a request
+//! is a [`Range`] (`size`, `alignment`; `address` ignored), the answer is the
+//! [`Range`] that was reserved, and a failure is one [`AllocError`]. Members can
+//! be chained: a child that runs out asks its parent for more memory, the way
+//! a kernel heap asks the VMM for pages (seed 003, "heaps can be chained").
+//!
+//! ```text
+//!   PoolAllocator<P> ──allocate(pool bytes)──▶ P: Allocator   (Bubble, Bit, a heap…)
+//!        │  ▲                                    │
+//!        │  └──────release(pool) when empty ◀────┘
+//!        ▼
+//!   objects: [prefix|object|…|postfix]
+//!
+//!   BitAllocator    one bit per chunk, runs of chunks         bit.rs
+//!   BubbleAllocator bump pointer, never releases              bubble.rs
+//!   PoolAllocator   power-of-two pools drawn from a parent    pool.rs
+//!   SplitAllocator  physical range + its virtual window       split.rs
+//!   GapTreeHeap     gaps in an address tree and a length tree gaptree.rs
+//!   FirstFitHeap    address-ordered free list                 firstfit.rs
+//!   MemoryChannel   producer/consumer ring over two pages     channel.rs
+//! ```
+//!
+//! Chaining without global state: a child owns its parent as a generic
+//! parameter (`PoolAllocator<P: Allocator>`), and `&mut A` is itself an
+//! allocator, so a parent can also be borrowed (`PoolAllocator<&mut Bubble>`)
+//! or be a trait object (`PoolAllocator<&mut dyn Allocator>`).
+//!
+//! Addresses are `usize`: the same allocator hands out physical addresses
+//! (under [`SplitAllocator`]) or virtual ones (under a heap); the typed
+//! `PhysAddr`/`VirtAddr` appear where the kind is known.
+
+pub mod backend;
+pub mod bit;
+pub mod bubble;
+pub mod channel;
+pub mod firstfit;
+pub mod gaptree;
+pub mod pool;
+pub mod poolheap;
+pub mod split;
+mod tree;
+
+#[cfg(test)]
+mod testkit;
+
+pub use backend::{HeapBackend, HeapStats, LockedHeap};
+pub use bit::{BitAllocator, RawWords};
+pub use bubble::BubbleAllocator;
+pub use channel::{ChannelError, Consumer, Producer, Reset};
+pub use firstfit::FirstFitHeap;
+pub use gaptree::{GapTreeHeap, VoidPolicy};
+pub use pool::{ObjectPostfix, ObjectPrefix, PoolAllocator};
+pub use poolheap::{PageArena, PoolHeap};
+pub use split::{SparseError, SplitAllocator};
+
+use core::fmt;
+
+/// A piece of memory: where it starts, how long it is, and the alignment it
+/// was asked with (0 means "the allocator's default").
+///
+/// As a request only `size` and `alignment` count; as an answer `address`
+/// is the first byte and `size` the bytes actually reserved (never fewer
+/// than asked).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Range {
+    /// First byte.
+    pub address: usize,
+    /// Length in bytes.
+    pub size: usize,
+    /// Power-of-two alignment of `address`, or 0 for the default.
+    pub alignment: usize,
+}
+
+impl Range {
+    /// A request for `size` bytes aligned to `alignment` (0: default).
+    pub const fn request(size: usize, alignment: usize) -> Range {
+        Range {
+            address: 0,
+            size,
+            alignment,
+        }
+    }
+    /// One past the last byte (saturating, so a bogus range never wraps).
+    pub const fn end(&self) -> usize {
+        self.address.saturating_add(self.size)
+    }
+    /// True when `addr` lies inside the range.
+    pub const fn contains(&self, addr: usize) -> bool {
+        addr >= self.address && addr < self.end()
+    }
+}
+
+/// Why an allocator refused. The allocator is unchanged after every one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocError {
+    /// The address was not handed out by this allocator, or was already
+    /// released (double free), or this allocator never releases.
+    InvalidAddress,
+    /// The size is zero, too large for this allocator, or (at release) does
+    /// not match what was allocated.
+    InvalidSize,
+    /// The alignment is not a power of two, or not one this allocator serves.
+    InvalidAlignment,
+    /// Not enough free memory (and the parent, if any, had none either).
+    OutOfMemory,
+    /// A guard word around an object was overwritten: a buffer overflow or
+    /// underflow happened. Nothing was released.
+    Corrupted,
+}
+
+impl fmt::Display for AllocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            AllocError::InvalidAddress => "invalid address",
+            AllocError::InvalidSize => "invalid size",
+            AllocError::InvalidAlignment => "invalid alignment",
+            AllocError::OutOfMemory => "out of memory",
+            AllocError::Corrupted => "corrupted object guard",
+        };
+        f.write_str(s)
+    }
+}
+
+/// The interface every member of the family implements (FreeNOS `Allocator`).
+pub trait Allocator {
+    /// Reserve `request.size` bytes aligned to `request.alignment` and return
+    /// the range reserved; the allocator is unchanged on error.
+    fn allocate(&mut self, request: Range) -> Result<Range, AllocError>;
+    /// Give back the range that starts at `address`; on error nothing changes.
+    fn release(&mut self, address: usize) -> Result<(), AllocError>;
+    /// Bytes this allocator manages (free and used).
+    fn size(&self) -> usize;
+    /// Bytes still free.
+    fn available(&self) -> usize;
+    /// First address managed (0 for allocators that draw from a parent).
+    fn base(&self) -> usize;
+    /// The default alignment of the ranges handed out (0 when it varies).
+    fn alignment(&self) -> usize;
+}
+
+impl<A: Allocator + ?Sized> Allocator for &mut A {
+    fn allocate(&mut self, request: Range) -> Result<Range, AllocError> {
+        (**self).allocate(request)
+    }
+    fn release(&mut self, address: usize) -> Result<(), AllocError> {
+        (**self).release(address)
+    }
+    fn size(&self) -> usize {
+        (**self).size()
+    }
+    fn available(&self) -> usize {
+        (**self).available()
+    }
+    fn base(&self) -> usize {
+        (**self).base()
+    }
+    fn alignment(&self) -> usize {
+        (**self).alignment()
+    }
+}
+
+/// `addr` rounded up to a multiple of `align` (a power of two), or `None` on overflow.
+pub const fn align_up(addr: usize, align: usize) -> Option<usize> {
+    match addr.checked_add(align - 1) {
+        Some(v) => Some(v & !(align - 1)),
+        None => None,
+    }
+}
+
+/// `addr` rounded down to a multiple of `align` (a power of two).
+pub const fn align_down(addr: usize, align: usize) -> usize {
+    addr & !(align - 1)
+}

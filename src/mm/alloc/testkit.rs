@@ -1,0 +1,307 @@
+//! Test helpers shared by the family: host memory arenas and one model
+//! ("property") test that drives any [`HeapBackend`] with random operations.
+//!
+//! The model is the set of live blocks (address, size, alignment, fill
+//! byte). After every step: every block is aligned, inside an arena, and
+//! overlaps no other; every freed block still holds the bytes written into
+//! it; the heap's counters agree with the model. Bad input (double free,
+//! wild pointer, wrong layout) must fail and leave the heap byte-for-byte
+//! unchanged (arena contents, stats and dump compared).
+
+use super::{AllocError, HeapBackend};
+use crate::testutil::Rng;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::ptr::NonNull;
+
+/// Page-aligned zeroed host memory that stands in for a heap region.
+pub struct Arena {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+impl Arena {
+    /// `size` zeroed bytes aligned to 4096.
+    pub fn new(size: usize) -> Arena {
+        let layout = Layout::from_size_align(size, 4096).unwrap();
+        // SAFETY: size is non-zero in every use.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        assert!(!ptr.is_null());
+        Arena { ptr, layout }
+    }
+    /// First byte.
+    pub fn start(&self) -> usize {
+        self.ptr as usize
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.layout.size()
+    }
+    /// One past the last byte.
+    pub fn end(&self) -> usize {
+        self.start() + self.len()
+    }
+    /// A copy of the contents.
+    pub fn snapshot(&self) -> Vec<u8> {
+        // SAFETY: the arena is valid for its whole length.
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len()).to_vec() }
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// Everything observable about a heap, for before/after comparisons.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    bytes: Vec<Vec<u8>>,
+    stats: super::HeapStats,
+    dump: String,
+}
+
+/// Capture arenas, stats and dump of `heap`.
+pub fn snapshot<H: HeapBackend>(heap: &H, arenas: &[&Arena]) -> Snapshot {
+    let mut dump = String::new();
+    heap.dump(&mut dump).unwrap();
+    Snapshot {
+        bytes: arenas.iter().map(|a| a.snapshot()).collect(),
+        stats: heap.stats(),
+        dump,
+    }
+}
+
+/// Parameters of one model run.
+pub struct Soak<'a> {
+    pub seed: u64,
+    pub ops: usize,
+    /// Requests are drawn from 1..=max_size (mostly small).
+    pub max_size: usize,
+    /// Alignments requested, drawn uniformly.
+    pub aligns: &'a [usize],
+    /// One step in `bad_every` is bad input.
+    pub bad_every: usize,
+    /// Run the heap's full `check()` every this many steps.
+    pub check_every: usize,
+    /// Keep at most this many blocks live.
+    pub max_live: usize,
+    /// The heap checks the size at free exactly (any other size is bad
+    /// input); when false it checks only to its own granularity (a page),
+    /// as the `Allocator` rule of "fitting" layouts allows, and only sizes
+    /// a page or more off are drawn as bad.
+    pub exact_sizes: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Live {
+    size: usize,
+    align: usize,
+    fill: u8,
+}
+
+fn fill(p: usize, size: usize, byte: u8) {
+    // SAFETY: the heap handed out [p, p+size) for us alone.
+    unsafe { core::ptr::write_bytes(p as *mut u8, byte, size) }
+}
+
+fn intact(p: usize, size: usize, byte: u8) -> bool {
+    // SAFETY: [p, p+size) is a live block we filled.
+    unsafe { core::slice::from_raw_parts(p as *const u8, size) }
+        .iter()
+        .all(|&b| b == byte)
+}
+
+/// What a model run did, so a test can assert it exercised every path.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub allocs: usize,
+    pub frees: usize,
+    pub out_of_memory: usize,
+    /// Bad requests refused, by kind: double free, wrong size, interior, wild.
+    pub bad: [usize; 4],
+}
+
+impl Report {
+    /// Assert the run did a fair amount of everything.
+    pub fn assert_busy(&self, ops: usize) {
+        assert!(self.allocs >= ops / 4, "{self:?}");
+        assert!(self.frees >= ops / 8, "{self:?}");
+        assert!(self.bad.iter().all(|&b| b > 0), "{self:?}");
+    }
+}
+
+/// Drive `heap` (already given the `arenas`) through `cfg.ops` random
+/// steps against the model, then free everything.
+pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) -> Report {
+    let mut rng = Rng::new(cfg.seed);
+    let mut live: BTreeMap<usize, Live> = BTreeMap::new();
+    let mut keys: Vec<usize> = Vec::new();
+    let mut freed: Vec<usize> = Vec::new();
+    let mut rep = Report::default();
+    let total = heap.stats().size;
+    for step in 0..cfg.ops {
+        let want_alloc = live.len() < cfg.max_live && (keys.is_empty() || rng.chance(11, 20));
+        if step % cfg.bad_every == cfg.bad_every - 1 {
+            if let Some(kind) = bad_input(
+                heap,
+                arenas,
+                &mut rng,
+                &live,
+                &keys,
+                &freed,
+                cfg.exact_sizes,
+            ) {
+                rep.bad[kind] += 1;
+            }
+        } else if want_alloc {
+            let size = match rng.range(0, 10) {
+                0..=5 => rng.range(1, 65),
+                6..=8 => rng.range(1, 513.min(cfg.max_size + 1).max(2)),
+                _ => rng.range(1, cfg.max_size + 1),
+            };
+            let align = cfg.aligns[rng.range(0, cfg.aligns.len())];
+            let layout = Layout::from_size_align(size, align).unwrap();
+            let before = heap.stats();
+            match heap.alloc(layout) {
+                Ok(p) => {
+                    let p = p.as_ptr() as usize;
+                    assert!(p.is_multiple_of(align), "misaligned {p:#x} for {align}");
+                    assert!(
+                        arenas.iter().any(|a| p >= a.start() && p + size <= a.end()),
+                        "block {p:#x}+{size} outside the arenas"
+                    );
+                    if let Some((&q, l)) = live.range(..=p).next_back() {
+                        assert!(q + l.size <= p, "overlap with {q:#x}+{}", l.size);
+                    }
+                    if let Some((&q, _)) = live.range(p..).next() {
+                        assert!(p + size <= q, "overlap with {q:#x}");
+                    }
+                    let byte = (rng.next_u64() as u8) | 1;
+                    fill(p, size, byte);
+                    live.insert(
+                        p,
+                        Live {
+                            size,
+                            align,
+                            fill: byte,
+                        },
+                    );
+                    keys.push(p);
+                    freed.retain(|&f| f != p);
+                    rep.allocs += 1;
+                }
+                Err(AllocError::OutOfMemory) => {
+                    assert_eq!(heap.stats(), before);
+                    rep.out_of_memory += 1;
+                }
+                Err(e) => panic!("alloc({size}, {align}) failed with {e:?}"),
+            }
+        } else {
+            let i = rng.range(0, keys.len());
+            let p = keys.swap_remove(i);
+            let l = live.remove(&p).unwrap();
+            assert!(intact(p, l.size, l.fill), "block {p:#x} corrupted");
+            let layout = Layout::from_size_align(l.size, l.align).unwrap();
+            heap.dealloc(NonNull::new(p as *mut u8).unwrap(), layout)
+                .unwrap_or_else(|e| panic!("free of {p:#x} failed: {e:?}"));
+            freed.push(p);
+            rep.frees += 1;
+            if freed.len() > 64 {
+                freed.remove(0);
+            }
+        }
+        let s = heap.stats();
+        assert_eq!(s.allocations, live.len());
+        assert_eq!(s.used + s.free, s.size);
+        assert!(s.largest_free <= s.free);
+        if step % cfg.check_every == 0 {
+            heap.check().unwrap_or_else(|e| panic!("step {step}: {e}"));
+        }
+    }
+    heap.check().unwrap();
+    for (&p, l) in &live {
+        assert!(intact(p, l.size, l.fill), "block {p:#x} corrupted");
+        let layout = Layout::from_size_align(l.size, l.align).unwrap();
+        heap.dealloc(NonNull::new(p as *mut u8).unwrap(), layout)
+            .unwrap();
+    }
+    heap.check().unwrap();
+    let s = heap.stats();
+    assert_eq!(s.allocations, 0);
+    assert_eq!(s.size, total);
+    rep
+}
+
+/// One bad request; it must fail and change nothing. Returns its kind, or
+/// `None` when the draw was not bad after all (skipped).
+fn bad_input<H: HeapBackend>(
+    heap: &mut H,
+    arenas: &[&Arena],
+    rng: &mut Rng,
+    live: &BTreeMap<usize, Live>,
+    keys: &[usize],
+    freed: &[usize],
+    cfg_exact: bool,
+) -> Option<usize> {
+    let before = snapshot(heap, arenas);
+    let kind = rng.range(0, 4);
+    let exact = cfg_exact;
+    let (ptr, layout) = match kind {
+        // Double free of a block freed recently (and not reallocated).
+        0 if !freed.is_empty() => {
+            let p = freed[rng.range(0, freed.len())];
+            (p, Layout::from_size_align(8, 8).unwrap())
+        }
+        // Wrong size for a live block.
+        1 if !keys.is_empty() => {
+            let p = keys[rng.range(0, keys.len())];
+            let l = live[&p];
+            let wrong = if exact && rng.chance(1, 2) {
+                l.size + rng.range(1, 64)
+            } else {
+                l.size + 4096 + rng.range(0, 4096)
+            };
+            (p, Layout::from_size_align(wrong, l.align).unwrap())
+        }
+        // A pointer into the middle of a live block.
+        2 if !keys.is_empty() => {
+            let p = keys[rng.range(0, keys.len())];
+            let l = live[&p];
+            let off = rng.range(1, l.size.max(2));
+            (p + off, Layout::from_size_align(l.size, 1).unwrap())
+        }
+        // A wild pointer: outside every arena.
+        _ => {
+            let a = arenas[rng.range(0, arenas.len())];
+            let p = if rng.chance(1, 2) {
+                a.end() + rng.range(0, 1 << 16)
+            } else {
+                a.start().saturating_sub(rng.range(1, 1 << 16))
+            };
+            if arenas.iter().any(|a| p >= a.start() && p < a.end()) {
+                return None;
+            }
+            (p.max(1), Layout::from_size_align(16, 8).unwrap())
+        }
+    };
+    if live.contains_key(&ptr) && live[&ptr].size == layout.size() {
+        return None;
+    }
+    let kind = match kind {
+        0 if !freed.is_empty() => 0,
+        1 | 2 if !keys.is_empty() => kind,
+        _ => 3,
+    };
+    let r = heap.dealloc(NonNull::new(ptr as *mut u8).unwrap(), layout);
+    assert!(r.is_err(), "bad free of {ptr:#x} ({layout:?}) accepted");
+    assert!(
+        snapshot(heap, arenas) == before,
+        "bad free of {ptr:#x} changed the heap"
+    );
+    Some(kind)
+}
