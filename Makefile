@@ -87,9 +87,17 @@ lint:
 test-host:
 	cargo test --lib
 
-## test-kernel: tier 2, boot the GRUB entry with `test` and run the in-kernel tests.
+## test-kernel: tier 2, boot with `test` on the command line and run the
+## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, and on every PMM and heap.
+KERNEL_TEST_RUNS := "128M" "16M" "3G" "128M pmm=bitmap" "128M pmm=freelist" \
+	"128M heap=pool" "128M heap=gaptree" "128M heap=firstfit"
 test-kernel: iso
-	./tests/run-kernel-tests.sh $(ISO) $(TIMEOUT)
+	@for run in $(KERNEL_TEST_RUNS); do \
+	  set -- $$run; mem=$$1; shift; \
+	  MEM=$$mem ./tests/run-kernel-tests.sh $(ISO) $(TIMEOUT) $$* > $(BUILD)/kernel-tests.out 2>&1; \
+	  status=$$?; tail -n 1 $(BUILD)/kernel-tests.out; grep -E "FAILED|passed, [0-9]+ failed" $(BUILD)/kernel-tests.out | tail -n 3; \
+	  [ $$status = 0 ] || { cat $(BUILD)/kernel-tests.out; exit 1; }; \
+	done
 
 ## test-qemu: tier 3, boot the ISO headless and type through the QEMU monitor.
 test-qemu: iso

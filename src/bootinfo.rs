@@ -22,58 +22,7 @@ pub const MAX_LOADER_NAME: usize = 64;
 /// Most boot modules remembered.
 pub const MAX_MODULES: usize = 8;
 
-/// The type of a memory-map entry (multiboot2 numbering).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemoryKind {
-    /// Free RAM the kernel may use (type 1).
-    Available,
-    /// Reserved by firmware or hardware (type 2, and anything unknown).
-    Reserved,
-    /// ACPI tables, reusable once read (type 3).
-    AcpiReclaimable,
-    /// ACPI non-volatile storage, must be preserved (type 4).
-    AcpiNvs,
-    /// Defective RAM (type 5).
-    Defective,
-}
-
-impl MemoryKind {
-    /// The kind for a multiboot2 memory-map type number.
-    pub fn from_multiboot(typ: u32) -> MemoryKind {
-        match typ {
-            1 => MemoryKind::Available,
-            3 => MemoryKind::AcpiReclaimable,
-            4 => MemoryKind::AcpiNvs,
-            5 => MemoryKind::Defective,
-            _ => MemoryKind::Reserved,
-        }
-    }
-    /// A short lower-case name for tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            MemoryKind::Available => "available",
-            MemoryKind::Reserved => "reserved",
-            MemoryKind::AcpiReclaimable => "ACPI reclaimable",
-            MemoryKind::AcpiNvs => "ACPI NVS",
-            MemoryKind::Defective => "defective",
-        }
-    }
-}
-
-/// One memory-map entry: `len` bytes from physical `start`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MemoryRegion {
-    pub start: u64,
-    pub len: u64,
-    pub kind: MemoryKind,
-}
-
-impl MemoryRegion {
-    /// The first byte after the region.
-    pub fn end(&self) -> u64 {
-        self.start.saturating_add(self.len)
-    }
-}
+pub use crate::mm::frame::{MemoryKind, MemoryRegion};
 
 /// A boot module GRUB loaded (physical range and its command line's start).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -92,7 +41,10 @@ pub struct FixedStr<const N: usize> {
 impl<const N: usize> FixedStr<N> {
     /// The empty string.
     pub const fn new() -> Self {
-        FixedStr { bytes: [0; N], len: 0 }
+        FixedStr {
+            bytes: [0; N],
+            len: 0,
+        }
     }
     /// A copy of `s`, cut at the last whole character that fits.
     pub fn from_str_truncated(s: &str) -> Self {
@@ -155,7 +107,11 @@ impl BootInfo {
         BootInfo {
             loader: None,
             cmdline: None,
-            regions: [MemoryRegion { start: 0, len: 0, kind: MemoryKind::Reserved }; MAX_REGIONS],
+            regions: [MemoryRegion {
+                start: 0,
+                len: 0,
+                kind: MemoryKind::Reserved,
+            }; MAX_REGIONS],
             region_count: 0,
             has_memory_map: false,
             regions_dropped: 0,
@@ -224,7 +180,11 @@ impl BootInfo {
 
     /// The value of `key=value` on the command line (the last one wins).
     pub fn option(&self, key: &str) -> Option<&str> {
-        self.args().filter_map(|w| w.split_once('=')).filter(|(k, _)| *k == key).map(|(_, v)| v).last()
+        self.args()
+            .filter_map(|w| w.split_once('='))
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+            .last()
     }
 
     /// Print the memory map as a table with the total usable RAM.
@@ -233,14 +193,33 @@ impl BootInfo {
             return writeln!(out, "memory map: the boot loader gave none");
         }
         writeln!(out, "memory map ({} entries):", self.region_count)?;
-        writeln!(out, "  start               end (excl.)         size        type")?;
+        writeln!(
+            out,
+            "  start               end (excl.)         size        type"
+        )?;
         for r in self.regions() {
-            writeln!(out, "  {:#018x}  {:#018x}  {:>10}  {}", r.start, r.end(), Size(r.len), r.kind.name())?;
+            writeln!(
+                out,
+                "  {:#018x}  {:#018x}  {:>10}  {}",
+                r.start,
+                r.end(),
+                Size(r.len),
+                r.kind.name()
+            )?;
         }
         if self.regions_dropped > 0 {
-            writeln!(out, "  ({} more entries did not fit and were ignored)", self.regions_dropped)?;
+            writeln!(
+                out,
+                "  ({} more entries did not fit and were ignored)",
+                self.regions_dropped
+            )?;
         }
-        writeln!(out, "usable RAM: {} ({} bytes)", Size(self.usable_bytes()), self.usable_bytes())
+        writeln!(
+            out,
+            "usable RAM: {} ({} bytes)",
+            Size(self.usable_bytes()),
+            self.usable_bytes()
+        )
     }
 }
 
@@ -284,7 +263,11 @@ mod tests {
             (0x7FE0000, 0x20000, 2),
             (0xFFFC0000, 0x40000, 2),
         ] {
-            b.push_region(MemoryRegion { start, len, kind: MemoryKind::from_multiboot(typ) });
+            b.push_region(MemoryRegion {
+                start,
+                len,
+                kind: MemoryKind::from_multiboot(typ),
+            });
         }
         b
     }
@@ -298,9 +281,21 @@ mod tests {
     #[test]
     fn overlapping_available_counted_once() {
         let mut b = BootInfo::empty();
-        b.push_region(MemoryRegion { start: 0x100000, len: 0x100000, kind: MemoryKind::Available });
-        b.push_region(MemoryRegion { start: 0x180000, len: 0x100000, kind: MemoryKind::Available });
-        b.push_region(MemoryRegion { start: 0, len: 0x1000, kind: MemoryKind::Available });
+        b.push_region(MemoryRegion {
+            start: 0x100000,
+            len: 0x100000,
+            kind: MemoryKind::Available,
+        });
+        b.push_region(MemoryRegion {
+            start: 0x180000,
+            len: 0x100000,
+            kind: MemoryKind::Available,
+        });
+        b.push_region(MemoryRegion {
+            start: 0,
+            len: 0x1000,
+            kind: MemoryKind::Available,
+        });
         assert_eq!(b.usable_bytes(), 0x180000 + 0x1000);
     }
 
@@ -309,7 +304,10 @@ mod tests {
         let mut s = String::new();
         qemu_128m().write_memory_map(&mut s).unwrap();
         assert!(s.starts_with("memory map (6 entries):\n"));
-        assert!(s.contains("  0x0000000000100000  0x0000000007fe0000   126.8 MiB  available\n"), "{s}");
+        assert!(
+            s.contains("  0x0000000000100000  0x0000000007fe0000   126.8 MiB  available\n"),
+            "{s}"
+        );
         assert!(s.contains("usable RAM: 127.4 MiB"), "{s}");
         let mut none = String::new();
         BootInfo::empty().write_memory_map(&mut none).unwrap();
@@ -319,7 +317,9 @@ mod tests {
     #[test]
     fn command_line_options() {
         let mut b = BootInfo::empty();
-        b.cmdline = Some(FixedStr::from_str_truncated("/boot/cairn.elf test heap=gaptree pmm=bitmap heap=pool"));
+        b.cmdline = Some(FixedStr::from_str_truncated(
+            "/boot/cairn.elf test heap=gaptree pmm=bitmap heap=pool",
+        ));
         assert!(b.flag("test"));
         assert!(!b.flag("heap"));
         assert_eq!(b.option("heap"), Some("pool"));
@@ -346,7 +346,11 @@ mod tests {
     fn full_table_counts_drops() {
         let mut b = BootInfo::empty();
         for i in 0..MAX_REGIONS + 3 {
-            b.push_region(MemoryRegion { start: i as u64 * 0x1000, len: 0x1000, kind: MemoryKind::Available });
+            b.push_region(MemoryRegion {
+                start: i as u64 * 0x1000,
+                len: 0x1000,
+                kind: MemoryKind::Available,
+            });
         }
         assert_eq!(b.regions().len(), MAX_REGIONS);
         assert_eq!(b.regions_dropped, 3);

@@ -98,7 +98,10 @@ const NAMES: [(&str, &str); 32] = [
 
 /// The mnemonic (`#GP`) and the name (`general protection fault`) of an exception vector.
 pub fn name(vector: u32) -> (&'static str, &'static str) {
-    NAMES.get(vector as usize).copied().unwrap_or(("IRQ", "hardware interrupt"))
+    NAMES
+        .get(vector as usize)
+        .copied()
+        .unwrap_or(("IRQ", "hardware interrupt"))
 }
 
 /// True for the exceptions whose error code is a segment selector (#TS #NP #SS #GP).
@@ -121,7 +124,12 @@ impl fmt::Display for SelectorError {
             2 => "LDT",
             _ => "IDT",
         };
-        write!(f, "{table} index {} (selector {:#06x})", (e >> 3) & 0x1FFF, e & 0xFFF8)?;
+        write!(
+            f,
+            "{table} index {} (selector {:#06x})",
+            (e >> 3) & 0x1FFF,
+            e & 0xFFF8
+        )?;
         if e & 1 != 0 {
             write!(f, ", external event")?;
         }
@@ -139,7 +147,11 @@ impl fmt::Display for PageFaultError {
         write!(
             f,
             "{} on {} by {} mode",
-            if e & 1 != 0 { "protection violation" } else { "page not present" },
+            if e & 1 != 0 {
+                "protection violation"
+            } else {
+                "page not present"
+            },
             if e & 16 != 0 {
                 "instruction fetch"
             } else if e & 2 != 0 {
@@ -162,14 +174,28 @@ pub fn write_report(out: &mut impl fmt::Write, frame: &InterruptFrame, cr2: u32)
     let (mnemonic, name) = name(frame.vector);
     writeln!(out, "EXCEPTION {mnemonic} {name} (vector {})", frame.vector)?;
     if frame.vector == vector::PAGE_FAULT {
-        writeln!(out, "  error code {:#x}: {}", frame.error_code, PageFaultError(frame.error_code))?;
+        writeln!(
+            out,
+            "  error code {:#x}: {}",
+            frame.error_code,
+            PageFaultError(frame.error_code)
+        )?;
         writeln!(out, "  CR2 (faulting address) {cr2:#010x}")?;
     } else if has_selector_error(frame.vector) {
-        writeln!(out, "  error code {:#x}: {}", frame.error_code, SelectorError(frame.error_code))?;
+        writeln!(
+            out,
+            "  error code {:#x}: {}",
+            frame.error_code,
+            SelectorError(frame.error_code)
+        )?;
     } else if matches!(frame.vector, 8 | 17 | 21 | 29 | 30) {
         writeln!(out, "  error code {:#x}", frame.error_code)?;
     }
-    writeln!(out, "  EIP {:#010x}  CS {:#06x}  EFLAGS {:#010x}", frame.eip, frame.cs, frame.eflags)?;
+    writeln!(
+        out,
+        "  EIP {:#010x}  CS {:#06x}  EFLAGS {:#010x}",
+        frame.eip, frame.cs, frame.eflags
+    )?;
     writeln!(
         out,
         "  EAX {:#010x}  EBX {:#010x}  ECX {:#010x}  EDX {:#010x}",
@@ -183,7 +209,11 @@ pub fn write_report(out: &mut impl fmt::Write, frame: &InterruptFrame, cr2: u32)
         frame.ebp,
         frame.interrupted_esp()
     )?;
-    writeln!(out, "  DS {:#06x}  ES {:#06x}  FS {:#06x}  GS {:#06x}", frame.ds, frame.es, frame.fs, frame.gs)
+    writeln!(
+        out,
+        "  DS {:#06x}  ES {:#06x}  FS {:#06x}  GS {:#06x}",
+        frame.ds, frame.es, frame.fs, frame.gs
+    )
 }
 
 #[cfg(test)]
@@ -199,22 +229,51 @@ mod tests {
 
     #[test]
     fn page_fault_codes() {
-        assert_eq!(PageFaultError(0).to_string(), "page not present on read by supervisor mode");
-        assert_eq!(PageFaultError(3).to_string(), "protection violation on write by supervisor mode");
-        assert_eq!(PageFaultError(0x15).to_string(), "protection violation on instruction fetch by user mode");
-        assert!(PageFaultError(8).to_string().ends_with("reserved bit set in a paging entry"));
+        assert_eq!(
+            PageFaultError(0).to_string(),
+            "page not present on read by supervisor mode"
+        );
+        assert_eq!(
+            PageFaultError(3).to_string(),
+            "protection violation on write by supervisor mode"
+        );
+        assert_eq!(
+            PageFaultError(0x15).to_string(),
+            "protection violation on instruction fetch by user mode"
+        );
+        assert!(
+            PageFaultError(8)
+                .to_string()
+                .ends_with("reserved bit set in a paging entry")
+        );
     }
 
     #[test]
     fn selector_codes() {
-        assert_eq!(SelectorError(0).to_string(), "not caused by a segment selector");
-        assert_eq!(SelectorError(0x38).to_string(), "GDT index 7 (selector 0x0038)");
-        assert_eq!(SelectorError(0x1234 | 2).to_string(), "IDT index 582 (selector 0x1230)");
+        assert_eq!(
+            SelectorError(0).to_string(),
+            "not caused by a segment selector"
+        );
+        assert_eq!(
+            SelectorError(0x38).to_string(),
+            "GDT index 7 (selector 0x0038)"
+        );
+        assert_eq!(
+            SelectorError(0x1234 | 2).to_string(),
+            "IDT index 582 (selector 0x1230)"
+        );
     }
 
     #[test]
     fn report_of_a_page_fault() {
-        let frame = InterruptFrame { vector: 14, error_code: 2, eip: 0xC010_1234, cs: 8, esp_at_pusha: 0x100, ..Default::default() };
+        let frame = InterruptFrame {
+            vector: 14,
+            error_code: 2,
+            eip: 0xC010_1234,
+            cs: 8,
+            esp_at_pusha: 0x100,
+            ..Default::default()
+        };
         let mut s = String::new();
         write_report(&mut s, &frame, 0xDEAD_0000).unwrap();
         assert!(s.starts_with("EXCEPTION #PF page fault (vector 14)\n"));

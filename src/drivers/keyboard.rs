@@ -9,8 +9,11 @@ use spin::Mutex;
 /// The 8042 controller's data port.
 const DATA_PORT: u16 = 0x60;
 
-static DECODER: Mutex<PS2Keyboard<layouts::Us104Key, ScancodeSet1>> =
-    Mutex::new(PS2Keyboard::new(ScancodeSet1::new(), layouts::Us104Key, HandleControl::MapLettersToUnicode));
+static DECODER: Mutex<PS2Keyboard<layouts::Us104Key, ScancodeSet1>> = Mutex::new(PS2Keyboard::new(
+    ScancodeSet1::new(),
+    layouts::Us104Key,
+    HandleControl::MapLettersToUnicode,
+));
 
 /// Read one scancode and turn it into a key, if it completes one. Called
 /// from the IRQ 1 handler: it must not block or allocate.

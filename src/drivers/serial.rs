@@ -17,7 +17,9 @@ impl Serial {
     /// COM1, not yet initialised.
     pub const fn com1() -> Serial {
         // SAFETY: 0x3F8 is COM1 on every PC and on QEMU's machine.
-        Serial { port: unsafe { SerialPort::new(COM1) } }
+        Serial {
+            port: unsafe { SerialPort::new(COM1) },
+        }
     }
 
     /// Initialise: 8N1 with FIFOs and receive interrupts (the crate's set-up),

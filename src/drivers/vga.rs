@@ -53,7 +53,11 @@ pub struct Screen {
 impl Screen {
     /// The screen, light grey on black, cursor at the top left.
     pub const fn new() -> Screen {
-        Screen { row: 0, col: 0, attr: attribute(Color::LightGray, Color::Black) }
+        Screen {
+            row: 0,
+            col: 0,
+            attr: attribute(Color::LightGray, Color::Black),
+        }
     }
 
     fn buffer() -> *mut u16 {
@@ -65,7 +69,11 @@ impl Screen {
         if row < HEIGHT && col < WIDTH {
             // SAFETY: the index is inside the 80x25 buffer, which the linear
             // space maps; volatile because the VGA card reads it.
-            unsafe { Self::buffer().add(row * WIDTH + col).write_volatile((attr as u16) << 8 | byte as u16) };
+            unsafe {
+                Self::buffer()
+                    .add(row * WIDTH + col)
+                    .write_volatile((attr as u16) << 8 | byte as u16)
+            };
         }
     }
 
@@ -108,7 +116,13 @@ impl Screen {
         }
         // Scroll: every row moves up one, the last row is blanked.
         // SAFETY: both ranges lie inside the 80x25 buffer; `copy` allows overlap.
-        unsafe { core::ptr::copy(Self::buffer().add(WIDTH), Self::buffer(), WIDTH * (HEIGHT - 1)) };
+        unsafe {
+            core::ptr::copy(
+                Self::buffer().add(WIDTH),
+                Self::buffer(),
+                WIDTH * (HEIGHT - 1),
+            )
+        };
         self.clear_row(HEIGHT - 1);
     }
 

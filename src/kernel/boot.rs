@@ -51,21 +51,41 @@ pub unsafe fn read(magic: u32, info_phys: u32) -> BootInfo {
         Some(tag) => {
             for area in tag.memory_areas() {
                 let typ: u32 = area.typ().val();
-                info.push_region(MemoryRegion { start: area.start_address(), len: area.size(), kind: MemoryKind::from_multiboot(typ) });
+                info.push_region(MemoryRegion {
+                    start: area.start_address(),
+                    len: area.size(),
+                    kind: MemoryKind::from_multiboot(typ),
+                });
             }
         }
         None => println!("boot: no memory map tag: memory cannot be managed without one"),
     }
     for module in mbi.module_tags() {
-        info.push_module(Module { start: module.start_address(), end: module.end_address() });
+        info.push_module(Module {
+            start: module.start_address(),
+            end: module.end_address(),
+        });
     }
     info
 }
 
 /// Print the boot banner: loader, command line, memory map.
 pub fn print_summary(info: &BootInfo) {
-    println!("boot loader: {}", info.loader.as_ref().map(|s| s.as_str()).unwrap_or("(unknown)"));
-    println!("command line: {}", info.cmdline.as_ref().map(|s| s.as_str()).filter(|s| !s.is_empty()).unwrap_or("(empty)"));
+    println!(
+        "boot loader: {}",
+        info.loader
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap_or("(unknown)")
+    );
+    println!(
+        "command line: {}",
+        info.cmdline
+            .as_ref()
+            .map(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .unwrap_or("(empty)")
+    );
     let _ = info.write_memory_map(&mut crate::kernel::console::Out);
 }
 
@@ -77,6 +97,14 @@ unsafe extern "C" {
 /// here on, low addresses (null above all) fault.
 pub fn drop_identity_mapping() {
     // SAFETY: the kernel runs in the higher half now; nothing uses PD[0].
-    unsafe { (*(&raw mut boot_page_directory))[0] = 0 };
+    unsafe { boot_page_directory[0] = 0 };
+    crate::arch::x86::flush_tlb();
+}
+
+/// Set entry `index` of the boot page directory (before the kernel's own).
+pub fn set_boot_pde(index: usize, value: u32) {
+    // SAFETY: the boot directory is the one in CR3 until the kernel's takes
+    // over; adding an entry does not change existing translations.
+    unsafe { boot_page_directory[index] = value };
     crate::arch::x86::flush_tlb();
 }

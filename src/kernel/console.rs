@@ -23,7 +23,10 @@ impl Write for Console {
 }
 
 /// The kernel's console.
-pub static CONSOLE: Mutex<Console> = Mutex::new(Console { screen: Screen::new(), serial: Serial::com1() });
+pub static CONSOLE: Mutex<Console> = Mutex::new(Console {
+    screen: Screen::new(),
+    serial: Serial::com1(),
+});
 
 /// Initialise COM1 and clear the screen.
 pub fn init() {
@@ -76,7 +79,13 @@ impl log::Log for SerialLogger {
     fn log(&self, record: &log::Record) {
         if self.enabled(record.metadata()) {
             without_interrupts(|| {
-                let _ = writeln!(CONSOLE.lock().serial, "[{:<5} {}] {}", record.level(), record.target(), record.args());
+                let _ = writeln!(
+                    CONSOLE.lock().serial,
+                    "[{:<5} {}] {}",
+                    record.level(),
+                    record.target(),
+                    record.args()
+                );
             });
         }
     }

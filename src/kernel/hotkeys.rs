@@ -37,7 +37,10 @@ impl Host for KernelHost {
                 true
             }
             '1'..='9' | 'a' | 'q' | 'w' | 'e' | 'r' | 't' | 'y' | 'u' | 'i' | 'p' => {
-                let _ = writeln!(out, "\nkey {c}: the allocation hotkeys arrive with the heap layer");
+                let _ = writeln!(
+                    out,
+                    "\nkey {c}: the allocation hotkeys arrive with the heap layer"
+                );
                 true
             }
             _ => false,

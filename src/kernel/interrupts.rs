@@ -26,8 +26,11 @@ struct SerialInput {
     last_byte_tick: u32,
 }
 
-static SERIAL_INPUT: Mutex<SerialInput> =
-    Mutex::new(SerialInput { port: crate::drivers::serial::Serial::com1(), decoder: SerialDecoder::new(), last_byte_tick: 0 });
+static SERIAL_INPUT: Mutex<SerialInput> = Mutex::new(SerialInput {
+    port: crate::drivers::serial::Serial::com1(),
+    decoder: SerialDecoder::new(),
+    last_byte_tick: 0,
+});
 
 /// Install every handler, remap the PIC, start the PIT; interrupts stay off.
 pub fn init() {
@@ -52,12 +55,13 @@ pub fn uptime_ms() -> u64 {
 fn timer() {
     let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
     // A lone ESC from a serial terminal is delivered once the line is quiet.
-    if let Some(mut s) = SERIAL_INPUT.try_lock() {
-        if s.decoder.pending() && now.wrapping_sub(s.last_byte_tick) > 2 {
-            s.decoder.flush(|k| {
-                INPUT.push(k);
-            });
-        }
+    if let Some(mut s) = SERIAL_INPUT.try_lock()
+        && s.decoder.pending()
+        && now.wrapping_sub(s.last_byte_tick) > 2
+    {
+        s.decoder.flush(|k| {
+            INPUT.push(k);
+        });
     }
 }
 
@@ -82,7 +86,11 @@ pub static PAGE_FAULT_DETAIL: Mutex<Option<fn(u32)>> = Mutex::new(None);
 
 /// Every CPU exception but the double fault lands here.
 fn exception(frame: &mut InterruptFrame) {
-    let cr2 = if frame.vector == vector::PAGE_FAULT { x86::cr2() } else { 0 };
+    let cr2 = if frame.vector == vector::PAGE_FAULT {
+        x86::cr2()
+    } else {
+        0
+    };
     if frame.vector == vector::BREAKPOINT {
         report(frame, cr2);
         println!("breakpoint: execution goes on after the int3");

@@ -29,38 +29,71 @@ macro_rules! kassert {
 
 fn foundation_tests() -> &'static [Test] {
     &[
-        Test { name: "probe_catches_divide_error", run: divide_error },
-        Test { name: "probe_catches_invalid_opcode", run: invalid_opcode },
-        Test { name: "probe_catches_page_fault_at_null", run: null_read },
-        Test { name: "probe_catches_bad_selector", run: bad_selector },
-        Test { name: "timer_ticks", run: timer_ticks },
-        Test { name: "identity_mapping_removed", run: identity_removed },
-        Test { name: "memory_map_present", run: memory_map_present },
+        Test {
+            name: "probe_catches_divide_error",
+            run: divide_error,
+        },
+        Test {
+            name: "probe_catches_invalid_opcode",
+            run: invalid_opcode,
+        },
+        Test {
+            name: "probe_catches_page_fault_at_null",
+            run: null_read,
+        },
+        Test {
+            name: "probe_catches_bad_selector",
+            run: bad_selector,
+        },
+        Test {
+            name: "timer_ticks",
+            run: timer_ticks,
+        },
+        Test {
+            name: "identity_mapping_removed",
+            run: identity_removed,
+        },
+        Test {
+            name: "memory_map_present",
+            run: memory_map_present,
+        },
     ]
 }
 
 fn divide_error() -> Result<(), String> {
     let r = probe::quietly(|| probe::divide(7, 0));
-    kassert!(matches!(r, Err(c) if c.vector == 0), "expected #DE, got {r:?}");
+    kassert!(
+        matches!(r, Err(c) if c.vector == 0),
+        "expected #DE, got {r:?}"
+    );
     kassert!(probe::divide(7, 2) == Ok(3), "7 / 2 should be 3");
     Ok(())
 }
 
 fn invalid_opcode() -> Result<(), String> {
     let r = probe::quietly(probe::invalid_opcode);
-    kassert!(matches!(r, Err(c) if c.vector == 6), "expected #UD, got {r:?}");
+    kassert!(
+        matches!(r, Err(c) if c.vector == 6),
+        "expected #UD, got {r:?}"
+    );
     Ok(())
 }
 
 fn null_read() -> Result<(), String> {
     let r = probe::quietly(|| probe::read_u32(0));
-    kassert!(matches!(r, Err(c) if c.vector == 14 && c.cr2 == 0 && c.error_code & 1 == 0), "expected a not-present #PF at 0, got {r:?}");
+    kassert!(
+        matches!(r, Err(c) if c.vector == 14 && c.cr2 == 0 && c.error_code & 1 == 0),
+        "expected a not-present #PF at 0, got {r:?}"
+    );
     Ok(())
 }
 
 fn bad_selector() -> Result<(), String> {
     let r = probe::quietly(|| probe::load_fs(0xFFF8));
-    kassert!(matches!(r, Err(c) if c.vector == 13 && c.error_code == 0xFFF8), "expected #GP(0xfff8), got {r:?}");
+    kassert!(
+        matches!(r, Err(c) if c.vector == 13 && c.error_code == 0xFFF8),
+        "expected #GP(0xfff8), got {r:?}"
+    );
     Ok(())
 }
 
@@ -76,20 +109,34 @@ fn timer_ticks() -> Result<(), String> {
 
 fn identity_removed() -> Result<(), String> {
     let r = probe::quietly(|| probe::read_u32(crate::mm::layout::KERNEL_LOAD_ADDR));
-    kassert!(r.is_err(), "the boot identity mapping of the first 4 MiB is still present");
+    kassert!(
+        r.is_err(),
+        "the boot identity mapping of the first 4 MiB is still present"
+    );
     Ok(())
 }
 
 fn memory_map_present() -> Result<(), String> {
     let info = crate::kernel::boot_info();
     kassert!(info.has_memory_map, "no memory map from the loader");
-    kassert!(info.usable_bytes() >= 8 << 20, "less than 8 MiB usable: {}", info.usable_bytes());
+    kassert!(
+        info.usable_bytes() >= 8 << 20,
+        "less than 8 MiB usable: {}",
+        info.usable_bytes()
+    );
     Ok(())
 }
 
 /// Every table of tests, layer by layer.
-fn all() -> [&'static [Test]; 1] {
-    [foundation_tests()]
+fn all() -> [&'static [Test]; 5] {
+    use crate::kernel::ktests;
+    [
+        foundation_tests(),
+        ktests::heap::TESTS,
+        ktests::frames::TESTS,
+        ktests::paging::TESTS,
+        ktests::family::TESTS,
+    ]
 }
 
 /// Run every in-kernel test, print the summary and leave QEMU.
@@ -109,5 +156,9 @@ pub fn run_all() -> ! {
         }
     }
     println!("{passed} passed, {failed} failed");
-    x86::qemu_exit(if failed == 0 { EXIT_SUCCESS } else { EXIT_FAILURE })
+    x86::qemu_exit(if failed == 0 {
+        EXIT_SUCCESS
+    } else {
+        EXIT_FAILURE
+    })
 }

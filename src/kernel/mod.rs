@@ -4,10 +4,11 @@
 pub mod boot;
 pub mod commands;
 pub mod console;
-pub mod heap;
 pub mod hotkeys;
 pub mod interrupts;
 pub mod ktest;
+pub mod ktests;
+pub mod memory;
 
 use crate::arch::x86;
 use crate::bootinfo::BootInfo;
@@ -40,7 +41,11 @@ unsafe extern "C" {
 
 /// The boot stack: (guard page start, stack bottom, stack top).
 pub fn boot_stack() -> (u32, u32, u32) {
-    ((&raw const boot_stack_guard) as u32, (&raw const boot_stack_bottom) as u32, (&raw const boot_stack_top) as u32)
+    (
+        (&raw const boot_stack_guard) as u32,
+        (&raw const boot_stack_bottom) as u32,
+        (&raw const boot_stack_top) as u32,
+    )
 }
 
 /// A hint about `esp` when a double fault hits: is it at the stack's guard page?
@@ -61,14 +66,17 @@ pub fn stack_note(esp: u32) -> Option<&'static str> {
 pub unsafe fn init(magic: u32, info_phys: u32) {
     console::init(); // first: everything after may print
     console::init_logger(log::LevelFilter::Info);
-    println!("Cairn {} - a teaching kernel for memory management (i686)", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Cairn {} - a teaching kernel for memory management (i686)",
+        env!("CARGO_PKG_VERSION")
+    );
     // SAFETY: forwarded from the caller: `info_phys` is what the loader passed.
     let info = unsafe { boot::read(magic, info_phys) }; // needs the linear space of the boot page directory
     TEST_MODE.store(info.flag("test"), Ordering::Relaxed);
     let info = BOOT_INFO.call_once(|| info);
     interrupts::init(); // GDT, TSS, IDT, PIC, PIT: before anything may fault
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
-    heap::init(); // needs nothing but the kernel image; before any Box or Vec
+    memory::init(info); // PMM from the memory map, kernel page tables, heap: before any Box or Vec
     boot::print_summary(info);
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
@@ -80,7 +88,9 @@ pub fn run() -> ! {
         ktest::run_all();
     }
     println!("cairn: ready");
-    println!("hotkey mode: 1-9 allocate, a q w e r t y u i free, p free lists, 0 divide by zero, : commands");
+    println!(
+        "hotkey mode: 1-9 allocate, a q w e r t y u i free, p free lists, 0 divide by zero, : commands"
+    );
     let _ = info;
     let mut shell = Shell::new();
     let mut host = hotkeys::KernelHost::new();

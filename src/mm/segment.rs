@@ -76,13 +76,23 @@ impl Descriptor {
     /// (granularity bit), so they must then end in 0xFFF.
     pub const fn segment(base: u32, limit: u32, kind: Kind, dpl: u8) -> Descriptor {
         let typ: u8 = match kind {
-            Kind::Code { readable, conforming } => 0b1000 | (conforming as u8) << 2 | (readable as u8) << 1,
-            Kind::Data { writable, expand_down } => (expand_down as u8) << 2 | (writable as u8) << 1,
+            Kind::Code {
+                readable,
+                conforming,
+            } => 0b1000 | (conforming as u8) << 2 | (readable as u8) << 1,
+            Kind::Data {
+                writable,
+                expand_down,
+            } => (expand_down as u8) << 2 | (writable as u8) << 1,
             Kind::Tss { busy } => 0b1001 | (busy as u8) << 1,
             Kind::System(t) => t & 0xF,
         };
         let system = matches!(kind, Kind::Tss { .. } | Kind::System(_));
-        let (raw_limit, granular) = if limit > 0xF_FFFF { (limit >> 12, true) } else { (limit, false) };
+        let (raw_limit, granular) = if limit > 0xF_FFFF {
+            (limit >> 12, true)
+        } else {
+            (limit, false)
+        };
         let mut d = (raw_limit as u64 & 0xFFFF)
             | ((base as u64 & 0xFF_FFFF) << 16)
             | ((typ as u64) << 40)
@@ -106,7 +116,11 @@ impl Descriptor {
     /// The last valid offset, in bytes (the limit field scaled by the granularity).
     pub const fn limit(self) -> u32 {
         let raw = ((self.0 & 0xFFFF) | (((self.0 >> 48) & 0xF) << 16)) as u32;
-        if self.granular_4k() { (raw << 12) | 0xFFF } else { raw }
+        if self.granular_4k() {
+            (raw << 12) | 0xFFF
+        } else {
+            raw
+        }
     }
     /// True when the limit counts 4 KiB units.
     pub const fn granular_4k(self) -> bool {
@@ -129,9 +143,15 @@ impl Descriptor {
         let typ = ((self.0 >> 40) & 0xF) as u8;
         if self.0 & ACCESS_CODE_OR_DATA != 0 {
             if typ & 0b1000 != 0 {
-                Kind::Code { readable: typ & 2 != 0, conforming: typ & 4 != 0 }
+                Kind::Code {
+                    readable: typ & 2 != 0,
+                    conforming: typ & 4 != 0,
+                }
             } else {
-                Kind::Data { writable: typ & 2 != 0, expand_down: typ & 4 != 0 }
+                Kind::Data {
+                    writable: typ & 2 != 0,
+                    expand_down: typ & 4 != 0,
+                }
             }
         } else if typ & 0b1101 == 0b1001 {
             Kind::Tss { busy: typ & 2 != 0 }
@@ -154,7 +174,10 @@ impl Descriptor {
         let last = offset.checked_add(size.saturating_sub(1));
         match last {
             Some(last) if last <= self.limit() => Ok(self.base().wrapping_add(offset)),
-            _ => Err(LimitViolation { offset, limit: self.limit() }),
+            _ => Err(LimitViolation {
+                offset,
+                limit: self.limit(),
+            }),
         }
     }
 }
@@ -171,11 +194,27 @@ pub struct LimitViolation {
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Kind::Code { readable, conforming } => {
-                write!(f, "code {}{}", if readable { "r-x" } else { "--x" }, if conforming { " conforming" } else { "" })
+            Kind::Code {
+                readable,
+                conforming,
+            } => {
+                write!(
+                    f,
+                    "code {}{}",
+                    if readable { "r-x" } else { "--x" },
+                    if conforming { " conforming" } else { "" }
+                )
             }
-            Kind::Data { writable, expand_down } => {
-                write!(f, "data {}{}", if writable { "rw-" } else { "r--" }, if expand_down { " expand-down" } else { "" })
+            Kind::Data {
+                writable,
+                expand_down,
+            } => {
+                write!(
+                    f,
+                    "data {}{}",
+                    if writable { "rw-" } else { "r--" },
+                    if expand_down { " expand-down" } else { "" }
+                )
             }
             Kind::Tss { busy } => write!(f, "tss32 {}", if busy { "busy" } else { "available" }),
             Kind::System(t) => write!(f, "system type {t:#x}"),
@@ -198,13 +237,17 @@ pub fn write_row(out: &mut impl fmt::Write, index: usize, d: Descriptor) -> fmt:
     writeln!(
         out,
         "{index:>2}  {:#06x}  base {:#010x}  limit {:#010x}  {}  dpl {}  {}{}",
-        index * 8 | d.dpl() as usize,
+        (index * 8) | d.dpl() as usize,
         d.base(),
         d.limit(),
         if d.granular_4k() { "4K" } else { "1B" },
         d.dpl(),
         d.kind(),
-        if matches!(d.kind(), Kind::Code { .. } | Kind::Data { .. }) && d.is_32bit() { " 32-bit" } else { "" }
+        if matches!(d.kind(), Kind::Code { .. } | Kind::Data { .. }) && d.is_32bit() {
+            " 32-bit"
+        } else {
+            ""
+        }
     )
 }
 
@@ -214,30 +257,75 @@ mod tests {
 
     #[test]
     fn flat_kernel_code_round_trips() {
-        let d = Descriptor::segment(0, 0xFFFF_FFFF, Kind::Code { readable: true, conforming: false }, 0);
-        assert_eq!(d.0, 0x00CF_9A00_0000_FFFF, "the classic flat ring-0 code descriptor");
+        let d = Descriptor::segment(
+            0,
+            0xFFFF_FFFF,
+            Kind::Code {
+                readable: true,
+                conforming: false,
+            },
+            0,
+        );
+        assert_eq!(
+            d.0, 0x00CF_9A00_0000_FFFF,
+            "the classic flat ring-0 code descriptor"
+        );
         assert_eq!(d.base(), 0);
         assert_eq!(d.limit(), 0xFFFF_FFFF);
         assert!(d.granular_4k() && d.present() && d.is_32bit());
-        assert_eq!(d.kind(), Kind::Code { readable: true, conforming: false });
+        assert_eq!(
+            d.kind(),
+            Kind::Code {
+                readable: true,
+                conforming: false
+            }
+        );
     }
 
     #[test]
     fn flat_user_data_round_trips() {
-        let d = Descriptor::segment(0, 0xFFFF_FFFF, Kind::Data { writable: true, expand_down: false }, 3);
+        let d = Descriptor::segment(
+            0,
+            0xFFFF_FFFF,
+            Kind::Data {
+                writable: true,
+                expand_down: false,
+            },
+            3,
+        );
         assert_eq!(d.0, 0x00CF_F200_0000_FFFF);
         assert_eq!(d.dpl(), 3);
     }
 
     #[test]
     fn small_byte_granular_segment() {
-        let d = Descriptor::segment(0xC00B_8000, 0xFFF, Kind::Data { writable: true, expand_down: false }, 0);
+        let d = Descriptor::segment(
+            0xC00B_8000,
+            0xFFF,
+            Kind::Data {
+                writable: true,
+                expand_down: false,
+            },
+            0,
+        );
         assert_eq!(d.base(), 0xC00B_8000);
         assert_eq!(d.limit(), 0xFFF);
         assert!(!d.granular_4k());
         assert_eq!(d.linear(0x10, 4), Ok(0xC00B_8010));
-        assert_eq!(d.linear(0xFFE, 4), Err(LimitViolation { offset: 0xFFE, limit: 0xFFF }));
-        assert_eq!(d.linear(0xFFFF_FFFF, 4), Err(LimitViolation { offset: 0xFFFF_FFFF, limit: 0xFFF }));
+        assert_eq!(
+            d.linear(0xFFE, 4),
+            Err(LimitViolation {
+                offset: 0xFFE,
+                limit: 0xFFF
+            })
+        );
+        assert_eq!(
+            d.linear(0xFFFF_FFFF, 4),
+            Err(LimitViolation {
+                offset: 0xFFFF_FFFF,
+                limit: 0xFFF
+            })
+        );
     }
 
     #[test]
@@ -261,8 +349,19 @@ mod tests {
     #[test]
     fn row_format() {
         let mut s = String::new();
-        let d = Descriptor::segment(0, 0xFFFF_FFFF, Kind::Code { readable: true, conforming: false }, 0);
+        let d = Descriptor::segment(
+            0,
+            0xFFFF_FFFF,
+            Kind::Code {
+                readable: true,
+                conforming: false,
+            },
+            0,
+        );
         write_row(&mut s, 1, d).unwrap();
-        assert_eq!(s, " 1  0x0008  base 0x00000000  limit 0xffffffff  4K  dpl 0  code r-x 32-bit\n");
+        assert_eq!(
+            s,
+            " 1  0x0008  base 0x00000000  limit 0xffffffff  4K  dpl 0  code r-x 32-bit\n"
+        );
     }
 }

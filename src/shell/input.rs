@@ -146,7 +146,10 @@ enum EscState {
 impl SerialDecoder {
     /// A decoder in its initial state.
     pub const fn new() -> SerialDecoder {
-        SerialDecoder { state: EscState::Idle, last_was_cr: false }
+        SerialDecoder {
+            state: EscState::Idle,
+            last_was_cr: false,
+        }
     }
 
     /// Feed one byte; `emit` receives zero, one or two keys.
@@ -221,7 +224,9 @@ mod tests {
         let q = InputQueue::new();
         assert_eq!(q.pop(), None);
         for i in 0..QUEUE_CAPACITY {
-            assert!(q.push(Key::Char(char::from_u32('a' as u32 + (i % 26) as u32).unwrap())));
+            assert!(q.push(Key::Char(
+                char::from_u32('a' as u32 + (i % 26) as u32).unwrap()
+            )));
         }
         assert!(!q.push(Key::Enter), "a full queue refuses");
         assert_eq!(q.dropped(), 1);
@@ -240,17 +245,40 @@ mod tests {
 
     #[test]
     fn every_key_round_trips() {
-        for k in [Key::Char('é'), Key::Enter, Key::Backspace, Key::Escape, Key::Tab, Key::Up, Key::Down, Key::Left, Key::Right, Key::Ctrl('c')] {
+        for k in [
+            Key::Char('é'),
+            Key::Enter,
+            Key::Backspace,
+            Key::Escape,
+            Key::Tab,
+            Key::Up,
+            Key::Down,
+            Key::Left,
+            Key::Right,
+            Key::Ctrl('c'),
+        ] {
             assert_eq!(decode(encode(k)), Some(k));
         }
     }
 
     #[test]
     fn serial_bytes_become_keys() {
-        assert_eq!(decode_all(b"ab\r\n"), vec![Key::Char('a'), Key::Char('b'), Key::Enter]);
-        assert_eq!(decode_all(b"x\ny\n"), vec![Key::Char('x'), Key::Enter, Key::Char('y'), Key::Enter]);
-        assert_eq!(decode_all(b"\x7f\x08"), vec![Key::Backspace, Key::Backspace]);
-        assert_eq!(decode_all(b"\x1b[A\x1b[B\x1b[C\x1b[D"), vec![Key::Up, Key::Down, Key::Right, Key::Left]);
+        assert_eq!(
+            decode_all(b"ab\r\n"),
+            vec![Key::Char('a'), Key::Char('b'), Key::Enter]
+        );
+        assert_eq!(
+            decode_all(b"x\ny\n"),
+            vec![Key::Char('x'), Key::Enter, Key::Char('y'), Key::Enter]
+        );
+        assert_eq!(
+            decode_all(b"\x7f\x08"),
+            vec![Key::Backspace, Key::Backspace]
+        );
+        assert_eq!(
+            decode_all(b"\x1b[A\x1b[B\x1b[C\x1b[D"),
+            vec![Key::Up, Key::Down, Key::Right, Key::Left]
+        );
         assert_eq!(decode_all(b"\x1bq"), vec![Key::Escape, Key::Char('q')]);
         assert_eq!(decode_all(b"\x1b"), vec![Key::Escape]);
         assert_eq!(decode_all(b"\x03"), vec![Key::Ctrl('c')]);

@@ -23,7 +23,10 @@ struct Line {
 }
 
 impl Line {
-    const EMPTY: Line = Line { bytes: [0; MAX_LINE], len: 0 };
+    const EMPTY: Line = Line {
+        bytes: [0; MAX_LINE],
+        len: 0,
+    };
     fn as_str(&self) -> &str {
         core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
     }
@@ -50,7 +53,14 @@ impl Default for LineEditor {
 impl LineEditor {
     /// An empty editor with an empty history.
     pub const fn new() -> LineEditor {
-        LineEditor { line: Line::EMPTY, draft: Line::EMPTY, history: [Line::EMPTY; HISTORY], stored: 0, next: 0, browsing: 0 }
+        LineEditor {
+            line: Line::EMPTY,
+            draft: Line::EMPTY,
+            history: [Line::EMPTY; HISTORY],
+            stored: 0,
+            next: 0,
+            browsing: 0,
+        }
     }
 
     /// The text typed so far.
@@ -95,7 +105,11 @@ impl LineEditor {
     pub fn down(&mut self, out: &mut impl fmt::Write) {
         if self.browsing > 0 {
             self.browsing -= 1;
-            let entry = if self.browsing == 0 { self.draft } else { self.history[(self.next + HISTORY - self.browsing) % HISTORY] };
+            let entry = if self.browsing == 0 {
+                self.draft
+            } else {
+                self.history[(self.next + HISTORY - self.browsing) % HISTORY]
+            };
             self.replace(entry, out);
         }
     }
@@ -105,7 +119,11 @@ impl LineEditor {
     pub fn submit<R>(&mut self, f: impl FnOnce(&str) -> R) -> R {
         let line = self.line;
         let text = line.as_str().trim();
-        let newest = if self.stored > 0 { Some(self.history[(self.next + HISTORY - 1) % HISTORY].as_str()) } else { None };
+        let newest = if self.stored > 0 {
+            Some(self.history[(self.next + HISTORY - 1) % HISTORY].as_str())
+        } else {
+            None
+        };
         if !text.is_empty() && newest != Some(line.as_str()) {
             self.history[self.next] = line;
             self.next = (self.next + 1) % HISTORY;

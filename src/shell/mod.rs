@@ -50,7 +50,10 @@ impl Default for Shell {
 impl Shell {
     /// A shell in hotkey mode.
     pub const fn new() -> Shell {
-        Shell { mode: Mode::Hotkey, editor: LineEditor::new() }
+        Shell {
+            mode: Mode::Hotkey,
+            editor: LineEditor::new(),
+        }
     }
 
     /// The current mode.
@@ -111,12 +114,18 @@ impl Shell {
 
     fn enter_command_mode(&mut self, out: &mut dyn Write) {
         self.mode = Mode::Command;
-        let _ = write!(out, "\ncommand mode: `help` lists the commands, `exit` or Esc returns to hotkeys\n{PROMPT}");
+        let _ = write!(
+            out,
+            "\ncommand mode: `help` lists the commands, `exit` or Esc returns to hotkeys\n{PROMPT}"
+        );
     }
 
     fn leave_command_mode(&mut self, out: &mut dyn Write) {
         self.mode = Mode::Hotkey;
-        let _ = writeln!(out, "\nhotkey mode: 1-9 allocate, a q w e r t y u i free, p free lists, 0 divide by zero, : commands");
+        let _ = writeln!(
+            out,
+            "\nhotkey mode: 1-9 allocate, a q w e r t y u i free, p free lists, 0 divide by zero, : commands"
+        );
     }
 }
 
@@ -138,13 +147,18 @@ pub fn parse_number(s: &str) -> Result<u32, &'static str> {
         Some(b'M' | b'm') => (&s[..s.len() - 1], 1024 * 1024),
         _ => (s, 1),
     };
-    let value = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let value = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         u32::from_str_radix(&hex.replace_underscores(), 16)
     } else {
         digits.parse::<u32>()
     }
     .map_err(|_| "not a number (use decimal, 0x hex, or a K/M suffix)")?;
-    value.checked_mul(scale).ok_or("number too large for 32 bits")
+    value
+        .checked_mul(scale)
+        .ok_or("number too large for 32 bits")
 }
 
 /// `_` separators in hex numbers (`0xC000_0000`) are allowed.
@@ -167,7 +181,10 @@ impl core::ops::Deref for HexDigits {
 
 impl ReplaceUnderscores for str {
     fn replace_underscores(&self) -> HexDigits {
-        let mut d = HexDigits { buf: [0; 16], len: 0 };
+        let mut d = HexDigits {
+            buf: [0; 16],
+            len: 0,
+        };
         for b in self.bytes().filter(|&b| b != b'_') {
             if d.len == d.buf.len() {
                 d.buf[0] = b'!'; // too long: make it fail to parse

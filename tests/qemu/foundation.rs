@@ -24,8 +24,13 @@ fn help_lists_every_foundation_command_via_ps2() {
     let mut m = Machine::boot();
     m.type_keys(":help\n");
     let out = m.expect("return to hotkey mode");
-    for cmd in ["help", "clear", "echo", "uptime", "mmap", "gdt", "idt", "fault", "reboot", "halt"] {
-        assert!(out.contains(&format!("\n  {cmd} ")), "help lacks `{cmd}`:\n{out}");
+    for cmd in [
+        "help", "clear", "echo", "uptime", "mmap", "gdt", "idt", "fault", "reboot", "halt",
+    ] {
+        assert!(
+            out.contains(&format!("\n  {cmd} ")),
+            "help lacks `{cmd}`:\n{out}"
+        );
     }
 }
 
@@ -98,5 +103,8 @@ fn halt_powers_qemu_off() {
     m.type_serial(":halt\r");
     m.expect("cairn: powering off");
     let status = m.wait_exit();
-    assert!(status.code().is_some(), "QEMU was killed rather than powered off");
+    assert!(
+        status.code().is_some(),
+        "QEMU was killed rather than powered off"
+    );
 }

@@ -3,4 +3,8 @@
 
 mod support;
 
+mod family;
 mod foundation;
+mod frames;
+mod heap;
+mod paging;

@@ -13,10 +13,18 @@ use std::time::{Duration, Instant};
 
 /// The kernel ELF the ISOs are made from (`make iso` puts it there).
 fn kernel_elf() -> PathBuf {
-    let iso = std::env::var("CAIRN_ISO").expect("CAIRN_ISO is not set: run these tests with `make test-qemu`");
-    let dir = Path::new(&iso).parent().expect("CAIRN_ISO has a directory").to_path_buf();
+    let iso = std::env::var("CAIRN_ISO")
+        .expect("CAIRN_ISO is not set: run these tests with `make test-qemu`");
+    let dir = Path::new(&iso)
+        .parent()
+        .expect("CAIRN_ISO has a directory")
+        .to_path_buf();
     let elf = dir.join("iso/boot/cairn.elf");
-    assert!(elf.exists(), "{} is missing: run `make iso` first", elf.display());
+    assert!(
+        elf.exists(),
+        "{} is missing: run `make iso` first",
+        elf.display()
+    );
     elf
 }
 
@@ -43,7 +51,11 @@ pub struct Boot<'a> {
 
 impl Default for Boot<'_> {
     fn default() -> Self {
-        Boot { cmdline: "", memory: "128M", timeout: Duration::from_secs(90) }
+        Boot {
+            cmdline: "",
+            memory: "128M",
+            timeout: Duration::from_secs(90),
+        }
     }
 }
 
@@ -57,7 +69,8 @@ impl Machine {
     /// and wait for `cairn: ready`.
     pub fn boot_with(opts: Boot) -> Machine {
         let elf = kernel_elf();
-        let dir = std::env::temp_dir().join(format!("cairn-qemu-{}-{}", std::process::id(), unique()));
+        let dir =
+            std::env::temp_dir().join(format!("cairn-qemu-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(dir.join("iso/boot/grub")).unwrap();
         std::fs::copy(&elf, dir.join("iso/boot/cairn.elf")).unwrap();
         std::fs::write(
@@ -84,7 +97,10 @@ impl Machine {
             .arg("-cdrom")
             .arg(&iso)
             .arg("-chardev")
-            .arg(format!("socket,id=ser0,path={},server=on,wait=off", serial_path.display()))
+            .arg(format!(
+                "socket,id=ser0,path={},server=on,wait=off",
+                serial_path.display()
+            ))
             .args(["-serial", "chardev:ser0"])
             .arg("-monitor")
             .arg(format!("unix:{},server,nowait", monitor_path.display()))
@@ -96,7 +112,9 @@ impl Machine {
         let deadline = Instant::now() + opts.timeout;
         let monitor = connect(&monitor_path, deadline);
         let serial = connect(&serial_path, deadline);
-        monitor.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        monitor
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let mut reader = serial.try_clone().unwrap();
         let sink = Arc::clone(&received);
@@ -109,7 +127,15 @@ impl Machine {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        let mut m = Machine { child, dir, monitor, serial, received, cursor: 0, deadline };
+        let mut m = Machine {
+            child,
+            dir,
+            monitor,
+            serial,
+            received,
+            cursor: 0,
+            deadline,
+        };
         m.monitor_command("info status");
         m.expect("cairn: ready");
         m
@@ -131,7 +157,10 @@ impl Machine {
                 return out[start..self.cursor].to_string();
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("QEMU exited ({status}) before `{text}` appeared; output:\n{}", out);
+                panic!(
+                    "QEMU exited ({status}) before `{text}` appeared; output:\n{}",
+                    out
+                );
             }
             if Instant::now() > self.deadline {
                 panic!("timed out waiting for `{text}`; output:\n{}", out);
@@ -144,7 +173,9 @@ impl Machine {
     pub fn monitor_command(&mut self, cmd: &str) -> String {
         let mut buf = [0u8; 4096];
         while self.monitor.read(&mut buf).map(|n| n > 0).unwrap_or(false) {}
-        self.monitor.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+        self.monitor
+            .write_all(format!("{cmd}\n").as_bytes())
+            .unwrap();
         let mut answer = String::new();
         let until = Instant::now() + Duration::from_secs(5);
         while Instant::now() < until {
@@ -182,7 +213,11 @@ impl Machine {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < self.deadline, "QEMU did not exit; output:\n{}", self.output());
+            assert!(
+                Instant::now() < self.deadline,
+                "QEMU did not exit; output:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -193,7 +228,10 @@ impl Drop for Machine {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            eprintln!("--- serial log of the failed machine ---\n{}", self.output());
+            eprintln!(
+                "--- serial log of the failed machine ---\n{}",
+                self.output()
+            );
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -204,7 +242,11 @@ fn connect(path: &Path, deadline: Instant) -> UnixStream {
         if let Ok(s) = UnixStream::connect(path) {
             return s;
         }
-        assert!(Instant::now() < deadline, "QEMU did not open {}", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "QEMU did not open {}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -98,8 +98,14 @@ static GDT: Mutex<[Descriptor; GDT_ENTRIES]> = Mutex::new([Descriptor::NULL; GDT
 /// double-fault task starts.
 pub fn init(double_fault_entry: extern "C" fn() -> !) {
     let flat = 0xFFFF_FFFF;
-    let code = Kind::Code { readable: true, conforming: false };
-    let data = Kind::Data { writable: true, expand_down: false };
+    let code = Kind::Code {
+        readable: true,
+        conforming: false,
+    };
+    let data = Kind::Data {
+        writable: true,
+        expand_down: false,
+    };
     let tss_limit = core::mem::size_of::<TaskStateSegment>() as u32 - 1;
 
     // SAFETY: init runs once, on one CPU, before interrupts are enabled; no
@@ -118,7 +124,13 @@ pub fn init(double_fault_entry: extern "C" fn() -> !) {
         (*df).eip = double_fault_entry as usize as u32;
         (*df).eflags = 0x2; // reserved bit 1; interrupts off
         (*df).cs = KERNEL_CODE.0 as u32;
-        for seg in [&mut (*df).ds, &mut (*df).es, &mut (*df).fs, &mut (*df).gs, &mut (*df).ss] {
+        for seg in [
+            &mut (*df).ds,
+            &mut (*df).es,
+            &mut (*df).fs,
+            &mut (*df).gs,
+            &mut (*df).ss,
+        ] {
             *seg = KERNEL_DATA.0 as u32;
         }
         (*df).cr3 = super::cr3();
@@ -131,8 +143,10 @@ pub fn init(double_fault_entry: extern "C" fn() -> !) {
     gdt[KERNEL_DATA.index() as usize] = Descriptor::segment(0, flat, data, 0);
     gdt[USER_CODE.index() as usize] = Descriptor::segment(0, flat, code, 3);
     gdt[USER_DATA.index() as usize] = Descriptor::segment(0, flat, data, 3);
-    gdt[TSS.index() as usize] = Descriptor::segment(main_tss, tss_limit, Kind::Tss { busy: false }, 0);
-    gdt[DOUBLE_FAULT_TSS.index() as usize] = Descriptor::segment(df_tss, tss_limit, Kind::Tss { busy: false }, 0);
+    gdt[TSS.index() as usize] =
+        Descriptor::segment(main_tss, tss_limit, Kind::Tss { busy: false }, 0);
+    gdt[DOUBLE_FAULT_TSS.index() as usize] =
+        Descriptor::segment(df_tss, tss_limit, Kind::Tss { busy: false }, 0);
     gdt[DEMO.index() as usize] = Descriptor::segment(0, 0, data, 0);
 
     let pointer = x86::dtables::DescriptorTablePointer::new_from_slice(&gdt[..]);
@@ -164,7 +178,7 @@ pub fn init(double_fault_entry: extern "C" fn() -> !) {
 /// kernel replaces the boot directory).
 pub fn set_double_fault_cr3(cr3: u32) {
     // SAFETY: a 32-bit store to a field the CPU reads only on a double fault.
-    unsafe { (*(&raw mut DF_TSS)).cr3 = cr3 };
+    unsafe { DF_TSS.cr3 = cr3 };
 }
 
 /// The state the CPU saved in the main TSS when it switched to the
@@ -190,7 +204,15 @@ pub fn entries() -> [Descriptor; GDT_ENTRIES] {
 
 /// Set the demo segment (entry 7) to `base`/`limit`, writable data, DPL 0.
 pub fn set_demo_segment(base: u32, limit: u32) -> Descriptor {
-    let d = Descriptor::segment(base, limit, Kind::Data { writable: true, expand_down: false }, 0);
+    let d = Descriptor::segment(
+        base,
+        limit,
+        Kind::Data {
+            writable: true,
+            expand_down: false,
+        },
+        0,
+    );
     GDT.lock()[DEMO.index() as usize] = d;
     d
 }

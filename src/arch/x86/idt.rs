@@ -37,7 +37,12 @@ impl Gate {
     /// A 32-bit interrupt gate (IF cleared on entry) to `handler` in the kernel code segment.
     fn interrupt(handler: u32, dpl: u8) -> Gate {
         let present_type = 0x80 | ((dpl as u64 & 3) << 5) | 0xE;
-        Gate((handler as u64 & 0xFFFF) | ((gdt::KERNEL_CODE.0 as u64) << 16) | (present_type << 40) | ((handler as u64 >> 16) << 48))
+        Gate(
+            (handler as u64 & 0xFFFF)
+                | ((gdt::KERNEL_CODE.0 as u64) << 16)
+                | (present_type << 40)
+                | ((handler as u64 >> 16) << 48),
+        )
     }
 
     /// A task gate that switches to the task of `tss`.

@@ -43,7 +43,10 @@ pub fn fixup_for(eip: u32) -> Option<u32> {
         let end = (&raw const __extable_end) as *const u32;
         core::slice::from_raw_parts(start, (end as usize - start as usize) / 4)
     };
-    table.chunks_exact(2).find(|pair| pair[0] == eip).map(|pair| pair[1])
+    table
+        .chunks_exact(2)
+        .find(|pair| pair[0] == eip)
+        .map(|pair| pair[1])
 }
 
 /// Called by the exception handler when it redirects a probe: remember what was caught.

@@ -8,21 +8,66 @@ use alloc::format;
 use core::fmt::Write;
 
 pub static COMMANDS: &[Command] = &[
-    Command { name: "help", args: "[command]", help: "list the commands, or explain one", run: super::help },
-    Command { name: "clear", args: "", help: "clear the screen", run: clear },
-    Command { name: "echo", args: "<words...>", help: "print the words", run: echo },
-    Command { name: "uptime", args: "", help: "time since the timer started", run: uptime },
-    Command { name: "mmap", args: "", help: "the multiboot2 memory map and the command line", run: mmap },
-    Command { name: "gdt", args: "", help: "the global descriptor table, decoded", run: gdt_cmd },
-    Command { name: "idt", args: "", help: "the interrupt descriptor table's present gates", run: idt_cmd },
+    Command {
+        name: "help",
+        args: "[command]",
+        help: "list the commands, or explain one",
+        run: super::help,
+    },
+    Command {
+        name: "clear",
+        args: "",
+        help: "clear the screen",
+        run: clear,
+    },
+    Command {
+        name: "echo",
+        args: "<words...>",
+        help: "print the words",
+        run: echo,
+    },
+    Command {
+        name: "uptime",
+        args: "",
+        help: "time since the timer started",
+        run: uptime,
+    },
+    Command {
+        name: "mmap",
+        args: "",
+        help: "the multiboot2 memory map and the command line",
+        run: mmap,
+    },
+    Command {
+        name: "gdt",
+        args: "",
+        help: "the global descriptor table, decoded",
+        run: gdt_cmd,
+    },
+    Command {
+        name: "idt",
+        args: "",
+        help: "the interrupt descriptor table's present gates",
+        run: idt_cmd,
+    },
     Command {
         name: "fault",
         args: "de|bp|ud|gp|pf [addr]",
         help: "raise an exception on purpose; it is reported and survived",
         run: fault,
     },
-    Command { name: "reboot", args: "", help: "reset the machine", run: reboot },
-    Command { name: "halt", args: "", help: "power the machine off (QEMU exits)", run: halt },
+    Command {
+        name: "reboot",
+        args: "",
+        help: "reset the machine",
+        run: reboot,
+    },
+    Command {
+        name: "halt",
+        args: "",
+        help: "power the machine off (QEMU exits)",
+        run: halt,
+    },
 ];
 
 fn clear(_: &[&str], _: &mut dyn Write) -> Outcome {
@@ -50,7 +95,14 @@ fn uptime(_: &[&str], out: &mut dyn Write) -> Outcome {
 
 fn mmap(_: &[&str], out: &mut dyn Write) -> Outcome {
     let info = kernel::boot_info();
-    let _ = writeln!(out, "command line: {}", info.cmdline.as_ref().map(|s| s.as_str()).unwrap_or("(none)"));
+    let _ = writeln!(
+        out,
+        "command line: {}",
+        info.cmdline
+            .as_ref()
+            .map(|s| s.as_str())
+            .unwrap_or("(none)")
+    );
     let mut w = Adapter(out);
     let _ = info.write_memory_map(&mut w);
     Ok(())
@@ -75,7 +127,11 @@ fn idt_cmd(_: &[&str], out: &mut dyn Write) -> Outcome {
         } else {
             format!("IRQ {}", v - 32)
         };
-        let target = if kind == "task gate" { format!("TSS selector {sel:#06x}") } else { format!("{sel:#06x}:{offset:#010x}") };
+        let target = if kind == "task gate" {
+            format!("TSS selector {sel:#06x}")
+        } else {
+            format!("{sel:#06x}:{offset:#010x}")
+        };
         let _ = writeln!(out, "  {v:>3}  {kind:<14} {target:<22} {name}");
     }
     Ok(())
@@ -87,7 +143,7 @@ fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
         "de" => {
             let _ = writeln!(out, "dividing 1 by 0 ...");
             let caught = probe::divide(1, 0).err().ok_or("no #DE was raised")?;
-            let _ = writeln!(out, "survived #{} (vector {})", "DE", caught.vector);
+            let _ = writeln!(out, "survived #DE (vector {})", caught.vector);
         }
         "bp" => {
             let _ = writeln!(out, "executing int3 ...");
@@ -101,9 +157,16 @@ fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
         "gp" => {
             let selector = 0xFFF8u16;
-            let _ = writeln!(out, "loading selector {selector:#06x} (past the end of the GDT) into FS ...");
+            let _ = writeln!(
+                out,
+                "loading selector {selector:#06x} (past the end of the GDT) into FS ..."
+            );
             let caught = probe::load_fs(selector).err().ok_or("no #GP was raised")?;
-            let _ = writeln!(out, "survived #GP (vector {}, error code {:#x})", caught.vector, caught.error_code);
+            let _ = writeln!(
+                out,
+                "survived #GP (vector {}, error code {:#x})",
+                caught.vector, caught.error_code
+            );
         }
         "pf" => {
             let addr = match args.get(1) {
@@ -116,7 +179,11 @@ fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
                     let _ = writeln!(out, "no fault: {addr:#010x} is mapped and holds {v:#010x}");
                 }
                 Err(c) => {
-                    let _ = writeln!(out, "survived #PF at {:#010x} (error code {:#x})", c.cr2, c.error_code);
+                    let _ = writeln!(
+                        out,
+                        "survived #PF at {:#010x} (error code {:#x})",
+                        c.cr2, c.error_code
+                    );
                 }
             }
         }

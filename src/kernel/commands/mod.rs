@@ -3,7 +3,11 @@
 //! Each command gets its arguments (the words after its name) and a writer;
 //! bad arguments print `error: ...` and change nothing.
 
+mod family;
 mod foundation;
+mod frames;
+mod heap;
+mod paging;
 
 use alloc::string::String;
 use core::fmt::Write;
@@ -20,8 +24,14 @@ pub struct Command {
 }
 
 /// Every table, layer by layer.
-fn tables() -> [&'static [Command]; 1] {
-    [foundation::COMMANDS]
+fn tables() -> [&'static [Command]; 5] {
+    [
+        foundation::COMMANDS,
+        heap::COMMANDS,
+        frames::COMMANDS,
+        paging::COMMANDS,
+        family::COMMANDS,
+    ]
 }
 
 /// Find a command by name.
@@ -35,13 +45,19 @@ pub fn run(line: &str, out: &mut dyn Write) {
     let mut n = 0;
     for w in line.split_whitespace() {
         if n == words.len() {
-            let _ = writeln!(out, "error: too many arguments (at most {})", words.len() - 1);
+            let _ = writeln!(
+                out,
+                "error: too many arguments (at most {})",
+                words.len() - 1
+            );
             return;
         }
         words[n] = w;
         n += 1;
     }
-    let Some((name, args)) = words[..n].split_first() else { return };
+    let Some((name, args)) = words[..n].split_first() else {
+        return;
+    };
     match find(name) {
         Some(cmd) => {
             if let Err(msg) = (cmd.run)(args, out) {
@@ -69,6 +85,6 @@ fn help(args: &[&str], out: &mut dyn Write) -> Outcome {
         let usage = alloc::format!("{} {}", cmd.name, cmd.args);
         let _ = writeln!(out, "  {usage:<28} {}", cmd.help);
     }
-    let _ = writeln!(out, "  {:<28} {}", "exit", "return to hotkey mode (or press Esc)");
+    let _ = writeln!(out, "  {:<28} return to hotkey mode (or press Esc)", "exit");
     Ok(())
 }

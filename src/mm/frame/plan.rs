@@ -63,6 +63,17 @@ impl MemoryKind {
             _ => MemoryKind::Reserved,
         }
     }
+
+    /// A short lower-case name for tables.
+    pub const fn name(self) -> &'static str {
+        match self {
+            MemoryKind::Available => "available",
+            MemoryKind::Reserved => "reserved",
+            MemoryKind::AcpiReclaimable => "ACPI reclaimable",
+            MemoryKind::AcpiNvs => "ACPI NVS",
+            MemoryKind::Defective => "defective",
+        }
+    }
 }
 
 /// One memory-map entry: `len` bytes from `start`.
@@ -80,6 +91,11 @@ impl MemoryRegion {
     /// An entry of `len` bytes from `start`.
     pub const fn new(start: u64, len: u64, kind: MemoryKind) -> MemoryRegion {
         MemoryRegion { start, len, kind }
+    }
+
+    /// The first byte after the entry.
+    pub const fn end(&self) -> u64 {
+        self.start.saturating_add(self.len)
     }
 }
 

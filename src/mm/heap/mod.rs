@@ -9,6 +9,7 @@
 //!   heap / heapmap / heapcheck ──► report::*
 //! ```
 
+pub mod any;
 pub mod buddy;
 pub mod locked;
 pub mod playground;
@@ -17,6 +18,7 @@ pub mod report;
 #[cfg(test)]
 mod tests;
 
+pub use any::{AnyHeap, HeapKind};
 pub use buddy::{
     BlockInfo, Blocks, BuddyHeap, CheckError, CheckReport, FreeCounts, FreeList, HEADER_SIZE,
     HeapError, LARGEST_SCALE, MAX_ALIGN, POISON, SMALLEST_SCALE, Scale, grid_base, scale_for,

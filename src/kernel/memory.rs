@@ -1,0 +1,376 @@
+//! Memory bring-up and the kernel's memory state: the PMM built from the
+//! multiboot2 map, the kernel address space built in Rust (replacing the
+//! boot page directory), and the kernel heap that grows through the VMM.
+//!
+//! ```text
+//!   boot PD (4 MiB pages) --init()--> kernel PD (4 KiB tables where it matters)
+//!     V0xC0000000 +  0..1 MiB      low memory (VGA ...)        rw
+//!     V0xC0100000 +  kernel text, rodata                       r-  (CR0.WP)
+//!                    data, bss (guard page below the stack)    rw
+//!     V0xC0400000 .. end of RAM (max 768 MiB), 4 MiB pages     rw
+//!     V0xF0000000    kernel heap, mapped on demand (grow hook)
+//!     V0xFF800000    temporary window for frames above 768 MiB
+//!     V0xFFC00000    recursive mapping (PD[1023])
+//! ```
+//!
+//! `alloc(5)` follows seed 003's path: the heap is short -> the grow hook asks
+//! `map_range_sparse` for pages -> the PMM gives frames -> they are mapped.
+//! Rule: never allocate from the heap while holding [`MEMORY`].
+
+use crate::arch::x86::{self, gdt, without_interrupts};
+use crate::bootinfo::BootInfo;
+use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
+use crate::mm::alloc::{HeapBackend, LockedHeap};
+use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
+use crate::mm::heap::{AnyHeap, HeapKind};
+use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
+use crate::mm::paging::{Entry, EntryFlags, Mapper, NoFlush, PageSize, Scope, TlbFlush, ZeroFill};
+use crate::mm::phys::PhysMemory;
+use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START};
+use crate::mm::vm::{AddressSpace, RegionMap};
+use crate::println;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use spin::Mutex;
+
+/// Bytes of heap mapped at boot; the rest comes through the grow hook.
+pub const INITIAL_HEAP: usize = 256 * 1024;
+/// The least the heap grows by at a time.
+pub const HEAP_GROW_STEP: usize = 64 * 1024;
+/// Bytes of address space reserved for the kernel heap.
+pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usize;
+
+/// Physical memory as the kernel reaches it: through the linear space, or
+/// (above 768 MiB) through a one-page window at `KERNEL_TEMP_MAP_START`.
+pub struct KernelPhys;
+
+#[repr(C, align(4096))]
+struct TableFrame([u32; 1024]);
+
+/// The page table of the temporary window: in the kernel image, so it is
+/// reachable before and after the switch to the kernel directory.
+static mut TEMP_TABLE: TableFrame = TableFrame([0; 1024]);
+
+fn temp_table_frame() -> Frame {
+    let virt = (&raw const TEMP_TABLE) as u32;
+    Frame::containing_address(PhysAddr(virt - KERNEL_BASE))
+}
+
+impl PhysMemory for KernelPhys {
+    fn frame_ptr(&self, frame: Frame) -> *mut u8 {
+        if let Some(v) = frame.start_address().to_linear() {
+            return v.0 as *mut u8;
+        }
+        let entry = Entry::new(frame, EntryFlags::PRESENT | EntryFlags::WRITABLE);
+        // SAFETY: slot 0 of the window's table maps only the window page; the
+        // memory lock serialises its users; invlpg drops the old translation.
+        unsafe { TEMP_TABLE.0[0] = entry.raw() };
+        x86::invlpg(KERNEL_TEMP_MAP_START);
+        KERNEL_TEMP_MAP_START as *mut u8
+    }
+}
+
+/// TLB invalidation for the loaded address space: `invlpg`.
+pub struct Invlpg;
+
+impl TlbFlush for Invlpg {
+    fn flush_page(&self, page: Page) {
+        x86::invlpg(page.start_address().as_u32());
+    }
+}
+
+/// The kernel's memory: frames, its address space, the regions.
+pub struct Memory {
+    pub frames: AnyFrameAllocator<'static, KernelPhys>,
+    pub kernel: AddressSpace,
+    pub regions: RegionMap,
+}
+
+impl Memory {
+    /// A mapper over the kernel's (loaded) address space.
+    pub fn mapper(&self) -> Mapper<'static, KernelPhys, Invlpg> {
+        // SAFETY: the kernel directory is a valid directory; KernelPhys reaches
+        // every frame; Invlpg flushes the loaded space, which this one is.
+        unsafe { Mapper::new(self.kernel.directory(), Scope::All, &KernelPhys, &Invlpg) }
+    }
+}
+
+/// The kernel's memory, once `init` has run.
+pub static MEMORY: Mutex<Option<Memory>> = Mutex::new(None);
+
+/// The kernel heap: one of four designs behind one `GlobalAlloc`.
+#[global_allocator]
+pub static KERNEL_HEAP: LockedHeap<AnyHeap> = LockedHeap::empty();
+
+/// Bytes of heap mapped so far (boot mapping plus growth).
+pub static HEAP_MAPPED: AtomicUsize = AtomicUsize::new(0);
+
+static HEAP_KIND: Mutex<HeapKind> = Mutex::new(HeapKind::Buddy);
+
+/// The design the kernel heap uses.
+pub fn heap_kind() -> HeapKind {
+    *HEAP_KIND.lock()
+}
+
+/// Run `f` on the kernel's memory with the lock held and interrupts off.
+/// `f` must not allocate from the heap (the grow hook takes this lock).
+pub fn with<R>(f: impl FnOnce(&mut Memory) -> R) -> R {
+    without_interrupts(|| f(MEMORY.lock().as_mut().expect("memory: used before init")))
+}
+
+/// Like [`with`], but `None` when the lock is held (for fault reports).
+pub fn try_with<R>(f: impl FnOnce(&mut Memory) -> R) -> Option<R> {
+    let mut guard = MEMORY.try_lock()?;
+    guard.as_mut().map(f)
+}
+
+unsafe extern "C" {
+    static __kernel_start: [u8; 0];
+    static __text_end: [u8; 0];
+    static __rodata_end: [u8; 0];
+    static __kernel_end: [u8; 0];
+}
+
+/// Virtual bounds of the kernel image parts: (start, text end, rodata end, end).
+pub fn image() -> (u32, u32, u32, u32) {
+    (
+        (&raw const __kernel_start) as u32,
+        ((&raw const __text_end) as u32).next_multiple_of(PAGE_SIZE as u32),
+        ((&raw const __rodata_end) as u32).next_multiple_of(PAGE_SIZE as u32),
+        ((&raw const __kernel_end) as u32).next_multiple_of(PAGE_SIZE as u32),
+    )
+}
+
+/// Build the PMM, the kernel address space and the heap, then switch to them.
+/// Stops the kernel with a message when memory cannot be managed.
+pub fn init(info: &BootInfo) {
+    let (start, _, _, end) = image();
+    let mut reservations =
+        [Reservation::new(0, 0, ReserveReason::Other("")); 2 + crate::bootinfo::MAX_MODULES];
+    reservations[0] = Reservation::new(
+        (start - KERNEL_BASE) as u64,
+        (end - start) as u64,
+        ReserveReason::KernelImage,
+    );
+    let (mbi_start, mbi_end) = info.info_range;
+    reservations[1] = Reservation::new(
+        mbi_start as u64,
+        (mbi_end - mbi_start) as u64,
+        ReserveReason::MultibootInfo,
+    );
+    let mut n = 2;
+    for m in info.modules() {
+        reservations[n] = Reservation::new(
+            m.start as u64,
+            (m.end - m.start) as u64,
+            ReserveReason::BootModule,
+        );
+        n += 1;
+    }
+
+    let choice = match info.option("pmm").map(|v| (v, PmmChoice::parse(v))) {
+        None => PmmChoice::default(),
+        Some((_, Some(c))) => c,
+        Some((v, None)) => {
+            println!("memory: pmm={v} is not an allocator (bitmap, buddy, freelist); using buddy");
+            PmmChoice::default()
+        }
+    };
+    let plan = match crate::mm::frame::plan(info.regions(), &reservations[..n], choice) {
+        Ok(p) => p,
+        Err(e) => {
+            crate::kernel::interrupts::fatal(alloc_free_message("memory: cannot plan the PMM", e))
+        }
+    };
+    let meta_va = plan
+        .metadata()
+        .start_address()
+        .to_linear()
+        .expect("plan: metadata below 768 MiB")
+        .0;
+    // SAFETY: the plan put the metadata in free frames below 768 MiB, which
+    // the boot directory maps; nothing else uses them.
+    let meta =
+        unsafe { core::slice::from_raw_parts_mut(meta_va as *mut u8, plan.metadata_bytes()) };
+    let mut frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
+        Ok(f) => f,
+        Err(e) => {
+            crate::kernel::interrupts::fatal(alloc_free_message("memory: cannot build the PMM", e))
+        }
+    };
+
+    // The window's table in the boot directory too: frames above 768 MiB can
+    // be reached while the kernel directory is built.
+    crate::kernel::boot::set_boot_pde(VirtAddr(KERNEL_TEMP_MAP_START).pdx(), temp_pde().raw());
+
+    let kernel = match build_kernel_space(info, &mut frames) {
+        Ok(k) => k,
+        Err(e) => crate::kernel::interrupts::fatal(e),
+    };
+    // SAFETY: the new directory maps the kernel image, its stack, the linear
+    // space and the window exactly as the boot directory did.
+    unsafe { x86::write_cr3(kernel.cr3().as_u32()) };
+    x86::enable_global_pages();
+    x86::enable_write_protect(); // kernel text is read-only from here on
+    gdt::set_double_fault_cr3(kernel.cr3().as_u32());
+
+    let kind = match info.option("heap").map(HeapKind::parse) {
+        None => HeapKind::Buddy,
+        Some(Ok(k)) => k,
+        Some(Err(e)) => {
+            println!("memory: {e}; using buddy");
+            HeapKind::Buddy
+        }
+    };
+    *HEAP_KIND.lock() = kind;
+    let mut memory = Memory {
+        frames,
+        kernel,
+        regions: RegionMap::standard(),
+    };
+    let heap_va = VirtAddr(KERNEL_HEAP_START);
+    let mapped = memory.mapper().map_range_sparse(
+        heap_va,
+        INITIAL_HEAP,
+        EntryFlags::WRITABLE | EntryFlags::GLOBAL,
+        ZeroFill::No,
+        &mut memory.frames,
+    );
+    if let Err(e) = mapped {
+        crate::kernel::interrupts::fatal(alloc_free_message(
+            "memory: cannot map the first heap pages",
+            e,
+        ));
+    }
+    *MEMORY.lock() = Some(memory);
+    HEAP_MAPPED.store(INITIAL_HEAP, Ordering::Relaxed);
+    // SAFETY: INITIAL_HEAP bytes at KERNEL_HEAP_START were just mapped for the
+    // heap alone; the rest of the arena is mapped by `grow` before use.
+    match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, INITIAL_HEAP) } {
+        Ok(heap) => {
+            KERNEL_HEAP.init(heap);
+        }
+        Err(e) => {
+            crate::kernel::interrupts::fatal(alloc_free_message("memory: cannot start the heap", e))
+        }
+    }
+    KERNEL_HEAP.set_grow(grow);
+}
+
+fn temp_pde() -> Entry {
+    Entry::new(
+        temp_table_frame(),
+        EntryFlags::PRESENT | EntryFlags::WRITABLE,
+    )
+}
+
+/// Build the kernel directory: low memory, the image by section (text and
+/// rodata read-only, the stack guard unmapped), the rest of the linear space
+/// with 4 MiB pages, page tables for the whole kernel region, the window.
+fn build_kernel_space(
+    info: &BootInfo,
+    frames: &mut dyn FrameAllocator,
+) -> Result<AddressSpace, &'static str> {
+    let mem = &KernelPhys;
+    let kernel = AddressSpace::new_kernel(mem, frames)
+        .map_err(|_| "memory: no frame for the kernel directory")?;
+    // SAFETY: a fresh, valid directory; it is not loaded yet, so no flush is needed.
+    let mut m = unsafe { Mapper::new(kernel.directory(), Scope::All, mem, &NoFlush) };
+    let rw = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
+    let ro = EntryFlags::GLOBAL;
+    let (start, text_end, rodata_end, end) = image();
+    let (guard, _, _) = crate::kernel::boot_stack();
+    let lin = |va: u32| PhysAddr(va - KERNEL_BASE);
+    let mut map = |va: u32, to: u32, flags: EntryFlags, frames: &mut dyn FrameAllocator| {
+        if to > va {
+            m.map_range_contiguous(VirtAddr(va), lin(va), (to - va) as usize, flags, frames)
+                .map_err(|_| "memory: cannot map the kernel image")
+        } else {
+            Ok(())
+        }
+    };
+    // Physical page 0 stays unmapped in the linear space too.
+    map(KERNEL_BASE + PAGE_SIZE as u32, start, rw, frames)?;
+    map(start, text_end, ro, frames)?;
+    map(text_end, rodata_end, ro, frames)?;
+    map(rodata_end, guard, rw, frames)?;
+    map(guard + PAGE_SIZE as u32, end, rw, frames)?;
+    let four_mib = KERNEL_BASE + crate::mm::layout::LARGE_PAGE_SIZE as u32;
+    map(end, four_mib, rw, frames)?;
+    let ram_top = info
+        .regions()
+        .iter()
+        .filter(|r| r.kind == crate::mm::frame::MemoryKind::Available)
+        .map(|r| r.end())
+        .max()
+        .unwrap_or(0)
+        .min(LINEAR_SPACE_SIZE as u64) as u32
+        & !(PAGE_SIZE as u32 - 1);
+    let low = four_mib - KERNEL_BASE;
+    if ram_top > low {
+        m.map_linear(
+            PhysAddr(low),
+            (ram_top - low) as usize,
+            rw,
+            PageSize::Large,
+            frames,
+        )
+        .map_err(|_| "memory: cannot map the linear space")?;
+    }
+    let regions_len = (KERNEL_TEMP_MAP_START - KERNEL_HEAP_START) as usize;
+    m.prepare_tables(VirtAddr(KERNEL_HEAP_START), regions_len, frames)
+        .map_err(|_| "memory: no frames for the kernel page tables")?;
+    let pd = mem.frame_ptr(kernel.directory()) as *mut u32;
+    // SAFETY: the directory frame is reachable through KernelPhys and the
+    // window's slot is inside it.
+    unsafe {
+        pd.add(VirtAddr(KERNEL_TEMP_MAP_START).pdx())
+            .write(temp_pde().raw())
+    };
+    Ok(kernel)
+}
+
+/// The heap's grow hook: map at least `min_bytes` (and at least
+/// `HEAP_GROW_STEP`) at `end` from fresh frames. Called without the heap lock.
+fn grow(end: usize, min_bytes: usize) -> Option<usize> {
+    let room = (KERNEL_HEAP_START as usize + HEAP_ARENA).checked_sub(end)?;
+    let len = min_bytes
+        .max(HEAP_GROW_STEP)
+        .next_multiple_of(PAGE_SIZE)
+        .min(room);
+    if len < min_bytes || len == 0 {
+        return None;
+    }
+    let ok = with(|m| {
+        m.mapper()
+            .map_range_sparse(
+                VirtAddr(end as u32),
+                len,
+                EntryFlags::WRITABLE | EntryFlags::GLOBAL,
+                ZeroFill::No,
+                &mut m.frames,
+            )
+            .is_ok()
+    });
+    if ok {
+        HEAP_MAPPED.fetch_add(len, Ordering::Relaxed);
+        log::info!("heap grew by {len} bytes at {end:#x}");
+    }
+    ok.then_some(len)
+}
+
+/// Heap statistics line for `heapinfo` and friends.
+pub fn heap_stats() -> Option<crate::mm::alloc::HeapStats> {
+    KERNEL_HEAP.with(|h| h.stats())
+}
+
+/// `what: error`, formatted without the heap (it may not exist yet).
+fn alloc_free_message(what: &str, e: impl core::fmt::Display) -> &'static str {
+    use core::fmt::Write;
+    static BUF: Mutex<crate::bootinfo::FixedStr<160>> =
+        Mutex::new(crate::bootinfo::FixedStr::new());
+    let mut b = BUF.lock();
+    let _ = write!(b, "{what}: {e}");
+    // SAFETY: the buffer is a static; the message is printed once, right
+    // before the kernel halts, and never written again.
+    unsafe { &*(b.as_str() as *const str) }
+}

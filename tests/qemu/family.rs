@@ -1,0 +1,1 @@
+//! QEMU tests of the allocator family and the heap chosen at boot.

@@ -1,0 +1,1 @@
+//! QEMU tests of the physical memory manager.

@@ -1,0 +1,1 @@
+//! QEMU tests of the buddy heap and the playground.

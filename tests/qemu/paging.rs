@@ -1,0 +1,1 @@
+//! QEMU tests of paging and the virtual memory manager.
