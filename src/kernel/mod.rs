@@ -88,9 +88,7 @@ pub fn run() -> ! {
         ktest::run_all();
     }
     println!("cairn: ready");
-    println!(
-        "hotkey mode: 1-9 allocate, a q w e r t y u i free, p free lists, 0 divide by zero, : commands"
-    );
+    println!("{}", crate::shell::HOTKEY_HELP);
     let _ = info;
     let mut shell = Shell::new();
     let mut host = hotkeys::KernelHost::new();

@@ -20,6 +20,10 @@ use line::LineEditor;
 /// The prompt of command mode.
 pub const PROMPT: &str = "cairn> ";
 
+/// The one-line reminder of the hotkeys (fits the 80-column screen).
+pub const HOTKEY_HELP: &str =
+    "hotkey mode: 1-9 alloc, a q w e r t y u i free, p lists, 0 div by 0, : commands";
+
 /// Which mode the shell is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -122,10 +126,7 @@ impl Shell {
 
     fn leave_command_mode(&mut self, out: &mut dyn Write) {
         self.mode = Mode::Hotkey;
-        let _ = writeln!(
-            out,
-            "\nhotkey mode: 1-9 allocate, a q w e r t y u i free, p free lists, 0 divide by zero, : commands"
-        );
+        let _ = writeln!(out, "\n{HOTKEY_HELP}");
     }
 }
 
@@ -244,7 +245,7 @@ mod tests {
         assert!(out.contains("cairn> help\n[ran help]\ncairn> "));
         feed_str(&mut shell, &mut host, &mut out, "exit\n");
         assert_eq!(shell.mode(), Mode::Hotkey);
-        assert!(out.ends_with("hotkey mode: 1-9 allocate, a q w e r t y u i free, p free lists, 0 divide by zero, : commands\n"));
+        assert!(out.ends_with(&format!("{HOTKEY_HELP}\n")));
         feed_str(&mut shell, &mut host, &mut out, "1:gd\x08dt\n\x1b2");
         assert_eq!(host.commands.last().unwrap(), "gdt");
         assert_eq!(host.hotkeys, vec!['4', '9', 'p', '1', '2']);
