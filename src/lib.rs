@@ -27,6 +27,7 @@ pub mod bootinfo;
 pub mod exception;
 pub mod mm;
 pub mod shell;
+pub mod text;
 
 #[cfg(test)]
 pub mod testutil;

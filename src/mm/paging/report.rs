@@ -25,37 +25,6 @@ const PAGE: u64 = PAGE_SIZE as u64;
 const LARGE: u64 = LARGE_PAGE_SIZE as u64;
 const SPACE_END: u64 = 1 << 32;
 
-/// A small string on the stack, for padding formatted numbers without a heap.
-struct StackStr<const N: usize> {
-    buf: [u8; N],
-    len: usize,
-}
-
-impl<const N: usize> StackStr<N> {
-    const fn new() -> Self {
-        StackStr {
-            buf: [0; N],
-            len: 0,
-        }
-    }
-    fn as_str(&self) -> &str {
-        // Only whole `&str`s are ever appended, so the bytes are UTF-8.
-        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl<const N: usize> fmt::Write for StackStr<N> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        if end > N {
-            return Err(fmt::Error);
-        }
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 /// What kind of entries a run is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunKind {
@@ -110,28 +79,7 @@ impl MappedRun {
     }
 }
 
-/// A byte count printed in the largest unit that divides it (`4 KiB`, `768 MiB`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Size(pub u64);
-
-impl fmt::Display for Size {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [(u64, &str); 4] = [
-            (1 << 30, "GiB"),
-            (1 << 20, "MiB"),
-            (1 << 10, "KiB"),
-            (1, "B"),
-        ];
-        let (n, name) = UNITS
-            .into_iter()
-            .find(|(unit, _)| self.0 >= *unit && self.0.is_multiple_of(*unit))
-            .map_or((self.0, "B"), |(unit, name)| (self.0 / unit, name));
-        // Format on the stack so width and alignment (`{:>9}`) apply to the whole.
-        let mut buf = StackStr::<24>::new();
-        fmt::Write::write_fmt(&mut buf, format_args!("{n} {name}"))?;
-        f.pad(buf.as_str())
-    }
-}
+pub use crate::text::Size;
 
 impl fmt::Display for MappedRun {
     /// ```text
@@ -145,7 +93,7 @@ impl fmt::Display for MappedRun {
             RunKind::Large => "4M ",
             RunKind::Recursive => "rec",
         };
-        let mut phys = StackStr::<32>::new();
+        let mut phys = crate::text::FixedStr::<32>::new();
         match self.kind {
             RunKind::Recursive => write!(phys, "directory {}", self.phys)?,
             _ if self.contiguous => write!(
