@@ -1,5 +1,6 @@
 //! CPU exceptions: the saved register frame, the names of vectors 0-31, the
-//! error-code decoding and the report printed when one happens.
+//! error-code decoding and the report printed when one happens (the #PF
+//! error code is decoded by `mm::vm::PageFaultCode`, the one decoder).
 //!
 //! Pure code: the kernel's interrupt entry (`arch::x86::idt`) hands the frame
 //! here to be printed, and host tests check the report's wording.
@@ -10,6 +11,7 @@
 //!  entry stub    pusha                              entry stub     CPU
 //! ```
 
+use crate::mm::vm::PageFaultCode;
 use core::fmt;
 
 /// The registers saved on interrupt entry, in the order the entry stub
@@ -137,39 +139,9 @@ impl fmt::Display for SelectorError {
     }
 }
 
-/// Page-fault error code bits (Intel SDM Vol. 3A, 4.7).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct PageFaultError(pub u32);
-
-impl fmt::Display for PageFaultError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = self.0;
-        write!(
-            f,
-            "{} on {} by {} mode",
-            if e & 1 != 0 {
-                "protection violation"
-            } else {
-                "page not present"
-            },
-            if e & 16 != 0 {
-                "instruction fetch"
-            } else if e & 2 != 0 {
-                "write"
-            } else {
-                "read"
-            },
-            if e & 4 != 0 { "user" } else { "supervisor" }
-        )?;
-        if e & 8 != 0 {
-            write!(f, ", reserved bit set in a paging entry")?;
-        }
-        Ok(())
-    }
-}
-
 /// Print the full report of an exception: name, vector, error code (decoded
-/// for #PF and selector errors), CR2 for page faults, and every register.
+/// for #PF by [`PageFaultCode`], the one page-fault decoder, and for selector
+/// errors), CR2 for page faults, and every register.
 pub fn write_report(out: &mut impl fmt::Write, frame: &InterruptFrame, cr2: u32) -> fmt::Result {
     let (mnemonic, name) = name(frame.vector);
     writeln!(out, "EXCEPTION {mnemonic} {name} (vector {})", frame.vector)?;
@@ -178,7 +150,7 @@ pub fn write_report(out: &mut impl fmt::Write, frame: &InterruptFrame, cr2: u32)
             out,
             "  error code {:#x}: {}",
             frame.error_code,
-            PageFaultError(frame.error_code)
+            PageFaultCode::from_raw(frame.error_code)
         )?;
         writeln!(out, "  CR2 (faulting address) {cr2:#010x}")?;
     } else if has_selector_error(frame.vector) {
@@ -228,24 +200,31 @@ mod tests {
     }
 
     #[test]
-    fn page_fault_codes() {
-        assert_eq!(
-            PageFaultError(0).to_string(),
-            "page not present on read by supervisor mode"
-        );
-        assert_eq!(
-            PageFaultError(3).to_string(),
-            "protection violation on write by supervisor mode"
-        );
-        assert_eq!(
-            PageFaultError(0x15).to_string(),
-            "protection violation on instruction fetch by user mode"
-        );
-        assert!(
-            PageFaultError(8)
-                .to_string()
-                .ends_with("reserved bit set in a paging entry")
-        );
+    fn page_fault_codes_use_the_vm_decoder() {
+        let frame = |code| InterruptFrame {
+            vector: 14,
+            error_code: code,
+            ..Default::default()
+        };
+        for (code, text) in [
+            (
+                0x0,
+                "error code 0x0: page not present, read, supervisor mode",
+            ),
+            (
+                0x3,
+                "error code 0x3: protection violation, write, supervisor mode",
+            ),
+            (0x5, "error code 0x5: protection violation, read, user mode"),
+            (
+                0x9,
+                "error code 0x9: protection violation, read, supervisor mode, reserved bit set",
+            ),
+        ] {
+            let mut s = String::new();
+            write_report(&mut s, &frame(code), 0).unwrap();
+            assert!(s.contains(text), "{code:#x}: {s}");
+        }
     }
 
     #[test]
@@ -277,7 +256,7 @@ mod tests {
         let mut s = String::new();
         write_report(&mut s, &frame, 0xDEAD_0000).unwrap();
         assert!(s.starts_with("EXCEPTION #PF page fault (vector 14)\n"));
-        assert!(s.contains("error code 0x2: page not present on write by supervisor mode"));
+        assert!(s.contains("error code 0x2: page not present, write, supervisor mode"));
         assert!(s.contains("CR2 (faulting address) 0xdead0000"));
         assert!(s.contains("EIP 0xc0101234"));
         assert!(s.contains("ESP 0x00000114"));

@@ -81,8 +81,20 @@ fn com1() {
     }
 }
 
-/// Hooks that add detail to a page-fault report (the paging layer installs one).
-pub static PAGE_FAULT_DETAIL: Mutex<Option<fn(u32)>> = Mutex::new(None);
+/// Adds detail to a fault report, given CR2, the faulting EIP and the #PF
+/// error code (`None` from the double-fault report: that code is lost).
+/// Runs inside an exception handler: it must not block or allocate.
+pub type FaultDetail = fn(cr2: u32, eip: u32, code: Option<u32>);
+
+/// The detail hook of page-fault and double-fault reports (the paging layer
+/// installs one: the region, the walk and the likely cause).
+pub static PAGE_FAULT_DETAIL: Mutex<Option<FaultDetail>> = Mutex::new(None);
+
+/// The installed detail hook; `None` also when its lock is held (never wait
+/// in a handler).
+fn fault_detail() -> Option<FaultDetail> {
+    PAGE_FAULT_DETAIL.try_lock().and_then(|hook| *hook)
+}
 
 /// Every CPU exception but the double fault lands here.
 fn exception(frame: &mut InterruptFrame) {
@@ -113,11 +125,10 @@ fn exception(frame: &mut InterruptFrame) {
 fn report(frame: &InterruptFrame, cr2: u32) {
     let mut out = console::Out;
     let _ = exception::write_report(&mut out, frame, cr2);
-    if frame.vector == vector::PAGE_FAULT {
-        let detail = *PAGE_FAULT_DETAIL.lock();
-        if let Some(detail) = detail {
-            detail(cr2);
-        }
+    if frame.vector == vector::PAGE_FAULT
+        && let Some(detail) = fault_detail()
+    {
+        detail(cr2, frame.eip, Some(frame.error_code));
     }
 }
 
@@ -137,12 +148,25 @@ pub fn fatal(why: &str) -> ! {
 extern "C" fn double_fault_task() -> ! {
     console::force_unlock();
     let (eip, esp, ebp) = gdt::faulting_task_state();
+    // The #PF that could not be delivered left its address in CR2.
+    let cr2 = x86::cr2();
+    let (guard, bottom, top) = crate::kernel::boot_stack();
     println!("EXCEPTION #DF double fault (vector 8)");
     println!("  the CPU could not deliver an exception; state of the faulting code:");
-    println!("  EIP {eip:#010x}  ESP {esp:#010x}  EBP {ebp:#010x}");
+    println!("  EIP {eip:#010x}  ESP {esp:#010x}  EBP {ebp:#010x}  CR2 {cr2:#010x}");
+    println!(
+        "  kernel stack {bottom:#010x}-{:#010x}, guard page {guard:#010x}-{:#010x}",
+        top - 1,
+        bottom - 1
+    );
     if let Some(note) = crate::kernel::stack_note(esp) {
         println!("  {note}");
     }
+    if let Some(detail) = fault_detail() {
+        println!("  the last page fault (CR2), which could not be delivered:");
+        detail(cr2, eip, None);
+    }
+    println!("  a double fault cannot be survived: the kernel stops here (no reboot)");
     print!("");
     fatal("double fault")
 }

@@ -77,6 +77,7 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     interrupts::init(); // GDT, TSS, IDT, PIC, PIT: before anything may fault
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
     memory::init(info); // PMM from the memory map, kernel page tables, heap: before any Box or Vec
+    commands::paging::install_fault_detail(); // after memory::init: fault reports read its tables and regions
     boot::print_summary(info);
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }

@@ -4,6 +4,7 @@ use super::{Command, Outcome};
 use crate::arch::x86::{self, gdt, idt, probe};
 use crate::kernel::{self, console, interrupts};
 use crate::mm::segment;
+use crate::mm::vm::PageFaultCode;
 use alloc::format;
 use core::fmt::Write;
 
@@ -52,8 +53,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "fault",
-        args: "de|bp|ud|gp|pf [addr]",
-        help: "raise an exception on purpose; it is reported and survived",
+        args: "de|bp|ud|gp|pf [addr]|wp|stack",
+        help: "raise an exception on purpose; reported and survived (`stack`: a double fault, the kernel halts)",
         run: fault,
     },
     Command {
@@ -187,9 +188,99 @@ fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
                 }
             }
         }
+        "wp" => fault_wp(out)?,
+        "stack" => fault_stack(out)?,
         other => return Err(format!("unknown fault kind `{other}`")),
     }
     Ok(())
+}
+
+/// `fault wp`: write kernel text. With CR0.WP set the read-only PTE holds
+/// for the kernel too: #PF, protection violation on a write, survived.
+fn fault_wp(out: &mut dyn Write) -> Outcome {
+    let addr = fault as fn(&[&str], &mut dyn Write) -> Outcome as usize as u32;
+    let word = probe::read_u32(addr).map_err(|_| "cannot read kernel text")?;
+    let wp = if x86::cr0() & CR0_WP != 0 {
+        "on"
+    } else {
+        "off"
+    };
+    let _ = writeln!(
+        out,
+        "writing {word:#010x} back to {addr:#010x} (kernel text, read-only; CR0.WP is {wp}) ..."
+    );
+    // SAFETY: the word written is the word already there, so even if the
+    // write went through (CR0.WP off) the code would not change.
+    match unsafe { probe::write_u32(addr, word) } {
+        Ok(()) => Err(format!("no fault: kernel text at {addr:#010x} is writable")),
+        Err(c) => {
+            let _ = writeln!(
+                out,
+                "survived #PF at {:#010x} (error code {:#x}: {})",
+                c.cr2,
+                c.error_code,
+                PageFaultCode::from_raw(c.error_code)
+            );
+            Ok(())
+        }
+    }
+}
+
+/// CR0.WP: supervisor writes obey read-only pages.
+const CR0_WP: u32 = 1 << 16;
+
+/// Stack bytes each call of [`overflow`] takes (at least).
+const OVERFLOW_FRAME: usize = 1024;
+
+/// Recurse until the stack runs into its guard page. Each call keeps a
+/// buffer of `OVERFLOW_FRAME` bytes alive across the next call (`black_box`
+/// and the use after the call stop the optimiser from removing the frame or
+/// turning the recursion into a loop).
+#[inline(never)]
+fn overflow(depth: u32) -> u32 {
+    let mut frame = [0u8; OVERFLOW_FRAME];
+    frame[depth as usize % OVERFLOW_FRAME] = depth as u8;
+    core::hint::black_box(&mut frame);
+    if depth == u32::MAX {
+        return 0;
+    }
+    let below = overflow(depth + 1);
+    below.wrapping_add(frame[(depth as usize * 7) % OVERFLOW_FRAME] as u32)
+}
+
+/// `fault stack`: overflow the boot stack into its guard page. The #PF there
+/// cannot push its frame on the same stack, so the CPU raises #DF, which runs
+/// on its own TSS and stack, is reported, and halts the kernel (no return).
+fn fault_stack(out: &mut dyn Write) -> Outcome {
+    let (guard, bottom, top) = kernel::boot_stack();
+    let esp = x86::esp();
+    if !(bottom..top).contains(&esp) {
+        return Err(format!("ESP {esp:#010x} is not on the boot stack"));
+    }
+    let guard_mapped = kernel::memory::with(|m| {
+        m.mapper()
+            .translate(crate::mm::addr::VirtAddr(guard))
+            .is_some()
+    });
+    if guard_mapped {
+        return Err(format!(
+            "the guard page {guard:#010x} is mapped: an overflow would corrupt memory, refused"
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "boot stack {bottom:#010x}-{:#010x} ({} KiB, {} KiB free), guard page {guard:#010x}-{:#010x}",
+        top - 1,
+        (top - bottom) / 1024,
+        (esp - bottom) / 1024,
+        bottom - 1
+    );
+    let _ = writeln!(
+        out,
+        "recursing with {OVERFLOW_FRAME} bytes per call: the #PF at the guard page cannot push its frame -> #DF"
+    );
+    let depth = overflow(0);
+    Err(format!("no double fault after the recursion ({depth})"))
 }
 
 fn reboot(_: &[&str], out: &mut dyn Write) -> Outcome {

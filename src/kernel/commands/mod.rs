@@ -7,7 +7,7 @@ mod family;
 mod foundation;
 mod frames;
 mod heap;
-mod paging;
+pub mod paging;
 
 use alloc::string::String;
 use core::fmt::Write;
