@@ -98,15 +98,24 @@ fn segdemo_shows_logical_linear_physical_and_the_gp() {
     m.expect("logical  0x0038:0x00000020");
     m.expect("pass the limit 0x1f: the CPU must raise #GP(0)");
     // QEMU's TCG does not check data-segment limits; KVM and hardware do.
-    let past = m.expect("GDTR.limit = 0x3f");
+    let past = m.expect("code segments have limits too");
     assert!(
         past.contains("survived #GP (vector 13, error code 0x0)")
             || past.contains("no #GP: this CPU did not check the data-segment limit"),
         "{past}"
     );
+    // Code-segment limits are checked by every CPU and by TCG: a real #GP.
+    m.expect("8  0x0040  base 0xc0");
+    m.expect("limit 0x0000000f  1B  dpl 0  code r-x 32-bit");
+    m.expect("far call 0x0040:0x00000000 ...");
+    m.expect("ran the retf at linear V0xc0");
+    m.expect("far call 0x0040:0x00000020 ...");
     m.expect("EXCEPTION #GP general protection fault (vector 13)");
-    m.expect("error code 0x40: GDT index 8 (selector 0x0040)");
-    m.expect("survived #GP (vector 13, error code 0x40): the selector passes the GDT's limit");
+    m.expect("survived #GP (vector 13, error code 0x40): offset 0x20 passes the limit 0xf; nothing ran");
+    m.expect("GDTR.limit = 0x47");
+    m.expect("EXCEPTION #GP general protection fault (vector 13)");
+    m.expect("error code 0x48: GDT index 9 (selector 0x0048)");
+    m.expect("survived #GP (vector 13, error code 0x48): the selector passes the GDT's limit");
     m.type_serial("echo alive\r");
     m.expect("cairn> echo alive\nalive");
 }

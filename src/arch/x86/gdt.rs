@@ -10,6 +10,7 @@
 //!    5    0x28     TSS           esp0 for ring-3 -> ring-0 entries
 //!    6    0x30     double-fault TSS (a task of its own, with its own stack)
 //!    7    0x38     demo data segment, set by `segdemo`
+//!    8    0x40     demo code segment, set by `segdemo`
 //! ```
 //!
 //! Flat segments make logical = linear for everything but the demo segment;
@@ -31,11 +32,13 @@ pub const USER_DATA: Selector = Selector::new(4, 3);
 pub const TSS: Selector = Selector::new(5, 0);
 /// The double-fault task-state segment.
 pub const DOUBLE_FAULT_TSS: Selector = Selector::new(6, 0);
-/// The demonstration segment `segdemo` configures.
+/// The demonstration data segment `segdemo` configures.
 pub const DEMO: Selector = Selector::new(7, 0);
+/// The demonstration code segment `segdemo` configures.
+pub const DEMO_CODE: Selector = Selector::new(8, 0);
 
 /// Entries in the GDT.
-pub const GDT_ENTRIES: usize = 8;
+pub const GDT_ENTRIES: usize = 9;
 
 /// A 32-bit task-state segment (Intel SDM Vol. 3A, 8.2.1).
 #[repr(C)]
@@ -148,6 +151,7 @@ pub fn init(double_fault_entry: extern "C" fn() -> !) {
     gdt[DOUBLE_FAULT_TSS.index() as usize] =
         Descriptor::segment(df_tss, tss_limit, Kind::Tss { busy: false }, 0);
     gdt[DEMO.index() as usize] = Descriptor::segment(0, 0, data, 0);
+    gdt[DEMO_CODE.index() as usize] = Descriptor::segment(0, 0, code, 0);
 
     let pointer = x86::dtables::DescriptorTablePointer::new_from_slice(&gdt[..]);
     // SAFETY: the table lives in a static (its address never changes) and its
@@ -214,5 +218,20 @@ pub fn set_demo_segment(base: u32, limit: u32) -> Descriptor {
         0,
     );
     GDT.lock()[DEMO.index() as usize] = d;
+    d
+}
+
+/// Set the demo code segment (entry 8) to `base`/`limit`, 32-bit code, DPL 0.
+pub fn set_demo_code_segment(base: u32, limit: u32) -> Descriptor {
+    let d = Descriptor::segment(
+        base,
+        limit,
+        Kind::Code {
+            readable: true,
+            conforming: false,
+        },
+        0,
+    );
+    GDT.lock()[DEMO_CODE.index() as usize] = d;
     d
 }

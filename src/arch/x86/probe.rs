@@ -180,6 +180,42 @@ pub fn read_segmented(selector: u16, offset: u32) -> Result<u32, Caught> {
     result(caught, value)
 }
 
+/// Sixteen `retf` instructions: the code a far call into the demo code
+/// segment runs (in .rodata, which is executable: 32-bit paging has no NX).
+pub static FAR_RETURN: [u8; 16] = [0xCB; 16];
+
+/// Far-call `selector:offset` and come straight back (the target must be a
+/// `retf`, such as [`FAR_RETURN`]); an offset past the code segment's limit
+/// raises #GP before anything is pushed, and is caught.
+///
+/// # Safety
+/// `selector` must name a 32-bit ring-0 code segment whose bytes at
+/// `offset`, when inside the limit, are a `retf`.
+pub unsafe fn far_call(selector: u16, offset: u32) -> Result<(), Caught> {
+    let caught: u32;
+    // SAFETY: forwarded to the caller; the far pointer is pushed and popped
+    // here; a #GP is redirected by the table with ESP as it was at the call.
+    unsafe {
+        asm!(
+            "push {sel}",
+            "push {off}",
+            "7: call fword ptr [esp]",
+            "8: add esp, 8",
+            ".pushsection .extable, \"a\"",
+            ".long 7b, 9f",
+            ".popsection",
+            ".pushsection .text.fixup, \"ax\"",
+            "9: mov {caught}, 1",
+            "jmp 8b",
+            ".popsection",
+            sel = in(reg) selector as u32,
+            off = in(reg) offset,
+            caught = inout(reg) 0u32 => caught,
+        );
+    }
+    result(caught, ())
+}
+
 /// Execute `int3`: the breakpoint trap is reported and execution goes on.
 pub fn breakpoint() {
     // SAFETY: #BP is a trap; its handler returns to the next instruction.

@@ -449,6 +449,7 @@ fn segdemo(args: &[&str], out: &mut dyn Write) -> Outcome {
         segdemo_access(d, offset, out)?;
     }
     if gdt_limit_too {
+        segdemo_code_limit(out)?;
         segdemo_gdt_limit(out)?;
     }
     let _ = writeln!(
@@ -532,6 +533,54 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
                 "unexpected exception {} (error code {:#x}) reading through the segment",
                 c.vector, c.error_code
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Far-call into a 16-byte code segment over `probe::FAR_RETURN` (sixteen
+/// `retf`s): at offset 0 the call runs a `retf` and comes back; at 0x20 the
+/// CPU checks the new EIP against the code segment's limit and raises #GP
+/// (every CPU and emulator checks code limits on a far transfer), survived.
+fn segdemo_code_limit(out: &mut dyn Write) -> Outcome {
+    let base = probe::FAR_RETURN.as_ptr() as u32;
+    let limit = probe::FAR_RETURN.len() as u32 - 1;
+    let d = gdt::set_demo_code_segment(base, limit);
+    let sel = gdt::DEMO_CODE;
+    let _ = writeln!(
+        out,
+        "code segments have limits too: GDT[{}] is now a 16-byte code segment of `retf`s:",
+        sel.index()
+    );
+    let _ = write!(out, "  ");
+    let _ = segment::write_row(&mut Adapter(out), sel.index() as usize, d);
+    for offset in [0u32, 0x20] {
+        let _ = writeln!(out, "far call {:#06x}:{offset:#010x} ...", sel.0);
+        // SAFETY: DEMO_CODE is a ring-0 32-bit code segment over FAR_RETURN,
+        // whose every byte inside the limit is a retf.
+        match (
+            unsafe { probe::far_call(sel.0, offset) },
+            d.linear(offset, 1),
+        ) {
+            (Ok(()), Ok(linear)) => {
+                let _ = writeln!(
+                    out,
+                    "         ran the retf at linear {} (base + {offset:#x}) and came back",
+                    VirtAddr(linear)
+                );
+            }
+            (Err(c), Err(_)) if c.vector == crate::exception::vector::GENERAL_PROTECTION => {
+                let _ = writeln!(
+                    out,
+                    "survived #GP (vector {}, error code {:#x}): offset {offset:#x} passes the limit {limit:#x}; nothing ran",
+                    c.vector, c.error_code
+                );
+            }
+            (r, model) => {
+                return Err(format!(
+                    "far call {offset:#x}: the CPU gave {r:?}, the descriptor says {model:?}"
+                ));
+            }
         }
     }
     Ok(())
