@@ -78,6 +78,7 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
     memory::init(info); // PMM from the memory map, kernel page tables, heap: before any Box or Vec
     boot::print_summary(info);
+    hotkeys::init(info); // the playground heap, sized by `playground=`: after the summary
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
 
