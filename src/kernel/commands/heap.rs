@@ -22,10 +22,10 @@ use crate::kernel::console;
 use crate::kernel::hotkeys::{self, PLAYGROUND_MAX_SCALE};
 use crate::kernel::memory::{self, HEAP_ARENA, HEAP_MAPPED, KERNEL_HEAP};
 use crate::mm::alloc::HeapBackend;
-use crate::mm::heap::MAX_ALIGN;
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport, FreeCounts, HeapError, Scale};
 use crate::mm::heap::playground::{KEY_SIZES, MAX_SCALE_RANGE};
 use crate::mm::heap::report::{self, Cell};
+use crate::mm::heap::{HeapKind, MAX_ALIGN};
 use crate::mm::vm::region::KERNEL_HEAP_START;
 use alloc::format;
 use alloc::string::String;
@@ -94,7 +94,7 @@ impl Write for Clip<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         for part in s.split_inclusive('\n') {
             if self.line < self.head || self.line >= self.tail_from {
-                if self.buf.len() + part.len() <= self.buf.capacity() {
+                if !self.full && self.buf.len() + part.len() <= self.buf.capacity() {
                     self.buf.push_str(part);
                 } else {
                     self.full = true;
@@ -255,7 +255,12 @@ const DUMP_BYTES: usize = 2048;
 fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
     no_args(args)?;
     let kind = memory::heap_kind();
-    let mut dump = String::with_capacity(DUMP_BYTES);
+    // Room for another design's dump (the buddy table needs none).
+    let mut dump = String::with_capacity(if kind == HeapKind::Buddy {
+        0
+    } else {
+        DUMP_BYTES
+    });
     let (snapshot, cut, full) = KERNEL_HEAP
         .with(|h| {
             if let Some(b) = h.as_buddy() {
