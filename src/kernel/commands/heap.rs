@@ -312,6 +312,7 @@ fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
                     "  ... (more than {DUMP_BYTES} bytes: the rest left out)"
                 );
             }
+            drop(dump); // the stats below are the heap's own, without this buffer
             if let Some(stats) = memory::heap_stats() {
                 let _ = writeln!(out, "{stats}");
             }
