@@ -79,6 +79,7 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     memory::init(info); // PMM from the memory map, kernel page tables, heap: before any Box or Vec
     commands::paging::install_fault_detail(); // after memory::init: fault reports read its tables and regions
     boot::print_summary(info);
+    hotkeys::init(info); // the playground heap, sized by `playground=`: after the summary
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
 
