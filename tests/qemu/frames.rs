@@ -133,6 +133,8 @@ struct FramesReport {
     managed: u64,
     free: u64,
     used: u64,
+    /// Usable frames the allocator cannot reach (the free list above 768 MiB).
+    out_of_reach: u64,
     managed_ranges: Ranges,
     /// (range, reason)
     reserved: Vec<((u64, u64), String)>,
@@ -185,6 +187,10 @@ fn parse_frames(report: &str) -> FramesReport {
         managed: count(report, "managed "),
         free: count(report, "free "),
         used: count(report, "used "),
+        out_of_reach: report
+            .lines()
+            .find_map(|l| l.strip_prefix("out of reach: "))
+            .map_or(0, |l| l.split_whitespace().next().unwrap().parse().unwrap()),
         managed_ranges,
         reserved,
     }
@@ -236,7 +242,7 @@ fn check_agreement(m: &mut Machine) -> FramesReport {
     let reserved = normalize(f.reserved.iter().map(|(r, _)| *r).collect());
     assert_eq!(
         frames_in(&managed),
-        f.managed,
+        f.managed + f.out_of_reach,
         "managed ranges vs count:\n{text}"
     );
     assert_eq!(f.free + f.used, f.managed, "{text}");
@@ -253,7 +259,7 @@ fn check_agreement(m: &mut Machine) -> FramesReport {
     let reserved_ram = frames_in(&available) - frames_in(&subtract(&available, &reserved));
     assert_eq!(
         frames_in(&available),
-        f.managed + reserved_ram,
+        f.managed + f.out_of_reach + reserved_ram,
         "every available frame is managed or reserved:\n{text}"
     );
     assert_eq!(
@@ -323,6 +329,21 @@ fn pmm_choice(choice: &str) {
     let info = command(&mut m, "buddyinfo");
     let note = format!("note: the {choice} allocator keeps no lists per order");
     assert_eq!(info.contains(&note), choice != "buddy", "{info}");
+    // Seed 004's picture of the per-order bitmaps: the buddy's alone.
+    let draw = command(&mut m, "frames draw 0 0x400 4");
+    if choice == "buddy" {
+        let rows: Vec<&str> = draw.lines().filter(|l| l.starts_with("order ")).collect();
+        assert_eq!(rows.len(), 7, "orders 4..=10:\n{draw}");
+        assert!(
+            rows[0].starts_with("order  4 #"),
+            "low memory is not free:\n{draw}"
+        );
+    } else {
+        assert!(
+            draw.starts_with("error: only the buddy has per-order bitmaps"),
+            "{draw}"
+        );
+    }
 }
 
 #[test]
@@ -341,6 +362,25 @@ fn pmm_freelist_boots_and_is_named_by_frames() {
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn pmm_buddy_boots_and_is_named_by_frames() {
     pmm_choice("buddy");
+}
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn pmm_freelist_at_3g_leaves_memory_above_768m_out_of_reach() {
+    let mut m = boot("3G", "pmm=freelist");
+    let f = check_agreement(&mut m);
+    assert_eq!(f.allocator, "freelist");
+    // The free list writes its links into the free frames, so it manages
+    // only what the 768 MiB linear space reaches.
+    let beyond = frames_in(&subtract(
+        &normalize(f.managed_ranges.clone()),
+        &vec![(0, 768 << 8)],
+    ));
+    assert_eq!(
+        f.out_of_reach, beyond,
+        "out of reach = managed ranges above 768 MiB"
+    );
+    assert!(f.managed < 768 << 8, "{f:?}");
 }
 
 /// The start address `falloc` printed (`... at P0x00210000-P0x0021ffff; ...`).

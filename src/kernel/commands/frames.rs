@@ -29,8 +29,8 @@ use spin::Mutex;
 pub static COMMANDS: &[Command] = &[
     Command {
         name: "frames",
-        args: "[dump|check]",
-        help: "PMM: allocator, frame counts, managed and reserved ranges (why)",
+        args: "[dump|check|draw [from] [count] [order]]",
+        help: "PMM: allocator, counts, managed and reserved ranges (why)",
         run: frames,
     },
     Command {
@@ -140,23 +140,87 @@ fn frames_word(n: usize) -> &'static str {
     if n == 1 { "frame" } else { "frames" }
 }
 
-/// `frames`: the report; `frames dump`: the allocator's own dump;
-/// `frames check`: its integrity check.
-fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
-    let what = match args {
-        [] => "report",
-        ["dump"] => "dump",
-        ["check"] => "check",
-        [other] => return Err(format!("unknown option `{other}`")),
-        _ => return Err("too many arguments".into()),
+/// What `frames` shows.
+#[derive(Clone, Copy)]
+enum View {
+    Report,
+    Dump,
+    Check,
+    /// Seed 004's per-order picture of frames `from..from + count`, one
+    /// column per `2^order` frames (buddy only).
+    Draw {
+        from: u32,
+        count: usize,
+        order: usize,
+    },
+}
+
+/// Most columns `frames draw` prints (one column per `2^order` frames).
+const DRAW_COLUMNS: usize = 128;
+
+/// Parse `frames draw [from] [count] [order]` (frames; defaults: the first
+/// 4 MiB, one column per 16 frames).
+fn parse_draw(args: &[&str]) -> Result<View, String> {
+    if args.len() > 3 {
+        return Err("too many arguments".into());
+    }
+    let arg = |i: usize, default: usize, what: &str| match args.get(i) {
+        Some(a) => parse_frames(a, what),
+        None => Ok(default),
     };
-    let (text, checked) = report_under_lock(|m, w| match what {
-        "dump" => {
-            let _ = m.frames.dump(w);
-            Ok(())
-        }
-        "check" => m.frames.check(),
-        _ => {
+    let from = arg(0, 0, "from")?;
+    let count = arg(1, 1 << MAX_ORDER, "count")?;
+    let order = arg(2, 4, "order")?;
+    if order > MAX_ORDER {
+        return Err(format!("order {order}: the orders are 0..={MAX_ORDER}"));
+    }
+    if count == 0 || count >> order > DRAW_COLUMNS {
+        return Err(format!(
+            "{count} frames at order {order} do not fit: 1..={} columns",
+            DRAW_COLUMNS
+        ));
+    }
+    let from = u32::try_from(from)
+        .ok()
+        .filter(|f| {
+            (*f as usize)
+                .checked_add(count)
+                .is_some_and(|e| e <= 1 << 20)
+        })
+        .ok_or_else(|| format!("frames {from:#x} + {count:#x} pass 4 GiB"))?;
+    Ok(View::Draw { from, count, order })
+}
+
+/// `frames`: the report; `frames dump`: the allocator's own dump;
+/// `frames check`: its integrity check; `frames draw ...`: the buddy's
+/// per-order bitmaps as seed 004 draws them.
+fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
+    let view = match args {
+        [] => View::Report,
+        ["dump"] => View::Dump,
+        ["check"] => View::Check,
+        ["draw", rest @ ..] => parse_draw(rest)?,
+        [other, ..] => return Err(format!("unknown option `{other}`")),
+    };
+    let (text, outcome) = report_under_lock(|m, w| match view {
+        View::Dump => m.frames.dump(w).map_err(|_| "dump cut short"),
+        View::Check => m.frames.check(),
+        View::Draw { from, count, order } => match &m.frames {
+            AnyFrameAllocator::Buddy(b) => {
+                let _ = writeln!(
+                    w,
+                    "frames {from:#x}..{:#x}, one column per {} frame{}\n\
+                     (. free at this order, x inside a larger free block, # not free)",
+                    from as usize + count,
+                    1 << order,
+                    if order == 0 { "" } else { "s" }
+                );
+                b.draw_orders(w, Frame(from), count, order)
+                    .map_err(|_| "drawing cut short")
+            }
+            _ => Err("only the buddy has per-order bitmaps (boot with pmm=buddy)"),
+        },
+        View::Report => {
             let _ = m.frames.report_frames(w);
             let held = FALLOCS.lock();
             let (n, frames) = held
@@ -177,12 +241,13 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
     });
     let _ = out.write_str(&text);
-    match (what, checked) {
-        ("check", Ok(())) => {
+    match (view, outcome) {
+        (View::Check, Ok(())) => {
             let _ = writeln!(out, "check: the frame allocator is consistent");
             Ok(())
         }
-        (_, Err(why)) => Err(format!("check failed: {why}")),
+        (View::Check, Err(why)) => Err(format!("check failed: {why}")),
+        (_, Err(why)) => Err(why.into()),
         _ => Ok(()),
     }
 }

@@ -205,36 +205,36 @@ fn read_frame(frame: Frame) -> (u32, Option<Fault>) {
 
 /// Ranges that must never be handed out, found from their own sources (the
 /// linker symbols, the boot information), not from the plan; plus the
-/// plan's metadata.
-fn known_reserved(pmm: &Pmm) -> [(FrameRange, &'static str); 4] {
+/// plan's metadata. Each with the reason the plan must give it.
+fn known_reserved(pmm: &Pmm) -> [(FrameRange, ReserveReason); 4] {
     let (start, _, _, end) = memory::image();
     let (mbi_start, mbi_end) = boot_info().info_range;
     let covering = |s: u64, len: u64| FrameRange::covering(s, len).unwrap_or(FrameRange::new(0, 0));
     [
         (
             FrameRange::new(0, LOW_MEMORY_END >> PAGE_SHIFT),
-            "low memory",
+            ReserveReason::LowMemory,
         ),
         (
             covering((start - KERNEL_BASE) as u64, (end - start) as u64),
-            "kernel image",
+            ReserveReason::KernelImage,
         ),
         (
             covering(mbi_start as u64, (mbi_end - mbi_start) as u64),
-            "multiboot2 information",
+            ReserveReason::MultibootInfo,
         ),
-        (pmm.plan().metadata(), "frame allocator metadata"),
+        (pmm.plan().metadata(), ReserveReason::Metadata),
     ]
 }
 
 /// The reasons a frame handed out may be wrong, or `None`.
-fn vet(pmm: &Pmm, known: &[(FrameRange, &'static str)], f: Frame) -> Option<Fault> {
+fn vet(pmm: &Pmm, known: &[(FrameRange, ReserveReason)], f: Frame) -> Option<Fault> {
     match pmm.plan().classify(f) {
         FrameClass::Usable => {}
         other => return Some(Fault::NotManaged(f, other)),
     }
     if let Some((_, why)) = known.iter().find(|(r, _)| r.contains(f)) {
-        return Some(Fault::InReserved(f, why));
+        return Some(Fault::InReserved(f, why.describe()));
     }
     (!pmm.is_allocated(f)).then_some(Fault::NotMarked(f))
 }
@@ -725,37 +725,34 @@ fn bad_frees() -> Result<(), String> {
 
 /// The reserved ranges: low memory, the kernel image (from the linker
 /// symbols), the multiboot2 information (from the boot information) and the
-/// metadata are reserved in the plan with their reason, outside every
-/// managed range, and none of their frames is allocated or can be freed.
-/// (`frames_take_every_free_frame` checks that no frame handed out lies in them.)
+/// metadata are each listed in the plan with their reason, lie outside
+/// every managed range, and none of their frames is allocated or can be
+/// freed. Reservations may overlap (GRUB may put the boot information in
+/// the gap after the kernel's text, inside the image's last text frame).
+/// `frames_take_every_free_frame` checks that no frame handed out lies in them.
 fn reserved_ranges() -> Result<(), String> {
-    let (found, bad_free, overlap) = memory::with(|m| {
+    let (unlisted, found, bad_free, overlap) = memory::with(|m| {
         let pmm = &mut m.frames;
         let known = known_reserved(pmm);
         let held = state(pmm);
-        let mut found = None;
-        let mut bad_free = None;
-        for (i, (r, what)) in known.iter().enumerate() {
-            let want = [
-                ReserveReason::LowMemory,
-                ReserveReason::KernelImage,
-                ReserveReason::MultibootInfo,
-                ReserveReason::Metadata,
-            ][i];
-            for f in r.start.0..r.end.0 {
-                let class = pmm.plan().classify(Frame(f));
-                let ok = match class {
-                    FrameClass::Reserved(why) => f != r.start.0 || why == want,
-                    _ => false,
-                };
-                if (!ok || pmm.is_allocated(Frame(f))) && found.is_none() {
-                    found = Some((*what, Frame(f), class));
+        let (mut unlisted, mut found, mut bad_free) = (None, None, None);
+        for (r, want) in known {
+            let listed = pmm.plan().reserved().iter().any(|x| {
+                x.reason == want && x.range.start.0 <= r.start.0 && r.end.0 <= x.range.end.0
+            });
+            if !listed {
+                unlisted.get_or_insert(want.describe());
+            }
+            for f in (r.start.0..r.end.0).map(Frame) {
+                let class = pmm.plan().classify(f);
+                if !matches!(class, FrameClass::Reserved(_)) || pmm.is_allocated(f) {
+                    found.get_or_insert((want.describe(), f, class));
                 }
             }
             for f in [r.start, Frame(r.end.0.saturating_sub(1))] {
                 let got = pmm.release(f);
-                if (got != Err(FrameError::Reserved) || state(pmm) != held) && bad_free.is_none() {
-                    bad_free = Some((f, got));
+                if got != Err(FrameError::Reserved) || state(pmm) != held {
+                    bad_free.get_or_insert((f, got));
                 }
             }
         }
@@ -765,11 +762,16 @@ fn reserved_ranges() -> Result<(), String> {
                 .iter()
                 .any(|u| u.start.0 < r.range.end.0 && r.range.start.0 < u.end.0)
         });
-        (found, bad_free, overlap)
+        (unlisted, found, bad_free, overlap)
     });
     kassert!(
+        unlisted.is_none(),
+        "the plan lists no reserved range `{}` covering it",
+        unlisted.unwrap_or("")
+    );
+    kassert!(
         found.is_none(),
-        "reserved frame not reserved with its reason, or allocated: {found:?}"
+        "a frame that must be reserved is not, or is allocated: {found:?}"
     );
     kassert!(
         bad_free.is_none(),
