@@ -111,7 +111,9 @@ fn segdemo_shows_logical_linear_physical_and_the_gp() {
     m.expect("ran the retf at linear V0xc0");
     m.expect("far call 0x0040:0x00000020 ...");
     m.expect("EXCEPTION #GP general protection fault (vector 13)");
-    m.expect("survived #GP (vector 13, error code 0x40): offset 0x20 passes the limit 0xf; nothing ran");
+    m.expect(
+        "survived #GP (vector 13, error code 0x40): offset 0x20 passes the limit 0xf; nothing ran",
+    );
     m.expect("GDTR.limit = 0x47");
     m.expect("EXCEPTION #GP general protection fault (vector 13)");
     m.expect("error code 0x48: GDT index 9 (selector 0x0048)");
