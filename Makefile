@@ -51,7 +51,9 @@ iso: $(ISO)
 
 $(ISO): kernel iso/boot/grub/grub.cfg
 	@mkdir -p $(BUILD)/iso/boot/grub
-	cp $(KERNEL) $(BUILD)/iso/boot/cairn.elf
+	@# GRUB reads the whole file into memory: without debug info (kept in
+	@# $(KERNEL) for gdb) the kernel still boots at 16 MiB.
+	objcopy --strip-debug $(KERNEL) $(BUILD)/iso/boot/cairn.elf || cp $(KERNEL) $(BUILD)/iso/boot/cairn.elf
 	cp iso/boot/grub/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $(ISO) $(BUILD)/iso 2>/dev/null
 
