@@ -183,6 +183,7 @@ fn grub_menu_has_an_entry_per_heap_and_boots_buddy_at_once() {
             .map(str::to_string)
     };
     assert_eq!(setting("timeout").as_deref(), Some("0"), "{cfg}");
+    assert_eq!(setting("timeout_style").as_deref(), Some("hidden"), "{cfg}");
     assert_eq!(setting("default").as_deref(), Some("0"), "{cfg}");
     let cmdlines: Vec<&str> = cfg
         .lines()
@@ -206,4 +207,94 @@ fn grub_menu_has_an_entry_per_heap_and_boots_buddy_at_once() {
         cmdlines.len(),
         "one multiboot2 line per entry:\n{cfg}"
     );
+}
+
+/// The ISO's own menu: Esc while GRUB starts shows it (the boot waits),
+/// and its third entry boots the gap-tree heap. QEMU's monitor is on a pipe
+/// and its serial line in a file; keys go through `sendkey`.
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn grub_menu_third_entry_boots_the_gaptree_heap() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let iso = std::env::var("CAIRN_ISO")
+        .expect("CAIRN_ISO is not set: run these tests with `make test-qemu`");
+    let log = std::env::temp_dir().join(format!("cairn-grub-menu-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut qemu = Kill(
+        Command::new("qemu-system-i386")
+            .args(["-m", "128M", "-no-reboot", "-display", "none"])
+            .arg("-cdrom")
+            .arg(&iso)
+            .arg("-serial")
+            .arg(format!("file:{}", log.display()))
+            .args(["-monitor", "stdio"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("qemu-system-i386 starts (run `make deps`)"),
+    );
+    let mut monitor = qemu.0.stdin.take().expect("monitor pipe");
+    let mut send = |cmd: &str| {
+        monitor
+            .write_all(format!("{cmd}\n").as_bytes())
+            .expect("monitor write");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let serial = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .replace('\r', "")
+    };
+    // Tap Esc while the BIOS and GRUB start: GRUB shows its menu and waits.
+    let tapping = Instant::now();
+    while tapping.elapsed() < Duration::from_secs(10) {
+        send("sendkey esc");
+    }
+    assert!(
+        !serial().contains("Cairn "),
+        "the kernel booted although Esc was pressed in GRUB:\n{}",
+        serial()
+    );
+    for key in ["down", "down", "ret"] {
+        send(&format!("sendkey {key}"));
+    }
+    let wait = |text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !serial().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no `{text}` in:\n{}",
+                serial()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait("cairn: ready");
+    for key in [
+        "shift-semicolon",
+        "h",
+        "e",
+        "a",
+        "p",
+        "i",
+        "n",
+        "f",
+        "o",
+        "ret",
+    ] {
+        send(&format!("sendkey {key}"));
+    }
+    wait("kernel heap: gaptree (chosen with heap= on the command line)");
+    drop(qemu);
+    let _ = std::fs::remove_file(&log);
 }
