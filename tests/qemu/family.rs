@@ -271,11 +271,7 @@ fn grub_menu_third_entry_boots_the_gaptree_heap() {
     let wait = |text: &str| {
         let deadline = Instant::now() + Duration::from_secs(90);
         while !serial().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "no `{text}` in:\n{}",
-                serial()
-            );
+            assert!(Instant::now() < deadline, "no `{text}` in:\n{}", serial());
             std::thread::sleep(Duration::from_millis(100));
         }
     };
