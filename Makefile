@@ -49,11 +49,13 @@ kernel:
 ## iso: the bootable GRUB image.
 iso: $(ISO)
 
+# GRUB reads the whole kernel file into RAM: the ISO's copy drops the debug
+# info (gdb reads $(KERNEL), which keeps it) so the kernel boots at 16 MiB.
 $(ISO): kernel iso/boot/grub/grub.cfg
 	@mkdir -p $(BUILD)/iso/boot/grub
-	@# GRUB reads the whole file into memory: without debug info (kept in
-	@# $(KERNEL) for gdb) the kernel still boots at 16 MiB.
-	objcopy --strip-debug $(KERNEL) $(BUILD)/iso/boot/cairn.elf || cp $(KERNEL) $(BUILD)/iso/boot/cairn.elf
+	objcopy --strip-debug $(KERNEL) $(BUILD)/iso/boot/cairn.elf 2>/dev/null \
+	  || llvm-objcopy --strip-debug $(KERNEL) $(BUILD)/iso/boot/cairn.elf 2>/dev/null \
+	  || cp $(KERNEL) $(BUILD)/iso/boot/cairn.elf
 	cp iso/boot/grub/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $(ISO) $(BUILD)/iso 2>/dev/null
 

@@ -1,9 +1,10 @@
 //! QEMU tests of the allocator family and the heap chosen at boot.
 //!
 //! Each `heap=` design is booted on its own machine; `heapinfo` must name
-//! it, and the shell allocates from it: `channel on` takes two pages of the
-//! kernel heap for a MemoryChannel (seen in `heapinfo`'s allocation count),
-//! keys pressed on the PS/2 keyboard (QEMU `sendkey`) are written into the
+//! it, and the shell allocates from it: `alloc 1000` / `free <addr>` (when
+//! the kernel has the heap layer's commands), and `channel on` takes two
+//! pages of the kernel heap for a MemoryChannel (seen in `heapinfo`'s
+//! allocation count), keys pressed on the PS/2 keyboard (QEMU `sendkey`) are written into the
 //! channel by IRQ 1, and the shell reads them back. Commands that must not
 //! feed the channel are typed on the serial line, which is not its producer.
 
@@ -53,6 +54,35 @@ fn heap_session(kind: &str) {
         "{before}"
     );
     assert!(field(&before, "largest free") <= field(&before, "free"));
+
+    // `alloc` and `free` (the heap layer's commands), where this kernel has them.
+    m.type_serial("help alloc\r");
+    m.type_serial("echo end-of-help\r");
+    let help = m.expect("echo end-of-help\nend-of-help");
+    if !help.contains("no command `alloc`") {
+        m.type_serial("alloc 1000\r");
+        m.expect("alloc(1000, align 8) -> ");
+        let rest = m.expect(")\n");
+        let addr = rest.split_whitespace().next().unwrap().to_string();
+        let with = heapinfo(&mut m);
+        assert_eq!(
+            field(&with, "allocations"),
+            field(&before, "allocations") + 1,
+            "`alloc 1000` at {addr}:\n{with}"
+        );
+        assert!(field(&with, "used") >= field(&before, "used") + 1000);
+        m.type_serial(&format!("free {addr}\r"));
+        m.expect(&format!(
+            "free({addr}): 1000 bytes (align 8) returned to the kernel heap"
+        ));
+        let freed = heapinfo(&mut m);
+        assert_eq!(
+            field(&freed, "allocations"),
+            field(&before, "allocations"),
+            "{freed}"
+        );
+        assert!(freed.contains("check                 ok"), "{freed}");
+    }
 
     // Allocate through the shell: the channel's two pages.
     m.type_serial("channel on 512\r");
