@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tier 2: boot Cairn with `test` on its command line (the ISO's second GRUB
+# Tier 2: boot Cairn with `test` on its command line (the ISO's last GRUB
 # entry, made the default in a copy of the ISO) and let the in-kernel tests
 # decide QEMU's exit status through isa-debug-exit: 33 = all passed.
 #

@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 
 use crate::Results;
 
-const COLORS: [&str; 8] = [
+/// One colour per heap: nine heaps (module 3's six and module 7's three), one spare.
+const COLORS: [&str; 10] = [
     "#d62728", "#ff9896", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf",
 ];
 const PANEL_W: f64 = 400.0;
 const PANEL_H: f64 = 300.0;

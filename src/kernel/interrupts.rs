@@ -6,7 +6,7 @@
 use crate::arch::x86::{self, gdt, idt, pic, pit, probe};
 use crate::exception::{self, InterruptFrame, vector};
 use crate::kernel::console;
-use crate::shell::input::{InputQueue, SerialDecoder};
+use crate::shell::input::{InputQueue, Key, SerialDecoder};
 use crate::{print, println};
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
@@ -65,8 +65,16 @@ fn timer() {
     }
 }
 
+/// A tap on every key from the PS/2 keyboard, called in the IRQ 1 handler
+/// before the key goes to the shell (the `channel` demo installs one). It
+/// must not block or allocate. Install or remove it with interrupts off.
+pub static KEY_TAP: Mutex<Option<fn(Key)>> = Mutex::new(None);
+
 fn keyboard() {
     if let Some(key) = crate::drivers::keyboard::read_key() {
+        if let Some(tap) = KEY_TAP.try_lock().and_then(|t| *t) {
+            tap(key);
+        }
         INPUT.push(key);
     }
 }

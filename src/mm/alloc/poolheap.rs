@@ -342,7 +342,13 @@ impl HeapBackend for PoolHeap {
             }
             Route::Large => layout.size(),
         };
-        align_up(need.saturating_add(2 * PAGE_SIZE), PAGE_SIZE).unwrap_or(usize::MAX)
+        // Grow geometrically (at least doubling): the arena holds at most
+        // MAX_ARENAS regions and a block cannot span two, so fixed small steps
+        // would stop the heap after MAX_ARENAS - 1 growths.
+        let need = need
+            .saturating_add(2 * PAGE_SIZE)
+            .max(self.pools.parent().size());
+        align_up(need, PAGE_SIZE).unwrap_or(usize::MAX)
     }
     fn region_end(&self) -> usize {
         self.pools.parent().region_end()
@@ -498,6 +504,63 @@ mod tests {
         assert_eq!(HEAP.bad_frees(), 0);
         let s = HEAP.stats().unwrap();
         assert_eq!((s.allocations, s.free), (0, s.size));
+    }
+
+    /// A heap that grows in small steps (as the kernel's grow hook would
+    /// give it) still reaches many times MAX_ARENAS steps' worth of memory,
+    /// because it asks for geometric growth.
+    #[test]
+    fn pool_heap_grows_past_max_arenas_small_steps() {
+        use crate::mm::alloc::LockedHeap;
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        const LEN: usize = 16 << 20;
+        const STEP: usize = 16 * PAGE_SIZE;
+        static BASE: AtomicUsize = AtomicUsize::new(0);
+        static USED: AtomicUsize = AtomicUsize::new(0);
+        fn grow(end: usize, min: usize) -> Option<usize> {
+            let len = align_up(min.max(STEP), PAGE_SIZE)?;
+            let used = USED.load(Ordering::Relaxed);
+            if end != BASE.load(Ordering::Relaxed) + used || used + len > LEN {
+                return None;
+            }
+            USED.store(used + len, Ordering::Relaxed);
+            Some(len)
+        }
+        static HEAP: LockedHeap<PoolHeap> = LockedHeap::empty();
+        let a = Arena::new(LEN);
+        BASE.store(a.start(), Ordering::Relaxed);
+        USED.store(STEP, Ordering::Relaxed);
+        let mut h = PoolHeap::new();
+        // SAFETY: the first STEP bytes of the arena; `grow` hands out the rest.
+        unsafe { HeapBackend::add_region(&mut h, a.start(), STEP).unwrap() };
+        HEAP.init(h);
+        HEAP.set_grow(grow);
+        let big = Layout::from_size_align(40_000, 8).unwrap();
+        let small = Layout::from_size_align(300, 8).unwrap();
+        let mut live = alloc::vec::Vec::new();
+        // 4 MiB in all: 64 times the first region, 16 times MAX_ARENAS steps.
+        for i in 0..100 {
+            let l = if i % 2 == 0 { big } else { small };
+            let p = HEAP
+                .allocate(l)
+                .unwrap_or_else(|e| panic!("allocation {i}: {e:?}"));
+            live.push((p, l));
+        }
+        for _ in 0..50 {
+            live.push((HEAP.allocate(big).unwrap(), big));
+        }
+        assert!(
+            HEAP.times_grown() < MAX_ARENAS,
+            "{} growths",
+            HEAP.times_grown()
+        );
+        assert_eq!(HEAP.with(|h| h.check()), Some(Ok(())));
+        for (p, l) in live {
+            HEAP.deallocate(p, l).unwrap();
+        }
+        let s = HEAP.stats().unwrap();
+        assert_eq!((s.allocations, s.free), (0, s.size));
+        assert!(s.size > 4 << 20, "{s:?}");
     }
 
     #[test]
