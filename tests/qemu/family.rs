@@ -197,7 +197,8 @@ fn unknown_heap_falls_back_to_buddy() {
 }
 
 /// The ISO's GRUB menu: buddy first, booting at once, then one entry per
-/// heap and the test entry. (Reads the file; boots nothing.)
+/// heap, one per other frame allocator, and the test entry. (Reads the
+/// file; boots nothing.)
 #[test]
 #[ignore = "the QEMU tier's check of the ISO's menu: run with `make test-qemu`"]
 fn grub_menu_has_an_entry_per_heap_and_boots_buddy_at_once() {
@@ -228,6 +229,8 @@ fn grub_menu_has_an_entry_per_heap_and_boots_buddy_at_once() {
             "heap=pool",
             "heap=gaptree",
             "heap=firstfit",
+            "pmm=bitmap",
+            "pmm=freelist",
             "test"
         ],
         "{cfg}"

@@ -82,12 +82,17 @@ fn result<T>(caught: u32, value: T) -> Result<T, Caught> {
 }
 
 /// Emit `$insn` at a labelled address with an exception-table entry whose
-/// fixup sets `{caught}` to 1 and continues after the instruction.
+/// fixup sets `{caught}` to 1 and continues after the instruction (at
+/// `$after`, which runs in both cases). `$before` runs first.
 macro_rules! probe_asm {
     ($insn:literal, $($operands:tt)*) => {
+        probe_asm!(before "", $insn, after "", $($operands)*)
+    };
+    (before $before:literal, $insn:literal, after $after:literal, $($operands:tt)*) => {
         asm!(
+            $before,
             concat!("7: ", $insn),
-            "8:",
+            concat!("8: ", $after),
             ".pushsection .extable, \"a\"",
             ".long 7b, 9f",
             ".popsection",
@@ -196,22 +201,9 @@ pub unsafe fn far_call(selector: u16, offset: u32) -> Result<(), Caught> {
     // SAFETY: forwarded to the caller; the far pointer is pushed and popped
     // here; a #GP is redirected by the table with ESP as it was at the call.
     unsafe {
-        asm!(
-            "push {sel}",
-            "push {off}",
-            "7: call fword ptr [esp]",
-            "8: add esp, 8",
-            ".pushsection .extable, \"a\"",
-            ".long 7b, 9f",
-            ".popsection",
-            ".pushsection .text.fixup, \"ax\"",
-            "9: mov {caught}, 1",
-            "jmp 8b",
-            ".popsection",
-            sel = in(reg) selector as u32,
-            off = in(reg) offset,
-            caught = inout(reg) 0u32 => caught,
-        );
+        probe_asm!(before "push {sel}; push {off}", "call fword ptr [esp]", after "add esp, 8",
+            sel = in(reg) selector as u32, off = in(reg) offset,
+            caught = inout(reg) 0u32 => caught);
     }
     result(caught, ())
 }
