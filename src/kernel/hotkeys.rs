@@ -98,7 +98,7 @@ pub fn init(info: &BootInfo) {
         (h.start_addr(), h.heap_bytes(), h.max_scale())
     });
     println!(
-        "playground: {bytes}-byte buddy heap at {start:#010X}, scales {:X}..{max} (keys 1-9 a q w e r t y u i p)",
+        "playground: {bytes}-byte buddy heap at {start:#010X}, scales {:X}..{max}",
         playground::MIN_SCALE
     );
 }
