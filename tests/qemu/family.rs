@@ -55,34 +55,33 @@ fn heap_session(kind: &str) {
     );
     assert!(field(&before, "largest free") <= field(&before, "free"));
 
-    // `alloc` and `free` (the heap layer's commands), where this kernel has them.
+    // `alloc` and `free` (the heap layer's commands).
     m.type_serial("help alloc\r");
     m.type_serial("echo end-of-help\r");
     let help = m.expect("echo end-of-help\nend-of-help");
-    if !help.contains("no command `alloc`") {
-        m.type_serial("alloc 1000\r");
-        m.expect("alloc(1000, align 8) -> ");
-        let rest = m.expect(")\n");
-        let addr = rest.split_whitespace().next().unwrap().to_string();
-        let with = heapinfo(&mut m);
-        assert_eq!(
-            field(&with, "allocations"),
-            field(&before, "allocations") + 1,
-            "`alloc 1000` at {addr}:\n{with}"
-        );
-        assert!(field(&with, "used") >= field(&before, "used") + 1000);
-        m.type_serial(&format!("free {addr}\r"));
-        m.expect(&format!(
-            "free({addr}): 1000 bytes (align 8) returned to the kernel heap"
-        ));
-        let freed = heapinfo(&mut m);
-        assert_eq!(
-            field(&freed, "allocations"),
-            field(&before, "allocations"),
-            "{freed}"
-        );
-        assert!(freed.contains("check                 ok"), "{freed}");
-    }
+    assert!(help.contains("alloc [<size> [align]]"), "{help}");
+    m.type_serial("alloc 1000\r");
+    m.expect("alloc(1000, align 8) -> ");
+    let rest = m.expect(")\n");
+    let addr = rest.split_whitespace().next().unwrap().to_string();
+    let with = heapinfo(&mut m);
+    assert_eq!(
+        field(&with, "allocations"),
+        field(&before, "allocations") + 1,
+        "`alloc 1000` at {addr}:\n{with}"
+    );
+    assert!(field(&with, "used") >= field(&before, "used") + 1000);
+    m.type_serial(&format!("free {addr}\r"));
+    m.expect(&format!(
+        "free({addr}): 1000 bytes (align 8) returned to the kernel heap"
+    ));
+    let freed = heapinfo(&mut m);
+    assert_eq!(
+        field(&freed, "allocations"),
+        field(&before, "allocations"),
+        "{freed}"
+    );
+    assert!(freed.contains("check                 ok"), "{freed}");
 
     // Allocate through the shell: the channel's two pages.
     m.type_serial("channel on 512\r");

@@ -24,14 +24,54 @@ fn help_lists_every_foundation_command_via_ps2() {
     let mut m = Machine::boot();
     m.type_keys(":help\n");
     let out = m.expect("return to hotkey mode");
-    for cmd in [
-        "help", "clear", "echo", "uptime", "mmap", "gdt", "idt", "fault", "reboot", "halt",
-    ] {
-        assert!(
-            out.contains(&format!("\n  {cmd} ")),
-            "help lacks `{cmd}`:\n{out}"
-        );
+    let layer = |name: &str| -> Vec<String> {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("help has no `{name}` line:\n{out}"));
+        line.split_whitespace()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        layer("foundation"),
+        [
+            "help", "clear", "echo", "uptime", "mmap", "gdt", "idt", "fault", "reboot", "halt"
+        ],
+        "{out}"
+    );
+    assert_eq!(
+        layer("heap"),
+        [
+            "heap",
+            "heapmap",
+            "heapcheck",
+            "alloc",
+            "free",
+            "playground"
+        ]
+    );
+    assert_eq!(layer("frames"), ["frames", "buddyinfo", "falloc", "ffree"]);
+    assert_eq!(
+        layer("paging"),
+        [
+            "translate",
+            "pagedir",
+            "vmregions",
+            "map",
+            "unmap",
+            "segdemo"
+        ]
+    );
+    assert_eq!(layer("family"), ["heapinfo", "channel", "bench"]);
+    for line in out.lines() {
+        assert!(line.len() < 80, "help line wider than the screen: {line}");
     }
+    // `help <command>` explains one.
+    m.type_keys("help fault\n");
+    m.expect("fault de|bp|ud|gp|pf");
+    m.expect("raise an exception on purpose");
 }
 
 #[test]

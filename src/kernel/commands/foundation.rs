@@ -11,8 +11,8 @@ use core::fmt::Write;
 pub static COMMANDS: &[Command] = &[
     Command {
         name: "help",
-        args: "[command]",
-        help: "list the commands, or explain one",
+        args: "[command|all]",
+        help: "list the commands by layer; `help <command>` or `help all` explains them",
         run: super::help,
     },
     Command {

@@ -23,20 +23,25 @@ pub struct Command {
     pub run: fn(&[&str], &mut dyn Write) -> Outcome,
 }
 
-/// Every table, layer by layer.
-fn tables() -> [&'static [Command]; 5] {
+/// Every table, layer by layer, with the layer's name.
+fn layers() -> [(&'static str, &'static [Command]); 5] {
     [
-        foundation::COMMANDS,
-        heap::COMMANDS,
-        frames::COMMANDS,
-        paging::COMMANDS,
-        family::COMMANDS,
+        ("foundation", foundation::COMMANDS),
+        ("heap", heap::COMMANDS),
+        ("frames", frames::COMMANDS),
+        ("paging", paging::COMMANDS),
+        ("family", family::COMMANDS),
     ]
+}
+
+/// Every table, layer by layer.
+fn tables() -> impl Iterator<Item = &'static [Command]> {
+    layers().into_iter().map(|(_, cmds)| cmds)
 }
 
 /// Find a command by name.
 pub fn find(name: &str) -> Option<&'static Command> {
-    tables().into_iter().flatten().find(|c| c.name == name)
+    tables().flatten().find(|c| c.name == name)
 }
 
 /// Run one command line.
@@ -75,16 +80,31 @@ pub fn run(line: &str, out: &mut dyn Write) {
 
 /// `help`: every command with its arguments and one line of help.
 fn help(args: &[&str], out: &mut dyn Write) -> Outcome {
-    if let Some(name) = args.first() {
-        let cmd = find(name).ok_or_else(|| alloc::format!("no command `{name}`"))?;
-        let _ = writeln!(out, "{} {}\n  {}", cmd.name, cmd.args, cmd.help);
-        return Ok(());
+    match args.first() {
+        Some(&"all") => {
+            for cmd in tables().flatten() {
+                let _ = writeln!(out, "{} {}\n      {}", cmd.name, cmd.args, cmd.help);
+            }
+        }
+        Some(name) => {
+            let cmd = find(name).ok_or_else(|| alloc::format!("no command `{name}`"))?;
+            let _ = writeln!(out, "{} {}\n      {}", cmd.name, cmd.args, cmd.help);
+        }
+        None => {
+            // One line per layer, so the list fits the 80x25 screen.
+            let _ = writeln!(
+                out,
+                "commands by layer (`help <command>` explains one, `help all` every one):"
+            );
+            for (layer, cmds) in layers() {
+                let _ = write!(out, "  {layer:<11}");
+                for cmd in cmds {
+                    let _ = write!(out, " {}", cmd.name);
+                }
+                let _ = writeln!(out);
+            }
+            let _ = writeln!(out, "  {:<11} return to hotkey mode (or press Esc)", "exit");
+        }
     }
-    let _ = writeln!(out, "commands:");
-    for cmd in tables().into_iter().flatten() {
-        let usage = alloc::format!("{} {}", cmd.name, cmd.args);
-        let _ = writeln!(out, "  {usage:<28} {}", cmd.help);
-    }
-    let _ = writeln!(out, "  {:<28} return to hotkey mode (or press Esc)", "exit");
     Ok(())
 }
