@@ -24,7 +24,9 @@ use crate::mm::alloc::{HeapBackend, LockedHeap};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
 use crate::mm::heap::{AnyHeap, HeapKind};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
-use crate::mm::paging::{Entry, EntryFlags, Mapper, NoFlush, PageSize, Scope, TlbFlush, ZeroFill};
+use crate::mm::paging::{
+    Entry, EntryFlags, Mapper, NoFlush, PageSize, Release, Scope, TlbFlush, ZeroFill,
+};
 use crate::mm::phys::PhysMemory;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START};
 use crate::mm::vm::{AddressSpace, RegionMap};
@@ -254,6 +256,7 @@ pub fn init(info: &BootInfo) {
         }
     }
     KERNEL_HEAP.set_grow(grow);
+    KERNEL_HEAP.set_ungrow(ungrow);
 }
 
 fn temp_pde() -> Entry {
@@ -356,6 +359,24 @@ fn grow(end: usize, min_bytes: usize) -> Option<usize> {
         log::info!("heap grew by {len} bytes at {end:#x}");
     }
     ok.then_some(len)
+}
+
+/// The heap's ungrow hook: it refused the `len` bytes `grow` mapped at
+/// `start`, so unmap them and give their frames back to the PMM.
+fn ungrow(start: usize, len: usize) {
+    let undone = with(|m| {
+        m.mapper()
+            .unmap_range(
+                VirtAddr(start as u32),
+                len,
+                Release::OwnedFrames(&mut m.frames),
+            )
+            .is_ok()
+    });
+    if undone {
+        HEAP_MAPPED.fetch_sub(len, Ordering::Relaxed);
+    }
+    log::warn!("heap refused {len} bytes mapped at {start:#x}; unmapped: {undone}");
 }
 
 /// Heap statistics line for `heapinfo` and friends.

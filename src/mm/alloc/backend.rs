@@ -134,9 +134,14 @@ impl<H: HeapBackend + ?Sized> HeapBackend for &mut H {
 /// added as a region and the request retried), or `None`.
 pub type GrowFn = fn(end: usize, min_bytes: usize) -> Option<usize>;
 
+/// Undoes a growth the heap refused: called with the range the grow hook
+/// mapped when `add_region` would not take it, so the pages go back.
+pub type UngrowFn = fn(start: usize, len: usize);
+
 struct Inner<H> {
     heap: Option<H>,
     grow: Option<GrowFn>,
+    ungrow: Option<UngrowFn>,
 }
 
 /// A heap behind a spin lock, usable as `#[global_allocator]`.
@@ -153,6 +158,7 @@ impl<H: HeapBackend> LockedHeap<H> {
             inner: spin::Mutex::new(Inner {
                 heap: None,
                 grow: None,
+                ungrow: None,
             }),
             bad_frees: AtomicUsize::new(0),
             grown: AtomicUsize::new(0),
@@ -167,6 +173,12 @@ impl<H: HeapBackend> LockedHeap<H> {
     /// Install the hook called for more memory when an allocation fails.
     pub fn set_grow(&self, grow: GrowFn) {
         self.inner.lock().grow = Some(grow);
+    }
+
+    /// Install the hook that gives back memory the grow hook mapped but the
+    /// heap refused (so a refused growth leaves nothing mapped behind).
+    pub fn set_ungrow(&self, ungrow: UngrowFn) {
+        self.inner.lock().ungrow = Some(ungrow);
     }
 
     /// Run `f` on the heap under the lock; `None` before `init`.
@@ -206,10 +218,18 @@ impl<H: HeapBackend> LockedHeap<H> {
             .filter(|&n| n > 0)
             .ok_or(AllocError::OutOfMemory)?;
         let mut inner = self.inner.lock();
+        let ungrow = inner.ungrow;
         let heap = inner.heap.as_mut().ok_or(AllocError::OutOfMemory)?;
         // SAFETY: the hook's contract: it mapped `mapped` bytes at `end` for
         // this heap alone, for ever.
-        unsafe { heap.add_region(end, mapped)? };
+        if let Err(e) = unsafe { heap.add_region(end, mapped) } {
+            // The heap refused the memory: give it back, outside the lock.
+            drop(inner);
+            if let Some(ungrow) = ungrow {
+                ungrow(end, mapped);
+            }
+            return Err(e);
+        }
         self.grown.fetch_add(1, Ordering::Relaxed);
         heap.alloc(layout)
     }

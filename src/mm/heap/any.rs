@@ -319,4 +319,43 @@ mod tests {
             unsafe { dealloc(base, layout) };
         }
     }
+
+    #[test]
+    fn a_growth_the_heap_refuses_is_given_back() {
+        static UNGROWN: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
+        static END: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+        fn grow_too_much(end: usize, _min: usize) -> Option<usize> {
+            *END.lock().unwrap() = end;
+            Some(2 * ARENA) // more than the arena has room for: the buddy heap refuses
+        }
+        fn ungrow(start: usize, len: usize) {
+            UNGROWN.lock().unwrap().push((start, len));
+        }
+        let (base, layout) = arena();
+        let heap = LockedHeap::<AnyHeap>::empty();
+        // SAFETY: the first 64 KiB of the arena are ours.
+        heap.init(
+            unsafe { AnyHeap::new(HeapKind::Buddy, base as usize, ARENA, 64 * 1024) }.unwrap(),
+        );
+        heap.set_grow(grow_too_much);
+        heap.set_ungrow(ungrow);
+        let before = heap.stats().unwrap();
+        let big = Layout::from_size_align(128 * 1024, 8).unwrap();
+        assert!(
+            heap.allocate(big).is_err(),
+            "the refused growth cannot serve the request"
+        );
+        let end = *END.lock().unwrap();
+        assert_eq!(
+            *UNGROWN.lock().unwrap(),
+            vec![(end, 2 * ARENA)],
+            "the mapped range went back"
+        );
+        assert_eq!(heap.times_grown(), 0);
+        assert_eq!(heap.stats().unwrap(), before, "the heap is unchanged");
+        heap.with(|h| h.check()).unwrap().unwrap();
+        let _ = heap;
+        // SAFETY: the heap is done with the arena.
+        unsafe { dealloc(base, layout) };
+    }
 }
