@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Tier 2: boot Cairn with `test` on its command line (the ISO's last GRUB
-# entry, made the default in a copy of the ISO) and let the in-kernel tests
-# decide QEMU's exit status through isa-debug-exit: 33 = all passed.
+# Tier 2: boot Cairn with `test` (and any extra arguments) on its command
+# line, from an ISO made here with that single GRUB entry around the kernel
+# the given ISO was built from, and let the in-kernel tests decide QEMU's
+# exit status through isa-debug-exit: 33 = all passed.
 #
 #   tests/run-kernel-tests.sh build/cairn.iso [timeout-seconds] [extra kernel args...]
 set -u
@@ -15,7 +16,7 @@ trap 'rm -rf "$dir"' EXIT
 
 # A copy of the ISO tree whose only entry boots with `test` (plus extra args).
 mkdir -p "$dir/iso/boot/grub"
-cp build/iso/boot/cairn.elf "$dir/iso/boot/cairn.elf"
+cp "$(dirname "$iso")/iso/boot/cairn.elf" "$dir/iso/boot/cairn.elf" || { echo "no kernel beside $iso: run make iso"; exit 1; }
 cat > "$dir/iso/boot/grub/grub.cfg" <<CFG
 set timeout=0
 menuentry "Cairn (in-kernel tests)" {
