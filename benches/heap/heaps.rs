@@ -57,9 +57,9 @@ pub fn all() -> Vec<Entry> {
         entry::<Rlsf>(),
         entry::<BuddySystem>(),
         entry::<LinkedList>(),
-        entry::<GapTree>(),
-        entry::<FirstFit>(),
-        entry::<Pool>(),
+        entry::<Family<GapTreeHeap>>(),
+        entry::<Family<FirstFitHeap>>(),
+        entry::<Family<PoolHeap>>(),
     ]
 }
 
@@ -199,59 +199,48 @@ impl BenchHeap for LinkedList {
     }
 }
 
-/// Cairn's gap-tree heap (seed 002; AVL trees, best fit), `HeapBackend` path
-/// with its checked free.
-pub struct GapTree(GapTreeHeap);
+/// The allocator family's kernel heaps, measured through `HeapBackend` (the
+/// path the kernel's global allocator takes, checked frees included): each
+/// needs only its name and an empty heap; one adapter does the rest.
+pub trait FamilyHeap: HeapBackend {
+    const NAME: &'static str;
+    fn empty() -> Self;
+}
 
-impl BenchHeap for GapTree {
+impl FamilyHeap for GapTreeHeap {
+    /// Seed 002's heap: AVL trees by length and address, best fit.
     const NAME: &'static str = "cairn gaptree";
-    unsafe fn new(arena: *mut u8, len: usize) -> Self {
-        let mut h = GapTreeHeap::new(VoidPolicy::NoVoid);
-        // SAFETY: forwarded from the caller.
-        unsafe { h.add_region(arena as usize, len) }.expect("gaptree region");
-        GapTree(h)
-    }
-    #[inline]
-    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        HeapBackend::alloc(&mut self.0, layout).ok()
-    }
-    #[inline]
-    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        HeapBackend::dealloc(&mut self.0, ptr, layout).expect("valid free");
+    fn empty() -> Self {
+        GapTreeHeap::new(VoidPolicy::NoVoid)
     }
 }
 
-/// Cairn's first-fit free-list heap (seed 004), checked free.
-pub struct FirstFit(FirstFitHeap);
-
-impl BenchHeap for FirstFit {
+impl FamilyHeap for FirstFitHeap {
+    /// Seed 004's first-fit free list.
     const NAME: &'static str = "cairn firstfit";
-    unsafe fn new(arena: *mut u8, len: usize) -> Self {
-        let mut h = FirstFitHeap::new();
-        // SAFETY: forwarded from the caller.
-        unsafe { h.add_region(arena as usize, len) }.expect("firstfit region");
-        FirstFit(h)
-    }
-    #[inline]
-    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
-        HeapBackend::alloc(&mut self.0, layout).ok()
-    }
-    #[inline]
-    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        HeapBackend::dealloc(&mut self.0, ptr, layout).expect("valid free");
+    fn empty() -> Self {
+        FirstFitHeap::new()
     }
 }
 
-/// Cairn's pool heap (FreeNOS PoolAllocator over a page arena), checked free.
-pub struct Pool(PoolHeap);
-
-impl BenchHeap for Pool {
+impl FamilyHeap for PoolHeap {
+    /// FreeNOS PoolAllocator over a page arena.
     const NAME: &'static str = "cairn pool";
+    fn empty() -> Self {
+        PoolHeap::new()
+    }
+}
+
+/// A [`FamilyHeap`] as a benchmarked heap.
+pub struct Family<H>(H);
+
+impl<H: FamilyHeap> BenchHeap for Family<H> {
+    const NAME: &'static str = H::NAME;
     unsafe fn new(arena: *mut u8, len: usize) -> Self {
-        let mut h = PoolHeap::new();
+        let mut h = H::empty();
         // SAFETY: forwarded from the caller.
-        unsafe { HeapBackend::add_region(&mut h, arena as usize, len) }.expect("pool region");
-        Pool(h)
+        unsafe { HeapBackend::add_region(&mut h, arena as usize, len) }.expect(H::NAME);
+        Family(h)
     }
     #[inline]
     fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {

@@ -89,6 +89,22 @@ impl Ring {
         // atomic at offset 0 (contract of the constructors).
         unsafe { AtomicU32::from_ptr(page as *mut u32) }
     }
+    /// An endpoint's starting index, kept in word 0 of `page` (its own):
+    /// zeroed on a hard reset, read back (and range-checked) on a soft one.
+    fn start(&self, page: *mut u8, reset: Reset) -> Result<u32, ChannelError> {
+        let mine = self.index(page);
+        let head = match reset {
+            Reset::Hard => {
+                mine.store(0, Ordering::Release);
+                0
+            }
+            Reset::Soft => mine.load(Ordering::Acquire),
+        };
+        if head >= self.slots {
+            return Err(ChannelError::Corrupted);
+        }
+        Ok(head)
+    }
     fn slot(&self, index: u32) -> *mut u8 {
         // SAFETY: index < slots, so the slot ends within the page.
         unsafe { self.data.add((index as usize + 1) * self.message_size) }
@@ -137,17 +153,7 @@ impl Producer {
     ) -> Result<Producer, ChannelError> {
         // SAFETY: forwarded contract.
         let ring = unsafe { Ring::new(data, feedback, message_size)? };
-        let mine = ring.index(ring.data);
-        let head = match reset {
-            Reset::Hard => {
-                mine.store(0, Ordering::Release);
-                0
-            }
-            Reset::Soft => mine.load(Ordering::Acquire),
-        };
-        if head >= ring.slots {
-            return Err(ChannelError::Corrupted);
-        }
+        let head = ring.start(ring.data, reset)?;
         Ok(Producer { ring, head })
     }
 
@@ -226,17 +232,7 @@ impl Consumer {
     ) -> Result<Consumer, ChannelError> {
         // SAFETY: forwarded contract.
         let ring = unsafe { Ring::new(data, feedback, message_size)? };
-        let mine = ring.index(ring.feedback);
-        let head = match reset {
-            Reset::Hard => {
-                mine.store(0, Ordering::Release);
-                0
-            }
-            Reset::Soft => mine.load(Ordering::Acquire),
-        };
-        if head >= ring.slots {
-            return Err(ChannelError::Corrupted);
-        }
+        let head = ring.start(ring.feedback, reset)?;
         Ok(Consumer { ring, head })
     }
 
