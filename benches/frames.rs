@@ -16,6 +16,7 @@ use cairn::mm::frame::{
     AnyFrameAllocator, FrameAllocator, FramePlan, PmmChoice, Reservation, ReserveReason, plan,
 };
 use cairn::mm::phys::{PhysMemory, SimMemory};
+use cairn::rand::Rng;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -61,22 +62,6 @@ fn ns(d: Duration, ops: usize) -> f64 {
     d.as_nanos() as f64 / ops as f64
 }
 
-/// Xorshift for the free order (no dependency on the crate's test helpers).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            v.swap(i, (self.next() % (i as u64 + 1)) as usize);
-        }
-    }
-}
-
 struct Row {
     name: &'static str,
     mib: u64,
@@ -104,7 +89,7 @@ fn measure(choice: PmmChoice, mib: u64) -> Row {
     });
     let mut a = AnyFrameAllocator::new(&p, &mut meta, memory_for(&p)).unwrap();
     let frames = a.total_count();
-    let mut rng = Rng(0x5EED_F4A3E5);
+    let mut rng = Rng::new(0x5EED_F4A3E5);
 
     let pair_ops = 200_000;
     let single_pair = ns(

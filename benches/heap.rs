@@ -13,6 +13,7 @@
 //!
 //! Results: a table on stdout, `docs/bench/heap.md` and `docs/bench/heap.svg`.
 
+use cairn::rand::Rng;
 use std::alloc::Layout;
 use std::fmt::Write as _;
 use std::ptr::NonNull;
@@ -35,34 +36,6 @@ const MAXES: [usize; 5] = [200, 1000, 3000, 10000, 30000];
 const LIVE: [usize; 3] = [100, 1000, 5000];
 /// Live-block cap of (a).
 const MAX_LIVE: usize = 300;
-
-/// Xorshift64*: the benchmark's own deterministic generator.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// A number in `0..n`.
-    #[inline]
-    pub fn below(&mut self, n: usize) -> usize {
-        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
-    }
-    /// A number in `lo..hi`.
-    #[inline]
-    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo)
-    }
-}
 
 /// rand(4..rand(16..max)): biased towards small sizes.
 #[inline]

@@ -535,24 +535,6 @@ const BENCH_LIVE: usize = 300;
 /// Largest block size of the benchmark.
 const BENCH_MAX: usize = 1000;
 
-/// Xorshift32: the benchmark's deterministic generator.
-struct Rng(u32);
-
-impl Rng {
-    fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-    /// A number in `lo..hi` (`hi > lo`).
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.next() as usize % (hi - lo)
-    }
-}
-
 /// `bench [operations]`: allocate or free at random on the kernel heap (at
 /// most 300 live blocks, sizes 4..1000, alignments mostly 8), through the
 /// global allocator; time in PIT ticks (10 ms each).
@@ -569,17 +551,17 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
     let before = memory::heap_stats().unwrap_or_default();
     let mut live: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(BENCH_LIVE);
     let grown = memory::KERNEL_HEAP.times_grown();
-    let mut rng = Rng(0x2545_F491);
+    let mut rng = crate::rand::Rng::new(0x2545_F491);
     let (mut allocs, mut frees, mut failed) = (0usize, 0usize, 0usize);
     let start = interrupts::TICKS.load(Ordering::Relaxed);
     let tsc0 = x86::rdtsc();
     for _ in 0..ops {
-        let grow = live.len() < BENCH_LIVE && (live.is_empty() || rng.next().is_multiple_of(2));
+        let grow = live.len() < BENCH_LIVE && (live.is_empty() || rng.next_u64().is_multiple_of(2));
         if grow {
             let top = rng.range(16, BENCH_MAX + 1);
             let size = rng.range(4, top);
-            let align = match rng.next() % 8 {
-                0 => 16 << (rng.next() % 4),
+            let align = match rng.next_u64() % 8 {
+                0 => 16 << (rng.next_u64() % 4),
                 _ => 8,
             };
             // Never fails: size > 0 and align is a small power of two.
