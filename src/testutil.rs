@@ -13,3 +13,46 @@ pub fn soak_ops(default: usize) -> usize {
 }
 
 pub use crate::rand::Rng;
+use core::alloc::Layout;
+
+/// Page-aligned zeroed host memory that stands in for a heap region (never empty).
+#[allow(clippy::len_without_is_empty)] // an arena is never empty
+pub struct Arena {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+impl Arena {
+    /// `size` zeroed bytes aligned to 4096.
+    pub fn new(size: usize) -> Arena {
+        let layout = Layout::from_size_align(size, 4096).unwrap();
+        // SAFETY: size is non-zero in every use.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        assert!(!ptr.is_null());
+        Arena { ptr, layout }
+    }
+    /// First byte.
+    pub fn start(&self) -> usize {
+        self.ptr as usize
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.layout.size()
+    }
+    /// One past the last byte.
+    pub fn end(&self) -> usize {
+        self.start() + self.len()
+    }
+    /// A copy of the contents.
+    pub fn snapshot(&self) -> Vec<u8> {
+        // SAFETY: the arena is valid for its whole length.
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len()).to_vec() }
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+    }
+}

@@ -7,8 +7,8 @@
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
-use cairn::mm::alloc::{FirstFitHeap, GapTreeHeap, HeapBackend, PoolHeap, VoidPolicy};
 use cairn::mm::heap::BuddyHeap;
+use cairn::mm::heap::{FirstFitHeap, GapTreeHeap, HeapBackend, PoolHeap, VoidPolicy};
 
 /// What the benchmark needs from a heap. `&mut self`: no locks, every heap is
 /// measured through its own single-threaded API.

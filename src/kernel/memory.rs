@@ -20,8 +20,8 @@
 use crate::arch::x86::{self, gdt, without_interrupts};
 use crate::bootinfo::BootInfo;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
-use crate::mm::alloc::{HeapBackend, LockedHeap};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
+use crate::mm::heap::backend::{HeapBackend, LockedHeap};
 use crate::mm::heap::{AnyHeap, HeapKind};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
 use crate::mm::paging::{
@@ -380,7 +380,7 @@ fn ungrow(start: usize, len: usize) {
 }
 
 /// Heap statistics line for `heapinfo` and friends.
-pub fn heap_stats() -> Option<crate::mm::alloc::HeapStats> {
+pub fn heap_stats() -> Option<crate::mm::heap::HeapStats> {
     KERNEL_HEAP.with(|h| h.stats())
 }
 

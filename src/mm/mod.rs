@@ -4,8 +4,8 @@
 //! the VMM asks the PMM (`frame`) for frames and maps them (`paging`).
 
 pub mod addr;
-pub mod alloc;
 pub mod bitmap;
+pub mod family;
 pub mod frame;
 pub mod heap;
 pub mod layout;

@@ -25,7 +25,8 @@
 use super::{Command, Outcome};
 use crate::arch::x86::{self, without_interrupts};
 use crate::kernel::{self, interrupts, memory};
-use crate::mm::alloc::{ChannelError, Consumer, HeapBackend, Producer, Reset};
+use crate::mm::family::{ChannelError, Consumer, Producer, Reset};
+use crate::mm::heap::HeapBackend;
 use crate::mm::heap::HeapKind;
 use crate::mm::layout::PAGE_SIZE;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};

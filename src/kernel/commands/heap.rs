@@ -21,7 +21,7 @@ use crate::drivers::vga::{self, Color};
 use crate::kernel::console;
 use crate::kernel::hotkeys::{self, PLAYGROUND_MAX_SCALE};
 use crate::kernel::memory::{self, HEAP_ARENA, HEAP_MAPPED, KERNEL_HEAP};
-use crate::mm::alloc::HeapBackend;
+use crate::mm::heap::HeapBackend;
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport, FreeCounts, HeapError, Scale};
 use crate::mm::heap::playground::{KEY_SIZES, MAX_SCALE_RANGE};
 use crate::mm::heap::report::{self, Cell};
@@ -506,7 +506,7 @@ fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
     /// The kernel heap's verdict, copied under its lock.
     enum Verdict {
         Buddy(Result<CheckReport, CheckError>),
-        Other(Result<(), &'static str>, crate::mm::alloc::HeapStats),
+        Other(Result<(), &'static str>, crate::mm::heap::HeapStats),
     }
     let verdict = KERNEL_HEAP
         .with(|h| match h.as_buddy() {
@@ -750,7 +750,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
         let ptr = NonNull::new(addr as *mut u8);
         let r = match ptr {
             Some(p) => KERNEL_HEAP.deallocate(p, layout),
-            None => Err(crate::mm::alloc::AllocError::InvalidAddress),
+            None => Err(crate::mm::family::AllocError::InvalidAddress),
         };
         let place = if outside {
             "outside the heap"

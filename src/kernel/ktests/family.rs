@@ -17,13 +17,14 @@ use crate::kassert;
 use crate::kernel::ktest::Test;
 use crate::kernel::{self, commands, interrupts, memory};
 use crate::mm::addr::{PhysAddr, VirtAddr};
-use crate::mm::alloc::split::SPARSE_CHUNK_PAGES;
-use crate::mm::alloc::{
-    AllocError, Allocator, BitAllocator, BubbleAllocator, ChannelError, Consumer, HeapBackend,
-    HeapStats, PoolAllocator, Producer, Range, Reset, SparseError, SplitAllocator,
+use crate::mm::family::split::SPARSE_CHUNK_PAGES;
+use crate::mm::family::{
+    AllocError, Allocator, BitAllocator, BubbleAllocator, ChannelError, Consumer, PoolAllocator,
+    Producer, Range, Reset, SparseError, SplitAllocator,
 };
 use crate::mm::frame::FrameAllocator;
 use crate::mm::heap::HeapKind;
+use crate::mm::heap::{HeapBackend, HeapStats};
 use crate::mm::layout::PAGE_SIZE;
 use crate::mm::paging::{EntryFlags, Release};
 use crate::mm::vm::region::Region;

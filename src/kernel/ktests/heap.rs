@@ -14,7 +14,7 @@ use crate::kernel::commands;
 use crate::kernel::hotkeys::{self, KernelHost};
 use crate::kernel::ktest::Test;
 use crate::kernel::memory::{self, HEAP_MAPPED, INITIAL_HEAP, KERNEL_HEAP};
-use crate::mm::alloc::HeapBackend;
+use crate::mm::heap::HeapBackend;
 use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
 use crate::mm::layout::PAGE_SIZE;
 use crate::shell::Host;

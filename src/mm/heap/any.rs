@@ -10,10 +10,12 @@
 //! Every design implements [`HeapBackend`]; this enum forwards to the one in
 //! use, so the kernel has one global allocator and one grow hook for all.
 
+use super::backend::{HeapBackend, HeapStats};
 use super::buddy::{BuddyHeap, HeapError};
-use crate::mm::alloc::{
-    AllocError, FirstFitHeap, GapTreeHeap, HeapBackend, HeapStats, PoolHeap, VoidPolicy,
-};
+use super::firstfit::FirstFitHeap;
+use super::gaptree::{GapTreeHeap, VoidPolicy};
+use super::poolheap::PoolHeap;
+use crate::mm::family::AllocError;
 use core::alloc::Layout;
 use core::fmt;
 use core::ptr::NonNull;
@@ -245,7 +247,7 @@ impl fmt::Write for DynWrite<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::alloc::LockedHeap;
+    use crate::mm::heap::backend::LockedHeap;
     use crate::mm::layout::PAGE_SIZE;
     use std::alloc::{alloc_zeroed, dealloc};
 

@@ -10,19 +10,30 @@
 //! ```
 
 pub mod any;
+pub mod backend;
 pub mod buddy;
+pub mod firstfit;
+pub mod gaptree;
 pub mod locked;
 pub mod playground;
+pub mod poolheap;
 pub mod report;
+mod tree;
 
+#[cfg(test)]
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 
 pub use any::{AnyHeap, HeapKind};
+pub use backend::{HeapBackend, HeapStats};
 pub use buddy::{
     BlockInfo, Blocks, BuddyHeap, CheckError, CheckReport, FreeCounts, FreeList, HEADER_SIZE,
     HeapError, LARGEST_SCALE, MAX_ALIGN, POISON, SMALLEST_SCALE, Scale, grid_base, scale_for,
 };
+pub use firstfit::FirstFitHeap;
+pub use gaptree::{GapTreeHeap, VoidPolicy};
 pub use locked::{GrowFn, LockedHeap};
 pub use playground::{Playground, PlaygroundError};
+pub use poolheap::{PageArena, PoolHeap};
 pub use report::{Cell, CellState, Cells};

@@ -294,7 +294,7 @@ impl Consumer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::alloc::testkit::Arena;
+    use crate::testutil::Arena;
     use crate::testutil::{Rng, soak_ops};
     use alloc::collections::VecDeque;
     use alloc::string::String;

@@ -18,10 +18,11 @@
 //! one more page allocator; pools and large blocks come from the first one
 //! with room.
 
-use super::bit::{BitAllocator, RawWords};
-use super::pool::{self, POOL_ALIGN, PoolAllocator};
-use super::{AllocError, Allocator, HeapBackend, HeapStats, Range, align_down, align_up};
+use super::backend::{HeapBackend, HeapStats};
 use crate::mm::bitmap::Bitmap;
+use crate::mm::family::bit::{BitAllocator, RawWords};
+use crate::mm::family::pool::{self, POOL_ALIGN, PoolAllocator};
+use crate::mm::family::{AllocError, Allocator, Range, align_down, align_up};
 use crate::mm::layout::PAGE_SIZE;
 use core::alloc::Layout;
 use core::fmt;
@@ -358,7 +359,7 @@ impl HeapBackend for PoolHeap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::alloc::testkit::{Arena, Soak, heap_soak};
+    use crate::mm::heap::testkit::{Arena, Soak, heap_soak};
     use crate::testutil::soak_ops;
 
     fn heap_on(a: &Arena) -> PoolHeap {
@@ -472,7 +473,7 @@ mod tests {
     /// The pool heap as a `GlobalAlloc`, growing a region at a time.
     #[test]
     fn locked_pool_heap_grows() {
-        use crate::mm::alloc::LockedHeap;
+        use crate::mm::heap::backend::LockedHeap;
         use core::alloc::GlobalAlloc;
         use core::sync::atomic::Ordering;
         static HEAP: LockedHeap<PoolHeap> = LockedHeap::empty();
@@ -511,7 +512,7 @@ mod tests {
     /// because it asks for geometric growth.
     #[test]
     fn pool_heap_grows_past_max_arenas_small_steps() {
-        use crate::mm::alloc::LockedHeap;
+        use crate::mm::heap::backend::LockedHeap;
         use core::sync::atomic::{AtomicUsize, Ordering};
         const LEN: usize = 16 << 20;
         const STEP: usize = 16 * PAGE_SIZE;

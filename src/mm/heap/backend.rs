@@ -18,7 +18,7 @@
 //! interrupts need not be disabled around it. The grow hook runs *without*
 //! the heap lock held, so it may itself use the heap.
 
-use super::AllocError;
+use crate::mm::family::AllocError;
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::ptr::{self, NonNull};

@@ -35,8 +35,9 @@
 //! (`len|1`), a superbuffer header (`extent|2`) or a front void pointing at
 //! the header (`front|3`). So `check()` can walk a region block by block.
 
+use super::backend::{HeapBackend, HeapStats};
 use super::tree::{self, Links, TreeKind};
-use super::{AllocError, Allocator, HeapBackend, HeapStats, Range, align_down, align_up};
+use crate::mm::family::{AllocError, Allocator, Range, align_down, align_up};
 use crate::mm::layout::PAGE_SIZE;
 use core::alloc::Layout;
 use core::fmt;

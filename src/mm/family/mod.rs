@@ -1,5 +1,5 @@
-//! The allocator family after FreeNOS's `liballoc`, the two heaps of the seeds,
-//! and the memory channel.
+//! The allocator family after FreeNOS's `liballoc` and the memory channel.
+//! The heaps built on it (gap tree, first fit, pool heap) live in `mm::heap`.
 //!
 //! Every member speaks one small language, the [`Allocator`] trait: a request
 //! is a [`Range`] (`size`, `alignment`; `address` ignored), the answer is the
@@ -18,8 +18,6 @@
 //!   BubbleAllocator bump pointer, never releases              bubble.rs
 //!   PoolAllocator   power-of-two pools drawn from a parent    pool.rs
 //!   SplitAllocator  physical range + its virtual window       split.rs
-//!   GapTreeHeap     gaps in an address tree and a length tree gaptree.rs
-//!   FirstFitHeap    address-ordered free list                 firstfit.rs
 //!   MemoryChannel   producer/consumer ring over two pages     channel.rs
 //! ```
 //!
@@ -32,28 +30,16 @@
 //! (under [`SplitAllocator`]) or virtual ones (under a heap); the typed
 //! `PhysAddr`/`VirtAddr` appear where the kind is known.
 
-pub mod backend;
 pub mod bit;
 pub mod bubble;
 pub mod channel;
-pub mod firstfit;
-pub mod gaptree;
 pub mod pool;
-pub mod poolheap;
 pub mod split;
-mod tree;
 
-#[cfg(test)]
-mod testkit;
-
-pub use backend::{HeapBackend, HeapStats, LockedHeap};
 pub use bit::{BitAllocator, RawWords};
 pub use bubble::BubbleAllocator;
 pub use channel::{ChannelError, Consumer, Producer, Reset};
-pub use firstfit::FirstFitHeap;
-pub use gaptree::{GapTreeHeap, VoidPolicy};
 pub use pool::{ObjectPostfix, ObjectPrefix, PoolAllocator};
-pub use poolheap::{PageArena, PoolHeap};
 pub use split::{SparseError, SplitAllocator};
 
 use core::fmt;

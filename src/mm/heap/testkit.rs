@@ -1,4 +1,4 @@
-//! Test helpers shared by the family: host memory arenas and one model
+//! Test helpers shared by the heaps: one model
 //! ("property") test that drives any [`HeapBackend`] with random operations.
 //!
 //! The model is the set of live blocks (address, size, alignment, fill
@@ -8,54 +8,15 @@
 //! wild pointer, wrong layout) must fail and leave the heap byte-for-byte
 //! unchanged (arena contents, stats and dump compared).
 
-use super::{AllocError, HeapBackend};
+use super::backend::HeapBackend;
+use crate::mm::family::AllocError;
+pub use crate::testutil::Arena;
 use crate::testutil::Rng;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::ptr::NonNull;
-
-/// Page-aligned zeroed host memory that stands in for a heap region.
-pub struct Arena {
-    ptr: *mut u8,
-    layout: Layout,
-}
-
-impl Arena {
-    /// `size` zeroed bytes aligned to 4096.
-    pub fn new(size: usize) -> Arena {
-        let layout = Layout::from_size_align(size, 4096).unwrap();
-        // SAFETY: size is non-zero in every use.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        assert!(!ptr.is_null());
-        Arena { ptr, layout }
-    }
-    /// First byte.
-    pub fn start(&self) -> usize {
-        self.ptr as usize
-    }
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.layout.size()
-    }
-    /// One past the last byte.
-    pub fn end(&self) -> usize {
-        self.start() + self.len()
-    }
-    /// A copy of the contents.
-    pub fn snapshot(&self) -> Vec<u8> {
-        // SAFETY: the arena is valid for its whole length.
-        unsafe { core::slice::from_raw_parts(self.ptr, self.len()).to_vec() }
-    }
-}
-
-impl Drop for Arena {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
-    }
-}
 
 /// Everything observable about a heap, for before/after comparisons.
 #[derive(Debug, PartialEq, Eq)]

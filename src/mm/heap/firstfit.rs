@@ -17,7 +17,8 @@
 //! layout) without changing anything, and can be walked block by block by
 //! `check()` (the first word of each block is tagged, as in the gap-tree heap).
 
-use super::{AllocError, Allocator, HeapBackend, HeapStats, Range, align_down, align_up};
+use super::backend::{HeapBackend, HeapStats};
+use crate::mm::family::{AllocError, Allocator, Range, align_down, align_up};
 use crate::mm::layout::PAGE_SIZE;
 use core::alloc::Layout;
 use core::fmt;
@@ -582,7 +583,7 @@ impl HeapBackend for FirstFitHeap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::alloc::testkit::{Arena, Soak, heap_soak, snapshot};
+    use crate::mm::heap::testkit::{Arena, Soak, heap_soak, snapshot};
     use crate::testutil::soak_ops;
     use alloc::string::String;
     use alloc::vec::Vec;

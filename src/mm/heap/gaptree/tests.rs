@@ -1,6 +1,6 @@
 use super::*;
-use crate::mm::alloc::testkit::{Arena, Soak, heap_soak, snapshot};
-use crate::mm::alloc::{HeapBackend, LockedHeap};
+use crate::mm::heap::backend::{HeapBackend, LockedHeap};
+use crate::mm::heap::testkit::{Arena, Soak, heap_soak, snapshot};
 use crate::testutil::soak_ops;
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -1,8 +1,8 @@
 use super::*;
-use crate::mm::alloc::bit::BitAllocator;
-use crate::mm::alloc::bubble::BubbleAllocator;
-use crate::mm::alloc::testkit::Arena;
+use crate::mm::family::bit::BitAllocator;
+use crate::mm::family::bubble::BubbleAllocator;
 use crate::mm::layout::PAGE_SIZE;
+use crate::testutil::Arena;
 use crate::testutil::{Rng, soak_ops};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
