@@ -21,8 +21,7 @@ use crate::arch::x86::{self, gdt, without_interrupts};
 use crate::bootinfo::BootInfo;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
-use crate::mm::heap::backend::{HeapBackend, LockedHeap};
-use crate::mm::heap::{AnyHeap, HeapKind};
+use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, KernelHeap};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
 use crate::mm::paging::{
     Entry, EntryFlags, Mapper, NoFlush, PageSize, Release, Scope, TlbFlush, ZeroFill,
@@ -34,7 +33,9 @@ use crate::println;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
 
-/// Bytes of heap mapped at boot; the rest comes through the grow hook.
+/// Bytes of heap blocks mapped at boot; the rest comes through the grow
+/// hook. (The buddy heap's side table, `HeapKind::table_bytes`, is mapped
+/// with them.)
 pub const INITIAL_HEAP: usize = 256 * 1024;
 /// The least the heap grows by at a time.
 pub const HEAP_GROW_STEP: usize = 64 * 1024;
@@ -101,7 +102,7 @@ pub static MEMORY: Mutex<Option<Memory>> = Mutex::new(None);
 
 /// The kernel heap: one of four designs behind one `GlobalAlloc`.
 #[global_allocator]
-pub static KERNEL_HEAP: LockedHeap<AnyHeap> = LockedHeap::empty();
+pub static KERNEL_HEAP: KernelHeap = KernelHeap::empty();
 
 /// Bytes of heap mapped so far (boot mapping plus growth).
 pub static HEAP_MAPPED: AtomicUsize = AtomicUsize::new(0);
@@ -224,6 +225,7 @@ pub fn init(info: &BootInfo) {
         }
     };
     *HEAP_KIND.lock() = kind;
+    let first_map = INITIAL_HEAP + kind.table_bytes(HEAP_ARENA);
     let mut memory = Memory {
         frames,
         kernel,
@@ -232,7 +234,7 @@ pub fn init(info: &BootInfo) {
     let heap_va = VirtAddr(KERNEL_HEAP_START);
     let mapped = memory.mapper().map_range_sparse(
         heap_va,
-        INITIAL_HEAP,
+        first_map,
         EntryFlags::WRITABLE | EntryFlags::GLOBAL,
         ZeroFill::No,
         &mut memory.frames,
@@ -244,11 +246,22 @@ pub fn init(info: &BootInfo) {
         ));
     }
     *MEMORY.lock() = Some(memory);
-    HEAP_MAPPED.store(INITIAL_HEAP, Ordering::Relaxed);
-    // SAFETY: INITIAL_HEAP bytes at KERNEL_HEAP_START were just mapped for the
+    HEAP_MAPPED.store(first_map, Ordering::Relaxed);
+    // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for the
     // heap alone; the rest of the arena is mapped by `grow` before use.
-    match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, INITIAL_HEAP) } {
-        Ok(heap) => {
+    match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, first_map) } {
+        Ok(mut heap) => {
+            if info.flag("poison") {
+                let on = heap.set_poison(true);
+                println!(
+                    "memory: poison {}",
+                    if on {
+                        "on: freed heap memory is filled, heapcheck verifies it"
+                    } else {
+                        "not supported by this heap design"
+                    }
+                );
+            }
             KERNEL_HEAP.init(heap);
         }
         Err(e) => {

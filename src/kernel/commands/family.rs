@@ -118,6 +118,29 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
         "  refused frees {:>10}",
         memory::KERNEL_HEAP.bad_frees()
     );
+    if let Some(addr) = memory::KERNEL_HEAP.last_bad_free() {
+        let _ = writeln!(out, "  last refused  {addr:#010x}");
+    }
+    let (table, poison) = memory::KERNEL_HEAP
+        .with(|h| {
+            let poison = h.as_buddy().is_some_and(|b| b.poisoning());
+            (h.side_table_bytes(), poison)
+        })
+        .unwrap_or((0, false));
+    if table > 0 {
+        let _ = writeln!(
+            out,
+            "  side table    {:>10} bytes (block starts: O(1) free check; {}.{:02}% of arena)",
+            table,
+            table * 100 / memory::HEAP_ARENA,
+            table * 10000 / memory::HEAP_ARENA % 100
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  poison        {:>10} (boot option `poison`: heapcheck finds writes after free)",
+        if poison { "on" } else { "off" }
+    );
     match check {
         Ok(()) => {
             let _ = writeln!(out, "  check                 ok");
