@@ -80,8 +80,8 @@ fn every_kind_allocates_frees_grows_and_checks() {
         heap.with(|h| h.check()).unwrap().unwrap();
         let stats = heap.stats().unwrap();
         assert_eq!(stats.used + stats.free, stats.size, "{kind:?}: {stats:?}");
-        drop(heap);
-        // SAFETY: the heap is gone; the arena was allocated with `layout`.
+        // The heap (no Drop) is not used past here.
+        // SAFETY: the heap is done with the arena, allocated with `layout`.
         unsafe { dealloc(base, layout) };
     }
 }
@@ -116,8 +116,8 @@ fn a_growth_the_heap_refuses_is_given_back() {
     assert_eq!(heap.times_grown(), 0);
     assert_eq!(heap.stats().unwrap(), before, "the heap is unchanged");
     heap.with(|h| h.check()).unwrap().unwrap();
-    drop(heap);
-    // SAFETY: the heap is gone.
+    // The heap (no Drop) is not used past here.
+    // SAFETY: the heap is done with the arena.
     unsafe { dealloc(base, layout) };
 }
 
@@ -190,8 +190,8 @@ fn soak_growth_maps_exactly_what_the_heap_holds() {
         }
         heap.with(|h| h.check()).unwrap().unwrap();
         assert_eq!(heap.bad_frees(), 0);
-        drop(heap);
-        // SAFETY: the heap is gone.
+        // The heap (no Drop) is not used past here.
+        // SAFETY: the heap is done with the arena.
         unsafe { dealloc(base, layout) };
     }
 }
@@ -234,8 +234,8 @@ fn over_builds_the_kernel_heap_and_realloc_stays_in_place() {
     heap.with(|h| h.check()).unwrap().unwrap();
     let free = heap.stats().unwrap();
     assert_eq!(free.allocations, 0);
-    drop(heap);
-    // SAFETY: the heap is gone.
+    // The heap (no Drop) is not used past here.
+    // SAFETY: the heap is done with the arena.
     unsafe { dealloc(base, layout) };
 }
 
