@@ -4,8 +4,18 @@
 //! Every allocator's model test runs `soak_ops()` random operations: a modest
 //! number under `make test`, `CAIRN_SOAK_OPS` (1,000,000 from `make soak`) when set.
 
-/// Operations a model test runs: `CAIRN_SOAK_OPS` if set, else `default`.
+/// Operations a model test runs under Miri when `CAIRN_SOAK_OPS` is not
+/// forwarded (Miri interprets every instruction: thousands of times slower).
+pub const MIRI_SOAK_OPS: usize = 300;
+
+/// Operations a model test runs: `CAIRN_SOAK_OPS` if set, else `default`
+/// (at most [`MIRI_SOAK_OPS`] under Miri).
 pub fn soak_ops(default: usize) -> usize {
+    let default = if cfg!(miri) {
+        default.min(MIRI_SOAK_OPS)
+    } else {
+        default
+    };
     std::env::var("CAIRN_SOAK_OPS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -10,6 +10,12 @@
 //!         growth can serve)
 //! ```
 //!
+//! Behind the heap, a reserve ([`RESERVE_BYTES`] in the kernel image, a
+//! heap of its own): Rust allocations of kernel code fall back to it when
+//! the heap cannot serve them even after growing (`mm::reserve`), so the
+//! shell answers when the heap and the PMM are both dry. `alloc` asks the
+//! heap alone ([`allocate`]) and can never drain the reserve.
+//!
 //! Everything the kernel knows about its heap is asked of the heap itself:
 //! its design ([`kind`]), how much of the arena is mapped ([`mapped_bytes`],
 //! the end of its highest region), its statistics. Nothing here copies it.
@@ -25,6 +31,7 @@ use crate::mm::family::AllocError;
 use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
 use crate::mm::layout::PAGE_SIZE;
 use crate::mm::paging::{EntryFlags, Release, ZeroFill};
+use crate::mm::reserve::WithReserve;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
 use crate::println;
 use core::alloc::Layout;
@@ -39,9 +46,24 @@ pub const HEAP_GROW_STEP: usize = 64 * 1024;
 /// Bytes of address space reserved for the kernel heap.
 pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usize;
 
-/// The kernel heap: one of four designs behind one `GlobalAlloc`.
-#[global_allocator]
+/// The kernel heap: one of four designs.
 static KERNEL_HEAP: KernelHeap = KernelHeap::empty();
+
+/// Bytes of the reserve: the largest report (8 KiB) several times over,
+/// and the error messages and slot stacks of a shell that keeps answering.
+pub const RESERVE_BYTES: usize = 64 * 1024;
+
+/// The reserve's memory, in the kernel image (.bss).
+#[repr(C, align(4096))]
+struct ReserveBuf([u8; RESERVE_BYTES]);
+static mut RESERVE_BUF: ReserveBuf = ReserveBuf([0; RESERVE_BYTES]);
+
+/// The reserve heap (buddy, never grows).
+static RESERVE: KernelHeap = KernelHeap::empty();
+
+/// Every Rust allocation of the kernel: the heap, then the reserve.
+#[global_allocator]
+static ALLOCATOR: WithReserve = WithReserve::new(&KERNEL_HEAP, &RESERVE);
 
 /// Map the first [`INITIAL_HEAP`] bytes (and the design's side table),
 /// start the design `heap=` names (buddy by default; a bad name prints why
@@ -90,6 +112,38 @@ pub fn init(info: &BootInfo) {
     }
     KERNEL_HEAP.set_grow(grow);
     KERNEL_HEAP.set_ungrow(ungrow);
+    init_reserve();
+}
+
+/// Start the reserve heap over its static buffer. Called once, by [`init`].
+fn init_reserve() {
+    let base = (&raw mut RESERVE_BUF).cast::<u8>() as usize;
+    // SAFETY: RESERVE_BUF is used by this heap alone, for the whole run;
+    // `init` runs once, before anything can fall back to the reserve.
+    match unsafe { AnyHeap::new(HeapKind::Buddy, base, RESERVE_BYTES, RESERVE_BYTES) } {
+        Ok(heap) => {
+            RESERVE.init(heap);
+            ALLOCATOR.set_reserve_range(base, RESERVE_BYTES);
+        }
+        Err(e) => fatal_because("memory: cannot start the reserve heap", e),
+    }
+}
+
+/// The reserve's usage, or `None` before [`init`].
+pub fn reserve_stats() -> Option<HeapStats> {
+    RESERVE.stats()
+}
+
+/// Run `f` on the reserve heap under its lock (for `heapcheck`); `None`
+/// before [`init`]. `f` must not allocate.
+pub fn with_reserve<R>(f: impl FnOnce(&mut AnyHeap) -> R) -> Option<R> {
+    RESERVE.with(f)
+}
+
+/// How many allocations the reserve served since boot, and how many
+/// requests neither the heap nor the reserve could serve.
+pub fn reserve_counts() -> (usize, usize) {
+    (ALLOCATOR.served(), ALLOCATOR.refused())
 }
 
 /// The heap's grow hook: map at least `min_bytes` (and at least
@@ -184,7 +238,8 @@ pub fn times_grown() -> usize {
     KERNEL_HEAP.times_grown()
 }
 
-/// Allocate for `layout` from the kernel heap, growing it if it is short.
+/// Allocate for `layout` from the kernel heap, growing it if it is short;
+/// never from the reserve.
 pub fn allocate(layout: Layout) -> Result<NonNull<u8>, AllocError> {
     KERNEL_HEAP.allocate(layout)
 }

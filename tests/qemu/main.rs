@@ -3,6 +3,7 @@
 
 mod support;
 
+mod exhaustion;
 mod family;
 mod foundation;
 mod frames;

@@ -33,7 +33,7 @@ use crate::mm::heap::HeapKind;
 use crate::mm::layout::PAGE_SIZE;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
 use crate::shell::input::Key;
-use alloc::alloc::{Layout, alloc_zeroed, dealloc};
+use alloc::alloc::Layout;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -316,10 +316,13 @@ fn page_layout() -> Layout {
     Layout::from_size_align(PAGE_SIZE, PAGE_SIZE).expect("channel: page layout")
 }
 
-/// One zeroed, page-aligned page from the kernel heap.
+/// One zeroed, page-aligned page from the kernel heap (never from the
+/// reserve: the demo holds its pages until `channel off`).
 fn heap_page() -> Option<NonNull<u8>> {
-    // SAFETY: the layout has a non-zero size.
-    NonNull::new(unsafe { alloc_zeroed(page_layout()) })
+    let page = kheap::allocate(page_layout()).ok()?;
+    // SAFETY: a fresh block of PAGE_SIZE bytes, ours alone.
+    unsafe { core::ptr::write_bytes(page.as_ptr(), 0, PAGE_SIZE) };
+    Some(page)
 }
 
 /// Give back a page from [`heap_page`].
@@ -327,8 +330,8 @@ fn heap_page() -> Option<NonNull<u8>> {
 /// # Safety
 /// `page` came from `heap_page` and nothing uses it any more.
 unsafe fn free_page(page: NonNull<u8>) {
-    // SAFETY: forwarded: allocated with this layout, no longer used.
-    unsafe { dealloc(page.as_ptr(), page_layout()) };
+    // A refusal is counted by the heap; it cannot happen for our own page.
+    let _ = kheap::deallocate(page, page_layout());
 }
 
 /// `channel on [bytes]`: two heap pages, both endpoints, the keyboard tap.
@@ -338,11 +341,12 @@ fn channel_on(message_size: usize, out: &mut dyn Write) -> Outcome {
             "the channel is already on (`channel off` first)",
         ));
     }
-    let data = heap_page().ok_or_else(|| String::from("no memory for the data page"))?;
+    let data =
+        heap_page().ok_or_else(|| String::from("out of memory: no heap page for the data"))?;
     let Some(feedback) = heap_page() else {
         // SAFETY: just allocated, never shared.
         unsafe { free_page(data) };
-        return Err(String::from("no memory for the feedback page"));
+        return Err(String::from("out of memory: no heap page for the feedback"));
     };
     // SAFETY: two distinct zeroed heap pages, owned by the demo until
     // `channel off` has removed both endpoints.
@@ -554,8 +558,9 @@ const BENCH_LIVE: usize = 300;
 const BENCH_MAX: usize = 1000;
 
 /// `bench [operations]`: allocate or free at random on the kernel heap (at
-/// most 300 live blocks, sizes 4..1000, alignments mostly 8), through the
-/// global allocator; time in PIT ticks (10 ms each).
+/// most 300 live blocks, sizes 4..1000, alignments mostly 8), never on the
+/// reserve (a dry heap counts as failed allocations); time in PIT ticks
+/// (10 ms each).
 fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
     let ops = match args {
         [] => 500_000,
@@ -567,7 +572,10 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
         _ => return Err(String::from("too many arguments")),
     };
     let before = kheap::stats().unwrap_or_default();
-    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(BENCH_LIVE);
+    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();
+    live.try_reserve_exact(BENCH_LIVE).map_err(|_| {
+        String::from("out of memory: no room for the benchmark's table of live blocks")
+    })?;
     let grown = kheap::times_grown();
     let mut rng = crate::rand::Rng::new(0x2545_F491);
     let (mut allocs, mut frees, mut failed) = (0usize, 0usize, 0usize);
@@ -584,8 +592,7 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
             };
             // Never fails: size > 0 and align is a small power of two.
             let layout = Layout::from_size_align(size, align).expect("bench: layout");
-            // SAFETY: non-zero size.
-            match NonNull::new(unsafe { alloc::alloc::alloc(layout) }) {
+            match kheap::allocate(layout).ok() {
                 Some(p) => {
                     // SAFETY: the block holds at least one byte.
                     unsafe { p.as_ptr().write(size as u8) };
@@ -597,8 +604,7 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
         } else {
             let i = rng.range(0, live.len());
             let (p, layout) = live.swap_remove(i);
-            // SAFETY: allocated above with this layout, freed once.
-            unsafe { dealloc(p.as_ptr(), layout) };
+            let _ = kheap::deallocate(p, layout); // ours: never refused
             frees += 1;
         }
     }
@@ -607,8 +613,7 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
     let peak = kheap::stats().unwrap_or_default();
     let live_end = live.len();
     for (p, layout) in live.drain(..) {
-        // SAFETY: allocated above with this layout, freed once.
-        unsafe { dealloc(p.as_ptr(), layout) };
+        let _ = kheap::deallocate(p, layout); // ours: never refused
     }
     drop(live);
     let after = kheap::stats().unwrap_or_default();

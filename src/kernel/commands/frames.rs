@@ -7,7 +7,7 @@
 //!   at P0x00210000-P0x0021ffff   at P0x00210000-P0x0021ffff     is already free (double free)
 //!
 //!   the kernel's own frames     ┌─ FALLOCS ─────────────┐     ffree <addr>
-//!   (page tables, heap pages)   │ start  len  (≤ 64)    │ <── only these, so a typo cannot
+//!   (page tables, heap pages)   │ start  len  (≤ 256)   │ <── only these, so a typo cannot
 //!   are refused by ffree        └───────────────────────┘     free a page table under the kernel
 //! ```
 //!
@@ -59,7 +59,7 @@ pub static COMMANDS: &[Command] = &[
 const REPORT_CAPACITY: usize = 8 * 1024;
 
 /// Most allocations `falloc` keeps track of at once.
-pub const MAX_FALLOCS: usize = 64;
+pub const MAX_FALLOCS: usize = 256;
 
 /// A `fmt::Write` into the spare capacity of a `String` that never
 /// reallocates, so it may be written while `MEMORY` is held. Text that does
@@ -94,18 +94,27 @@ impl Write for NoGrow<'_> {
 
 /// Run `f` on the kernel's memory with the lock held and a [`NoGrow`] writer
 /// over a fresh buffer of [`REPORT_CAPACITY`] bytes; returns the text
-/// (with a note when it was cut) and `f`'s result.
-pub fn report_under_lock<R>(f: impl FnOnce(&mut Memory, &mut NoGrow) -> R) -> (String, R) {
-    let mut buf = String::with_capacity(REPORT_CAPACITY); // before the lock
+/// (with a note when it was cut) and `f`'s result. When not even the
+/// buffer can be had, `Err("out of memory ...")` and `f` does not run.
+pub fn report_under_lock<R>(
+    f: impl FnOnce(&mut Memory, &mut NoGrow) -> R,
+) -> Result<(String, R), String> {
+    let mut buf = String::new();
+    buf.try_reserve_exact(REPORT_CAPACITY) // before the lock
+        .map_err(|_| format!("out of memory: no room for the report ({REPORT_CAPACITY} bytes)"))?;
     let (r, cut) = memory::with(|m| {
         let mut w = NoGrow::new(&mut buf);
         let r = f(m, &mut w);
         (r, w.was_cut())
     });
     if cut {
-        buf.push_str("... (report cut: longer than the buffer)\n");
+        // Within the capacity kept for it: the note never reallocates.
+        let note = "... (report cut: longer than the buffer)\n";
+        if buf.capacity() - buf.len() >= note.len() {
+            buf.push_str(note);
+        }
     }
-    (buf, r)
+    Ok((buf, r))
 }
 
 /// One allocation `falloc` made: `len` frames from `start`.
@@ -240,7 +249,7 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
             }
             Ok(())
         }
-    });
+    })?;
     let _ = out.write_str(&text);
     match (view, outcome) {
         (View::Check, Ok(())) => {
@@ -269,7 +278,7 @@ fn buddyinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
                 m.frames.name()
             );
         }
-    });
+    })?;
     let _ = out.write_str(&text);
     Ok(())
 }

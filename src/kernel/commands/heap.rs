@@ -255,11 +255,12 @@ fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
     no_args(args)?;
     let kind = kheap::kind();
     // Room for another design's dump (the buddy table needs none).
-    let mut dump = String::with_capacity(if kind == HeapKind::Buddy {
-        0
-    } else {
-        DUMP_BYTES
-    });
+    let mut dump = String::new();
+    if kind != HeapKind::Buddy {
+        dump.try_reserve_exact(DUMP_BYTES).map_err(|_| {
+            format!("out of memory: no room for the heap's dump ({DUMP_BYTES} bytes)")
+        })?;
+    }
     let (snapshot, cut, full) = kheap::with(|h| {
         if let Some(b) = h.as_buddy() {
             return (Some(BuddySnapshot::of(b)), 0, false);
@@ -326,7 +327,23 @@ fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
         kheap::bad_frees(),
         live_allocs().len()
     );
+    write_reserve_line(out);
     Ok(())
+}
+
+/// One line on the reserve the kernel falls back to when the heap is dry.
+fn write_reserve_line(out: &mut dyn Write) {
+    let Some(r) = kheap::reserve_stats() else {
+        return;
+    };
+    let (served, refused) = kheap::reserve_counts();
+    let _ = writeln!(
+        out,
+        "reserve: {} of {} in use by {} blocks (served {served} when the heap was dry; {refused} requests refused by both)",
+        Size(r.used),
+        Size(kheap::RESERVE_BYTES),
+        r.allocations
+    );
 }
 
 // ----- heapmap -----------------------------------------------------------------
@@ -348,14 +365,17 @@ struct Map {
 }
 
 impl Map {
-    /// Room for the cells, reserved before the heap is locked.
-    fn reserve() -> Map {
-        Map {
+    /// Room for the cells, reserved before the heap is locked; `None`
+    /// when there is no memory for them.
+    fn reserve() -> Option<Map> {
+        let mut cells = Vec::new();
+        cells.try_reserve_exact(MAP_CELLS).ok()?;
+        Some(Map {
             start: 0,
             bytes: 0,
             cell_scale: 0,
-            cells: Vec::with_capacity(MAP_CELLS),
-        }
+            cells,
+        })
     }
 
     /// Copy `h`'s cells: one per minimum block, or per larger power of two
@@ -448,7 +468,7 @@ fn heapmap(args: &[&str], out: &mut dyn Write) -> Outcome {
         [other] => return Err(format!("no heap `{other}` (playground or kernel)")),
         [_, extra, ..] => return Err(format!("unexpected argument `{extra}`")),
     };
-    let mut map = Map::reserve();
+    let mut map = Map::reserve().ok_or("out of memory: no room for the map's cells")?;
     let name = match which {
         Which::Playground => {
             playground::with_playground(|p| map.fill(p.heap()));
@@ -497,7 +517,7 @@ fn write_check(name: &str, r: Result<CheckReport, CheckError>, out: &mut dyn Wri
     }
 }
 
-/// `heapcheck`: `check()` on the kernel heap and on the playground.
+/// `heapcheck`: `check()` on the kernel heap, its reserve and the playground.
 fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
     no_args(args)?;
     /// The kernel heap's verdict, copied under its lock.
@@ -523,9 +543,12 @@ fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
             false
         }
     };
+    // The reserve is a buddy heap (see `kernel::heap::init_reserve`).
+    let reserve = kheap::with_reserve(|h| h.as_buddy().map(|b| BuddyHeap::check(b))).flatten();
+    let reserve_ok = reserve.is_none_or(|r| write_check("reserve (buddy)", r, out));
     let playground_ok = playground::with_playground(|p| p.heap().check());
     let playground_ok = write_check("playground", playground_ok, out);
-    if kernel_ok && playground_ok {
+    if kernel_ok && reserve_ok && playground_ok {
         Ok(())
     } else {
         Err("a heap failed its check".into())
@@ -537,7 +560,7 @@ fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
 /// The alignment `alloc <size>` uses when none is given (a `u64`'s, as malloc).
 const DEFAULT_ALIGN: usize = 8;
 /// Live blocks `alloc` can hold at once.
-const MAX_ALLOCS: usize = 32;
+const MAX_ALLOCS: usize = 256;
 /// Addresses `free` remembers having freed (to name a double free).
 const FREED_MEMORY: usize = 16;
 

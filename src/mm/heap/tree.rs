@@ -14,15 +14,25 @@
 //! All functions take raw node pointers: the caller guarantees that every
 //! node reachable from `root` is valid and that keys are unique.
 
+use core::mem::size_of;
 use core::ptr;
 
-/// The per-tree links inside a node.
+/// Bytes after `height` up to the next word on a 64-bit host (none on i686).
+const HEIGHT_PAD: usize = size_of::<usize>() - size_of::<u32>();
+
+/// The per-tree links inside a node. No implicit padding: on a 64-bit host
+/// `_pad` fills the word after `height` with zeros, so every byte of a node
+/// header is initialised (the gap tree reads a gap's first words back as a
+/// superbuffer header when it checks a free of a pointer inside a gap).
 #[repr(C)]
 pub(crate) struct Links<N> {
     pub left: *mut N,
     pub right: *mut N,
     pub height: u32,
+    _pad: [u8; HEIGHT_PAD],
 }
+
+const _: () = assert!(size_of::<Links<u8>>() == 3 * size_of::<usize>());
 
 impl<N> Links<N> {
     /// Links of a node that is in no tree.
@@ -31,6 +41,7 @@ impl<N> Links<N> {
             left: ptr::null_mut(),
             right: ptr::null_mut(),
             height: 0,
+            _pad: [0; HEIGHT_PAD],
         }
     }
 }
