@@ -8,4 +8,5 @@ mod family;
 mod foundation;
 mod frames;
 mod heap;
+mod messages;
 mod paging;

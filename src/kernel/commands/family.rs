@@ -22,7 +22,7 @@
 //! waits; the consumer lives in [`CONSUMER`], which the handler never touches.
 //! The ring itself needs no lock: each side writes only its own index.
 
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most};
 use crate::arch::x86::{self, without_interrupts};
 use crate::kernel::boot::boot_info;
 use crate::kernel::heap as kheap;
@@ -68,9 +68,7 @@ pub static COMMANDS: &[Command] = &[
 /// `heapinfo`: which heap design is the kernel's, how it was chosen, and
 /// its figures (`HeapStats`, mapping and growth, refused frees, check).
 fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
-    if !args.is_empty() {
-        return Err(String::from("heapinfo takes no arguments"));
-    }
+    at_most(args, 0)?;
     let kind = kheap::kind();
     let stats = kheap::stats().ok_or_else(|| String::from("the kernel heap is not set up"))?;
     let check = kheap::with(|h| h.check()).unwrap_or(Err("no heap"));
@@ -302,6 +300,8 @@ fn channel(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
         ["fill"] => channel_fill(out),
         ["off"] => channel_off(out),
+        ["fill" | "off", ..] => at_most(args, 1),
+        ["read" | "on", _, ..] => at_most(args, 2),
         _ => Err(format!("unknown channel arguments `{}`", args.join(" "))),
     }
 }
@@ -569,7 +569,7 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
             .ok()
             .filter(|n| (1..=10_000_000).contains(n))
             .ok_or_else(|| format!("`{n}` is not a number of operations (1 to 10000000)"))?,
-        _ => return Err(String::from("too many arguments")),
+        _ => return at_most(args, 1),
     };
     let before = kheap::stats().unwrap_or_default();
     let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();

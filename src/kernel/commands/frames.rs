@@ -15,7 +15,7 @@
 //! is held (the heap's grow hook takes it). Reports are written under the
 //! lock into a [`NoGrow`] buffer reserved beforehand, and printed after.
 
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most};
 use crate::kernel::memory::{self, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
@@ -171,9 +171,7 @@ const DRAW_COLUMNS: usize = 128;
 /// Parse `frames draw [from] [count] [order]` (frames; defaults: the first
 /// 4 MiB, one column per 16 frames).
 fn parse_draw(args: &[&str]) -> Result<View, String> {
-    if args.len() > 3 {
-        return Err("too many arguments".into());
-    }
+    at_most(args, 3)?;
     let arg = |i: usize, default: usize, what: &str| match args.get(i) {
         Some(a) => parse_frames(a, what),
         None => Ok(default),
@@ -210,6 +208,7 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
         ["dump"] => View::Dump,
         ["check"] => View::Check,
         ["draw", rest @ ..] => parse_draw(rest)?,
+        ["dump" | "check", ..] => return at_most(args, 1),
         [other, ..] => return Err(format!("unknown option `{other}`")),
     };
     let (text, outcome) = report_under_lock(|m, w| match view {
@@ -266,9 +265,7 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
 /// allocators keep no per-order lists; for them the line shows their free
 /// runs cut into aligned power-of-two blocks, and a note says so.
 fn buddyinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
-    if !args.is_empty() {
-        return Err("buddyinfo takes no arguments".into());
-    }
+    at_most(args, 0)?;
     let (text, ()) = report_under_lock(|m, w| {
         let _ = m.frames.report_buddyinfo(w);
         if !matches!(m.frames, AnyFrameAllocator::Buddy(_)) {
@@ -312,7 +309,7 @@ fn falloc(args: &[&str], out: &mut dyn Write) -> Outcome {
         [n] => (parse_frames(n, "count")?, 1),
         [n, a] => (parse_frames(n, "count")?, parse_frames(a, "align")?),
         [] => return Err("how many frames?".into()),
-        _ => return Err("too many arguments".into()),
+        _ => return at_most(args, 2),
     };
     if n == 0 {
         return Err("the count must be at least 1".into());
@@ -388,7 +385,7 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
     let addr = match args {
         [a] => parse_phys(a)?,
         [] => return Err("which address? (as falloc printed it)".into()),
-        _ => return Err("too many arguments".into()),
+        _ => return at_most(args, 1),
     };
     let frame = Frame::containing_address(addr);
     let (freed, free) = memory::with(|m| {

@@ -16,13 +16,15 @@
 //! `Vec` reserved beforehand, a `String` with room reserved beforehand) under
 //! the lock, and prints after.
 
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most};
 use crate::drivers::vga::{self, Color};
 use crate::kernel::console;
 use crate::kernel::heap::{self as kheap, HEAP_ARENA};
 use crate::kernel::playground::{self, PLAYGROUND_MAX_SCALE};
 use crate::mm::heap::HeapBackend;
-use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport, FreeCounts, HeapError, Scale};
+use crate::mm::heap::buddy::{
+    BuddyHeap, CheckError, CheckReport, FreeCounts, HEADER_SIZE, HeapError, Scale,
+};
 use crate::mm::heap::playground::{KEY_SIZES, MAX_SCALE_RANGE};
 use crate::mm::heap::report::{self, Cell};
 use crate::mm::heap::{HeapKind, MAX_ALIGN};
@@ -139,10 +141,7 @@ fn parse(s: &str) -> Result<usize, String> {
 }
 
 fn no_args(args: &[&str]) -> Outcome {
-    match args.first() {
-        Some(a) => Err(format!("unexpected argument `{a}`")),
-        None => Ok(()),
-    }
+    at_most(args, 0)
 }
 
 // ----- heap ------------------------------------------------------------------
@@ -622,6 +621,14 @@ fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
             "alignment {align}: a power of two up to {MAX_ALIGN} please"
         ));
     }
+    // Rust's limit on any allocation: isize::MAX, rounded down to the alignment.
+    let largest = (isize::MAX as usize) & !(align - 1);
+    if size > largest {
+        return Err(format!(
+            "{size} bytes is past the size limit of an allocation: at most {largest} bytes \
+             (isize::MAX, rounded down to the alignment {align})"
+        ));
+    }
     let layout = Layout::from_size_align(size, align).map_err(|e| format!("{e}"))?;
     // Claim a table entry first: a full table refuses before the heap changes.
     let slot = {
@@ -633,10 +640,21 @@ fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
     ))?;
     let kind = kheap::kind();
     let ptr = kheap::allocate(layout).map_err(|e| {
-        format!(
-            "the {} heap refused {size} bytes (align {align}): {e}",
-            kind.name()
-        )
+        // The buddy heap names the limit itself: the largest scale.
+        let too_big = kheap::with(|h| {
+            let b = h.as_buddy()?;
+            let max_scale = b.max_scale();
+            (size.saturating_add(HEADER_SIZE) > max_scale.bytes())
+                .then_some(HeapError::TooBig { size, max_scale })
+        })
+        .flatten();
+        match too_big {
+            Some(why) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
+            None => format!(
+                "the {} heap refused {size} bytes (align {align}): {e}",
+                kind.name()
+            ),
+        }
     })?;
     let addr = ptr.as_ptr() as usize;
     {
@@ -740,6 +758,15 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
     })
     .flatten();
     match buddy {
+        // The buddy calls any address in free memory "already free"; only
+        // an address `free` gave back is a double free. Anything else there
+        // was never handed out (or was freed long ago).
+        Some(BuddyVerdict::Refused(HeapError::DoubleFree { .. })) if !freed_before => {
+            return refused(&format_args!(
+                "{addr:#x} is not allocated: it lies in free memory of the {kind} heap \
+                 (never handed out, or freed long ago)"
+            ));
+        }
         Some(BuddyVerdict::Refused(e)) => return refused(&e),
         Some(BuddyVerdict::Foreign { scale }) => {
             return refused(&format_args!(

@@ -8,6 +8,16 @@ use core::fmt::Write;
 /// What a command returns: `Err` carries a message printed as `error: ...`.
 pub type Outcome = Result<(), String>;
 
+/// Refuse the arguments past the first `max`, in the words every command
+/// uses: ``unexpected argument `x` `` (the first one too many). Checked
+/// before the command changes anything.
+pub fn at_most(args: &[&str], max: usize) -> Outcome {
+    match args.get(max) {
+        Some(extra) => Err(alloc::format!("unexpected argument `{extra}`")),
+        None => Ok(()),
+    }
+}
+
 /// One command.
 pub struct Command {
     pub name: &'static str,

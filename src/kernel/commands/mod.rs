@@ -79,6 +79,7 @@ pub fn run(line: &str, out: &mut dyn Write) {
 
 /// `help`: every command with its arguments and one line of help.
 fn help(args: &[&str], out: &mut dyn Write) -> Outcome {
+    kit::at_most(args, 1)?;
     match args.first() {
         Some(&"all") => {
             for cmd in tables().flatten() {

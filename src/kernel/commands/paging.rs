@@ -28,7 +28,7 @@
 //! allocate (the shell passes the console's `Out`, which does not).
 
 use super::kit::Adapter;
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most};
 use crate::arch::x86::{gdt, probe};
 use crate::kernel::fault_report::write_region;
 use crate::kernel::heap as kheap;
@@ -98,6 +98,7 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         return Err("which address?".into());
     }
     let mut vas = [VirtAddr(0); 15];
+    at_most(args, vas.len())?;
     for (slot, arg) in vas.iter_mut().zip(args) {
         *slot = VirtAddr(parse_addr(arg)?);
     }
@@ -123,9 +124,7 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
 
 /// `pagedir`: the kernel directory's mappings, merged into runs.
 fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
-    if !args.is_empty() {
-        return Err("pagedir takes no arguments".into());
-    }
+    at_most(args, 0)?;
     // Writes while the memory lock is held: `out` is the console (no heap).
     memory::with(|m| m.mapper().write_pagedir(&mut Adapter(out)).map(|_| ()))
         .map_err(|_| String::from("the report could not be written"))?;
@@ -138,9 +137,7 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
 
 /// `vmregions`: the region table with what is mapped in each region.
 fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
-    if !args.is_empty() {
-        return Err("vmregions takes no arguments".into());
-    }
+    at_most(args, 0)?;
     // Writes while the memory lock is held: `out` is the console (no heap).
     memory::with(|m| m.regions.write_report(&m.mapper(), &mut Adapter(out)))
         .map_err(|_| String::from("the report could not be written"))?;
@@ -217,7 +214,8 @@ fn map(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (va, phys) = match args {
         [va] => (parse_addr(va)?, None),
         [va, phys] => (parse_addr(va)?, Some(parse_addr(phys)?)),
-        _ => return Err("one address, and at most one frame".into()),
+        [] => return Err("which address?".into()),
+        _ => return at_most(args, 2),
     };
     let done = memory::with(|m| -> Result<(Frame, EntryFlags, Option<Given>), Refusal> {
         let page = page_of(va)?;
@@ -285,8 +283,9 @@ fn map(args: &[&str], out: &mut dyn Write) -> Outcome {
 /// `unmap <vaddr>`: remove a page from a region `map` may change; an owned
 /// frame goes back to the PMM; `invlpg` drops the TLB's copy.
 fn unmap(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 1)?;
     let [va] = args else {
-        return Err("one address, please".into());
+        return Err("which address?".into());
     };
     let va = parse_addr(va)?;
     let done = memory::with(|m| -> Result<(Frame, EntryFlags, bool), Refusal> {
@@ -369,7 +368,7 @@ fn segdemo(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (offsets, gdt_limit_too): (&[u32], bool) = match args {
         [] => (&[0x10, 0x20], true),
         [o] => (&[parse_addr(o)?], false),
-        _ => return Err("at most one offset".into()),
+        _ => return at_most(args, 1),
     };
     let base = SEGDEMO_WORDS.as_ptr() as u32;
     let limit = core::mem::size_of_val(&SEGDEMO_WORDS) as u32 - 1;
@@ -449,6 +448,20 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
                 return Err("the read through the segment gave other bytes".into());
             }
         }
+        (Err(c), Err(_)) if c.vector == crate::exception::vector::PAGE_FAULT => {
+            let linear = d.base().wrapping_add(offset);
+            let _ = writeln!(
+                out,
+                "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
+                 data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
+                 #GP(0) here), so it formed the linear address base {:#010x} + offset \
+                 {offset:#x} = {} (mod 2^32) and paging found no page there",
+                c.cr2,
+                c.error_code,
+                d.base(),
+                VirtAddr(linear)
+            );
+        }
         (Err(c), Err(_)) if c.vector == crate::exception::vector::GENERAL_PROTECTION => {
             let _ = writeln!(
                 out,
@@ -503,6 +516,20 @@ fn segdemo_code_limit(out: &mut dyn Write) -> Outcome {
                 let _ = writeln!(
                     out,
                     "         ran the retf at linear {} (base + {offset:#x}) and came back",
+                    VirtAddr(linear)
+                );
+            }
+            (Err(c), Err(_)) if c.vector == crate::exception::vector::PAGE_FAULT => {
+                let linear = d.base().wrapping_add(offset);
+                let _ = writeln!(
+                    out,
+                    "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
+                 data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
+                 #GP(0) here), so it formed the linear address base {:#010x} + offset \
+                 {offset:#x} = {} (mod 2^32) and paging found no page there",
+                    c.cr2,
+                    c.error_code,
+                    d.base(),
                     VirtAddr(linear)
                 );
             }
