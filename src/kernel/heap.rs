@@ -128,7 +128,8 @@ fn ungrow(start: usize, len: usize) {
             .unmap_range(
                 VirtAddr(start as u32),
                 len,
-                Release::OwnedFrames(&mut m.frames),
+                Release::OwnedFrames,
+                &mut m.frames,
             )
             .is_ok()
     });
