@@ -171,7 +171,8 @@ pub fn shrink_region<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized>(
         .unmap_range(
             range.start,
             range.size as usize,
-            Release::OwnedFrames(frames),
+            Release::OwnedFrames,
+            frames,
         )
         .map_err(ShrinkError::Unmap)
 }
