@@ -27,6 +27,7 @@ use crate::mm::heap::playground::{KEY_SIZES, MAX_SCALE_RANGE};
 use crate::mm::heap::report::{self, Cell};
 use crate::mm::heap::{HeapKind, MAX_ALIGN};
 use crate::mm::vm::region::KERNEL_HEAP_START;
+use crate::text::Size;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -117,21 +118,6 @@ impl Write for LineCount {
     }
 }
 
-/// Bytes as `16`, `4 KiB`, `128 MiB`, `3 GiB` when they are whole units.
-struct Size(usize);
-
-impl fmt::Display for Size {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0;
-        for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-            if n >= 1 << shift && n.is_multiple_of(1 << shift) {
-                return write!(f, "{} {unit}", n >> shift);
-            }
-        }
-        write!(f, "{n} bytes")
-    }
-}
-
 fn parse(s: &str) -> Result<usize, String> {
     crate::shell::parse_number(s)
         .map(|n| n as usize)
@@ -194,18 +180,18 @@ impl BuddySnapshot {
             "buddy heap {:#010X}..{:#010X}: {} in blocks, scales {}..{} ({}..{})",
             self.start,
             self.end,
-            Size(self.bytes),
+            Size::exact(self.bytes as u64),
             self.min,
             self.max,
-            Size(self.min.bytes()),
-            Size(self.max.bytes())
+            Size::exact(self.min.bytes() as u64),
+            Size::exact(self.max.bytes() as u64)
         );
         if self.unbacked > 0 {
             let _ = writeln!(
                 out,
                 "arena reserved up to {:#010X}: {} more can be mapped on demand",
                 self.arena_end,
-                Size(self.unbacked)
+                Size::exact(self.unbacked as u64)
             );
         }
         let top = (usize::BITS - 1 - self.bytes.max(1).leading_zeros()) as u8;
@@ -227,8 +213,8 @@ impl BuddySnapshot {
                 "scales {:X}..{} ({}..{}): no blocks, larger than the heap so far",
                 top.0 + 1,
                 self.max,
-                Size(1 << (top.0 + 1)),
-                Size(self.max.bytes())
+                Size::exact((1 << (top.0 + 1)) as u64),
+                Size::exact(self.max.bytes() as u64)
             );
         }
         let _ = writeln!(
@@ -319,8 +305,8 @@ fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
     let _ = writeln!(
         out,
         "mapped {} of a {} arena at {:#010X}; grew {} times; deallocate refused {} bad frees; {} live blocks from `alloc`",
-        Size(kheap::mapped_bytes()),
-        Size(HEAP_ARENA),
+        Size::exact((kheap::mapped_bytes()) as u64),
+        Size::exact(HEAP_ARENA as u64),
         KERNEL_HEAP_START,
         kheap::times_grown(),
         kheap::bad_frees(),
@@ -377,9 +363,9 @@ impl Map {
         let _ = writeln!(
             out,
             "{name} map: {} at {:#010X}; one cell = {} (scale {:X})",
-            Size(self.bytes),
+            Size::exact(self.bytes as u64),
             self.start,
-            Size(1 << self.cell_scale),
+            Size::exact((1 << self.cell_scale) as u64),
             self.cell_scale
         );
         for (i, row) in self.cells.chunks(MAP_WIDTH).enumerate() {

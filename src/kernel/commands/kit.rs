@@ -1,6 +1,9 @@
-//! What every command file needs: the [`Command`] entry of a table, its
-//! [`Outcome`], and the [`Adapter`] that lets reports written for
-//! `impl fmt::Write` go to the shell's `&mut dyn Write`.
+//! What every command file needs: the [`Command`] entry of a table and its
+//! [`Outcome`].
+//!
+//! Reports written for `impl fmt::Write` take the shell's `out: &mut dyn
+//! Write` as `&mut &mut *out` (a `&mut dyn Write` is itself a `Write`): no
+//! adapter type is needed.
 
 use alloc::string::String;
 use core::fmt::Write;
@@ -14,13 +17,4 @@ pub struct Command {
     pub args: &'static str,
     pub help: &'static str,
     pub run: fn(&[&str], &mut dyn Write) -> Outcome,
-}
-
-/// Lets reports written for `impl fmt::Write` go to a `dyn Write`.
-pub struct Adapter<'a>(pub &'a mut dyn Write);
-
-impl Write for Adapter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.write_str(s)
-    }
 }
