@@ -5,6 +5,7 @@
 //! Write` as `&mut &mut *out` (a `&mut dyn Write` is itself a `Write`): no
 //! adapter type is needed.
 
+use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
 
@@ -17,4 +18,19 @@ pub struct Command {
     pub args: &'static str,
     pub help: &'static str,
     pub run: fn(&[&str], &mut dyn Write) -> Outcome,
+}
+
+/// A number argument (`0x` hex or decimal, `K`/`M` suffixes), or why not.
+pub fn parse(s: &str) -> Result<usize, String> {
+    crate::shell::parse_number(s)
+        .map(|n| n as usize)
+        .map_err(|e| format!("`{s}`: {e}"))
+}
+
+/// `Ok` when a command that takes no arguments got none.
+pub fn no_args(args: &[&str]) -> Outcome {
+    match args.first() {
+        Some(a) => Err(format!("unexpected argument `{a}`")),
+        None => Ok(()),
+    }
 }
