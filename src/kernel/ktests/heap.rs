@@ -520,7 +520,7 @@ fn commands_work() -> Result<(), String> {
     );
     let out = run("heapcheck");
     kassert!(
-        out.lines().count() == 2
+        out.lines().count() == 3
             && out.lines().all(|l| l.contains(": heap ok: "))
             && out.starts_with(&format!("kernel heap ({kind}): heap ok")),
         "heapcheck:\n{out}"
