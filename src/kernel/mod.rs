@@ -9,6 +9,7 @@ pub mod interrupts;
 pub mod ktest;
 pub mod ktests;
 pub mod memory;
+pub mod proc;
 
 use crate::arch::x86;
 use crate::bootinfo::BootInfo;
@@ -80,6 +81,7 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     commands::paging::install_fault_detail(); // after memory::init: fault reports read its tables and regions
     boot::print_summary(info);
     hotkeys::init(info); // the playground heap, sized by `playground=`: after the summary
+    proc::init(); // the system-call gate's handler and the scheduler hooks: after memory::init
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
 
@@ -98,14 +100,10 @@ pub fn run() -> ! {
         while let Some(key) = interrupts::INPUT.pop() {
             shell.feed(key, &mut host, &mut console::Out);
         }
-        // Sleep until the next interrupt; `sti; hlt` cannot miss a key that
-        // arrives between the check above and the halt.
-        x86::disable_interrupts();
-        if interrupts::INPUT.is_empty() {
-            x86::enable_interrupts_and_hlt();
-        } else {
-            x86::enable_interrupts();
-        }
+        proc::report_exits(&mut console::Out); // `[pid N] exited ...` of background processes
+        // Run the ready processes, or sleep until the next interrupt (`sti;
+        // hlt` cannot miss a key that arrives between the check and the halt).
+        proc::idle();
         print!("");
     }
 }

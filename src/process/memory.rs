@@ -38,7 +38,6 @@ use crate::mm::vm::PageFaultCode;
 use crate::mm::vm::region::{
     USER_ARGS_START, USER_HEAP_START, USER_PRIVATE_START, USER_SHARE_START, USER_STACK_START,
 };
-use alloc::vec::Vec;
 use core::fmt;
 
 const PAGE: u32 = PAGE_SIZE as u32;
@@ -112,11 +111,17 @@ pub struct FaultCounts {
     pub stack: usize,
 }
 
-/// One process's user memory (everything but the ELF image, which the loader maps).
+/// The most `mmap`s one process holds at once.
+pub const MAX_MMAPS: usize = 16;
+
+/// One process's user memory (everything but the ELF image, which the
+/// loader maps). Fixed-size: no call allocates from the kernel heap (the
+/// kernel calls them with its memory lock held).
 #[derive(Debug)]
 pub struct UserMemory {
     brk: u32,
-    mmaps: Vec<(u32, u32)>,
+    mmaps: [(u32, u32); MAX_MMAPS],
+    mmap_count: usize,
     owned: usize,
     limit: usize,
     /// Demand faults served.
@@ -154,7 +159,8 @@ impl UserMemory {
     pub fn new() -> UserMemory {
         UserMemory {
             brk: USER_HEAP_START,
-            mmaps: Vec::new(),
+            mmaps: [(0, 0); MAX_MMAPS],
+            mmap_count: 0,
             owned: 0,
             limit: USER_FRAME_LIMIT,
             faults: FaultCounts::default(),
@@ -348,12 +354,15 @@ impl UserMemory {
         if len == 0 || len > MMAP_MAX {
             return Err(Errno::Inval);
         }
+        if self.mmap_count == MAX_MMAPS {
+            return Err(Errno::NoMem);
+        }
         let len = len.next_multiple_of(PAGE_SIZE) as u32;
         if self.owned + (len / PAGE) as usize + 2 > self.limit {
             return Err(Errno::NoMem);
         }
         let mut at = USER_PRIVATE_START;
-        for &(start, l) in &self.mmaps {
+        for &(start, l) in self.mappings() {
             if at + len <= start {
                 break;
             }
@@ -367,8 +376,10 @@ impl UserMemory {
             mapper.map_range_sparse(VirtAddr(at), len as usize, flags, ZeroFill::Yes, f)
         })
         .map_err(|_| Errno::NoMem)?;
-        let i = self.mmaps.partition_point(|&(s, _)| s < at);
-        self.mmaps.insert(i, (at, len));
+        let i = self.mappings().partition_point(|&(s, _)| s < at);
+        self.mmaps.copy_within(i..self.mmap_count, i + 1);
+        self.mmaps[i] = (at, len);
+        self.mmap_count += 1;
         Ok(at)
     }
 
@@ -383,7 +394,7 @@ impl UserMemory {
     ) -> Result<(), Errno> {
         let len = len.next_multiple_of(PAGE_SIZE) as u32;
         let i = self
-            .mmaps
+            .mappings()
             .iter()
             .position(|&m| m == (addr, len))
             .ok_or(Errno::Inval)?;
@@ -391,13 +402,14 @@ impl UserMemory {
             mapper.unmap_range(VirtAddr(addr), len as usize, Release::OwnedFrames(f))
         })
         .map_err(|_| Errno::Inval)?;
-        self.mmaps.remove(i);
+        self.mmaps.copy_within(i + 1..self.mmap_count, i);
+        self.mmap_count -= 1;
         Ok(())
     }
 
     /// The anonymous mappings: (start, length).
     pub fn mappings(&self) -> &[(u32, u32)] {
-        &self.mmaps
+        &self.mmaps[..self.mmap_count]
     }
 
     /// Map the argument page at `USER_ARGS_START` and fill it:

@@ -19,43 +19,48 @@ use crate::mm::layout::PAGE_SIZE;
 use crate::mm::paging::{EntryFlags, Mapper, TlbFlush};
 use crate::mm::phys::PhysMemory;
 use crate::mm::vm::region::USER_SHARE_START;
-use alloc::vec::Vec;
 
 /// The address region `key` is mapped at in every space.
 pub fn address(key: u32) -> u32 {
     USER_SHARE_START + (key - 1) * SHARE_MAX as u32
 }
 
-#[derive(Debug)]
+/// Pages of the largest region.
+const MAX_PAGES: usize = SHARE_MAX / PAGE_SIZE;
+
+#[derive(Clone, Copy, Debug)]
 struct Shared {
-    frames: Vec<Frame>,
+    frames: [Frame; MAX_PAGES],
+    pages: usize,
     users: usize,
 }
 
-/// Every shared region, by key.
+/// Every shared region, by key. Fixed-size: attaching never allocates from
+/// the kernel heap (the kernel calls it with its memory lock held).
 #[derive(Debug, Default)]
 pub struct SharedRegions {
-    regions: Vec<(u32, Shared)>,
+    regions: [Option<Shared>; SHARE_KEYS as usize],
 }
 
 impl SharedRegions {
     /// No region.
     pub const fn new() -> SharedRegions {
         SharedRegions {
-            regions: Vec::new(),
+            regions: [None; SHARE_KEYS as usize],
         }
     }
 
     /// Frames held by every region.
     pub fn frames(&self) -> usize {
-        self.regions.iter().map(|(_, s)| s.frames.len()).sum()
+        self.regions.iter().flatten().map(|s| s.pages).sum()
     }
 
     /// (key, pages, users) of each region.
     pub fn list(&self) -> impl Iterator<Item = (u32, usize, usize)> + '_ {
         self.regions
             .iter()
-            .map(|(k, s)| (*k, s.frames.len(), s.users))
+            .enumerate()
+            .filter_map(|(i, s)| s.map(|s| (i as u32 + 1, s.pages, s.users)))
     }
 
     /// Map region `key` into the space of `mapper` and count one more user.
@@ -72,49 +77,43 @@ impl SharedRegions {
         if key == 0 || key > SHARE_KEYS || len > SHARE_MAX {
             return Err(Errno::Inval);
         }
+        let slot = (key - 1) as usize;
         let pages = len.div_ceil(PAGE_SIZE);
-        let created = match self.regions.iter().position(|(k, _)| *k == key) {
-            Some(i) => {
-                let have = self.regions[i].1.frames.len();
-                if pages != 0 && pages != have {
+        let created = match self.regions[slot] {
+            Some(s) => {
+                if pages != 0 && pages != s.pages {
                     return Err(Errno::Busy);
                 }
-                None
+                false
             }
             None => {
                 if pages == 0 {
                     return Err(Errno::Inval);
                 }
-                let mut got = Vec::with_capacity(pages);
+                let mut s = Shared {
+                    frames: [Frame(0); MAX_PAGES],
+                    pages: 0,
+                    users: 0,
+                };
                 for _ in 0..pages {
-                    match frames.allocate() {
-                        Some(f) => {
-                            let p = mapper.mem().frame_ptr(f);
-                            // SAFETY: a fresh frame, PAGE_SIZE bytes, ours alone.
-                            unsafe { core::ptr::write_bytes(p, 0, PAGE_SIZE) };
-                            got.push(f);
-                        }
-                        None => {
-                            free_all(frames, &got);
-                            return Err(Errno::NoMem);
-                        }
-                    }
+                    let Some(f) = frames.allocate() else {
+                        free_all(frames, &s.frames[..s.pages]);
+                        return Err(Errno::NoMem);
+                    };
+                    let p = mapper.mem().frame_ptr(f);
+                    // SAFETY: a fresh frame, PAGE_SIZE bytes, ours alone.
+                    unsafe { core::ptr::write_bytes(p, 0, PAGE_SIZE) };
+                    s.frames[s.pages] = f;
+                    s.pages += 1;
                 }
-                self.regions.push((
-                    key,
-                    Shared {
-                        frames: got,
-                        users: 0,
-                    },
-                ));
-                Some(self.regions.len() - 1)
+                self.regions[slot] = Some(s);
+                true
             }
         };
-        let i = self.regions.iter().position(|(k, _)| *k == key).unwrap();
+        let s = self.regions[slot].expect("shared region present");
         let base = address(key);
         let flags = EntryFlags::USER | EntryFlags::WRITABLE;
-        let list = self.regions[i].1.frames.clone();
-        for (n, &f) in list.iter().enumerate() {
+        for (n, &f) in s.frames[..s.pages].iter().enumerate() {
             let page = Page::containing_address(VirtAddr(base + (n * PAGE_SIZE) as u32));
             if mapper.map(page, f, flags, frames).is_err() {
                 // Undo this attach: unmap what was mapped (tables stay, the
@@ -123,28 +122,35 @@ impl SharedRegions {
                     let p = Page::containing_address(VirtAddr(base + (m * PAGE_SIZE) as u32));
                     let _ = mapper.unmap(p);
                 }
-                if let Some(c) = created {
-                    let (_, s) = self.regions.remove(c);
-                    free_all(frames, &s.frames);
+                if created {
+                    free_all(frames, &s.frames[..s.pages]);
+                    self.regions[slot] = None;
                 }
                 return Err(Errno::NoMem);
             }
         }
-        self.regions[i].1.users += 1;
+        if let Some(s) = &mut self.regions[slot] {
+            s.users += 1;
+        }
         Ok(base)
     }
 
     /// One user of `key` is gone (its space destroyed or about to be); the
     /// last one frees the frames. An unknown key is ignored.
     pub fn detach(&mut self, frames: &mut dyn FrameAllocator, key: u32) {
-        let Some(i) = self.regions.iter().position(|(k, _)| *k == key) else {
+        if key == 0 || key > SHARE_KEYS {
+            return;
+        }
+        let slot = (key - 1) as usize;
+        let Some(s) = &mut self.regions[slot] else {
             return;
         };
-        let s = &mut self.regions[i].1;
         s.users = s.users.saturating_sub(1);
         if s.users == 0 {
-            let (_, s) = self.regions.remove(i);
-            free_all(frames, &s.frames);
+            let pages = s.pages;
+            let list = s.frames;
+            self.regions[slot] = None;
+            free_all(frames, &list[..pages]);
         }
     }
 }

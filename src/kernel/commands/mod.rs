@@ -8,6 +8,7 @@ mod foundation;
 mod frames;
 mod heap;
 pub mod paging;
+mod user;
 
 use alloc::string::String;
 use core::fmt::Write;
@@ -24,13 +25,14 @@ pub struct Command {
 }
 
 /// Every table, layer by layer, with the layer's name.
-fn layers() -> [(&'static str, &'static [Command]); 5] {
+fn layers() -> [(&'static str, &'static [Command]); 6] {
     [
         ("foundation", foundation::COMMANDS),
         ("heap", heap::COMMANDS),
         ("frames", frames::COMMANDS),
         ("paging", paging::COMMANDS),
         ("family", family::COMMANDS),
+        ("user", user::COMMANDS),
     ]
 }
 
