@@ -103,9 +103,10 @@ lint:
 	cargo clippy $(CARGO_KERNEL_FLAGS) -- -D warnings
 	cd user && cargo fmt --check && cargo clippy $(USER_FLAGS) -- -D warnings
 
-## test-host: tier 1, pure code on the host.
+## test-host: tier 1, pure code on the host, and the layer order of src/kernel.
 test-host:
 	cargo test --lib
+	cargo test --test kernel_layers
 
 ## test-kernel: tier 2, boot with `test` on the command line and run the
 ## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, and on every PMM and heap.

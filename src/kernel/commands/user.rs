@@ -1,6 +1,6 @@
 //! User-space commands: progs run ps kill.
 
-use super::{Command, Outcome};
+use super::kit::{Command, Outcome};
 use crate::kernel::proc::{self, programs};
 use crate::process::elf;
 use alloc::format;

@@ -35,10 +35,7 @@ use crate::process::abi::{Errno, KILLED_BY_SHELL};
 use alloc::string::String;
 use core::fmt::Write;
 
-/// The most processes alive at once.
-pub const MAX_PROCS: usize = 32;
-/// Timer ticks a process runs before the next one gets the CPU (20 ms).
-pub const SLICE_TICKS: u32 = 2;
+pub use table::{MAX_PROCS, SLICE_TICKS};
 
 /// Install the system-call gate's handler, the user-return hook and the
 /// user-exception handler. After `interrupts::init` and `memory::init`.
@@ -57,7 +54,9 @@ pub fn spawn(name: &str, args: &[&str]) -> Result<u32, Errno> {
 
 /// Kill process `pid` from the shell (`kill`, Ctrl+C) with `reason`.
 pub fn kill(pid: u32, reason: &str) -> Result<(), Errno> {
-    x86::without_interrupts(|| table::kill(pid, KILLED_BY_SHELL as u32, reason))
+    x86::without_interrupts(|| table::kill(pid, KILLED_BY_SHELL as u32, reason))?;
+    sched::reap();
+    Ok(())
 }
 
 /// A snapshot of every process, for `ps`.
@@ -89,7 +88,7 @@ pub fn report_exits(out: &mut dyn Write) {
 /// Run `pid` in the foreground: the keyboard goes to it while it reads,
 /// Ctrl+C kills it; returns when it has ended (its exit line printed).
 pub fn foreground(pid: u32, out: &mut dyn Write) {
-    use crate::kernel::interrupts::INPUT;
+    use crate::kernel::interrupts;
     use crate::shell::input::Key;
     table::set_foreground(pid);
     let mut line = String::new();
@@ -98,7 +97,7 @@ pub fn foreground(pid: u32, out: &mut dyn Write) {
         if !alive {
             break;
         }
-        while let Some(key) = INPUT.pop() {
+        while let Some(key) = interrupts::next_key() {
             match key {
                 Key::Ctrl('c') => {
                     let _ = writeln!(out, "^C");
@@ -153,7 +152,7 @@ pub fn idle() {
     if sched::any_ready() {
         sched::yield_now();
         x86::enable_interrupts();
-    } else if crate::kernel::interrupts::INPUT.is_empty() {
+    } else if !crate::kernel::interrupts::key_waiting() {
         x86::enable_interrupts_and_hlt();
     } else {
         x86::enable_interrupts();

@@ -12,7 +12,7 @@ pub struct Program {
 
 /// Every program GRUB loaded, in grub.cfg order.
 pub fn all() -> impl Iterator<Item = Program> {
-    crate::kernel::boot_info()
+    crate::kernel::boot::boot_info()
         .modules()
         .iter()
         .filter(|m| m.end > m.start && m.end <= LINEAR_SPACE_SIZE && !m.name.as_str().is_empty())

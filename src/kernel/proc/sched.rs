@@ -2,11 +2,9 @@
 //! on the timer for code interrupted in ring 3, and where kernel code blocks.
 //! Also the user-exception handler (demand paging or death) and the reaper.
 
-use super::table::{ExitKind, SHARED, State, TABLE};
-use super::{MAX_PROCS, SLICE_TICKS};
+use super::table::{ExitKind, MAX_PROCS, SHARED, SLICE_TICKS, State, TABLE};
 use crate::arch::x86::{self, gdt, usermode};
 use crate::exception::{InterruptFrame, vector};
-use crate::kernel::interrupts::TICKS;
 use crate::kernel::memory::{self, Invlpg, KernelPhys};
 use crate::mm::addr::VirtAddr;
 use crate::mm::vm::{PageFaultCode, RegionMap, UserFrames};
@@ -22,7 +20,7 @@ pub fn init() {
 }
 
 fn now() -> u32 {
-    TICKS.load(Ordering::Relaxed)
+    crate::kernel::interrupts::ticks()
 }
 
 /// True when some process is ready to run (sleepers whose time came are woken).
@@ -178,7 +176,7 @@ pub fn user_exception(frame: &mut InterruptFrame, cr2: u32) {
     let mut t = TABLE.lock();
     let Some(p) = t.current_mut() else {
         drop(t);
-        crate::kernel::interrupts::fatal("an exception from ring 3 with no process on the CPU");
+        crate::kernel::halt::fatal("an exception from ring 3 with no process on the CPU");
     };
     let pid = p.pid;
     let mut reason = FixedStr::<160>::new();

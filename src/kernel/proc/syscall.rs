@@ -7,14 +7,13 @@ use super::sched::schedule;
 use super::table::{self, ExitKind, LINE_MAX, SHARED, State, TABLE};
 use crate::arch::x86::usermode::copy_bytes;
 use crate::exception::InterruptFrame;
-use crate::kernel::interrupts::{TICKS, TIMER_HZ};
+use crate::kernel::interrupts::{self, TIMER_HZ};
 use crate::kernel::memory::{self, Invlpg, KernelPhys};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::paging::Mapper;
 use crate::process::abi::*;
 use crate::process::memory::{Access, UserMemory};
 use core::fmt::Write;
-use core::sync::atomic::Ordering;
 
 type Answer = Result<u32, Errno>;
 
@@ -155,7 +154,7 @@ fn sys_read(fd: u32, addr: u32, len: usize) -> Answer {
 
 fn sys_sleep(ms: u32) -> Answer {
     let ticks = (ms as u64 * TIMER_HZ as u64).div_ceil(1000).max(1) as u32;
-    let until = TICKS.load(Ordering::Relaxed).wrapping_add(ticks);
+    let until = interrupts::ticks().wrapping_add(ticks);
     if let Some(p) = TABLE.lock().current_mut() {
         p.state = State::Sleeping(until);
     }

@@ -13,7 +13,7 @@
 //! ```
 
 use super::kstack::{KSTACK_PAGES, KernelStack};
-use super::{MAX_PROCS, programs};
+use super::programs;
 use crate::arch::x86::usermode;
 use crate::kernel::memory::{self, KernelPhys};
 use crate::mm::frame::FrameAllocator;
@@ -30,6 +30,11 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use spin::Mutex;
+
+/// The most processes alive at once.
+pub const MAX_PROCS: usize = 32;
+/// Timer ticks a process runs before the next one gets the CPU (20 ms).
+pub const SLICE_TICKS: u32 = 2;
 
 /// The longest line `read` hands over.
 pub const LINE_MAX: usize = 256;
@@ -277,8 +282,6 @@ pub fn kill(pid: u32, vector: u32, reason: &str) -> Result<(), Errno> {
             reason: FixedStr::from_str_truncated(reason),
         },
     );
-    drop(t);
-    super::sched::reap();
     Ok(())
 }
 
