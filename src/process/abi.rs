@@ -71,6 +71,10 @@ pub const MMAP_MAX: usize = 4 * 1024 * 1024;
 /// The most arguments a program gets (its name included).
 pub const MAX_ARGS: usize = 16;
 
+/// Answers in `-MAX_ERRNO..0` are errors; any other answer is a value (an
+/// address above 2 GiB, read as an `i32`, is negative but not an error).
+pub const MAX_ERRNO: i32 = 4095;
+
 /// Why a system call failed; the call returns `-(errno as i32)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]

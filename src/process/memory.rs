@@ -264,6 +264,7 @@ impl UserMemory {
 
     /// Make `[addr, addr + len)` usable by the kernel for `access`: inside the
     /// user half, every page mapped USER (and WRITABLE for `Access::Write`);
+    /// an empty range is always fine (Rust's empty slices dangle);
     /// pages of the demand regions not touched yet are mapped now, as the
     /// process's own touch would. Any other hole is `Errno::Fault`.
     pub fn prepare<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized>(
@@ -274,10 +275,10 @@ impl UserMemory {
         len: usize,
         access: Access,
     ) -> Result<(), Errno> {
-        check_user_range(addr, len)?;
         if len == 0 {
-            return Ok(());
+            return Ok(()); // an empty buffer touches nothing, wherever it points
         }
+        check_user_range(addr, len)?;
         let first = addr & !(PAGE - 1);
         let last = (addr + (len as u32 - 1)) & !(PAGE - 1);
         let mut va = first;

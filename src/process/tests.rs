@@ -163,7 +163,8 @@ fn hostile_elfs_are_refused_with_their_cause_and_take_no_frame() {
     bad_magic[1] = b'X';
     let mut class64 = good.clone();
     class64[4] = 2;
-    let cases: Vec<(Vec<u8>, fn(&ElfError) -> bool)> = vec![
+    type Case = (Vec<u8>, fn(&ElfError) -> bool);
+    let cases: Vec<Case> = vec![
         (good[..30].to_vec(), |e| *e == ElfError::Truncated),
         (Vec::new(), |e| *e == ElfError::Truncated),
         (bad_magic, |e| *e == ElfError::Malformed),
@@ -409,6 +410,11 @@ fn user_pointers_are_checked_and_demand_pages_mapped_for_the_kernel() {
         "past break"
     );
     assert_eq!(prep(0x0040_1ff0, 0, Access::Write), Ok(()), "empty buffer");
+    assert_eq!(
+        prep(1, 0, Access::Read),
+        Ok(()),
+        "an empty slice's dangling pointer"
+    );
     assert_eq!(um.faults.heap, 2);
 }
 
@@ -547,7 +553,6 @@ fn lifetime(
     let addr = um.mmap(&mut m, frames, 2 * PAGE_SIZE).unwrap();
     shared.attach(&mut m, frames, 1, 4096).unwrap();
     um.munmap(&mut m, frames, addr, 2 * PAGE_SIZE).unwrap();
-    drop(m);
     let owned = um.owned();
     space.destroy(mem, frames, UserFrames::FreeOwned).unwrap();
     shared.detach(frames, 1);

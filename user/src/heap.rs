@@ -13,14 +13,33 @@ use crate::sys::sbrk;
 use cairn::mm::heap::backend::LockedHeap;
 use cairn::mm::heap::{AnyHeap, HeapKind};
 use cairn::process::abi::USER_HEAP_MAX;
+use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Bytes the heap asks `sbrk` for at a time, at least.
 pub const GROW_STEP: usize = 64 * 1024;
 
 /// The program's heap.
-#[global_allocator]
 pub static HEAP: LockedHeap<AnyHeap> = LockedHeap::empty();
+
+/// The global allocator: starts the heap on first use, then forwards to [`HEAP`].
+pub struct UserHeap;
+
+#[global_allocator]
+static GLOBAL: UserHeap = UserHeap;
+
+// SAFETY: forwards to `HEAP`, a `GlobalAlloc` over Cairn's heap code.
+unsafe impl GlobalAlloc for UserHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ensure();
+        // SAFETY: forwarded contract.
+        unsafe { HEAP.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { HEAP.dealloc(ptr, layout) }
+    }
+}
 
 static STARTED: AtomicBool = AtomicBool::new(false);
 

@@ -30,8 +30,10 @@ pub unsafe fn syscall(n: u32, a: u32, b: u32, c: u32, d: u32) -> i32 {
     r
 }
 
+/// An answer in `-MAX_ERRNO..0` is an error; anything else a value (an
+/// address above 2 GiB is negative as an `i32`: shared regions, say).
 fn result(r: i32) -> Result<u32, Errno> {
-    if r < 0 {
+    if (-MAX_ERRNO..0).contains(&r) {
         Err(Errno::from_return(r).unwrap_or(Errno::Inval))
     } else {
         Ok(r as u32)
@@ -160,4 +162,22 @@ pub fn rdtsc() -> u64 {
     // SAFETY: rdtsc only reads the counter.
     unsafe { asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack)) };
     (hi as u64) << 32 | lo as u64
+}
+
+/// Execute `cli`: privileged, so ring 3 gets #GP (for `crash`).
+pub fn cli() {
+    // SAFETY: in ring 3 the instruction faults; the kernel kills the process.
+    unsafe { asm!("cli", options(nomem, nostack)) };
+}
+
+/// Divide with the `div` instruction (no Rust check), so a zero divisor
+/// raises #DE (for `crash`).
+pub fn divide(dividend: u32, divisor: u32) -> u32 {
+    let q: u32;
+    // SAFETY: div only computes; #DE kills the process.
+    unsafe {
+        asm!("div {d}", d = in(reg) divisor, inout("eax") dividend => q,
+            inout("edx") 0u32 => _, options(nomem, nostack));
+    }
+    q
 }

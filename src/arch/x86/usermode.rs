@@ -137,15 +137,19 @@ pub unsafe fn prepare_user_stack(top: u32, entry: u32, user_esp: u32, argc: u32,
     sp
 }
 
+/// A copy stopped by a fault (caught through the exception table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyFault;
+
 /// Copy `len` bytes from `src` to `dst`; a page fault in the middle is
-/// caught through the exception table and reported as `Err(())` (some bytes
-/// may have been copied).
+/// caught through the exception table and reported as `Err(CopyFault)`
+/// (some bytes may have been copied).
 ///
 /// # Safety
 /// Both ranges must be memory the kernel may read (`src`) and write (`dst`)
 /// if mapped: user pages already checked by the caller, kernel buffers.
-pub unsafe fn copy_bytes(dst: *mut u8, src: *const u8, len: usize) -> Result<(), ()> {
+pub unsafe fn copy_bytes(dst: *mut u8, src: *const u8, len: usize) -> Result<(), CopyFault> {
     // SAFETY: forwarded to the caller; a fault is redirected to the fixup.
     let r = super::probe::quietly(|| unsafe { cairn_copy_bytes(dst, src, len) });
-    if r == 0 { Ok(()) } else { Err(()) }
+    if r == 0 { Ok(()) } else { Err(CopyFault) }
 }

@@ -18,7 +18,7 @@ pub static COMMANDS: &[Command] = &[
         name: "run",
         args: "<prog> [args...] [&]",
         help: "run a program in ring 3 in its own address space; `&` runs it in the background",
-        run: run,
+        run,
     },
     Command {
         name: "ps",

@@ -146,6 +146,19 @@ pub fn foreground(pid: u32, out: &mut dyn Write) {
     report_exits(out);
 }
 
+/// Let `pid` run until it ends and return how it ended, without an exit
+/// line (for the in-kernel tests). `None` for an unknown pid.
+pub fn run_to_end(pid: u32) -> Option<ExitKind> {
+    loop {
+        let alive = x86::without_interrupts(|| table::is_alive(pid));
+        if !alive {
+            x86::without_interrupts(sched::reap);
+            return x86::without_interrupts(|| table::take_exit(pid));
+        }
+        idle();
+    }
+}
+
 /// Give the CPU to processes that are ready, or halt until the next interrupt.
 pub fn idle() {
     x86::disable_interrupts();

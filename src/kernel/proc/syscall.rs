@@ -3,7 +3,7 @@
 //! pointer is checked (and its demand pages mapped) by `UserMemory::prepare`
 //! before the copy, which goes through the exception table all the same.
 
-use super::sched::schedule;
+use super::sched::{reap, schedule};
 use super::table::{self, ExitKind, LINE_MAX, SHARED, State, TABLE};
 use crate::arch::x86::usermode::copy_bytes;
 use crate::exception::InterruptFrame;
@@ -39,7 +39,10 @@ pub fn dispatch(frame: &mut InterruptFrame) {
         SYS_SHARE => sys_share(a, b as usize),
         SYS_SPAWN => sys_spawn(a, b as usize, c, d as usize),
         SYS_WAIT => sys_wait(a, b),
-        SYS_FRAMES => Ok(memory::with(|m| m.frames.free_count()) as u32),
+        SYS_FRAMES => {
+            reap();
+            Ok(memory::with(|m| m.frames.free_count()) as u32)
+        }
         _ => Err(Errno::NoSys),
     };
     frame.eax = match r {
@@ -73,7 +76,7 @@ fn copy_in(addr: u32, buf: &mut [u8]) -> Result<(), Errno> {
     with_current(|mem, m, f| mem.prepare(m, f, addr, buf.len(), Access::Read))?;
     // SAFETY: the user range was just checked (user half, mapped, USER); a
     // fault anyway is caught by the exception table.
-    unsafe { copy_bytes(buf.as_mut_ptr(), addr as *const u8, buf.len()) }.map_err(|()| Errno::Fault)
+    unsafe { copy_bytes(buf.as_mut_ptr(), addr as *const u8, buf.len()) }.map_err(|_| Errno::Fault)
 }
 
 /// Copy `data` to user address `addr`.
@@ -81,7 +84,7 @@ fn copy_out(addr: u32, data: &[u8]) -> Result<(), Errno> {
     with_current(|mem, m, f| mem.prepare(m, f, addr, data.len(), Access::Write))?;
     // SAFETY: the user range was just checked (user half, mapped, USER,
     // WRITABLE); a fault anyway is caught by the exception table.
-    unsafe { copy_bytes(addr as *mut u8, data.as_ptr(), data.len()) }.map_err(|()| Errno::Fault)
+    unsafe { copy_bytes(addr as *mut u8, data.as_ptr(), data.len()) }.map_err(|_| Errno::Fault)
 }
 
 fn sys_exit(status: i32) -> Answer {
@@ -97,6 +100,9 @@ fn sys_write(fd: u32, addr: u32, len: usize) -> Answer {
     }
     if len > WRITE_MAX {
         return Err(Errno::Inval);
+    }
+    if len == 0 {
+        return Ok(0);
     }
     with_current(|mem, m, f| mem.prepare(m, f, addr, len, Access::Read))?;
     let mut buf = [0u8; 256];
@@ -228,6 +234,8 @@ fn sys_wait(pid: u32, status_ptr: u32) -> Answer {
         };
         match status {
             Some(s) => {
+                reap();
+                table::forget_waited(pid);
                 if status_ptr != 0 {
                     copy_out(status_ptr, &s.to_le_bytes())?;
                 }

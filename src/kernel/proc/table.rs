@@ -300,7 +300,7 @@ pub fn take_reports(lines: &mut [Option<String>]) -> usize {
         {
             continue;
         }
-        if !p.reported && p.parent == 0 {
+        if !p.reported && !p.waited && p.parent == 0 {
             if n == lines.len() {
                 break;
             }
@@ -316,12 +316,50 @@ pub fn take_reports(lines: &mut [Option<String>]) -> usize {
             n += 1;
             p.reported = true;
         }
-        let done = if p.parent == 0 { p.reported } else { p.waited };
+        let done = p.waited || (p.parent == 0 && p.reported);
         if done {
             *slot = None;
         }
     }
     n
+}
+
+/// How `pid` ended, once it has and its resources are reaped; the entry
+/// is dropped (nobody reports it). `None` while it lives or is unknown.
+pub fn take_exit(pid: u32) -> Option<ExitKind> {
+    let mut t = TABLE.lock();
+    let current = t.current;
+    for (i, slot) in t.slots.iter_mut().enumerate() {
+        if let Some(p) = slot
+            && p.pid == pid
+            && p.state == State::Zombie
+            && p.space.is_none()
+            && p.kstack.is_none()
+            && Some(i) != current
+        {
+            let exit = p.exit;
+            *slot = None;
+            return exit;
+        }
+    }
+    None
+}
+
+/// Forget `pid` if it has ended, been waited for and reaped (frees its slot).
+pub fn forget_waited(pid: u32) {
+    let mut t = TABLE.lock();
+    let current = t.current;
+    for (i, slot) in t.slots.iter_mut().enumerate() {
+        if let Some(p) = slot
+            && p.pid == pid
+            && p.waited
+            && p.space.is_none()
+            && p.kstack.is_none()
+            && Some(i) != current
+        {
+            *slot = None;
+        }
+    }
 }
 
 /// Is `pid` alive (not ended)?
