@@ -24,7 +24,9 @@ use crate::kernel::stack::boot_stack;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
-use crate::mm::paging::{Entry, EntryFlags, Mapper, NoFlush, PageSize, Scope, TlbFlush};
+use crate::mm::paging::{
+    Entry, EntryFlags, FrameUser, KERNEL_PDX, Mapper, NoFlush, PageSize, Scope, TlbFlush,
+};
 use crate::mm::phys::PhysMemory;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_TEMP_MAP_START};
 use crate::mm::vm::{AddressSpace, RegionMap};
@@ -83,6 +85,23 @@ impl Memory {
         // SAFETY: the kernel directory is a valid directory; KernelPhys reaches
         // every frame; Invlpg flushes the loaded space, which this one is.
         unsafe { Mapper::new(self.kernel.directory(), Scope::All, &KernelPhys, &Invlpg) }
+    }
+
+    /// A page of the kernel's address space that maps a frame of
+    /// `first..first + count`, or `None`. Searched: the user half, the heap
+    /// and kernel private (where pages map chosen frames). Not searched: the
+    /// linear space, which maps all RAM by design, the temporary window,
+    /// which shows any frame for a moment, and the recursive slot. The only
+    /// address space today is the kernel's; user spaces would be searched here.
+    pub fn find_user(&self, first: Frame, count: usize) -> Option<FrameUser> {
+        let m = self.mapper();
+        m.find_user(first, count, 0..KERNEL_PDX).or_else(|| {
+            m.find_user(
+                first,
+                count,
+                VirtAddr(KERNEL_HEAP_START).pdx()..VirtAddr(KERNEL_TEMP_MAP_START).pdx(),
+            )
+        })
     }
 }
 
