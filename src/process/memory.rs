@@ -334,7 +334,7 @@ impl UserMemory {
                 let page = Page::containing_address(VirtAddr(va));
                 if mapper.mapping(page).is_some() {
                     let r = self.account(frames, |f| {
-                        mapper.unmap_range(VirtAddr(va), PAGE_SIZE, Release::OwnedFrames(f))
+                        mapper.unmap_range(VirtAddr(va), PAGE_SIZE, Release::OwnedFrames, f)
                     });
                     debug_assert!(r.is_ok(), "sbrk: unmap of a mapped page failed");
                 }
@@ -400,7 +400,7 @@ impl UserMemory {
             .position(|&m| m == (addr, len))
             .ok_or(Errno::Inval)?;
         self.account(frames, |f| {
-            mapper.unmap_range(VirtAddr(addr), len as usize, Release::OwnedFrames(f))
+            mapper.unmap_range(VirtAddr(addr), len as usize, Release::OwnedFrames, f)
         })
         .map_err(|_| Errno::Inval)?;
         self.mmaps.copy_within(i + 1..self.mmap_count, i);

@@ -120,7 +120,7 @@ impl SharedRegions {
                 // space frees them), and drop a region just created.
                 for m in 0..n {
                     let p = Page::containing_address(VirtAddr(base + (m * PAGE_SIZE) as u32));
-                    let _ = mapper.unmap(p);
+                    let _ = mapper.unmap(p, frames);
                 }
                 if created {
                     free_all(frames, &s.frames[..s.pages]);

@@ -4,14 +4,13 @@
 //! design with [`choose`] before its first allocation.
 //!
 //! ```text
-//!   Box::new(..) -> GlobalAlloc -> LockedHeap<AnyHeap> -> heap short?
+//!   Box::new(..) -> GlobalAlloc -> KernelHeap -> heap short?
 //!                                     -> grow hook -> sbrk(n) -> kernel moves the break
 //!                                     -> first touch of the page -> demand fault -> zeroed frame
 //! ```
 
 use crate::sys::sbrk;
-use cairn::mm::heap::backend::LockedHeap;
-use cairn::mm::heap::{AnyHeap, HeapKind};
+use cairn::mm::heap::{AnyHeap, HeapKind, KernelHeap};
 use cairn::process::abi::USER_HEAP_MAX;
 use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +19,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 pub const GROW_STEP: usize = 64 * 1024;
 
 /// The program's heap.
-pub static HEAP: LockedHeap<AnyHeap> = LockedHeap::empty();
+pub static HEAP: KernelHeap = KernelHeap::empty();
 
 /// The global allocator: starts the heap on first use, then forwards to [`HEAP`].
 pub struct UserHeap;

@@ -56,7 +56,7 @@ impl KernelStack {
         let va = VirtAddr(Self::bottom(self.slot));
         let r = memory::with(|m| {
             m.mapper()
-                .unmap_range(va, KSTACK_SIZE, Release::OwnedFrames(&mut m.frames))
+                .unmap_range(va, KSTACK_SIZE, Release::OwnedFrames, &mut m.frames)
         });
         if let Err(e) = r {
             panic!("kstack: unmapping slot {} failed: {e:?}", self.slot);

@@ -62,7 +62,8 @@ fn main(_: &[&str]) -> i32 {
     sbrk(-((PAGES * 4096) as i32)).expect("shrink");
     let returned = free_frames() - before_shrink;
     println!("grow: sbrk(-{}) gave {returned} frames back", PAGES * 4096);
-    if returned != PAGES {
+    // The pages, and the page table they leave empty (the mapper frees it).
+    if returned != PAGES && returned != PAGES + 1 {
         println!("grow: {PAGES} frames should have come back FAIL");
         bad += 1;
     }

@@ -7,8 +7,7 @@
 #![no_std]
 #![no_main]
 
-use cairn::mm::heap::backend::LockedHeap;
-use cairn::mm::heap::{AnyHeap, HeapKind};
+use cairn::mm::heap::{AnyHeap, HeapKind, KernelHeap};
 use cairn::rand::Rng;
 use cairn_user::{entry, free_frames, println, rdtsc, sbrk};
 use core::alloc::Layout;
@@ -66,7 +65,7 @@ fn bench(kind: HeapKind, actions: usize) -> Result<Row, &'static str> {
     let base = sbrk(0).map_err(|_| "sbrk")?;
     let frames_before = free_frames();
     sbrk(FIRST as i32).map_err(|_| "sbrk")?;
-    let heap: LockedHeap<AnyHeap> = LockedHeap::empty();
+    let heap = KernelHeap::empty();
     // SAFETY: sbrk just reserved FIRST bytes at `base` for this heap alone;
     // the rest of the arena comes through the grow hook (sbrk at the end).
     let h = unsafe { AnyHeap::new(kind, base, ARENA, FIRST) }.map_err(|_| "AnyHeap::new")?;
