@@ -469,9 +469,10 @@ fn mmap_maps_zeroed_pages_and_munmap_takes_exactly_one_mapping() {
     um.munmap(&mut m, &mut frames, c, 4096).unwrap();
     assert_eq!(
         free - frames.free_count(),
-        1,
-        "only the page table stays (the space frees it)"
+        0,
+        "the emptied page table went back too"
     );
+    assert_eq!(um.owned(), 0);
 }
 
 #[test]
