@@ -48,14 +48,19 @@ pub fn choose(kind: HeapKind) -> bool {
     if STARTED.swap(true, Ordering::Relaxed) {
         return false;
     }
-    let Ok(base) = sbrk(GROW_STEP as i32) else {
+    let Ok(base) = sbrk(0) else {
         return false;
     };
     let arena = USER_HEAP_MAX - (base - cairn::mm::vm::region::USER_HEAP_START as usize);
-    // SAFETY: sbrk just reserved GROW_STEP bytes at `base` for this heap
+    // The first step and the design's side table (the buddy heap's block starts).
+    let first = GROW_STEP + kind.table_bytes(arena);
+    if sbrk(first as i32).is_err() {
+        return false;
+    }
+    // SAFETY: sbrk just reserved `first` bytes at `base` for this heap
     // alone (pages appear on first touch); the rest of the arena comes
     // through `grow`, which sbrk's exactly at the heap's end.
-    match unsafe { AnyHeap::new(kind, base, arena, GROW_STEP) } {
+    match unsafe { AnyHeap::new(kind, base, arena, first) } {
         Ok(h) => {
             HEAP.init(h);
             HEAP.set_grow(grow);

@@ -146,6 +146,31 @@ pub fn foreground(pid: u32, out: &mut dyn Write) {
     report_exits(out);
 }
 
+/// Run `f` on the address space of process `pid` (a mapper that does not
+/// flush: the space may not be loaded) and the region table; `None` when
+/// there is no such live process. For `translate`, `pagedir`, `vmregions`.
+pub fn with_space<R>(
+    pid: u32,
+    f: impl FnOnce(
+        &mut crate::mm::paging::Mapper<
+            '_,
+            crate::kernel::memory::KernelPhys,
+            crate::mm::paging::NoFlush,
+        >,
+        &crate::mm::vm::RegionMap,
+    ) -> R,
+) -> Option<R> {
+    use crate::kernel::memory::{self, KernelPhys};
+    x86::without_interrupts(|| {
+        let mut t = table::TABLE.lock();
+        let space = t.by_pid(pid)?.space.as_mut()?;
+        Some(memory::with(|m| {
+            let mut mapper = space.mapper(&KernelPhys, &crate::mm::paging::NoFlush);
+            f(&mut mapper, &m.regions)
+        }))
+    })
+}
+
 /// Let `pid` run until it ends and return how it ended, without an exit
 /// line (for the in-kernel tests). `None` for an unknown pid.
 pub fn run_to_end(pid: u32) -> Option<ExitKind> {

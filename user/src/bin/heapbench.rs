@@ -64,11 +64,12 @@ struct Row {
 fn bench(kind: HeapKind, actions: usize) -> Result<Row, &'static str> {
     let base = sbrk(0).map_err(|_| "sbrk")?;
     let frames_before = free_frames();
-    sbrk(FIRST as i32).map_err(|_| "sbrk")?;
+    let first = FIRST + kind.table_bytes(ARENA);
+    sbrk(first as i32).map_err(|_| "sbrk")?;
     let heap = KernelHeap::empty();
-    // SAFETY: sbrk just reserved FIRST bytes at `base` for this heap alone;
+    // SAFETY: sbrk just reserved `first` bytes at `base` for this heap alone;
     // the rest of the arena comes through the grow hook (sbrk at the end).
-    let h = unsafe { AnyHeap::new(kind, base, ARENA, FIRST) }.map_err(|_| "AnyHeap::new")?;
+    let h = unsafe { AnyHeap::new(kind, base, ARENA, first) }.map_err(|_| "AnyHeap::new")?;
     heap.init(h);
     heap.set_grow(cairn_user::heap::grow);
     let mut live: [(usize, usize); LIVE_MAX] = [(0, 0); LIVE_MAX];
