@@ -25,7 +25,7 @@ TIMEOUT ?= 60
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps kernel user iso run run-serial debug test test-host test-kernel test-qemu lint soak bench clean
+.PHONY: all deps kernel user iso run run-serial debug test test-host test-kernel test-qemu doccheck lint soak bench clean
 
 all: iso
 
@@ -93,7 +93,7 @@ debug: deps iso
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
 
 ## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven tests.
-test: deps lint test-host iso test-kernel test-qemu
+test: deps lint test-host iso test-kernel test-qemu doccheck
 	@echo "make test: all tiers passed"
 
 ## lint: formatting and clippy (host and kernel target), warnings are errors.
@@ -124,6 +124,20 @@ test-kernel: iso
 ## test-qemu: tier 3, boot the ISO headless and type through the QEMU monitor.
 test-qemu: iso
 	CAIRN_ISO=$(abspath $(ISO)) cargo test --test qemu -- --ignored --test-threads=2
+
+## doccheck: the module pages stay true: every transcript replayed in QEMU,
+## every file, type and function cited found in the source, every host
+## command shown checked (tests/doccheck/main.rs states the rules).
+## `make doccheck PAGE=docs/modules/03-memory.md` replays one page.
+doccheck: iso
+	@mkdir -p $(BUILD)
+	cargo test --lib -q -- --list 2>/dev/null > $(BUILD)/host-tests.txt
+	@if [ -n "$(PAGE)" ]; then \
+	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_DOCCHECK_PAGE=$(PAGE) cargo test --test doccheck -- --ignored --exact replay_one_page --nocapture; \
+	else \
+	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_TEST_LIST=$(abspath $(BUILD)/host-tests.txt) \
+	    cargo test --test doccheck -- --include-ignored --skip replay_one_page --test-threads=3; \
+	fi
 
 ## soak: the property tests at 1,000,000 operations each.
 soak:
