@@ -155,4 +155,5 @@ replays! {
     replay_05_paging => "05-paging.md",
     replay_06_virtual_memory => "06-virtual-memory.md",
     replay_07_allocators => "07-allocators.md",
+    replay_08_user_space => "08-user-space.md",
 }
