@@ -13,7 +13,10 @@
 //!   shell      host.rs                    KernelHost: hotkeys, command dispatch
 //!              commands/mod.rs            the tables, `help`, run(line)
 //!              commands/*                 one file per layer of commands
-//!              commands/kit.rs            Command, Outcome, Adapter
+//!              commands/heap/*            the heap layer: one file per command
+//!              commands/heap/capture.rs   writers that never allocate
+//!              commands/heap/allocs.rs    `alloc`, `free` and their table
+//!              commands/kit.rs            Command, Outcome, argument parsing
 //!   processes  proc/mod.rs                spawn, kill, the foreground, `[pid N] exited`
 //!              proc/syscall.rs            int 0x80: the system calls
 //!              proc/sched.rs              round robin, CR3/esp0 switch, user faults, reaper
@@ -43,13 +46,15 @@
 //! layer 7: proc/syscall.rs
 //! layer 8: proc/mod.rs
 //! layer 9: commands/kit.rs
-//! layer 10: commands/*
-//! layer 11: commands/mod.rs
-//! layer 12: host.rs
-//! layer 13: ktests/kit.rs
-//! layer 14: ktests/*
-//! layer 15: ktests/mod.rs
-//! layer 16: mod.rs
+//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs
+//! layer 11: commands/heap/*
+//! layer 12: commands/heap/mod.rs commands/*
+//! layer 13: commands/mod.rs
+//! layer 14: host.rs
+//! layer 15: ktests/kit.rs
+//! layer 16: ktests/*
+//! layer 17: ktests/mod.rs
+//! layer 18: mod.rs
 //! ```
 //! <!-- /layers -->
 

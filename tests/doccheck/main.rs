@@ -42,7 +42,14 @@
 //!    `asm/`, `tests/`, `benches/`), unless it is a name of Rust's library
 //!    or of another project the pages compare with (the list `FOREIGN`).
 //!
-//! 3. **Host commands shown work.** `cargo test` filters must select at
+//! 3. **Pages teach in one format.** The sections of ShompOS's module
+//!    README in order (Overview, Key Topics, Prerequisites, Key Terms, Quick
+//!    Start, Key Files, Implementation Details, Resources, Exercises, Future
+//!    Improvements; Key Terms before the Quick Start so terms come before
+//!    the transcripts), `## Lab` last when present, and an Overview that
+//!    states `**The problem.**` and `**The idea.**` before the mechanism.
+//!
+//! 4. **Host commands shown work.** `cargo test` filters must select at
 //!    least one test (the list comes from `CAIRN_TEST_LIST`, which
 //!    `make doccheck` writes), `cargo bench --bench X` must name a
 //!    benchmark, `make X` a Makefile target, and the Quick Start must open
@@ -97,6 +104,16 @@ fn pages_have_well_formed_transcripts() {
     for page in pages() {
         let doc = markdown::Page::read(&page);
         errors.extend(check::transcripts(&doc));
+    }
+    assert!(errors.is_empty(), "\n{}\n", errors.join("\n"));
+}
+
+#[test]
+fn pages_follow_the_module_format() {
+    let mut errors = Vec::new();
+    for page in pages() {
+        let doc = markdown::Page::read(&page);
+        errors.extend(check::structure(&doc));
     }
     assert!(errors.is_empty(), "\n{}\n", errors.join("\n"));
 }

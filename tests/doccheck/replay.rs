@@ -83,14 +83,19 @@ impl Session {
         }
     }
 
-    /// Everything up to the next prompt (or to a long silence: `halt`,
-    /// a double fault), ANSI codes stripped.
+    /// Everything up to the next prompt, or to the kernel's last words
+    /// (`halt`, a double fault), ANSI codes stripped. A command may compute
+    /// silently for a while (`bench`): only a long silence ends the wait
+    /// otherwise.
     fn until_prompt(&mut self) -> String {
-        let out = self
-            .machine
-            .take_when(Duration::from_millis(120), Duration::from_secs(6), |t| {
-                strip_ansi(t).ends_with(PROMPT)
-            });
+        let out =
+            self.machine
+                .take_when(Duration::from_millis(120), Duration::from_secs(30), |t| {
+                    let t = strip_ansi(t);
+                    t.ends_with(PROMPT)
+                        || t.contains("cairn: halted")
+                        || t.contains("cairn: powering off")
+                });
         strip_ansi(&out)
     }
 

@@ -27,7 +27,6 @@
 //! `pagedir` and `vmregions` write while they walk, so their writer must not
 //! allocate (the shell passes the console's `Out`, which does not).
 
-use super::kit::Adapter;
 use super::kit::{Command, Outcome};
 use crate::arch::x86::{gdt, probe};
 use crate::kernel::fault_report::write_region;
@@ -128,7 +127,7 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         if let Some(pid) = pid {
             let _ = writeln!(out, "in the address space of pid {pid}:");
         }
-        let _ = walk.write_indented(&mut Adapter(out), "");
+        let _ = walk.write_indented(&mut &mut *out, "");
         write_region(out, region, va);
         let _ = write!(
             out,
@@ -154,11 +153,11 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
     match pid {
-        None => memory::with(|m| m.mapper().write_pagedir(&mut Adapter(out)).map(|_| ())),
+        None => memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ())),
         Some(pid) => {
             let _ = writeln!(out, "the address space of pid {pid}:");
             proc::with_space(pid, |mapper, _| {
-                mapper.write_pagedir(&mut Adapter(out)).map(|_| ())
+                mapper.write_pagedir(&mut &mut *out).map(|_| ())
             })
             .ok_or_else(|| format!("no live process {pid}"))?
         }
@@ -181,12 +180,12 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     if let Some(pid) = pid {
         let _ = writeln!(out, "the address space of pid {pid}:");
         return proc::with_space(pid, |mapper, regions| {
-            regions.write_report(mapper, &mut Adapter(out))
+            regions.write_report(mapper, &mut &mut *out)
         })
         .ok_or_else(|| format!("no live process {pid}"))?
         .map_err(|_| String::from("the report could not be written"));
     }
-    memory::with(|m| m.regions.write_report(&m.mapper(), &mut Adapter(out)))
+    memory::with(|m| m.regions.write_report(&m.mapper(), &mut &mut *out))
         .map_err(|_| String::from("the report could not be written"))?;
     let mapped = kheap::mapped_bytes();
     let _ = writeln!(
@@ -425,7 +424,7 @@ fn segdemo(args: &[&str], out: &mut dyn Write) -> Outcome {
         sel.index()
     );
     let _ = write!(out, "  ");
-    let _ = segment::write_row(&mut Adapter(out), sel.index() as usize, d);
+    let _ = segment::write_row(&mut &mut *out, sel.index() as usize, d);
     for &offset in offsets {
         segdemo_access(d, offset, out)?;
     }
@@ -465,7 +464,7 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
             );
             let walk = memory::with(|m| m.mapper().trace(VirtAddr(linear)));
             let _ = writeln!(out, "physical through the page walk:");
-            let _ = walk.write_indented(&mut Adapter(out), "  ");
+            let _ = walk.write_indented(&mut &mut *out, "  ");
         }
         Err(v) => {
             let _ = writeln!(
@@ -534,7 +533,7 @@ fn segdemo_code_limit(out: &mut dyn Write) -> Outcome {
         sel.index()
     );
     let _ = write!(out, "  ");
-    let _ = segment::write_row(&mut Adapter(out), sel.index() as usize, d);
+    let _ = segment::write_row(&mut &mut *out, sel.index() as usize, d);
     for offset in [0u32, 0x20] {
         let _ = writeln!(out, "far call {:#06x}:{offset:#010x} ...", sel.0);
         // SAFETY: DEMO_CODE is a ring-0 32-bit code segment over FAR_RETURN,
