@@ -63,11 +63,25 @@ fn programs_run_in_ring_3_crashes_kill_only_their_process_and_frames_come_back()
     m.expect("[pid 1] exited with status 0");
     prompt(&mut m);
 
+    // The keyboard goes to the foreground process while it reads.
+    m.type_serial("run hello read\r");
+    m.expect("hello: type a line");
+    m.type_serial("cairn rocks\r");
+    m.expect("hello: you typed `cairn rocks` (12 bytes)");
+    m.expect("exited with status 0");
+    prompt(&mut m);
+
     m.type_serial("run isolation\r");
-    m.expect("isolation A (pid 2): wrote 0xaaaa0000..");
-    m.expect("isolation B (pid 3): wrote 0xbbbb0000..");
-    m.expect("isolation: ok");
-    m.expect("[pid 2] exited with status 0");
+    let out = m.expect("isolation: ok");
+    assert!(
+        out.contains("isolation A (pid 3): wrote 0xaaaa0000.."),
+        "{out}"
+    );
+    assert!(
+        out.contains("isolation B (pid 4): wrote 0xbbbb0000.."),
+        "{out}"
+    );
+    m.expect("[pid 3] exited with status 0");
     prompt(&mut m);
 
     let crashes = [
@@ -182,6 +196,14 @@ fn usertests_pass_and_heapbench_prints_its_table() {
         .and_then(|s| s.split(']').next())
         .expect("the background pid")
         .to_string();
+    // Inside the process's own address space: its text, user and read-only.
+    m.type_serial(&format!("translate 0x00400000 pid={pid}\r"));
+    m.expect(&format!("in the address space of pid {pid}:"));
+    m.expect("region: user data");
+    prompt(&mut m);
+    m.type_serial(&format!("vmregions pid={pid}\r"));
+    m.expect(&format!("the address space of pid {pid}:"));
+    prompt(&mut m);
     m.type_serial(&format!("kill {pid}\r"));
     m.expect("killed: killed by the shell");
     prompt(&mut m);

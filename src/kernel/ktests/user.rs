@@ -147,11 +147,13 @@ fn crashes() -> Result<(), String> {
 fn thousand_cycles() -> Result<(), String> {
     need("cycle")?;
     // One run first: the kernel heap may grow once for the table's boxes.
-    let how = run(&["cycle"])?;
+    let how = run(&["cycle", "pool"])?;
     kassert!(how == ExitKind::Status(0), "cycle ended {how:?}");
     let before = free_frames();
+    // Each of the four heap designs in turn as the program's malloc.
+    let designs = ["buddy", "firstfit", "gaptree", "pool"];
     for i in 0..1000 {
-        let how = run(&["cycle"])?;
+        let how = run(&["cycle", designs[i % designs.len()]])?;
         kassert!(how == ExitKind::Status(0), "cycle {i} ended {how:?}");
     }
     let after = free_frames();

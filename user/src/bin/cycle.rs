@@ -1,6 +1,8 @@
 //! One short life for the leak tests (1,000 of them in the in-kernel
 //! tests): allocate on the heap (sbrk, demand faults), fault in stack
 //! pages, map and unmap anonymous memory, attach shared region 2, exit 0.
+//! `cycle firstfit` (or `gaptree`, `pool`, `buddy`) picks the heap design
+//! its allocations use.
 
 #![no_std]
 #![no_main]
@@ -12,7 +14,15 @@ use core::hint::black_box;
 
 entry!(main);
 
-fn main(_: &[&str]) -> i32 {
+fn main(args: &[&str]) -> i32 {
+    if let Some(name) = args.get(1) {
+        match cairn::mm::heap::HeapKind::parse(name) {
+            Ok(kind) => {
+                cairn_user::heap::choose(kind);
+            }
+            Err(_) => return 4,
+        }
+    }
     let v: alloc::vec::Vec<u32> = (0..3000).collect();
     let sum: u32 = v.iter().sum();
     let depth = dig(black_box(3));
