@@ -107,7 +107,7 @@ fn index() -> &'static Index {
             modules: BTreeSet::new(),
             files: BTreeSet::new(),
         };
-        for dir in ["src", "asm", "tests", "benches"] {
+        for dir in ["src", "asm", "tests", "benches", "user/src"] {
             walk(&crate::root().join(dir), &mut |p| {
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
                 ix.files.insert(name.clone());
@@ -379,7 +379,7 @@ fn check_path(span: &str, page_dir: &Path) -> Option<String> {
     let root = crate::root();
     let s = span.trim();
     let first = s.split('/').next().unwrap_or("");
-    let repo_dirs = ["src", "asm", "tests", "benches", "docs", "iso"];
+    let repo_dirs = ["src", "asm", "tests", "benches", "docs", "iso", "user"];
     if s.contains(' ') || s.contains('|') {
         return None;
     }
