@@ -102,6 +102,10 @@ const EVERY_COMMAND: &[(&str, &str)] = &[
     ("heapinfo", "heapinfo"),
     ("channel", "channel on"),
     ("bench", "bench 2000"),
+    ("progs", "progs"),
+    ("run", "run hello a b"),
+    ("ps", "ps"),
+    ("kill", "kill 99"),
 ];
 
 /// The command names `help` lists, layer by layer.

@@ -10,3 +10,4 @@ mod frames;
 mod heap;
 mod messages;
 mod paging;
+mod user;
