@@ -609,14 +609,14 @@ struct Model {
 
 impl Model {
     fn of(h: &BuddyHeap) -> Model {
-        let free = h
+        let free: BTreeMap<u32, u32> = h
             .blocks()
             .filter(|b| b.free)
             .map(|b| (b.offset, b.scale.0 as u32))
             .collect();
         let end = h.blocks().last().map_or(0, |b| b.offset + (1 << b.scale.0));
         let mut count = [0; 32];
-        for (_, &s) in &free {
+        for &s in free.values() {
             count[s as usize] += 1;
         }
         Model {
