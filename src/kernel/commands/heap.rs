@@ -21,10 +21,10 @@ use crate::drivers::vga::{self, Color};
 use crate::kernel::console;
 use crate::kernel::heap::{self as kheap, HEAP_ARENA};
 use crate::kernel::playground::{self, PLAYGROUND_MAX_SCALE};
-use crate::mm::heap::HeapBackend;
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport, FreeCounts, HeapError, Scale};
 use crate::mm::heap::playground::{KEY_SIZES, MAX_SCALE_RANGE};
 use crate::mm::heap::report::{self, Cell};
+use crate::mm::heap::{HeapBackend, HeapCheckError};
 use crate::mm::heap::{HeapKind, MAX_ALIGN};
 use crate::mm::vm::region::KERNEL_HEAP_START;
 use alloc::format;
@@ -503,7 +503,7 @@ fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
     /// The kernel heap's verdict, copied under its lock.
     enum Verdict {
         Buddy(Result<CheckReport, CheckError>),
-        Other(Result<(), &'static str>, crate::mm::heap::HeapStats),
+        Other(Result<(), HeapCheckError>, crate::mm::heap::HeapStats),
     }
     let verdict = kheap::with(|h| match h.as_buddy() {
         Some(b) => Verdict::Buddy(BuddyHeap::check(b)),
