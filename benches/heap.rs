@@ -338,7 +338,7 @@ fn main() {
     let (trials, ms, eff_seeds, samples) = if quick {
         (3, 60, 8, 50_000)
     } else {
-        (9, 100, 40, 300_000)
+        (21, 60, 40, 300_000)
     };
     let layout = Layout::from_size_align(ARENA, ARENA).expect("arena layout");
     // SAFETY: non-zero layout; freed at the end.

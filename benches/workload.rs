@@ -352,12 +352,22 @@ fn main() {
         NAMES.len()
     );
     let mut times = vec![Vec::new(); NAMES.len()];
-    let mut sums = vec![0u64; NAMES.len()];
-    for r in 0..rounds {
-        for i in 0..NAMES.len() {
+    // The checksum of each round's program, per heap: every heap must give
+    // the same one for the same round.
+    let mut sums = vec![vec![None; NAMES.len()]; rounds];
+    // `CAIRN_WORKLOAD_ONLY=<index>`: that heap alone, one round (for a
+    // profiler such as `valgrind --tool=callgrind`).
+    let only: Option<usize> = std::env::var("CAIRN_WORKLOAD_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for (r, round_sums) in sums.iter_mut().enumerate() {
+        for (i, heap_times) in times.iter_mut().enumerate() {
             // A heap that takes seconds per run (the list-scanning ones) is
             // measured in 3 rounds only: its figure is clear long before.
-            if r >= 3 && times[i].iter().any(|&t| t > SLOW) {
+            if r >= 3 && heap_times.iter().any(|&t| t > SLOW) {
+                continue;
+            }
+            if only.is_some_and(|o| o != i || r > 0) {
                 continue;
             }
             CHOSEN.store(i, Ordering::Relaxed);
@@ -365,14 +375,21 @@ fn main() {
             let s = black_box(program(black_box(0xE0E0 + r as u64)));
             let dt = t.elapsed().as_secs_f64();
             CHOSEN.store(0, Ordering::Relaxed);
-            times[i].push(dt);
-            sums[i] = s;
+            heap_times.push(dt);
+            round_sums[i] = Some(s);
         }
     }
-    assert!(
-        sums.iter().all(|&s| s == sums[0]),
-        "heaps disagree: {sums:?}"
-    );
+    for (r, round) in sums.iter().enumerate() {
+        let mut seen = round.iter().flatten();
+        let first = seen.next().copied();
+        assert!(
+            seen.all(|&s| Some(s) == first),
+            "heaps disagree in round {r}: {round:?}"
+        );
+    }
+    if only.is_some() {
+        return;
+    }
     let best: Vec<f64> = times
         .iter()
         .map(|t| t.iter().copied().fold(f64::INFINITY, f64::min) * 1e3)
