@@ -130,8 +130,8 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
             out,
             "  side table    {:>10} bytes (block starts: O(1) free check; {}.{:02}% of arena)",
             table,
-            table * 100 / kheap::HEAP_ARENA,
-            table * 10000 / kheap::HEAP_ARENA % 100
+            table as u64 * 100 / kheap::HEAP_ARENA as u64,
+            table as u64 * 10000 / kheap::HEAP_ARENA as u64 % 100
         );
     }
     let _ = writeln!(
