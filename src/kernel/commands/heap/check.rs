@@ -4,8 +4,8 @@
 use crate::kernel::commands::kit::{Outcome, no_args};
 use crate::kernel::heap::{self as kheap};
 use crate::kernel::playground::{self};
-use crate::mm::heap::{HeapBackend, HeapCheckError};
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport};
+use crate::mm::heap::{HeapBackend, HeapCheckError};
 use alloc::format;
 use core::fmt::Write;
 
