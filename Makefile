@@ -189,6 +189,7 @@ miri-setup:
 ## bench: allocator benchmarks against the peer crates (results in docs/bench/).
 bench:
 	cargo bench --bench heap
+	cargo bench --bench workload
 	cargo bench --bench frames
 
 clean:
