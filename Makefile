@@ -159,11 +159,12 @@ test-property:
 ## undefined-behaviour detector, on the pinned nightly; property tests run
 ## `soak_ops`'s Miri count (testutil::MIRI_SOAK_OPS). Heaps keep addresses
 ## as integers (a kernel allocator's memory comes from a memory map), hence
-## permissive provenance. MIRI_SKIP: tests that take the interpreter many
+## permissive provenance; tests leak their arenas on purpose (heaps that live
+## for the program), hence no leak check. MIRI_SKIP: tests that take the interpreter many
 ## minutes (frame allocators over 128 MiB plans); their code runs in the
 ## smaller tests beside them. Code with inline asm (arch, drivers, kernel)
 ## is i686-only and never reaches Miri.
-MIRIFLAGS_CAIRN := -Zmiri-permissive-provenance
+MIRIFLAGS_CAIRN := -Zmiri-permissive-provenance -Zmiri-ignore-leaks
 MIRI_SKIP := mm::frame::any::tests::every_choice_reports_a_fresh_machine
 miri: miri-setup
 	MIRIFLAGS="$(MIRIFLAGS_CAIRN)" cargo miri test --lib mm:: -- $(addprefix --skip ,$(MIRI_SKIP))
