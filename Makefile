@@ -61,15 +61,20 @@ $(ISO): kernel iso/boot/grub/grub.cfg
 
 ## run: boot in a window when there is a display, else the curses screen in this terminal.
 run: deps iso
-	@echo "Leave QEMU: the 'halt' command; or Alt+2 then 'quit' (window); or Esc 2 then 'quit' / Ctrl-A X (terminal). Serial log: $(BUILD)/serial.log"
+	@if [ -n "$$DISPLAY" ]; then \
+	  echo "Leave QEMU: the 'halt' command, or Ctrl+Alt+2 then 'quit' (Ctrl+Alt+1 returns to the screen). Serial log: $(BUILD)/serial.log"; \
+	else \
+	  echo "Leave QEMU: the 'halt' command, or Esc then 2 (or Alt+2), then 'quit' (Esc 1 returns to the screen). Serial log: $(BUILD)/serial.log"; \
+	fi
 	@if [ -n "$$DISPLAY" ]; then \
 	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial file:$(BUILD)/serial.log; \
 	else \
 	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display curses -serial file:$(BUILD)/serial.log; \
 	fi; true
 
-## run-serial: the serial console only (type here; Ctrl-A X leaves QEMU).
+## run-serial: the serial console only (type here; Ctrl+A X leaves QEMU).
 run-serial: deps iso
+	@echo "Leave QEMU: the 'halt' command, or Ctrl+A then X (Ctrl+A C: the QEMU monitor)."
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio; true
 
 ## debug: QEMU waits for gdb on :1234; `gdb -x debug.gdb` in another terminal.
@@ -107,9 +112,13 @@ test-kernel: iso
 test-qemu: iso
 	CAIRN_ISO=$(abspath $(ISO)) cargo test --test qemu -- --ignored --test-threads=2
 
-## soak: the property tests at 1,000,000 operations each.
-soak:
+## soak: the property tests at 1,000,000 operations each, then the console
+## abuse soak: 10,000 random keys (PS/2) and 10,000 random serial bytes
+## (the seed is printed; CAIRN_SOAK_SEED=N replays a run).
+soak: iso
 	CAIRN_SOAK_OPS=1000000 cargo test --release --lib soak -- --nocapture
+	CAIRN_ISO=$(abspath $(ISO)) CAIRN_SOAK_KEYS=10000 CAIRN_SOAK_BYTES=10000 \
+	  cargo test --test qemu -- --ignored console::abuse_soak --nocapture
 
 ## bench: allocator benchmarks against the peer crates (results in docs/bench/).
 bench:

@@ -28,6 +28,7 @@ pub mod exception;
 pub mod mm;
 pub mod rand;
 pub mod shell;
+pub mod term;
 pub mod text;
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ pub fn force_unlock() {
         // interrupted for good and will never touch the console again.
         unsafe { CONSOLE.force_unlock() };
     }
+    Screen::force_unlock();
 }
 
 /// A `fmt::Write` that prints to the console (for code that writes reports

@@ -140,14 +140,19 @@ pub fn resize_playground(max_scale: u8) -> Result<(), PlaygroundError> {
     with_playground(|p| p.resize(max_scale))
 }
 
-/// The kernel's [`Host`] for the shell. Its state (the playground) is global,
-/// so the host itself is empty.
-pub struct KernelHost {}
+/// The kernel's [`Host`] for the shell. Its state (the playground) is
+/// global; the host keeps the command names for Tab completion.
+pub struct KernelHost {
+    names: alloc::vec::Vec<&'static str>,
+}
 
 impl KernelHost {
     /// The host; the playground is the shared one of [`with_playground`].
+    /// Needs the kernel heap (the list of names).
     pub fn new() -> KernelHost {
-        KernelHost {}
+        let mut names: alloc::vec::Vec<&'static str> = commands::names().collect();
+        names.push("exit");
+        KernelHost { names }
     }
 }
 
@@ -181,5 +186,13 @@ impl Host for KernelHost {
 
     fn command(&mut self, line: &str, out: &mut dyn Write) {
         commands::run(line, out);
+    }
+
+    fn command_names(&self) -> &[&str] {
+        &self.names
+    }
+
+    fn scroll(&mut self, rows: isize) {
+        crate::kernel::console::with(|c| c.screen.scroll_view(rows));
     }
 }

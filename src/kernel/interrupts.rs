@@ -4,11 +4,12 @@
 //! Handlers run with interrupts off and must not block or allocate.
 
 use crate::arch::x86::{self, gdt, idt, pic, pit, probe};
+use crate::drivers::serial::Serial;
 use crate::exception::{self, InterruptFrame, vector};
 use crate::kernel::console;
-use crate::shell::input::{InputQueue, Key, SerialDecoder};
+use crate::shell::input::{HIGH_WATER, InputQueue, Key, LOW_WATER, SerialDecoder, Source};
 use crate::{print, println};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use spin::Mutex;
 
 /// Timer interrupts per second.
@@ -60,7 +61,7 @@ fn timer() {
         && now.wrapping_sub(s.last_byte_tick) > 2
     {
         s.decoder.flush(|k| {
-            INPUT.push(k);
+            INPUT.push_from(k, Source::Serial);
         });
     }
 }
@@ -79,14 +80,41 @@ fn keyboard() {
     }
 }
 
+/// True while COM1's receive interrupt is off because the queue is nearly full.
+static SERIAL_PAUSED: AtomicBool = AtomicBool::new(false);
+
+/// Move received bytes into the queue while it has room; near full, switch
+/// the receive interrupt off so the rest waits in the UART (and its sender)
+/// until [`next_key`] has made room: no byte is lost.
 fn com1() {
     let mut s = SERIAL_INPUT.lock();
     s.last_byte_tick = TICKS.load(Ordering::Relaxed);
-    while let Some(byte) = s.port.try_receive() {
+    loop {
+        if INPUT.len() >= HIGH_WATER {
+            SERIAL_PAUSED.store(true, Ordering::Relaxed);
+            Serial::set_receive_interrupt(false);
+            return;
+        }
+        let Some(byte) = s.port.try_receive() else {
+            return;
+        };
         s.decoder.feed(byte, |k| {
-            INPUT.push(k);
+            INPUT.push_from(k, Source::Serial);
         });
     }
+}
+
+/// The oldest waiting key and where it came from; resumes a paused serial
+/// receiver once the queue has drained below its low-water mark.
+pub fn next_key() -> Option<(Key, Source)> {
+    let key = INPUT.pop_with_source();
+    if SERIAL_PAUSED.load(Ordering::Relaxed) && INPUT.len() < LOW_WATER {
+        x86::without_interrupts(|| {
+            SERIAL_PAUSED.store(false, Ordering::Relaxed);
+            Serial::set_receive_interrupt(true);
+        });
+    }
+    key
 }
 
 /// Adds detail to a fault report, given CR2, the faulting EIP and the #PF

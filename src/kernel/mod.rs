@@ -94,9 +94,27 @@ pub fn run() -> ! {
     let _ = info;
     let mut shell = Shell::new();
     let mut host = hotkeys::KernelHost::new();
+    let mut last_key = 0;
     loop {
-        while let Some(key) = interrupts::INPUT.pop() {
+        while let Some((key, _source)) = interrupts::next_key() {
             shell.feed(key, &mut host, &mut console::Out);
+            last_key = interrupts::TICKS.load(Ordering::Relaxed);
+        }
+        let dropped = interrupts::INPUT.take_unreported_drops();
+        if dropped > 0 {
+            println!(
+                "{}input: {dropped} keys were lost (the input queue was full){}",
+                crate::term::style::ERROR,
+                crate::term::style::RESET
+            );
+        }
+        // A quiet moment ends a burst of keys (for the unknown-hotkey hint).
+        if interrupts::TICKS
+            .load(Ordering::Relaxed)
+            .wrapping_sub(last_key)
+            > interrupts::TIMER_HZ / 3
+        {
+            shell.idle();
         }
         // Sleep until the next interrupt; `sti; hlt` cannot miss a key that
         // arrives between the check above and the halt.

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod console;
 mod family;
 mod foundation;
 mod frames;

@@ -9,6 +9,7 @@ mod frames;
 mod heap;
 pub mod paging;
 
+use crate::term::style::{ERROR, RESET};
 use alloc::string::String;
 use core::fmt::Write;
 
@@ -44,6 +45,11 @@ pub fn find(name: &str) -> Option<&'static Command> {
     tables().flatten().find(|c| c.name == name)
 }
 
+/// Every command's name, layer by layer.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    tables().flatten().map(|c| c.name)
+}
+
 /// Run one command line.
 pub fn run(line: &str, out: &mut dyn Write) {
     let mut words = [""; 16];
@@ -66,14 +72,17 @@ pub fn run(line: &str, out: &mut dyn Write) {
     match find(name) {
         Some(cmd) => {
             if let Err(msg) = (cmd.run)(args, out) {
-                let _ = writeln!(out, "error: {msg}");
+                let _ = writeln!(out, "{ERROR}error: {msg}{RESET}");
                 if !cmd.args.is_empty() {
                     let _ = writeln!(out, "usage: {} {}", cmd.name, cmd.args);
                 }
             }
         }
         None => {
-            let _ = writeln!(out, "unknown command `{name}`; `help` lists them");
+            let _ = writeln!(
+                out,
+                "{ERROR}unknown command `{name}`{RESET}; `help` lists them, Tab completes"
+            );
         }
     }
 }
