@@ -92,14 +92,16 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy $(CARGO_KERNEL_FLAGS) -- -D warnings
 
-## test-host: tier 1, pure code on the host.
+## test-host: tier 1, pure code on the host, and the layer order of src/kernel.
 test-host:
 	cargo test --lib
+	cargo test --test kernel_layers
 
 ## test-kernel: tier 2, boot with `test` on the command line and run the
-## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, and on every PMM and heap.
+## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, on every PMM and heap, and
+## with heap poisoning on.
 KERNEL_TEST_RUNS := "128M" "16M" "3G" "128M pmm=bitmap" "128M pmm=freelist" \
-	"128M heap=pool" "128M heap=gaptree" "128M heap=firstfit"
+	"128M heap=pool" "128M heap=gaptree" "128M heap=firstfit" "128M poison"
 test-kernel: iso
 	@for run in $(KERNEL_TEST_RUNS); do \
 	  set -- $$run; mem=$$1; shift; \

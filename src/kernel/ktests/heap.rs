@@ -4,6 +4,7 @@
 //! ```text
 //!   kernel heap:  Box Vec String BTreeMap ─► growth past INITIAL_HEAP
 //!                 ─► alignment 1..4096 ─► bad frees refused, check() ok
+//!                 ─► poison on: a write after free is named by heapcheck
 //!   playground:   keys through KernelHost::hotkey, output captured in a String
 //!                 boot `p` | `4 9 p` | `9 9 9` | `4 4 e e e` | counts >= 10
 //!   commands:     heap, heapcheck, alloc/free (good and bad), playground N
@@ -11,9 +12,10 @@
 
 use crate::kassert;
 use crate::kernel::commands;
-use crate::kernel::hotkeys::{self, KernelHost};
-use crate::kernel::ktest::Test;
-use crate::kernel::memory::{self, HEAP_MAPPED, INITIAL_HEAP, KERNEL_HEAP};
+use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
+use crate::kernel::host::KernelHost;
+use crate::kernel::ktests::kit::Test;
+use crate::kernel::playground;
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
 use crate::mm::layout::PAGE_SIZE;
@@ -25,7 +27,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use core::sync::atomic::Ordering;
 
 pub static TESTS: &[Test] = &[
     Test {
@@ -43,6 +44,10 @@ pub static TESTS: &[Test] = &[
     Test {
         name: "heap_bad_free_refused_heap_still_checks",
         run: bad_free,
+    },
+    Test {
+        name: "heap_write_after_free_found_by_heapcheck",
+        run: write_after_free,
     },
     Test {
         name: "playground_boot_p_one_block_of_scale_a",
@@ -68,9 +73,9 @@ pub static TESTS: &[Test] = &[
 
 /// The kernel heap's own verdict.
 fn kernel_heap_ok() -> Result<(), String> {
-    match KERNEL_HEAP.with(|h| HeapBackend::check(h)) {
+    match kheap::with(|h| HeapBackend::check(h)) {
         Some(Ok(())) => Ok(()),
-        Some(Err(e)) => Err(format!("{} heap check: {e}", memory::heap_kind().name())),
+        Some(Err(e)) => Err(format!("{} heap check: {e}", kheap::kind().name())),
         None => Err("no kernel heap".into()),
     }
 }
@@ -127,8 +132,8 @@ fn collections() -> Result<(), String> {
 }
 
 fn grows() -> Result<(), String> {
-    let before = HEAP_MAPPED.load(Ordering::Relaxed);
-    let grown_before = KERNEL_HEAP.times_grown();
+    let before = kheap::mapped_bytes();
+    let grown_before = kheap::times_grown();
     // One block larger than the whole first heap, then 16 KiB pieces until
     // more than everything mapped so far is in use: the heap must grow.
     let mut big = alloc::vec![0u8; INITIAL_HEAP + PAGE_SIZE];
@@ -143,13 +148,13 @@ fn grows() -> Result<(), String> {
         pieces.push(alloc::vec![n; piece]);
         total += piece;
     }
-    let after = HEAP_MAPPED.load(Ordering::Relaxed);
+    let after = kheap::mapped_bytes();
     kassert!(
         after > before && after >= total,
         "HEAP_MAPPED {before} -> {after} with {total} bytes live"
     );
     kassert!(
-        KERNEL_HEAP.times_grown() > grown_before,
+        kheap::times_grown() > grown_before,
         "the grow hook was never called"
     );
     kassert!(
@@ -169,9 +174,8 @@ fn alignment() -> Result<(), String> {
         let align = 1usize << shift;
         for size in [1usize, 7, 100, 3000, 5000] {
             let l = Layout::from_size_align(size, align).map_err(|e| format!("{e}"))?;
-            let p = KERNEL_HEAP
-                .allocate(l)
-                .map_err(|e| format!("allocate({size}, align {align}): {e}"))?;
+            let p =
+                kheap::allocate(l).map_err(|e| format!("allocate({size}, align {align}): {e}"))?;
             kassert!(
                 (p.as_ptr() as usize).is_multiple_of(align),
                 "{:p} is not {align}-aligned",
@@ -193,9 +197,7 @@ fn alignment() -> Result<(), String> {
         );
     }
     for (p, l, _) in live {
-        KERNEL_HEAP
-            .deallocate(p, l)
-            .map_err(|e| format!("deallocate {:p}: {e}", p.as_ptr()))?;
+        kheap::deallocate(p, l).map_err(|e| format!("deallocate {:p}: {e}", p.as_ptr()))?;
     }
     #[repr(align(4096))]
     struct Page([u8; 4096]);
@@ -211,21 +213,19 @@ fn alignment() -> Result<(), String> {
 
 fn bad_free() -> Result<(), String> {
     let l = Layout::from_size_align(64, 8).map_err(|e| format!("{e}"))?;
-    let p = KERNEL_HEAP.allocate(l).map_err(|e| format!("{e}"))?;
-    let bad_before = KERNEL_HEAP.bad_frees();
-    let s0 = KERNEL_HEAP.stats();
+    let p = kheap::allocate(l).map_err(|e| format!("{e}"))?;
+    let bad_before = kheap::bad_frees();
+    let s0 = kheap::stats();
     // SAFETY: p + 8 lies inside the 64-byte block.
     let interior = unsafe { NonNull::new_unchecked(p.as_ptr().add(8)) };
-    let r_interior = KERNEL_HEAP.deallocate(interior, l);
+    let r_interior = kheap::deallocate(interior, l);
     let outside = NonNull::new(PAGE_SIZE as *mut u8).ok_or("null")?;
-    let r_outside = KERNEL_HEAP.deallocate(outside, l);
-    let s1 = KERNEL_HEAP.stats();
-    KERNEL_HEAP
-        .deallocate(p, l)
-        .map_err(|e| format!("the good free failed: {e}"))?;
-    let s2 = KERNEL_HEAP.stats();
-    let r_double = KERNEL_HEAP.deallocate(p, l);
-    let s3 = KERNEL_HEAP.stats();
+    let r_outside = kheap::deallocate(outside, l);
+    let s1 = kheap::stats();
+    kheap::deallocate(p, l).map_err(|e| format!("the good free failed: {e}"))?;
+    let s2 = kheap::stats();
+    let r_double = kheap::deallocate(p, l);
+    let s3 = kheap::stats();
     kassert!(
         r_interior.is_err(),
         "an interior pointer was accepted: {r_interior:?}"
@@ -241,12 +241,63 @@ fn bad_free() -> Result<(), String> {
         "the double free changed the heap: {s2:?} -> {s3:?}"
     );
     kassert!(
-        KERNEL_HEAP.bad_frees() == bad_before + 3,
+        kheap::bad_frees() == bad_before + 3,
         "bad_frees {} -> {}",
         bad_before,
-        KERNEL_HEAP.bad_frees()
+        kheap::bad_frees()
     );
     kernel_heap_ok()
+}
+
+/// Poison on (as the `poison` boot option does), free a block, write into
+/// it: `check()` and the `heapcheck` command name the block; with the byte
+/// restored the heap checks clean again. Designs that do not poison say so.
+fn write_after_free() -> Result<(), String> {
+    use crate::mm::heap::{BuddyHeap, CheckError, POISON};
+    let was = kheap::with(|h| h.as_buddy().map(|b| b.poisoning())).ok_or("no kernel heap")?;
+    let Some(was) = was else {
+        let on = kheap::with(|h| h.set_poison(true)).unwrap_or(true);
+        kassert!(!on, "a design without poisoning claimed to poison");
+        return kernel_heap_ok();
+    };
+    kheap::with(|h| h.set_poison(true));
+    // 64 KiB: the small allocations `heapcheck` makes take smaller free
+    // blocks (or the lower half of this one), never its last byte.
+    let l = Layout::from_size_align(64 * 1024 - 64, 8).map_err(|e| format!("{e}"))?;
+    let p = kheap::allocate(l).map_err(|e| format!("{e}"))?;
+    kheap::deallocate(p, l).map_err(|e| format!("{e}"))?;
+    // SAFETY: a deliberate write after free, into heap memory that stays
+    // mapped; it is undone below.
+    let last = unsafe { p.as_ptr().add(l.size() - 1) };
+    // SAFETY: as above.
+    unsafe { last.write_volatile(0x5A) };
+    // The check, and the free block holding the written byte.
+    let found = kheap::with(|h| {
+        h.as_buddy().map(|b| {
+            (
+                BuddyHeap::check(b),
+                b.block_of(last as usize).map(|i| i.offset),
+            )
+        })
+    })
+    .flatten();
+    let out = run("heapcheck");
+    // SAFETY: undo the write: the byte is the poison again.
+    unsafe { last.write_volatile(POISON) };
+    let clean = kernel_heap_ok();
+    kheap::with(|h| h.set_poison(was));
+    let Some((verdict, holder)) = found else {
+        return Err("the buddy heap went away".into());
+    };
+    kassert!(
+        matches!(verdict, Err(CheckError::Poisoned { block, .. }) if Some(block) == holder),
+        "check() did not name the written block {holder:?}: {verdict:?}"
+    );
+    kassert!(
+        out.contains("written after its free") && out.contains("CORRUPT"),
+        "heapcheck missed the write after free:\n{out}"
+    );
+    clean
 }
 
 // ----- the playground, through the real hotkey path ------------------------------
@@ -254,8 +305,8 @@ fn bad_free() -> Result<(), String> {
 /// Reset the playground to its boot state (1 KiB, scales 4..A) and return its
 /// heap's first address.
 fn fresh_playground() -> Result<usize, String> {
-    hotkeys::resize_playground(DEFAULT_MAX_SCALE).map_err(|e| format!("{e}"))?;
-    Ok(hotkeys::with_playground(|p| p.heap().start_addr()))
+    playground::resize_playground(DEFAULT_MAX_SCALE).map_err(|e| format!("{e}"))?;
+    Ok(playground::with_playground(|p| p.heap().start_addr()))
 }
 
 /// Press `keys` in hotkey mode and return what was printed.
@@ -278,7 +329,7 @@ fn counts(c: [usize; 7]) -> String {
 }
 
 fn playground_ok() -> Result<(), String> {
-    hotkeys::with_playground(|p| p.heap().check())
+    playground::with_playground(|p| p.heap().check())
         .map(|_| ())
         .map_err(|e| format!("playground check: {e}"))
 }
@@ -377,7 +428,7 @@ fn returned_addr(out: &str) -> Result<usize, String> {
 }
 
 fn commands_work() -> Result<(), String> {
-    let kind = memory::heap_kind().name();
+    let kind = kheap::kind().name();
     let out = run("heap");
     kassert!(
         out.starts_with(&format!("kernel heap: {kind} design")),

@@ -8,8 +8,11 @@
 
 use crate::arch::x86::{self, probe};
 use crate::kassert;
-use crate::kernel::ktest::Test;
-use crate::kernel::memory::{self, HEAP_MAPPED, INITIAL_HEAP, KernelPhys};
+use crate::kernel::commands;
+use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
+use crate::kernel::ktests::kit::Test;
+use crate::kernel::memory::{self, KernelPhys};
+use crate::kernel::stack::{boot_stack, stack_note};
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE, RECURSIVE_DIRECTORY, RECURSIVE_INDEX};
@@ -18,7 +21,6 @@ use crate::mm::vm::region::{KERNEL_HEAP_START, USER_DATA_START, USER_HEAP_START}
 use crate::mm::vm::{AddressSpace, FaultCause, FaultReport, PageFaultCode, Region, UserFrames};
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
 pub static TESTS: &[Test] = &[
     Test {
@@ -52,6 +54,14 @@ pub static TESTS: &[Test] = &[
     Test {
         name: "paging_map_unmap_commands_guard_the_kernel",
         run: map_commands,
+    },
+    Test {
+        name: "paging_map_unmap_100_areas_is_frame_exact",
+        run: map_unmap_areas_is_frame_exact,
+    },
+    Test {
+        name: "paging_ffree_refuses_a_mapped_frame",
+        run: ffree_refuses_a_mapped_frame,
     },
 ];
 
@@ -119,7 +129,7 @@ fn map_write_translate_unmap() -> Result<(), String> {
     let (unmapped, free_after, after) = memory::with(|m| {
         let n = m
             .mapper()
-            .unmap_range(va, PAGE_SIZE, Release::OwnedFrames(&mut m.frames));
+            .unmap_range(va, PAGE_SIZE, Release::OwnedFrames, &mut m.frames);
         (n, m.frames.free_count(), m.mapper().translate(va))
     });
     kassert!(unmapped == Ok(1), "unmap: {unmapped:?}");
@@ -270,7 +280,7 @@ fn null_page_unmapped() -> Result<(), String> {
 
 /// The page below the boot stack is unmapped (and faults); the stack is mapped.
 fn guard_page_unmapped() -> Result<(), String> {
-    let (guard, bottom, top) = crate::kernel::boot_stack();
+    let (guard, bottom, top) = boot_stack();
     kassert!(
         bottom - guard == PAGE_SIZE as u32,
         "guard {guard:#x}, stack bottom {bottom:#x}"
@@ -299,7 +309,7 @@ fn guard_page_unmapped() -> Result<(), String> {
     )?;
     kassert!(!code.contains(PageFaultCode::PRESENT), "{code}");
     kassert!(
-        crate::kernel::stack_note(guard + 0xFF0).is_some(),
+        stack_note(guard + 0xFF0).is_some(),
         "the double-fault report would not name the guard page"
     );
     Ok(())
@@ -373,14 +383,14 @@ fn recursive_slot() -> Result<(), String> {
 /// translates to an owned frame, and the page after the heap is unmapped.
 fn heap_grows() -> Result<(), String> {
     const BLOCK: usize = 32 * 1024;
-    let before = HEAP_MAPPED.load(Ordering::Relaxed);
+    let before = kheap::mapped_bytes();
     // More bytes than are mapped cannot fit: the heap must grow on the way.
     let most = (before + 2 * 1024 * 1024) / BLOCK;
     let mut blocks: Vec<Vec<u8>> = Vec::new();
     blocks
         .try_reserve_exact(most)
         .map_err(|e| alloc::format!("cannot allocate the block list: {e:?}"))?;
-    while HEAP_MAPPED.load(Ordering::Relaxed) == before && blocks.len() < most {
+    while kheap::mapped_bytes() == before && blocks.len() < most {
         let mut block = Vec::new();
         block
             .try_reserve_exact(BLOCK)
@@ -388,7 +398,7 @@ fn heap_grows() -> Result<(), String> {
         block.resize(BLOCK, blocks.len() as u8);
         blocks.push(block);
     }
-    let after = HEAP_MAPPED.load(Ordering::Relaxed);
+    let after = kheap::mapped_bytes();
     kassert!(
         after > before,
         "the heap did not grow ({before} bytes mapped, {} blocks of {BLOCK})",
@@ -444,7 +454,7 @@ fn heap_grows() -> Result<(), String> {
 fn map_commands() -> Result<(), String> {
     let run = |line: &str| {
         let mut out = String::new();
-        crate::kernel::commands::run(line, &mut out);
+        commands::run(line, &mut out);
         out
     };
     let free = || memory::with(|m| m.frames.free_count());
@@ -530,5 +540,76 @@ fn map_commands() -> Result<(), String> {
     let out = run(&alloc::format!("unmap {:#x}", target.as_u32()));
     kassert!(out.contains("not owned"), "unmap of the alias: {out}");
     kassert!(free() == before, "unmapping an alias freed a frame");
+    Ok(())
+}
+
+/// `map` then `unmap` in 100 distinct 4 MiB areas of the user half: each
+/// map draws a frame and a page table, each unmap gives both back, so the
+/// free count ends exactly where it began (it lost 100 frames before).
+fn map_unmap_areas_is_frame_exact() -> Result<(), String> {
+    let run = |line: &str| {
+        let mut out = String::new();
+        crate::kernel::commands::run(line, &mut out);
+        out
+    };
+    let free = || memory::with(|m| m.frames.free_count());
+    let before = free();
+    let areas = (0..100u32).map(|i| 0x1000_0000 + i * crate::mm::layout::LARGE_PAGE_SIZE as u32);
+    for va in areas.clone() {
+        let out = run(&alloc::format!("map {va:#x}"));
+        kassert!(out.starts_with("mapped "), "map {va:#x}: {out}");
+    }
+    kassert!(
+        free() == before - 200,
+        "100 maps took {} frames, not 200",
+        before - free()
+    );
+    for va in areas {
+        let out = run(&alloc::format!("unmap {va:#x}"));
+        kassert!(
+            out.contains("page table, left empty, went back"),
+            "unmap {va:#x}: {out}"
+        );
+    }
+    kassert!(free() == before, "free frames {before} -> {}", free());
+    Ok(())
+}
+
+/// `ffree` refuses a falloc run while `map` shows one of its frames, naming
+/// the page; after `unmap` it frees the run.
+fn ffree_refuses_a_mapped_frame() -> Result<(), String> {
+    let run = |line: &str| {
+        let mut out = String::new();
+        crate::kernel::commands::run(line, &mut out);
+        out
+    };
+    let free = || memory::with(|m| m.frames.free_count());
+    let before = free();
+    let out = run("falloc 2");
+    let addr = out
+        .split(" at P")
+        .nth(1)
+        .and_then(|s| s.get(..10))
+        .and_then(|s| crate::shell::parse_number(s).ok())
+        .ok_or_else(|| alloc::format!("falloc said: {out}"))?;
+    let second = addr + PAGE_SIZE as u32;
+    let out = run(&alloc::format!("map 0x10000000 {second:#x}"));
+    kassert!(
+        out.contains("read-only alias"),
+        "map of the falloc frame: {out}"
+    );
+    let out = run(&alloc::format!("ffree {addr:#x}"));
+    kassert!(
+        out.starts_with("error: ") && out.contains("still mapped at V0x10000000"),
+        "ffree of a mapped run: {out}"
+    );
+    let out = run("unmap 0x10000000");
+    kassert!(out.starts_with("unmapped "), "unmap: {out}");
+    let out = run(&alloc::format!("ffree {addr:#x}"));
+    kassert!(
+        out.starts_with("freed 2 frames"),
+        "ffree after unmap: {out}"
+    );
+    kassert!(free() == before, "free frames {before} -> {}", free());
     Ok(())
 }
