@@ -60,7 +60,7 @@ impl Host for KernelHost {
     }
 
     fn command(&mut self, line: &str, out: &mut dyn Write) {
-        commands::run(line, out);
+        commands::run_styled(line, out, true);
     }
 
     fn command_names(&self) -> &[&str] {

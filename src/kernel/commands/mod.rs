@@ -49,15 +49,23 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     tables().flatten().map(|c| c.name)
 }
 
-/// Run one command line.
+/// Run one command line, in plain text (the in-kernel tests read this).
 pub fn run(line: &str, out: &mut dyn Write) {
+    run_styled(line, out, false);
+}
+
+/// Run one command line; with `styled`, errors are printed in the error
+/// colour (the shell's console: VGA and serial turn the sequences into
+/// colour, `color off` drops them).
+pub fn run_styled(line: &str, out: &mut dyn Write, styled: bool) {
+    let (err, reset) = if styled { (ERROR, RESET) } else { ("", "") };
     let mut words = [""; 16];
     let mut n = 0;
     for w in line.split_whitespace() {
         if n == words.len() {
             let _ = writeln!(
                 out,
-                "error: too many arguments (at most {})",
+                "{err}error: too many arguments (at most {}){reset}",
                 words.len() - 1
             );
             return;
@@ -71,7 +79,7 @@ pub fn run(line: &str, out: &mut dyn Write) {
     match find(name) {
         Some(cmd) => {
             if let Err(msg) = (cmd.run)(args, out) {
-                let _ = writeln!(out, "{ERROR}error: {msg}{RESET}");
+                let _ = writeln!(out, "{err}error: {msg}{reset}");
                 if !cmd.args.is_empty() {
                     let _ = writeln!(out, "usage: {} {}", cmd.name, cmd.args);
                 }
@@ -80,7 +88,7 @@ pub fn run(line: &str, out: &mut dyn Write) {
         None => {
             let _ = writeln!(
                 out,
-                "{ERROR}unknown command `{name}`{RESET}; `help` lists them, Tab completes"
+                "{err}unknown command `{name}`{reset}; `help` lists them, Tab completes"
             );
         }
     }
