@@ -16,7 +16,7 @@ QEMU := qemu-system-i386
 MEM ?= 128M
 QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
 TIMEOUT ?= 60
-APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
+APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps kernel iso run run-serial debug test test-host test-kernel test-qemu lint soak bench clean
@@ -31,6 +31,7 @@ deps:
 	[ -d /usr/lib/grub/i386-pc ] || missing="$$missing grub-pc-bin"; \
 	command -v xorriso >/dev/null || missing="$$missing xorriso"; \
 	command -v mformat >/dev/null || missing="$$missing mtools"; \
+	command -v gdb >/dev/null || missing="$$missing gdb"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null; then \
 	    echo "deps: installing$$missing"; \
@@ -79,7 +80,7 @@ run-serial: deps iso
 
 ## debug: QEMU waits for gdb on :1234; `gdb -x debug.gdb` in another terminal.
 debug: deps iso
-	@echo "In another terminal: gdb -x debug.gdb"
+	@echo "In another terminal: gdb -x debug.gdb (then cairn-walk ADDR, cairn-pagedir, cairn-heap, cairn-playground, cairn-frames). Ctrl+A X leaves QEMU."
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
 
 ## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven tests.
@@ -112,7 +113,7 @@ test-kernel: iso
 
 ## test-qemu: tier 3, boot the ISO headless and type through the QEMU monitor.
 test-qemu: iso
-	CAIRN_ISO=$(abspath $(ISO)) cargo test --test qemu -- --ignored --test-threads=2
+	CAIRN_ISO=$(abspath $(ISO)) CAIRN_KERNEL=$(abspath $(KERNEL)) cargo test --test qemu -- --ignored --test-threads=2
 
 ## soak: the property tests at 1,000,000 operations each, then the console
 ## abuse soak: 10,000 random keys (PS/2) and 10,000 random serial bytes

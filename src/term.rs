@@ -62,8 +62,8 @@ pub struct Term {
     history: usize,
     row: usize,
     col: usize,
-    /// The colour of what is written next (0 = the default).
-    attr: u8,
+    /// The colour of what is written next (`None`: the default grey).
+    attr: Option<u8>,
     /// Rows the picture is scrolled back (0 = the live screen).
     view: usize,
     /// Screen rows whose picture changed since the last [`Term::take_dirty`].
@@ -90,7 +90,7 @@ impl Term {
             history: 0,
             row: 0,
             col: 0,
-            attr: 0,
+            attr: None,
             view: 0,
             dirty: 0,
             esc: Esc::None,
@@ -104,7 +104,7 @@ impl Term {
     pub fn set_color(&mut self, on: bool) {
         self.plain = !on;
         if !on {
-            self.attr = 0;
+            self.attr = None;
         }
     }
 
@@ -207,23 +207,18 @@ impl Term {
 
     /// The colour of what is written next, as a VGA attribute byte.
     pub fn attribute(&self) -> u8 {
-        if self.attr == 0 {
-            DEFAULT_ATTR
-        } else {
-            self.attr
-        }
+        self.attr.unwrap_or(DEFAULT_ATTR)
     }
 
     /// Set the colour of what is written next.
     pub fn set_attribute(&mut self, attr: u8) {
-        self.attr = attr;
+        self.attr = (attr != DEFAULT_ATTR).then_some(attr);
     }
 
     fn blank_cell(&self) -> u16 {
-        if self.attr == 0 || self.attr == DEFAULT_ATTR {
-            0
-        } else {
-            (self.attr as u16) << 8 | b' ' as u16
+        match self.attr {
+            None => 0,
+            Some(a) => (a as u16) << 8 | b' ' as u16,
         }
     }
 
@@ -358,7 +353,7 @@ impl Term {
         let cur = self.attribute();
         let (fg, bg) = (cur & 0x0F, cur >> 4);
         let attr = match p {
-            0 => 0,
+            0 => DEFAULT_ATTR,
             1 => bg << 4 | fg | 0x08,
             30..=37 => bg << 4 | (fg & 0x08) | ANSI_TO_VGA[(p - 30) as usize],
             90..=97 => bg << 4 | ANSI_TO_VGA[(p - 90) as usize] | 0x08,
@@ -367,7 +362,7 @@ impl Term {
             49 => fg,
             _ => return,
         };
-        self.attr = if attr == DEFAULT_ATTR { 0 } else { attr };
+        self.set_attribute(attr);
     }
 }
 
@@ -495,12 +490,18 @@ mod tests {
         assert_eq!(t.shown(0, 1), 0x0700 | b'n' as u16);
         assert_eq!(t.shown(0, 2), 0x0E00 | b'W' as u16, "bright yellow");
         assert_eq!(t.shown(0, 3), 0x0700 | b'z' as u16);
+        write!(t, "\x1b[30;47mm\x1b[0m").unwrap();
+        assert_eq!(
+            t.shown(0, 4),
+            0x7000 | b'm' as u16,
+            "black on grey is not the default"
+        );
         t.set_color(false);
         write!(t, "\x1b[31mq\x1b[42").unwrap();
         write!(t, "m!").unwrap();
-        assert_eq!(t.shown(0, 4), 0x0700 | b'q' as u16);
+        assert_eq!(t.shown(0, 5), 0x0700 | b'q' as u16);
         assert_eq!(
-            t.shown(0, 5),
+            t.shown(0, 6),
             0x0700 | b'!' as u16,
             "a split sequence is still one"
         );

@@ -137,6 +137,11 @@ impl Screen {
         self.with(|t| t.set_color(on));
     }
 
+    /// True while colour sequences take effect.
+    pub fn color(&self) -> bool {
+        TERM.lock().color()
+    }
+
     /// Write one byte: `\n` new line, `\r` column 0, `\x08` erase left, tab
     /// to the next 8, escape sequences as [`Term`] reads them.
     pub fn write_byte(&mut self, byte: u8) {

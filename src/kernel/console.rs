@@ -35,6 +35,19 @@ pub fn init() {
     c.screen.clear();
 }
 
+/// Colours on or off on both outputs (the `color` command).
+pub fn set_color(on: bool) {
+    with(|c| {
+        c.screen.set_color(on);
+        c.serial.set_color(on);
+    });
+}
+
+/// True while colour sequences reach the screens.
+pub fn color() -> bool {
+    with(|c| c.screen.color())
+}
+
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments) {
     without_interrupts(|| {

@@ -10,6 +10,7 @@ use crate::kernel::console;
 use crate::kernel::halt::fatal;
 use crate::kernel::stack::{boot_stack, stack_note};
 use crate::shell::input::{HIGH_WATER, InputQueue, Key, LOW_WATER, SerialDecoder, Source};
+use crate::term::style::{FRAME, RESET};
 use crate::{print, println};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use spin::Mutex;
@@ -64,6 +65,17 @@ pub fn uptime_ms() -> u64 {
 /// Keys lost because the queue was full, not yet reported (0 when none).
 pub fn unreported_drops() -> usize {
     INPUT.take_unreported_drops()
+}
+
+/// Sleep until the next interrupt unless a key already waits (`sti; hlt`
+/// cannot miss a key that arrives between the check and the halt).
+pub fn wait_for_interrupt() {
+    x86::disable_interrupts();
+    if INPUT.is_empty() {
+        x86::enable_interrupts_and_hlt();
+    } else {
+        x86::enable_interrupts();
+    }
 }
 
 /// True when a key waits in the input queue.
@@ -192,7 +204,9 @@ fn exception(frame: &mut InterruptFrame) {
     fatal("unrecoverable exception in kernel code")
 }
 
+/// An exception report between two bars in the frame colour.
 fn report(frame: &InterruptFrame, cr2: u32) {
+    frame_bar(" exception ");
     let mut out = console::Out;
     let _ = exception::write_report(&mut out, frame, cr2);
     if frame.vector == vector::PAGE_FAULT
@@ -200,6 +214,12 @@ fn report(frame: &InterruptFrame, cr2: u32) {
     {
         detail(cr2, frame.eip, Some(frame.error_code));
     }
+    frame_bar("");
+}
+
+/// One 80-column bar in the frame colour, `title` in its middle.
+fn frame_bar(title: &str) {
+    println!("{FRAME}{title:=^80}{RESET}");
 }
 
 /// The double-fault task: runs on its own TSS and stack, so even a kernel
@@ -210,6 +230,7 @@ extern "C" fn double_fault_task() -> ! {
     // The #PF that could not be delivered left its address in CR2.
     let cr2 = x86::cr2();
     let (guard, bottom, top) = boot_stack();
+    frame_bar(" double fault ");
     println!("EXCEPTION #DF double fault (vector 8)");
     println!("  the CPU could not deliver an exception; state of the faulting code:");
     println!("  EIP {eip:#010x}  ESP {esp:#010x}  EBP {ebp:#010x}  CR2 {cr2:#010x}");
@@ -226,6 +247,7 @@ extern "C" fn double_fault_task() -> ! {
         detail(cr2, eip, None);
     }
     println!("  a double fault cannot be survived: the kernel stops here (no reboot)");
+    frame_bar("");
     print!("");
     fatal("double fault")
 }

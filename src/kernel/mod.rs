@@ -59,6 +59,7 @@ pub mod stack;
 
 use crate::arch::x86;
 use crate::shell::Shell;
+use crate::term::style::{HEADING, RESET};
 use crate::{print, println};
 
 /// Bring the kernel up, in order; each step names what it needs.
@@ -70,7 +71,7 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     console::init(); // first: everything after may print
     console::init_logger(log::LevelFilter::Info);
     println!(
-        "Cairn {} - a teaching kernel for memory management (i686)",
+        "{HEADING}Cairn {} - a teaching kernel for memory management (i686){RESET}",
         env!("CARGO_PKG_VERSION")
     );
     // SAFETY: forwarded from the caller: `info_phys` is what the loader passed.
@@ -98,7 +99,8 @@ pub fn run() -> ! {
     let mut host = host::KernelHost::new();
     let mut last_key = 0;
     loop {
-        while let Some((key, _source)) = interrupts::next_key() {
+        while let Some((key, source)) = host.take_held_key().or_else(interrupts::next_key) {
+            host.set_source(source);
             shell.feed(key, &mut host, &mut console::Out);
             last_key = interrupts::ticks();
         }
@@ -114,14 +116,7 @@ pub fn run() -> ! {
         if interrupts::ticks().wrapping_sub(last_key) > interrupts::TIMER_HZ / 3 {
             shell.idle();
         }
-        // Sleep until the next interrupt; `sti; hlt` cannot miss a key that
-        // arrives between the check above and the halt.
-        x86::disable_interrupts();
-        if interrupts::key_waiting() {
-            x86::enable_interrupts();
-        } else {
-            x86::enable_interrupts_and_hlt();
-        }
+        interrupts::wait_for_interrupt();
         print!("");
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod input;
 pub mod line;
+pub mod pager;
 
 use crate::term::style;
 use core::fmt::Write;
@@ -279,7 +280,7 @@ impl Shell {
         self.mode = Mode::Command;
         let _ = writeln!(
             out,
-            "\ncommand mode: `help` lists the commands, Tab completes, `exit` or Esc returns to hotkeys"
+            "\ncommand mode: `help` lists commands, Tab completes, `exit` or Esc: hotkeys"
         );
         self.prompt(out);
     }
@@ -415,6 +416,7 @@ mod tests {
         assert_eq!(host.commands, vec!["help", "echo  hi"]);
         let out = crate::testutil::strip_ansi(&out);
         assert!(out.contains("cairn> help\n[ran help]\ncairn> "));
+        assert!(out.lines().all(|l| l.len() <= 80), "{out}");
         let mut out = out;
         feed_str(&mut shell, &mut host, &mut out, "exit\n");
         assert_eq!(shell.mode(), Mode::Hotkey);

@@ -7,5 +7,6 @@ mod console;
 mod family;
 mod foundation;
 mod frames;
+mod gdb;
 mod heap;
 mod paging;

@@ -47,6 +47,8 @@ pub struct Boot<'a> {
     pub cmdline: &'a str,
     pub memory: &'a str,
     pub timeout: Duration,
+    /// QEMU's gdb stub on a Unix socket in the machine's directory.
+    pub gdb: bool,
 }
 
 impl Default for Boot<'_> {
@@ -55,6 +57,7 @@ impl Default for Boot<'_> {
             cmdline: "",
             memory: "128M",
             timeout: Duration::from_secs(90),
+            gdb: false,
         }
     }
 }
@@ -91,7 +94,16 @@ impl Machine {
 
         let monitor_path = dir.join("monitor.sock");
         let serial_path = dir.join("serial.sock");
+        let gdb_args = if opts.gdb {
+            vec![
+                "-gdb".to_string(),
+                format!("unix:{},server=on,wait=off", dir.join("gdb.sock").display()),
+            ]
+        } else {
+            vec![]
+        };
         let child = Command::new("qemu-system-i386")
+            .args(&gdb_args)
             .args(["-m", opts.memory, "-no-reboot", "-display", "none"])
             .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
             .arg("-cdrom")
@@ -204,6 +216,11 @@ impl Machine {
             self.monitor_command(&format!("sendkey {key} 20"));
             std::thread::sleep(Duration::from_millis(30));
         }
+    }
+
+    /// The gdb stub's socket (booted with `gdb: true`).
+    pub fn gdb_socket(&self) -> PathBuf {
+        self.dir.join("gdb.sock")
     }
 
     /// Press one key given by its QEMU name (`shift-pgup`, `caps_lock`, `left`).

@@ -3,6 +3,7 @@
 //! Each command gets its arguments (the words after its name) and a writer;
 //! bad arguments print `error: ...` and change nothing.
 
+mod console;
 mod family;
 mod foundation;
 mod frames;
@@ -24,13 +25,14 @@ static HELP: &[Command] = &[Command {
 }];
 
 /// Every table, layer by layer, with the layer's name.
-fn layers() -> [(&'static str, [&'static [Command]; 2]); 5] {
+fn layers() -> [(&'static str, [&'static [Command]; 2]); 6] {
     [
         ("foundation", [HELP, foundation::COMMANDS]),
         ("heap", [heap::COMMANDS, &[]]),
         ("frames", [frames::COMMANDS, &[]]),
         ("paging", [paging::COMMANDS, &[]]),
         ("family", [family::COMMANDS, &[]]),
+        ("console", [console::COMMANDS, &[]]),
     ]
 }
 
@@ -94,17 +96,40 @@ pub fn run_styled(line: &str, out: &mut dyn Write, styled: bool) {
     }
 }
 
+/// One command: its name and arguments, then its help wrapped to fit the
+/// 80-column screen under a 6-column indent.
+fn explain(cmd: &Command, out: &mut dyn Write) {
+    const INDENT: usize = 6;
+    const WIDTH: usize = 79;
+    let _ = writeln!(out, "{} {}", cmd.name, cmd.args);
+    let mut col = 0;
+    for word in cmd.help.split(' ') {
+        if col > 0 && col + 1 + word.len() > WIDTH {
+            let _ = writeln!(out);
+            col = 0;
+        }
+        if col == 0 {
+            let _ = write!(out, "{:INDENT$}{word}", "");
+            col = INDENT + word.len();
+        } else {
+            let _ = write!(out, " {word}");
+            col += 1 + word.len();
+        }
+    }
+    let _ = writeln!(out);
+}
+
 /// `help`: every command with its arguments and one line of help.
 fn help(args: &[&str], out: &mut dyn Write) -> Outcome {
     match args.first() {
         Some(&"all") => {
             for cmd in tables().flatten() {
-                let _ = writeln!(out, "{} {}\n      {}", cmd.name, cmd.args, cmd.help);
+                explain(cmd, out);
             }
         }
         Some(name) => {
             let cmd = find(name).ok_or_else(|| alloc::format!("no command `{name}`"))?;
-            let _ = writeln!(out, "{} {}\n      {}", cmd.name, cmd.args, cmd.help);
+            explain(cmd, out);
         }
         None => {
             // One line per layer, so the list fits the 80x25 screen.

@@ -31,7 +31,10 @@ pub fn run_all() -> ! {
     println!("running in-kernel tests");
     let (mut passed, mut failed) = (0, 0);
     for test in all().into_iter().flatten() {
-        match (test.run)() {
+        halt::test_started(Some(test.name));
+        let outcome = (test.run)();
+        halt::test_finished(outcome.is_ok());
+        match outcome {
             Ok(()) => {
                 passed += 1;
                 println!("test {} ... ok", test.name);
