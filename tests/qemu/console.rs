@@ -310,3 +310,29 @@ fn abuse_soak_of_random_keys_and_bytes() {
     };
     soak(n("CAIRN_SOAK_KEYS", 1_000), n("CAIRN_SOAK_BYTES", 1_000));
 }
+
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn a_fatal_fault_in_test_mode_prints_the_true_totals() {
+    let mut m = Machine::boot_with(crate::support::Boot {
+        cmdline: "test teststop",
+        ready: "running in-kernel tests",
+        timeout: std::time::Duration::from_secs(240),
+        ..Default::default()
+    });
+    let status = m.wait_exit();
+    assert_eq!(status.code(), Some(35), "QEMU leaves with the failure code");
+    let out = m.output();
+    let passed = out.matches(" ... ok\n").count();
+    assert!(passed > 20, "{out}");
+    assert!(
+        out.contains(
+            "test stop_the_kernel_on_purpose ... FAILED: the kernel stopped in it (double fault)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("\n{passed} passed, 1 failed\n")),
+        "{out}"
+    );
+}

@@ -49,6 +49,8 @@ pub struct Boot<'a> {
     pub timeout: Duration,
     /// QEMU's gdb stub on a Unix socket in the machine's directory.
     pub gdb: bool,
+    /// What boot_with waits for.
+    pub ready: &'a str,
 }
 
 impl Default for Boot<'_> {
@@ -58,6 +60,7 @@ impl Default for Boot<'_> {
             memory: "128M",
             timeout: Duration::from_secs(90),
             gdb: false,
+            ready: "cairn: ready",
         }
     }
 }
@@ -149,7 +152,7 @@ impl Machine {
             deadline,
         };
         m.monitor_command("info status");
-        m.expect("cairn: ready");
+        m.expect(opts.ready);
         m
     }
 
