@@ -19,7 +19,7 @@ TIMEOUT ?= 60
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps kernel iso run run-serial debug test test-host test-kernel test-qemu lint soak bench clean
+.PHONY: all deps kernel iso run run-serial debug test test-host test-property test-kernel test-qemu doccheck lint soak bench clean
 
 all: iso
 
@@ -84,7 +84,7 @@ debug: deps iso
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
 
 ## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven tests.
-test: deps lint test-host iso test-kernel test-qemu
+test: deps lint test-host test-property iso test-kernel test-qemu doccheck
 	@echo "make test: all tiers passed"
 
 ## lint: formatting and clippy (host and kernel target), warnings are errors.
@@ -115,13 +115,39 @@ test-kernel: iso
 test-qemu: iso
 	CAIRN_ISO=$(abspath $(ISO)) CAIRN_KERNEL=$(abspath $(KERNEL)) cargo test --test qemu -- --ignored --test-threads=2
 
-## soak: the property tests at 1,000,000 operations each, then the console
-## abuse soak: 10,000 random keys (PS/2) and 10,000 random serial bytes
-## (the seed is printed; CAIRN_SOAK_SEED=N replays a run).
+## doccheck: the module pages stay true: every transcript replayed in QEMU,
+## every file, type and function cited found in the source, every host
+## command shown checked (tests/doccheck/main.rs states the rules).
+## `make doccheck PAGE=docs/modules/03-memory.md` replays one page.
+doccheck: iso
+	@mkdir -p $(BUILD)
+	cargo test --lib -q -- --list 2>/dev/null > $(BUILD)/host-tests.txt
+	@if [ -n "$(PAGE)" ]; then \
+	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_DOCCHECK_PAGE=$(PAGE) cargo test --test doccheck -- --ignored --exact replay_one_page --nocapture; \
+	else \
+	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_TEST_LIST=$(abspath $(BUILD)/host-tests.txt) \
+	    cargo test --test doccheck -- --include-ignored --skip replay_one_page --test-threads=3; \
+	fi
+
+## soak: every property test (everything `soak_ops` sizes) at 1,000,000
+## operations each, in release: the whole host suite with the count raised;
+## then the console abuse soak: 10,000 random keys (PS/2) and 10,000 random
+## serial bytes (the seed is printed; CAIRN_SOAK_SEED=N replays a run).
+SOAK_OPS := 1000000
 soak: iso
-	CAIRN_SOAK_OPS=1000000 cargo test --release --lib soak -- --nocapture
+	CAIRN_SOAK_OPS=$(SOAK_OPS) cargo test --release --lib -- --nocapture
 	CAIRN_ISO=$(abspath $(ISO)) CAIRN_SOAK_KEYS=10000 CAIRN_SOAK_BYTES=10000 \
 	  cargo test --test qemu -- --ignored console::abuse_soak --nocapture
+
+## test-property: the property tests of the buddy heap and of the three
+## frame allocators at 1,000,000 operations each, in release (part of
+## `make test`; about 40 s on two busy cores).
+PROPERTY_TESTS := mm::heap::buddy::tests::soak_ \
+	mm::frame::bitmap::tests::bitmap_soak_against_a_model \
+	mm::frame::buddy::tests::buddy_soak_against_a_model_merges_back \
+	mm::frame::freelist::tests::freelist_soak_against_a_model
+test-property:
+	CAIRN_SOAK_OPS=$(SOAK_OPS) cargo test --release --lib -- $(PROPERTY_TESTS)
 
 ## bench: allocator benchmarks against the peer crates (results in docs/bench/).
 bench:

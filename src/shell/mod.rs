@@ -144,7 +144,7 @@ impl Shell {
     }
 
     fn command_key(&mut self, key: Key, host: &mut impl Host, out: &mut dyn Write) {
-        let o = &mut Adapter(out);
+        let o = &mut &mut *out;
         match key {
             Key::Char(c) => {
                 if !self.editor.insert(c, o) && self.editor.is_full_for(c) {
@@ -172,7 +172,7 @@ impl Shell {
             Key::Ctrl('l') => {
                 host.command("clear", out);
                 self.prompt(out);
-                self.editor.reprint(&mut Adapter(out));
+                self.editor.reprint(&mut &mut *out);
             }
             Key::Enter => {
                 let _ = out.write_char('\n');
@@ -201,7 +201,7 @@ impl Shell {
     }
 
     /// The line is at its limit: beep, and say so once (then show the line again).
-    fn line_full(&mut self, out: &mut Adapter) {
+    fn line_full(&mut self, mut out: &mut dyn Write) {
         let _ = out.write_char('\x07');
         if core::mem::replace(&mut self.warned_full, true) {
             return;
@@ -215,14 +215,14 @@ impl Shell {
             line::MAX_LINE,
             style::RESET
         );
-        self.prompt(out.0);
-        self.editor.reprint(out);
+        self.prompt(out);
+        self.editor.reprint(&mut out);
     }
 
     /// Tab: complete the command name being typed (the first word, cursor
     /// at its end). One candidate: completed with a space; several: as far
     /// as they agree, or listed when they agree no further; none: a beep.
-    fn complete(&mut self, names: &[&str], out: &mut Adapter) {
+    fn complete(&mut self, names: &[&str], mut out: &mut dyn Write) {
         let text = self.editor.text();
         if text.contains(' ') || self.editor.cursor() != text.len() {
             let _ = out.write_char('\x07');
@@ -251,10 +251,10 @@ impl Shell {
         owned[..rest_len].copy_from_slice(&first.as_bytes()[typed.len()..common]);
         let rest = core::str::from_utf8(&owned[..rest_len]).unwrap_or("");
         if matches().count() == 1 {
-            self.editor.insert_str(rest, out);
-            self.editor.insert(' ', out);
+            self.editor.insert_str(rest, &mut out);
+            self.editor.insert(' ', &mut out);
         } else if !rest.is_empty() {
-            self.editor.insert_str(rest, out);
+            self.editor.insert_str(rest, &mut out);
         } else {
             let _ = out.write_char('\n');
             let mut col = 0;
@@ -267,8 +267,8 @@ impl Shell {
                 col += n.len() + 2;
             }
             let _ = out.write_char('\n');
-            self.prompt(out.0);
-            self.editor.reprint(out);
+            self.prompt(out);
+            self.editor.reprint(&mut out);
         }
     }
 
@@ -300,15 +300,6 @@ fn lower_command_name<'b>(line: &str, buf: &'b mut [u8; line::MAX_LINE]) -> &'b 
     let name_len = line.find(char::is_whitespace).unwrap_or(n);
     buf[..name_len].make_ascii_lowercase();
     core::str::from_utf8(&buf[..n]).unwrap_or("")
-}
-
-/// Lets the editor (generic over `fmt::Write`) write to a `dyn Write`.
-pub struct Adapter<'a>(pub &'a mut dyn Write);
-
-impl Write for Adapter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.write_str(s)
-    }
 }
 
 /// Parse a number the way commands take them: `0x` hex, or decimal
