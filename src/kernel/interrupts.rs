@@ -10,7 +10,7 @@ use crate::kernel::console;
 use crate::kernel::halt::fatal;
 use crate::kernel::stack::{boot_stack, stack_note};
 use crate::shell::input::{HIGH_WATER, InputQueue, Key, LOW_WATER, SerialDecoder, Source};
-use crate::term::style::{FRAME, RESET};
+use crate::term::style::{ERROR, FRAME, RESET};
 use crate::{print, println};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use spin::Mutex;
@@ -204,22 +204,41 @@ fn exception(frame: &mut InterruptFrame) {
     fatal("unrecoverable exception in kernel code")
 }
 
-/// An exception report between two bars in the frame colour.
+/// An exception report as a block in the frame colours: its first line
+/// white on red, the rest bright red (the text itself is unchanged, so a
+/// plain reader, or `color off`, sees exactly the report).
 fn report(frame: &InterruptFrame, cr2: u32) {
-    frame_bar(" exception ");
-    let mut out = console::Out;
+    let mut out = Framed { first: true };
     let _ = exception::write_report(&mut out, frame, cr2);
     if frame.vector == vector::PAGE_FAULT
         && let Some(detail) = fault_detail()
     {
+        print!("{ERROR}");
         detail(cr2, frame.eip, Some(frame.error_code));
     }
-    frame_bar("");
+    print!("{RESET}");
 }
 
-/// One 80-column bar in the frame colour, `title` in its middle.
-fn frame_bar(title: &str) {
-    println!("{FRAME}{title:=^80}{RESET}");
+/// Writes to the console: the first line in the frame colour, then the error colour.
+struct Framed {
+    first: bool,
+}
+
+impl core::fmt::Write for Framed {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        if !self.first {
+            print!("{ERROR}{s}");
+            return Ok(());
+        }
+        match s.split_once('\n') {
+            Some((head, rest)) => {
+                self.first = false;
+                print!("{FRAME}{head}{RESET}\n{ERROR}{rest}");
+            }
+            None => print!("{FRAME}{s}"),
+        }
+        Ok(())
+    }
 }
 
 /// The double-fault task: runs on its own TSS and stack, so even a kernel
@@ -230,8 +249,7 @@ extern "C" fn double_fault_task() -> ! {
     // The #PF that could not be delivered left its address in CR2.
     let cr2 = x86::cr2();
     let (guard, bottom, top) = boot_stack();
-    frame_bar(" double fault ");
-    println!("EXCEPTION #DF double fault (vector 8)");
+    println!("{FRAME}EXCEPTION #DF double fault (vector 8){RESET}{ERROR}");
     println!("  the CPU could not deliver an exception; state of the faulting code:");
     println!("  EIP {eip:#010x}  ESP {esp:#010x}  EBP {ebp:#010x}  CR2 {cr2:#010x}");
     println!(
@@ -246,8 +264,7 @@ extern "C" fn double_fault_task() -> ! {
         println!("  the last page fault (CR2), which could not be delivered:");
         detail(cr2, eip, None);
     }
-    println!("  a double fault cannot be survived: the kernel stops here (no reboot)");
-    frame_bar("");
+    println!("  a double fault cannot be survived: the kernel stops here (no reboot){RESET}");
     print!("");
     fatal("double fault")
 }
