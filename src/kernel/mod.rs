@@ -63,9 +63,29 @@ pub mod playground;
 pub mod stack;
 
 use crate::arch::x86;
+use crate::bootinfo::{BootInfo, FOUR_GIB};
+use crate::mm::layout::MIN_USABLE_RAM;
 use crate::shell::Shell;
 use crate::term::style::{HEADING, RESET};
+use crate::text::Size;
 use crate::{print, println};
+
+/// Stop with a plain message when the machine has less RAM than Cairn needs
+/// ([`MIN_USABLE_RAM`]), instead of booting into failures further on.
+fn require_minimum_memory(info: &BootInfo) {
+    let usable = info.usable_bytes_below(FOUR_GIB);
+    if usable < MIN_USABLE_RAM {
+        boot::print_summary(info);
+        halt::fatal_because(
+            "too little memory",
+            format_args!(
+                "{} usable, and Cairn needs at least {} (a 16 MiB machine: `-m 16M`, `make run MEM=16M`)",
+                Size::new(usable),
+                Size::new(MIN_USABLE_RAM)
+            ),
+        );
+    }
+}
 
 /// Bring the kernel up, in order; each step names what it needs.
 ///
@@ -85,6 +105,7 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     let info = boot::keep(info);
     interrupts::init(); // GDT, TSS, IDT, PIC, PIT: before anything may fault
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
+    require_minimum_memory(info); // before the memory managers count on it
     memory::init(info); // PMM from the memory map, kernel page tables
     heap::init(info); // the kernel heap over them: before any Box or Vec
     fault_report::install_fault_detail(); // after the heap: fault reports read its tables, regions and heap

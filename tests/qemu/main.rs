@@ -8,5 +8,6 @@ mod family;
 mod foundation;
 mod frames;
 mod gdb;
+mod hardening;
 mod heap;
 mod paging;
