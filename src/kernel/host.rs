@@ -20,23 +20,18 @@ use crate::shell::pager::{MoreKey, Pager, more_key};
 use core::fmt::Write;
 
 /// The kernel's [`Host`] for the shell. Its state (the playground) is
-/// global; the host keeps the command names for Tab completion, whether the
+/// global; the host keeps whether the
 /// key being handled came from the PS/2 keyboard (then long output pauses
 /// at `-- more --` on VGA), and a serial key that arrived during such a pause.
 pub struct KernelHost {
-    names: alloc::vec::Vec<&'static str>,
     paging: bool,
     held: Option<(Key, Source)>,
 }
 
 impl KernelHost {
     /// The host; the playground is the shared one of [`with_playground`].
-    /// Needs the kernel heap (the list of names).
     pub fn new() -> KernelHost {
-        let mut names: alloc::vec::Vec<&'static str> = commands::names().collect();
-        names.push("exit");
         KernelHost {
-            names,
             paging: false,
             held: None,
         }
@@ -166,8 +161,9 @@ impl Host for KernelHost {
         commands::run_styled(line, &mut paged, true);
     }
 
-    fn command_names(&self) -> &[&str] {
-        &self.names
+    fn command_names(&self, each: &mut dyn FnMut(&'static str)) {
+        commands::names().for_each(&mut *each);
+        each("exit");
     }
 
     fn scroll(&mut self, rows: isize) {

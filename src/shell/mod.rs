@@ -33,6 +33,9 @@ pub enum Mode {
     Command,
 }
 
+/// Command names Tab completion considers (the kernel has about 40).
+const MAX_COMPLETIONS: usize = 128;
+
 /// How many rows Shift+PgUp / Shift+PgDn scroll the VGA screen.
 pub const SCROLL_ROWS: isize = 12;
 
@@ -43,10 +46,9 @@ pub trait Host {
     /// Run one command line (already trimmed, not empty, not `exit`; the
     /// command name in lower case).
     fn command(&mut self, line: &str, out: &mut dyn Write);
-    /// The command names, for Tab completion.
-    fn command_names(&self) -> &[&str] {
-        &[]
-    }
+    /// Call `each` with every command name, for Tab completion (no heap:
+    /// the shell keeps what it needs on its stack).
+    fn command_names(&self, _each: &mut dyn FnMut(&'static str)) {}
     /// Scroll the VGA screen back (`rows` > 0) or forward.
     fn scroll(&mut self, _rows: isize) {}
 }
@@ -159,7 +161,17 @@ impl Shell {
             Key::End | Key::Ctrl('e') => self.editor.end(o),
             Key::Up => self.editor.up(o),
             Key::Down => self.editor.down(o),
-            Key::Tab => self.complete(host.command_names(), o),
+            Key::Tab => {
+                let mut names = [""; MAX_COMPLETIONS];
+                let mut n = 0;
+                host.command_names(&mut |name| {
+                    if n < names.len() {
+                        names[n] = name;
+                        n += 1;
+                    }
+                });
+                self.complete(&names[..n], o)
+            }
             Key::Escape => {
                 self.editor.clear();
                 self.leave_command_mode(out);
@@ -433,8 +445,8 @@ mod tests {
         fn command(&mut self, line: &str, out: &mut dyn Write) {
             self.0.command(line, out)
         }
-        fn command_names(&self) -> &[&str] {
-            FakeHost::names()
+        fn command_names(&self, each: &mut dyn FnMut(&'static str)) {
+            FakeHost::names().iter().for_each(|n| each(n));
         }
     }
 

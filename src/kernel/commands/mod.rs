@@ -90,7 +90,7 @@ pub fn run_styled(line: &str, out: &mut dyn Write, styled: bool) {
         None => {
             let _ = writeln!(
                 out,
-                "{err}unknown command `{name}`{reset}; `help` lists them, Tab completes"
+                "{err}unknown command `{name}`{reset}; `help` lists them"
             );
         }
     }
