@@ -107,7 +107,7 @@ fn index() -> &'static Index {
             modules: BTreeSet::new(),
             files: BTreeSet::new(),
         };
-        for dir in ["src", "asm", "tests", "benches"] {
+        for dir in ["src", "asm", "tests", "benches", "user/src"] {
             walk(&crate::root().join(dir), &mut |p| {
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
                 ix.files.insert(name.clone());
@@ -379,7 +379,7 @@ fn check_path(span: &str, page_dir: &Path) -> Option<String> {
     let root = crate::root();
     let s = span.trim();
     let first = s.split('/').next().unwrap_or("");
-    let repo_dirs = ["src", "asm", "tests", "benches", "docs", "iso"];
+    let repo_dirs = ["src", "asm", "tests", "benches", "docs", "iso", "user"];
     if s.contains(' ') || s.contains('|') {
         return None;
     }
@@ -450,8 +450,76 @@ pub fn citations(doc: &Page) -> Vec<String> {
             ));
         }
     }
-    // Key Files tables and lists are prose: their spans are checked above.
+    // Rust shown in a page: what it declares or imports must exist.
+    for b in &doc.blocks {
+        if b.info != "rust" {
+            continue;
+        }
+        for (i, line) in b.lines.iter().enumerate() {
+            for name in rust_names(line) {
+                if let Some(e) = check_name(&name) {
+                    errors.push(format!(
+                        "{}:{}: in Rust code: {e}",
+                        doc.name,
+                        b.line + 1 + i
+                    ));
+                }
+            }
+        }
+    }
     errors
+}
+
+/// The names a line of Rust in a page cites: items of `use cairn::...`,
+/// the trait, type or function it declares (`fn name` must exist), and
+/// `Type::function(` calls.
+fn rust_names(line: &str) -> Vec<String> {
+    let code = line.split("//").next().unwrap_or("");
+    let mut out = Vec::new();
+    if let Some(path) = code.trim().strip_prefix("use cairn::") {
+        let path = path.trim_end_matches(';');
+        match path.split_once("::{") {
+            Some((prefix, items)) => {
+                for item in items.trim_end_matches('}').split(',') {
+                    let item = item.trim();
+                    if !item.is_empty() {
+                        out.push(format!("{prefix}::{item}"));
+                    }
+                }
+            }
+            None => out.push(path.to_string()),
+        }
+    }
+    let words: Vec<&str> = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for pair in words.windows(2) {
+        match pair[0] {
+            "fn" => out.push(format!("{}()", pair[1].trim_matches(':'))),
+            "trait" | "struct" | "enum" => out.push(pair[1].trim_matches(':').to_string()),
+            _ => {}
+        }
+    }
+    // `Type::function(` calls
+    let mut rest = code;
+    while let Some(pos) = rest.find("::") {
+        let before = &rest[..pos];
+        let ty_start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |p| p + 1);
+        let ty = &before[ty_start..];
+        let after = &rest[pos + 2..];
+        let f_end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let f = &after[..f_end];
+        if is_camel(ty) && after[f_end..].starts_with('(') && !f.is_empty() {
+            out.push(format!("{ty}::{f}()"));
+        }
+        rest = &rest[pos + 2..];
+    }
+    out
 }
 
 /// Transcripts are marked, replayable, and their masks are explained.
@@ -771,4 +839,70 @@ pub fn structure(doc: &Page) -> Vec<String> {
         ));
     }
     errors
+}
+
+#[test]
+fn rust_in_pages_names_what_it_uses() {
+    let names = rust_names("use cairn::mm::heap::{AnyHeap, HeapKind};");
+    assert_eq!(names, ["mm::heap::AnyHeap", "mm::heap::HeapKind"]);
+    let names =
+        rust_names("    fn alloc(&mut self, layout: Layout) -> Result<(), E>; // fn not_this");
+    assert_eq!(names, ["alloc()"]);
+    let names = rust_names("let h = unsafe { AnyHeap::new(kind, a, b, c)? };");
+    assert_eq!(names, ["AnyHeap::new()"]);
+    assert!(check_name("AnyHeap::new()").is_none());
+    assert!(check_name("AnyHeap::no_such_function()").is_some());
+    assert!(check_name("NoSuchTypeAnywhere").is_some());
+    assert!(check_name("Vec").is_none() && check_name("spin::Mutex").is_none());
+}
+
+#[test]
+fn shell_commands_are_read_past_variables_and_comments() {
+    assert_eq!(
+        shell_words("CAIRN_SOAK_OPS=1000000 cargo test --release --lib soak   # the soak"),
+        ["cargo", "test", "--release", "--lib", "soak"]
+    );
+    assert!(check_command(&shell_words("make no-such-target"), None).is_some());
+    assert!(check_command(&shell_words("make doccheck"), None).is_none());
+    assert!(check_command(&shell_words("cargo bench --bench nothing"), None).is_some());
+    let list = "mm::frame::tests::a: test\nmm::paging::tests::b: test\n";
+    assert!(check_command(&shell_words("cargo test --lib paging"), Some(list)).is_none());
+    assert!(check_command(&shell_words("cargo test --lib -- mm::vm"), Some(list)).is_some());
+}
+
+#[test]
+fn the_module_format_is_enforced() {
+    let dir = std::env::temp_dir().join(format!("doccheck-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |body: &str| {
+        let path = dir.join("09-x.md");
+        std::fs::write(&path, body).unwrap();
+        Page::read(&path)
+    };
+    let sections = |order: &[&str], overview: &str| {
+        order
+            .iter()
+            .map(|s| {
+                let body = if *s == "Overview" { overview } else { "text" };
+                format!("## {s}\n\n{body}\n\n")
+            })
+            .collect::<String>()
+    };
+    let good = "**The problem.** p\n\n**The idea.** i";
+    let mut order = SECTIONS.to_vec();
+    order.push("Lab");
+    assert!(structure(&write(&sections(&order, good))).is_empty());
+    order.swap(3, 4); // Quick Start before Key Terms
+    assert!(!structure(&write(&sections(&order, good))).is_empty());
+    let mut order = SECTIONS.to_vec();
+    order.insert(2, "Lab");
+    assert!(!structure(&write(&sections(&order, good))).is_empty());
+    assert!(
+        !structure(&write(&sections(
+            SECTIONS,
+            "**The idea.** i\n\n**The problem.** p"
+        )))
+        .is_empty()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

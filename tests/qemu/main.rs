@@ -11,3 +11,4 @@ mod gdb;
 mod hardening;
 mod heap;
 mod paging;
+mod user;

@@ -10,6 +10,7 @@ mod frames;
 mod heap;
 pub mod kit;
 mod paging;
+mod user;
 
 use crate::term::style::{ERROR, RESET};
 use core::fmt::Write;
@@ -25,7 +26,7 @@ static HELP: &[Command] = &[Command {
 }];
 
 /// Every table, layer by layer, with the layer's name.
-fn layers() -> [(&'static str, [&'static [Command]; 2]); 6] {
+fn layers() -> [(&'static str, [&'static [Command]; 2]); 7] {
     [
         ("foundation", [HELP, foundation::COMMANDS]),
         ("heap", [heap::COMMANDS, &[]]),
@@ -33,6 +34,7 @@ fn layers() -> [(&'static str, [&'static [Command]; 2]); 6] {
         ("paging", [paging::COMMANDS, &[]]),
         ("family", [family::COMMANDS, &[]]),
         ("console", [console::COMMANDS, &[]]),
+        ("user", [user::COMMANDS, &[]]),
     ]
 }
 

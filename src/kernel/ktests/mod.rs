@@ -10,6 +10,7 @@ pub mod frames;
 pub mod heap;
 pub mod kit;
 pub mod paging;
+pub mod user;
 
 use crate::kernel::boot::boot_info;
 use crate::kernel::halt;
@@ -17,13 +18,14 @@ use crate::println;
 use kit::Test;
 
 /// Every table of tests, layer by layer.
-fn all() -> [&'static [Test]; 5] {
+fn all() -> [&'static [Test]; 6] {
     [
         foundation::TESTS,
         heap::TESTS,
         frames::TESTS,
         paging::TESTS,
         family::TESTS,
+        user::TESTS,
     ]
 }
 
