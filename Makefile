@@ -21,7 +21,7 @@ ISO := $(BUILD)/cairn.iso
 QEMU := qemu-system-i386
 MEM ?= 128M
 QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
-TIMEOUT ?= 60
+TIMEOUT ?= 120
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
