@@ -25,9 +25,8 @@
 use crate::arch::x86;
 use crate::kassert;
 use crate::kernel::boot::boot_info;
-use crate::kernel::commands;
 use crate::kernel::interrupts::{self, TIMER_HZ};
-use crate::kernel::ktests::kit::Test;
+use crate::kernel::ktests::kit::{Test, run_command_with_room};
 use crate::kernel::memory::{self, KernelPhys, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
@@ -258,9 +257,7 @@ fn tsc_per_ms() -> u64 {
 /// Run a command into a buffer reserved beforehand (so writing the output
 /// does not make the heap grow and take frames).
 fn run_command(line: &str) -> String {
-    let mut out = String::with_capacity(16 * 1024);
-    commands::run(line, &mut out);
-    out
+    run_command_with_room(line, 16 * 1024)
 }
 
 /// The number after `key` at the start of a line of `report`.
