@@ -318,12 +318,16 @@ fn indent(lines: &[String]) -> String {
     lines.iter().map(|l| format!("    | {l}\n")).collect()
 }
 
-/// Put `actual` in place of the block's body in `page` (same line count as
-/// `source` until now: blocks are replaced from the end of the body).
+/// Put `actual` in place of the block's body in `page` (blocks are
+/// replaced in page order; `page` may have grown or shrunk before this one).
 fn replace_block(page: &mut Vec<String>, source: &[String], block: &Block, actual: &[String]) {
     // offset: lines added or removed by earlier replacements
     let delta = page.len() as isize - source.len() as isize;
-    let start = (block.line as isize + delta) as usize; // first body line (0-based)
-    let end = start + block.lines.len();
-    page.splice(start..end, actual.iter().cloned());
+    let first = block.line; // first body line (0-based) in `source`
+    let body = source[first..]
+        .iter()
+        .take_while(|l| !l.trim_start().starts_with("```"))
+        .count();
+    let start = (first as isize + delta) as usize;
+    page.splice(start..start + body, actual.iter().cloned());
 }
