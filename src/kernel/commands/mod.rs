@@ -9,6 +9,7 @@ mod frames;
 mod heap;
 pub mod kit;
 mod paging;
+mod user;
 
 use core::fmt::Write;
 pub use kit::{Command, Outcome};
@@ -23,13 +24,14 @@ static HELP: &[Command] = &[Command {
 }];
 
 /// Every table, layer by layer, with the layer's name.
-fn layers() -> [(&'static str, [&'static [Command]; 2]); 5] {
+fn layers() -> [(&'static str, [&'static [Command]; 2]); 6] {
     [
         ("foundation", [HELP, foundation::COMMANDS]),
         ("heap", [heap::COMMANDS, &[]]),
         ("frames", [frames::COMMANDS, &[]]),
         ("paging", [paging::COMMANDS, &[]]),
         ("family", [family::COMMANDS, &[]]),
+        ("user", [user::COMMANDS, &[]]),
     ]
 }
 

@@ -16,13 +16,14 @@ pub mod heap_commands;
 pub mod kit;
 pub mod paging;
 pub mod playground;
+pub mod user;
 
 use crate::kernel::halt;
 use crate::println;
 use kit::Test;
 
 /// Every table of tests, subject by subject, layer by layer.
-fn all() -> [&'static [Test]; 8] {
+fn all() -> [&'static [Test]; 9] {
     [
         foundation::TESTS,
         heap::TESTS,
@@ -32,6 +33,7 @@ fn all() -> [&'static [Test]; 8] {
         paging::TESTS,
         family::TESTS,
         channel::TESTS,
+        user::TESTS,
     ]
 }
 
