@@ -32,7 +32,8 @@ use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::frames_size;
 use crate::mm::frame::{
-    AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER, ORDERS, PmmChoice, ReserveReason,
+    AnyFrameAllocator, FrameAllocator, FrameCheckError, FrameError, MAX_ORDER, ORDERS, PmmChoice,
+    ReserveReason,
 };
 use crate::mm::layout::{KERNEL_BASE, LOW_MEMORY_END, PAGE_SHIFT, PAGE_SIZE};
 use crate::mm::phys::PhysMemory;
@@ -369,12 +370,12 @@ fn reports_agree() -> Result<(), String> {
 /// What the drain saw, recorded under the lock.
 struct Drain {
     before: State,
-    check_before: Result<(), &'static str>,
+    check_before: Result<(), FrameCheckError>,
     taken: usize,
     free_when_empty: usize,
     one_more: bool,
     after: State,
-    check_after: Result<(), &'static str>,
+    check_after: Result<(), FrameCheckError>,
     fault: Option<Fault>,
     cycles_take: u64,
     cycles_give: u64,
@@ -511,8 +512,8 @@ const RUNS: [(usize, usize); 9] = [
 struct Runs {
     before: State,
     after: State,
-    check_held: Result<(), &'static str>,
-    check_after: Result<(), &'static str>,
+    check_held: Result<(), FrameCheckError>,
+    check_after: Result<(), FrameCheckError>,
     fault: Option<Fault>,
 }
 
@@ -699,7 +700,7 @@ fn try_bad_frees(m: &mut Memory) -> BadFrees {
     BadFrees {
         before,
         after: state(pmm),
-        check_after: pmm.check(),
+        check_after: pmm.check().map_err(FrameCheckError::as_str),
         fault,
     }
 }

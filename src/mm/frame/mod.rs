@@ -26,6 +26,7 @@
 pub mod any;
 pub mod bitmap;
 pub mod buddy;
+pub mod check;
 pub mod freelist;
 mod meta;
 pub mod plan;
@@ -36,6 +37,7 @@ mod runs;
 pub(crate) mod testmaps;
 
 use super::addr::{Frame, PhysAddr};
+pub use check::FrameCheckError;
 use core::fmt;
 
 pub use any::AnyFrameAllocator;

@@ -13,11 +13,12 @@
 //!
 //! Freeing with a wrong start or length is detected (`BadRun`).
 
+use super::check::FrameCheckError;
 use super::meta::{Carver, InitError, bitmap_bytes};
 use super::plan::FrameRange;
 use super::{FrameError, ORDERS, for_each_block};
 use crate::mm::bitmap::Bitmap;
-use crate::mm::runs::{RunError, Runs, RunsCheckError};
+use crate::mm::runs::{RunError, Runs};
 
 /// Metadata bytes for `span` frames: two bitmaps.
 pub(crate) const fn metadata_bytes(span: usize) -> usize {
@@ -100,12 +101,8 @@ impl<'a> RunMap<'a> {
 
     /// Integrity: the runs are sound, and every frame outside `managed` is
     /// marked used and start.
-    pub fn check(&self, managed: impl Iterator<Item = FrameRange>) -> Result<(), &'static str> {
-        self.runs.check().map_err(|e| match e {
-            RunsCheckError::Used(b) | RunsCheckError::Starts(b) => b.as_str(),
-            RunsCheckError::StartOnFree(_) => "runs: a start frame is not marked used",
-            RunsCheckError::Orphan(_) => "runs: a used frame belongs to no run",
-        })?;
+    pub fn check(&self, managed: impl Iterator<Item = FrameRange>) -> Result<(), FrameCheckError> {
+        self.runs.check().map_err(FrameCheckError::Runs)?;
         let (used, start) = (self.runs.used(), self.runs.starts());
         let mut prev_end = 0;
         for r in managed.chain(core::iter::once(FrameRange::new(
@@ -113,10 +110,10 @@ impl<'a> RunMap<'a> {
             self.span() as u32,
         ))) {
             let Some(gap) = (r.start.0 as usize).checked_sub(prev_end) else {
-                return Err("runs: managed ranges overlap or are out of order");
+                return Err(FrameCheckError::RunsOutOfOrder);
             };
             if !used.is_range_set(prev_end, gap) || !start.is_range_set(prev_end, gap) {
-                return Err("runs: an unmanaged frame is not marked used and start");
+                return Err(FrameCheckError::RunsUnmanagedNotMarked);
             }
             prev_end = r.end.0 as usize;
         }

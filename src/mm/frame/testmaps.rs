@@ -226,7 +226,7 @@ pub fn soak<A: FrameAllocator + Soakable>(
 /// What the shared model test needs beyond the trait.
 pub trait Soakable {
     fn snap(&self) -> Vec<u32>;
-    fn integrity(&self) -> Result<(), &'static str>;
+    fn integrity(&self) -> Result<(), crate::mm::frame::FrameCheckError>;
     /// Frames below this are the only ones handed out (free-list reach).
     fn limit(&self) -> u32 {
         u32::MAX
