@@ -30,7 +30,6 @@ pub mod check;
 pub mod freelist;
 mod meta;
 pub mod plan;
-pub mod qemu;
 pub mod report;
 mod runs;
 #[cfg(test)]
