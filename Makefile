@@ -158,6 +158,7 @@ test-property:
 ## bench: allocator benchmarks against the peer crates (results in docs/bench/).
 bench:
 	cargo bench --bench heap
+	cargo bench --bench workload
 	cargo bench --bench frames
 
 clean:
