@@ -21,7 +21,9 @@ ISO := $(BUILD)/cairn.iso
 QEMU := qemu-system-i386
 MEM ?= 128M
 QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
-TIMEOUT ?= 120
+# Seconds one in-kernel test boot may take: the 1,000 spawn/exit cycles of
+# the user-space tests need about 20 s alone, more on a loaded machine.
+TIMEOUT ?= 180
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -142,7 +144,7 @@ doccheck: iso
 	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_DOCCHECK_PAGE=$(PAGE) cargo test --test doccheck -- --ignored --exact replay_one_page --nocapture; \
 	else \
 	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_TEST_LIST=$(abspath $(BUILD)/host-tests.txt) \
-	    cargo test --test doccheck -- --include-ignored --skip replay_one_page; \
+	    cargo test --test doccheck -- --include-ignored --skip replay_one_page --nocapture; \
 	fi
 
 ## soak: every property test (everything `soak_ops` sizes) at 1,000,000

@@ -2,14 +2,20 @@
 //! `test NAME ... ok|FAILED`, then a closing `N passed, N failed` line, and
 //! QEMU leaves through `isa-debug-exit` with the outcome.
 //!
-//! One file per subject, each a table of [`kit::Test`]s; this runner on top.
+//! One file per subject (foundation, the kernel heap, the playground, the
+//! heap commands, frames, paging, the allocator family, the channel), each
+//! a table of [`kit::Test`]s over the shared helpers of [`kit`]; this
+//! runner on top.
 
+pub mod channel;
 pub mod family;
 pub mod foundation;
 pub mod frames;
 pub mod heap;
+pub mod heap_commands;
 pub mod kit;
 pub mod paging;
+pub mod playground;
 pub mod user;
 
 use crate::kernel::boot::boot_info;
@@ -17,14 +23,17 @@ use crate::kernel::halt;
 use crate::println;
 use kit::Test;
 
-/// Every table of tests, layer by layer.
-fn all() -> [&'static [Test]; 6] {
+/// Every table of tests, subject by subject, layer by layer.
+fn all() -> [&'static [Test]; 9] {
     [
         foundation::TESTS,
         heap::TESTS,
+        playground::TESTS,
+        heap_commands::TESTS,
         frames::TESTS,
         paging::TESTS,
         family::TESTS,
+        channel::TESTS,
         user::TESTS,
     ]
 }

@@ -8,9 +8,8 @@
 
 use crate::arch::x86::{self, probe};
 use crate::kassert;
-use crate::kernel::commands;
 use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
-use crate::kernel::ktests::kit::Test;
+use crate::kernel::ktests::kit::{Test, run_command};
 use crate::kernel::memory::{self, KernelPhys};
 use crate::kernel::stack::{boot_stack, kernel_stacks, stack_note};
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
@@ -493,11 +492,7 @@ fn heap_grows() -> Result<(), String> {
 /// free frames, map a fresh frame and give it back, and alias a used frame
 /// read-only.
 fn map_commands() -> Result<(), String> {
-    let run = |line: &str| {
-        let mut out = String::new();
-        commands::run(line, &mut out);
-        out
-    };
+    let run = run_command;
     let free = || memory::with(|m| m.frames.free_count());
     let (heap_page, kernel_pd) = (KERNEL_HEAP_START, RECURSIVE_DIRECTORY);
     for line in [
@@ -588,11 +583,7 @@ fn map_commands() -> Result<(), String> {
 /// map draws a frame and a page table, each unmap gives both back, so the
 /// free count ends exactly where it began (it lost 100 frames before).
 fn map_unmap_areas_is_frame_exact() -> Result<(), String> {
-    let run = |line: &str| {
-        let mut out = String::new();
-        crate::kernel::commands::run(line, &mut out);
-        out
-    };
+    let run = run_command;
     let free = || memory::with(|m| m.frames.free_count());
     let before = free();
     let areas = (0..100u32).map(|i| 0x1000_0000 + i * crate::mm::layout::LARGE_PAGE_SIZE as u32);
@@ -619,11 +610,7 @@ fn map_unmap_areas_is_frame_exact() -> Result<(), String> {
 /// `ffree` refuses a falloc run while `map` shows one of its frames, naming
 /// the page; after `unmap` it frees the run.
 fn ffree_refuses_a_mapped_frame() -> Result<(), String> {
-    let run = |line: &str| {
-        let mut out = String::new();
-        crate::kernel::commands::run(line, &mut out);
-        out
-    };
+    let run = run_command;
     let free = || memory::with(|m| m.frames.free_count());
     let before = free();
     let out = run("falloc 2");
