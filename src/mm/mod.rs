@@ -12,6 +12,7 @@ pub mod layout;
 pub mod paging;
 pub mod phys;
 pub mod reserve;
+pub mod runs;
 pub mod segment;
 pub mod vm;
 

@@ -3,10 +3,13 @@
 
 mod support;
 
+mod console;
 mod exhaustion;
 mod family;
 mod foundation;
 mod frames;
+mod gdb;
+mod hardening;
 mod heap;
 mod messages;
 mod paging;
