@@ -19,7 +19,8 @@ TIMEOUT ?= 60
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps kernel iso run run-serial debug test test-host test-kernel test-qemu lint soak bench clean
+.PHONY: all deps kernel iso run run-serial debug test test-host test-kernel test-qemu lint soak bench clean \
+	course-tool module-branches grade course-check
 
 all: iso
 
@@ -81,15 +82,20 @@ debug: deps iso
 test: deps lint test-host iso test-kernel test-qemu
 	@echo "make test: all tiers passed"
 
-## lint: formatting and clippy (host and kernel target), warnings are errors.
+## lint: formatting and clippy (host and kernel target), warnings are errors;
+## every file belongs to a course module and every `course:` marker parses.
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy $(CARGO_KERNEL_FLAGS) -- -D warnings
+	cargo fmt --check --manifest-path $(COURSE_TOOL)/Cargo.toml
+	cargo clippy -q --all-targets --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course -- -D warnings
+	@$(MAKE) -s course-tool && $(COURSE) lint
 
-## test-host: tier 1, pure code on the host.
+## test-host: tier 1, pure code on the host (and the course tool's own tests).
 test-host:
 	cargo test --lib
+	cargo test -q --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course
 
 ## test-kernel: tier 2, boot with `test` on the command line and run the
 ## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, and on every PMM and heap.
@@ -115,6 +121,28 @@ soak:
 bench:
 	cargo bench --bench heap
 	cargo bench --bench frames
+
+## The course (docs/teaching.md): one tool, course/tool, cuts and grades.
+COURSE_TOOL := course/tool
+COURSE := target/course/release/course
+
+course-tool:
+	@cargo build -q --release --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course
+
+## module-branches: cut module-NN-* and lab-NN-* from this commit (MODULE=03: one module).
+module-branches: course-tool
+	@$(COURSE) branches $(MODULE)
+
+## grade: score this branch's lab (LAB=03 picks one; SUBMISSION=<ref> grades
+## a commit; PRISTINE=<ref> names the pristine lab commit). JSON: build/grade.json.
+grade: deps course-tool
+	@$(COURSE) grade $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--tree $(SUBMISSION)) \
+	  $(if $(PRISTINE),--pristine $(PRISTINE))
+
+## course-check: cut every branch in a scratch clone and check them all (CI;
+## MODULE=03 checks one module, FULL=1 runs each module branch's `make test`).
+course-check: deps course-tool
+	@$(COURSE) check $(if $(FULL),--full) $(MODULE)
 
 clean:
 	cargo clean
