@@ -229,13 +229,14 @@ pub fn solution_leaks(
 ) -> Result<Vec<String>, String> {
     let mut distinctive: Vec<(String, String)> = Vec::new();
     for (path, text) in main_texts {
-        let regions = markers::solution_regions(text, lab);
+        let regions = markers::solution_regions(path, text, lab);
         if regions.is_empty() {
             continue;
         }
         // The file as a lab branch of another module would see it: the
         // lines that stay whatever the student writes.
-        let rest: BTreeSet<String> = markers::cut(
+        let rest: BTreeSet<String> = markers::cut_file(
+            path,
             text,
             Some(markers::Target {
                 module: 99,

@@ -90,7 +90,7 @@ pub fn lint(top: &Path) -> Result<usize, String> {
         let Ok(text) = fs::read_to_string(top.join(f)) else {
             continue;
         };
-        if let Err(e) = markers::cut(&text, None) {
+        if let Err(e) = markers::cut_file(f, &text, None) {
             errors.push(format!("{f}: {e}"));
         }
         for m in &manifest.modules {
@@ -137,7 +137,7 @@ pub fn write_tree(top: &Path, branch: &Branch, source: &str, out: &Path) -> Resu
         }
         let bytes = fs::read(&src).map_err(|e| format!("{f}: {e}"))?;
         match String::from_utf8(bytes) {
-            Ok(text) => match markers::cut(&text, Some(target)) {
+            Ok(text) => match markers::cut_file(f, &text, Some(target)) {
                 Ok(cut) => fs::write(&dst, cut).map_err(|e| format!("{f}: {e}"))?,
                 Err(e) => errors.push(format!("{f}: {e}")),
             },

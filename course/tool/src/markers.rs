@@ -53,13 +53,37 @@ pub enum Marker {
     End,
 }
 
-const LEADERS: [&str; 4] = ["<!--", "//", "#", ";"];
+/// The comment leader markers use in a file, by its name (`None`: the file
+/// has no markers and is copied as it is). The tool's own sources, which
+/// talk about markers, are never cut.
+pub fn leader_for(path: &str) -> Option<&'static str> {
+    if path.starts_with("course/tool/") {
+        return None;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    match ext {
+        "rs" => Some("//"),
+        "md" => Some("<!--"),
+        "toml" | "sh" | "cfg" | "s" | "json" => Some("#"),
+        _ if name == "Makefile" || name.starts_with('.') => Some("#"),
+        _ => None,
+    }
+}
 
 /// The marker on this line with its comment leader, if the line is one.
 /// Errors on a line that starts like a marker but says something unknown.
 pub fn parse_marker(line: &str) -> Result<Option<(Marker, &'static str)>, String> {
+    parse_marker_with(line, &["<!--", "//", "#"])
+}
+
+/// [`parse_marker`] with only the given comment leaders.
+pub fn parse_marker_with(
+    line: &str,
+    leaders: &[&'static str],
+) -> Result<Option<(Marker, &'static str)>, String> {
     let t = line.trim();
-    let Some(leader) = LEADERS.iter().find(|l| t.starts_with(**l)) else {
+    let Some(leader) = leaders.iter().find(|l| t.starts_with(**l)) else {
         return Ok(None);
     };
     let rest = t[leader.len()..].trim_start();
@@ -108,9 +132,25 @@ struct Frame {
     seen_second: bool,
 }
 
+/// The file at `path` as it is on `target`'s branch (see [`cut`]).
+pub fn cut_file(path: &str, text: &str, target: Option<Target>) -> Result<String, MarkerError> {
+    match leader_for(path) {
+        Some(leader) => cut_with(text, target, &[leader]),
+        None => Ok(text.to_string()),
+    }
+}
+
 /// The file as it is on `target`'s branch. `None` for `target` means main:
 /// only checks the markers and returns the text unchanged.
 pub fn cut(text: &str, target: Option<Target>) -> Result<String, MarkerError> {
+    cut_with(text, target, &["<!--", "//", "#"])
+}
+
+fn cut_with(
+    text: &str,
+    target: Option<Target>,
+    leaders: &[&'static str],
+) -> Result<String, MarkerError> {
     let mut out = String::with_capacity(text.len());
     let mut stack: Vec<Frame> = Vec::new();
     for (i, line) in text.split_inclusive('\n').enumerate() {
@@ -119,7 +159,7 @@ pub fn cut(text: &str, target: Option<Target>) -> Result<String, MarkerError> {
             line: lineno,
             message,
         };
-        let marker = parse_marker(line).map_err(e)?;
+        let marker = parse_marker_with(line, leaders).map_err(e)?;
         let Some((marker, leader)) = marker else {
             // Ordinary line: emit it when every enclosing part is on.
             let mut visible = true;
@@ -234,14 +274,17 @@ fn uncomment_line(line: &str, leader: &str) -> String {
     }
 }
 
-/// The solution regions of `lab` in this text: their lines, without markers.
-pub fn solution_regions(text: &str, lab: u32) -> Vec<Vec<String>> {
+/// The solution regions of `lab` in the file at `path`: their lines.
+pub fn solution_regions(path: &str, text: &str, lab: u32) -> Vec<Vec<String>> {
+    let Some(leader) = leader_for(path) else {
+        return Vec::new();
+    };
     let mut regions = Vec::new();
     let mut depth_in: Option<usize> = None;
     let mut depth = 0usize;
     let mut current = Vec::new();
     for line in text.lines() {
-        match parse_marker(line) {
+        match parse_marker_with(line, &[leader]) {
             Ok(Some((Marker::Lab(n), _))) => {
                 depth += 1;
                 if n == lab && depth_in.is_none() {
@@ -375,8 +418,33 @@ frames
 
     #[test]
     fn finds_solution_regions() {
-        let r = solution_regions(SRC, 3);
+        let r = solution_regions("a.rs", SRC, 3);
         assert_eq!(r, vec![vec!["    fn split() { real(); }".to_string()]]);
-        assert!(solution_regions(SRC, 4).is_empty());
+        assert!(solution_regions("a.rs", SRC, 4).is_empty());
+        assert!(solution_regions("course/tool/src/x.rs", SRC, 3).is_empty());
+    }
+
+    #[test]
+    fn each_file_kind_has_its_leader() {
+        assert_eq!(leader_for("src/a.rs"), Some("//"));
+        assert_eq!(leader_for("docs/a.md"), Some("<!--"));
+        assert_eq!(leader_for("Makefile"), Some("#"));
+        assert_eq!(leader_for("iso/boot/grub/grub.cfg"), Some("#"));
+        assert_eq!(leader_for("docs/bench/heap.svg"), None);
+        assert_eq!(leader_for("course/tool/src/markers.rs"), None);
+        // A Rust comment in a Markdown code block is not a marker.
+        let md = "```\n// course: module 05\n```\n";
+        assert_eq!(
+            cut_file(
+                "a.md",
+                md,
+                Some(Target {
+                    module: 1,
+                    lab: None
+                })
+            )
+            .unwrap(),
+            md
+        );
     }
 }
