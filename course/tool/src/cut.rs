@@ -93,17 +93,6 @@ pub fn lint(top: &Path) -> Result<usize, String> {
         if let Err(e) = markers::cut_file(f, &text, None) {
             errors.push(format!("{f}: {e}"));
         }
-        for m in &manifest.modules {
-            if let Err(e) = markers::cut(
-                &text,
-                Some(Target {
-                    module: m.number(),
-                    lab: None,
-                }),
-            ) {
-                errors.push(format!("{f}: {e}"));
-            }
-        }
     }
     if errors.is_empty() {
         Ok(files.len())

@@ -71,13 +71,9 @@ pub fn leader_for(path: &str) -> Option<&'static str> {
     }
 }
 
-/// The marker on this line with its comment leader, if the line is one.
-/// Errors on a line that starts like a marker but says something unknown.
-pub fn parse_marker(line: &str) -> Result<Option<(Marker, &'static str)>, String> {
-    parse_marker_with(line, &["<!--", "//", "#"])
-}
-
-/// [`parse_marker`] with only the given comment leaders.
+/// The marker on this line with its comment leader, if the line is one
+/// (`leaders`: the comment leaders of the file's kind). Errors on a line
+/// that starts like a marker but says something unknown.
 pub fn parse_marker_with(
     line: &str,
     leaders: &[&'static str],
@@ -140,12 +136,14 @@ pub fn cut_file(path: &str, text: &str, target: Option<Target>) -> Result<String
     }
 }
 
-/// The file as it is on `target`'s branch. `None` for `target` means main:
-/// only checks the markers and returns the text unchanged.
-pub fn cut(text: &str, target: Option<Target>) -> Result<String, MarkerError> {
+/// The file as it is on `target`'s branch, any leader (for the tests).
+#[cfg(test)]
+fn cut(text: &str, target: Option<Target>) -> Result<String, MarkerError> {
     cut_with(text, target, &["<!--", "//", "#"])
 }
 
+/// The file as it is on `target`'s branch. `None` for `target` means main:
+/// only checks the markers and returns the text unchanged.
 fn cut_with(
     text: &str,
     target: Option<Target>,
