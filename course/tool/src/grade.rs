@@ -485,9 +485,20 @@ fn judge(t: &LabTest, r: &Ran, secs: u64, filter: impl Fn(&str) -> bool) -> Test
         let why = r
             .output
             .lines()
-            .find(|l| l.contains("panicked") || l.contains("TIMED OUT") || l.contains("error"))
-            .unwrap_or("no test matched");
-        (false, why.trim().chars().take(100).collect())
+            .find(|l| {
+                [
+                    "KERNEL PANIC",
+                    "panicked at",
+                    "TIMED OUT",
+                    "error:",
+                    "error[",
+                ]
+                .iter()
+                .any(|w| l.contains(w))
+            })
+            .map(|l| format!("no `{}` test passed: {}", t.selector, l.trim()))
+            .unwrap_or_else(|| format!("no test matching `{}` ran", t.selector));
+        (false, why.chars().take(110).collect())
     } else {
         (true, format!("{passed} passed"))
     };
