@@ -92,9 +92,11 @@ lint:
 	cargo clippy -q --all-targets --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course -- -D warnings
 	@$(MAKE) -s course-tool && $(COURSE) lint
 
-## test-host: tier 1, pure code on the host (and the course tool's own tests).
+## test-host: tier 1, pure code on the host, the layer order of src/kernel,
+## and the course tool's own tests.
 test-host:
 	cargo test --lib
+	cargo test --test kernel_layers
 	cargo test -q --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course
 
 ## test-kernel: tier 2, boot with `test` on the command line and run the

@@ -43,7 +43,7 @@ mod kernel_entry {
         if let Some(loc) = info.location() {
             cairn::println!("  at {}:{}:{}", loc.file(), loc.line(), loc.column());
         }
-        cairn::kernel::interrupts::fatal("panic")
+        cairn::kernel::halt::fatal("panic")
     }
 }
 

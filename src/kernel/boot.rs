@@ -1,9 +1,30 @@
-//! Reading the multiboot2 boot information into a [`BootInfo`].
+//! The boot information: read once from the multiboot2 structure into a
+//! [`BootInfo`], kept for the whole run, and the boot page directory the
+//! loader's code left in CR3.
+//!
+//! ```text
+//!   EBX ──► multiboot2 tags ──read()──► BootInfo ──keep()──► boot_info()
+//! ```
 
 use crate::bootinfo::{BootInfo, FixedStr, MemoryKind, MemoryRegion, Module};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE};
 use crate::println;
 use multiboot2::{BootInformation, BootInformationHeader};
+use spin::Once;
+
+/// What the boot loader said, kept for the whole run.
+static BOOT_INFO: Once<BootInfo> = Once::new();
+
+/// Keep `info` for the whole run (the first call wins) and return it.
+pub fn keep(info: BootInfo) -> &'static BootInfo {
+    BOOT_INFO.call_once(|| info)
+}
+
+/// The boot information (empty before [`keep`] has run).
+pub fn boot_info() -> &'static BootInfo {
+    static EMPTY: BootInfo = BootInfo::empty();
+    BOOT_INFO.get().unwrap_or(&EMPTY)
+}
 
 /// The value GRUB leaves in EAX for a multiboot2 kernel.
 pub const MULTIBOOT2_MAGIC: u32 = 0x36D7_6289;

@@ -23,7 +23,7 @@ impl Write for Console {
 }
 
 /// The kernel's console.
-pub static CONSOLE: Mutex<Console> = Mutex::new(Console {
+static CONSOLE: Mutex<Console> = Mutex::new(Console {
     screen: Screen::new(),
     serial: Serial::com1(),
 });

@@ -6,6 +6,8 @@
 use crate::arch::x86::{self, gdt, idt, pic, pit, probe};
 use crate::exception::{self, InterruptFrame, vector};
 use crate::kernel::console;
+use crate::kernel::halt::fatal;
+use crate::kernel::stack::{boot_stack, stack_note};
 use crate::shell::input::{InputQueue, Key, SerialDecoder};
 use crate::{print, println};
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -15,10 +17,10 @@ use spin::Mutex;
 pub const TIMER_HZ: u32 = 100;
 
 /// Timer ticks since the PIT started.
-pub static TICKS: AtomicU32 = AtomicU32::new(0);
+static TICKS: AtomicU32 = AtomicU32::new(0);
 
 /// Keys from the keyboard and the serial line, for the shell.
-pub static INPUT: InputQueue = InputQueue::new();
+static INPUT: InputQueue = InputQueue::new();
 
 struct SerialInput {
     port: crate::drivers::serial::Serial,
@@ -47,9 +49,24 @@ pub fn init() {
     pic::unmask(4);
 }
 
+/// Timer ticks since the PIT started ([`TIMER_HZ`] a second).
+pub fn ticks() -> u32 {
+    TICKS.load(Ordering::Relaxed)
+}
+
 /// Milliseconds since the timer started.
 pub fn uptime_ms() -> u64 {
-    TICKS.load(Ordering::Relaxed) as u64 * 1000 / TIMER_HZ as u64
+    ticks() as u64 * 1000 / TIMER_HZ as u64
+}
+
+/// The oldest key from the keyboard or the serial line not yet taken, if any.
+pub fn next_key() -> Option<Key> {
+    INPUT.pop()
+}
+
+/// True when a key waits in the input queue.
+pub fn key_waiting() -> bool {
+    !INPUT.is_empty()
 }
 
 fn timer() {
@@ -67,8 +84,19 @@ fn timer() {
 
 /// A tap on every key from the PS/2 keyboard, called in the IRQ 1 handler
 /// before the key goes to the shell (the `channel` demo installs one). It
-/// must not block or allocate. Install or remove it with interrupts off.
-pub static KEY_TAP: Mutex<Option<fn(Key)>> = Mutex::new(None);
+/// must not block or allocate.
+static KEY_TAP: Mutex<Option<fn(Key)>> = Mutex::new(None);
+
+/// Install (`Some`) or remove (`None`) the key tap; interrupts stay off
+/// meanwhile, so the IRQ 1 handler never finds the tap's lock held.
+pub fn set_key_tap(tap: Option<fn(Key)>) {
+    x86::without_interrupts(|| *KEY_TAP.lock() = tap);
+}
+
+/// The key tap installed now, if any.
+pub fn key_tap() -> Option<fn(Key)> {
+    x86::without_interrupts(|| *KEY_TAP.lock())
+}
 
 fn keyboard() {
     if let Some(key) = crate::drivers::keyboard::read_key() {
@@ -94,9 +122,14 @@ fn com1() {
 /// Runs inside an exception handler: it must not block or allocate.
 pub type FaultDetail = fn(cr2: u32, eip: u32, code: Option<u32>);
 
-/// The detail hook of page-fault and double-fault reports (the paging layer
-/// installs one: the region, the walk and the likely cause).
-pub static PAGE_FAULT_DETAIL: Mutex<Option<FaultDetail>> = Mutex::new(None);
+/// The detail hook of page-fault and double-fault reports (the fault
+/// reporter installs one: the region, the walk and the likely cause).
+static PAGE_FAULT_DETAIL: Mutex<Option<FaultDetail>> = Mutex::new(None);
+
+/// Install the detail hook of page-fault and double-fault reports.
+pub fn set_fault_detail(detail: FaultDetail) {
+    x86::without_interrupts(|| *PAGE_FAULT_DETAIL.lock() = Some(detail));
+}
 
 /// The installed detail hook; `None` also when its lock is held (never wait
 /// in a handler).
@@ -140,17 +173,6 @@ fn report(frame: &InterruptFrame, cr2: u32) {
     }
 }
 
-/// Print why the kernel stops, then stop: in test mode QEMU exits with the
-/// failure code, otherwise the CPU halts with the report on screen.
-pub fn fatal(why: &str) -> ! {
-    println!("cairn: halted: {why}");
-    if crate::kernel::test_mode() {
-        println!("0 passed, 1 failed");
-        x86::qemu_exit(crate::kernel::ktest::EXIT_FAILURE);
-    }
-    x86::halt_forever()
-}
-
 /// The double-fault task: runs on its own TSS and stack, so even a kernel
 /// stack overflow (a #PF that cannot push its frame) is reported.
 extern "C" fn double_fault_task() -> ! {
@@ -158,7 +180,7 @@ extern "C" fn double_fault_task() -> ! {
     let (eip, esp, ebp) = gdt::faulting_task_state();
     // The #PF that could not be delivered left its address in CR2.
     let cr2 = x86::cr2();
-    let (guard, bottom, top) = crate::kernel::boot_stack();
+    let (guard, bottom, top) = boot_stack();
     println!("EXCEPTION #DF double fault (vector 8)");
     println!("  the CPU could not deliver an exception; state of the faulting code:");
     println!("  EIP {eip:#010x}  ESP {esp:#010x}  EBP {ebp:#010x}  CR2 {cr2:#010x}");
@@ -167,7 +189,7 @@ extern "C" fn double_fault_task() -> ! {
         top - 1,
         bottom - 1
     );
-    if let Some(note) = crate::kernel::stack_note(esp) {
+    if let Some(note) = stack_note(esp) {
         println!("  {note}");
     }
     if let Some(detail) = fault_detail() {

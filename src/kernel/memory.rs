@@ -1,6 +1,6 @@
 //! Memory bring-up and the kernel's memory state: the PMM built from the
-//! multiboot2 map, the kernel address space built in Rust (replacing the
-//! boot page directory), and the kernel heap that grows through the VMM.
+//! multiboot2 map and the kernel address space built in Rust (replacing the
+//! boot page directory). The kernel heap on top of them is `kernel::heap`.
 //!
 //! ```text
 //!   boot PD (4 MiB pages) --init()--> kernel PD (4 KiB tables where it matters)
@@ -13,33 +13,23 @@
 //!     V0xFFC00000    recursive mapping (PD[1023])
 //! ```
 //!
-//! `alloc(5)` follows seed 003's path: the heap is short -> the grow hook asks
-//! `map_range_sparse` for pages -> the PMM gives frames -> they are mapped.
-//! Rule: never allocate from the heap while holding [`MEMORY`].
+//! Rule: never allocate from the heap while holding the memory lock (the
+//! heap's grow hook takes it).
 
 use crate::arch::x86::{self, gdt, without_interrupts};
 use crate::bootinfo::BootInfo;
+use crate::kernel::boot;
+use crate::kernel::halt::{fatal, fatal_because};
+use crate::kernel::stack::boot_stack;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
-use crate::mm::heap::backend::{HeapBackend, LockedHeap};
-use crate::mm::heap::{AnyHeap, HeapKind};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
-use crate::mm::paging::{
-    Entry, EntryFlags, Mapper, NoFlush, PageSize, Release, Scope, TlbFlush, ZeroFill,
-};
+use crate::mm::paging::{Entry, EntryFlags, Mapper, NoFlush, PageSize, Scope, TlbFlush};
 use crate::mm::phys::PhysMemory;
-use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START};
+use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_TEMP_MAP_START};
 use crate::mm::vm::{AddressSpace, RegionMap};
 use crate::println;
-use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
-
-/// Bytes of heap mapped at boot; the rest comes through the grow hook.
-pub const INITIAL_HEAP: usize = 256 * 1024;
-/// The least the heap grows by at a time.
-pub const HEAP_GROW_STEP: usize = 64 * 1024;
-/// Bytes of address space reserved for the kernel heap.
-pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usize;
 
 /// Physical memory as the kernel reaches it: through the linear space, or
 /// (above 768 MiB) through a one-page window at `KERNEL_TEMP_MAP_START`.
@@ -97,21 +87,7 @@ impl Memory {
 }
 
 /// The kernel's memory, once `init` has run.
-pub static MEMORY: Mutex<Option<Memory>> = Mutex::new(None);
-
-/// The kernel heap: one of four designs behind one `GlobalAlloc`.
-#[global_allocator]
-pub static KERNEL_HEAP: LockedHeap<AnyHeap> = LockedHeap::empty();
-
-/// Bytes of heap mapped so far (boot mapping plus growth).
-pub static HEAP_MAPPED: AtomicUsize = AtomicUsize::new(0);
-
-static HEAP_KIND: Mutex<HeapKind> = Mutex::new(HeapKind::Buddy);
-
-/// The design the kernel heap uses.
-pub fn heap_kind() -> HeapKind {
-    *HEAP_KIND.lock()
-}
+static MEMORY: Mutex<Option<Memory>> = Mutex::new(None);
 
 /// Run `f` on the kernel's memory with the lock held and interrupts off.
 /// `f` must not allocate from the heap (the grow hook takes this lock).
@@ -142,7 +118,7 @@ pub fn image() -> (u32, u32, u32, u32) {
     )
 }
 
-/// Build the PMM, the kernel address space and the heap, then switch to them.
+/// Build the PMM and the kernel address space, then switch to it.
 /// Stops the kernel with a message when memory cannot be managed.
 pub fn init(info: &BootInfo) {
     let (start, _, _, end) = image();
@@ -179,9 +155,7 @@ pub fn init(info: &BootInfo) {
     };
     let plan = match crate::mm::frame::plan(info.regions(), &reservations[..n], choice) {
         Ok(p) => p,
-        Err(e) => {
-            crate::kernel::interrupts::fatal(alloc_free_message("memory: cannot plan the PMM", e))
-        }
+        Err(e) => fatal_because("memory: cannot plan the PMM", e),
     };
     let meta_va = plan
         .metadata()
@@ -195,18 +169,16 @@ pub fn init(info: &BootInfo) {
         unsafe { core::slice::from_raw_parts_mut(meta_va as *mut u8, plan.metadata_bytes()) };
     let mut frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
         Ok(f) => f,
-        Err(e) => {
-            crate::kernel::interrupts::fatal(alloc_free_message("memory: cannot build the PMM", e))
-        }
+        Err(e) => fatal_because("memory: cannot build the PMM", e),
     };
 
     // The window's table in the boot directory too: frames above 768 MiB can
     // be reached while the kernel directory is built.
-    crate::kernel::boot::set_boot_pde(VirtAddr(KERNEL_TEMP_MAP_START).pdx(), temp_pde().raw());
+    boot::set_boot_pde(VirtAddr(KERNEL_TEMP_MAP_START).pdx(), temp_pde().raw());
 
     let kernel = match build_kernel_space(info, &mut frames) {
         Ok(k) => k,
-        Err(e) => crate::kernel::interrupts::fatal(e),
+        Err(e) => fatal(e),
     };
     // SAFETY: the new directory maps the kernel image, its stack, the linear
     // space and the window exactly as the boot directory did.
@@ -215,48 +187,11 @@ pub fn init(info: &BootInfo) {
     x86::enable_write_protect(); // kernel text is read-only from here on
     gdt::set_double_fault_cr3(kernel.cr3().as_u32());
 
-    let kind = match info.option("heap").map(HeapKind::parse) {
-        None => HeapKind::Buddy,
-        Some(Ok(k)) => k,
-        Some(Err(e)) => {
-            println!("memory: {e}; using buddy");
-            HeapKind::Buddy
-        }
-    };
-    *HEAP_KIND.lock() = kind;
-    let mut memory = Memory {
+    *MEMORY.lock() = Some(Memory {
         frames,
         kernel,
         regions: RegionMap::standard(),
-    };
-    let heap_va = VirtAddr(KERNEL_HEAP_START);
-    let mapped = memory.mapper().map_range_sparse(
-        heap_va,
-        INITIAL_HEAP,
-        EntryFlags::WRITABLE | EntryFlags::GLOBAL,
-        ZeroFill::No,
-        &mut memory.frames,
-    );
-    if let Err(e) = mapped {
-        crate::kernel::interrupts::fatal(alloc_free_message(
-            "memory: cannot map the first heap pages",
-            e,
-        ));
-    }
-    *MEMORY.lock() = Some(memory);
-    HEAP_MAPPED.store(INITIAL_HEAP, Ordering::Relaxed);
-    // SAFETY: INITIAL_HEAP bytes at KERNEL_HEAP_START were just mapped for the
-    // heap alone; the rest of the arena is mapped by `grow` before use.
-    match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, INITIAL_HEAP) } {
-        Ok(heap) => {
-            KERNEL_HEAP.init(heap);
-        }
-        Err(e) => {
-            crate::kernel::interrupts::fatal(alloc_free_message("memory: cannot start the heap", e))
-        }
-    }
-    KERNEL_HEAP.set_grow(grow);
-    KERNEL_HEAP.set_ungrow(ungrow);
+    });
 }
 
 fn temp_pde() -> Entry {
@@ -281,7 +216,7 @@ fn build_kernel_space(
     let rw = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
     let ro = EntryFlags::GLOBAL;
     let (start, text_end, rodata_end, end) = image();
-    let (guard, _, _) = crate::kernel::boot_stack();
+    let (guard, _, _) = boot_stack();
     let lin = |va: u32| PhysAddr(va - KERNEL_BASE);
     let mut map = |va: u32, to: u32, flags: EntryFlags, frames: &mut dyn FrameAllocator| {
         if to > va {
@@ -330,68 +265,4 @@ fn build_kernel_space(
             .write(temp_pde().raw())
     };
     Ok(kernel)
-}
-
-/// The heap's grow hook: map at least `min_bytes` (and at least
-/// `HEAP_GROW_STEP`) at `end` from fresh frames. Called without the heap lock.
-fn grow(end: usize, min_bytes: usize) -> Option<usize> {
-    let room = (KERNEL_HEAP_START as usize + HEAP_ARENA).checked_sub(end)?;
-    let len = min_bytes
-        .max(HEAP_GROW_STEP)
-        .next_multiple_of(PAGE_SIZE)
-        .min(room);
-    if len < min_bytes || len == 0 {
-        return None;
-    }
-    let ok = with(|m| {
-        m.mapper()
-            .map_range_sparse(
-                VirtAddr(end as u32),
-                len,
-                EntryFlags::WRITABLE | EntryFlags::GLOBAL,
-                ZeroFill::No,
-                &mut m.frames,
-            )
-            .is_ok()
-    });
-    if ok {
-        HEAP_MAPPED.fetch_add(len, Ordering::Relaxed);
-        log::info!("heap grew by {len} bytes at {end:#x}");
-    }
-    ok.then_some(len)
-}
-
-/// The heap's ungrow hook: it refused the `len` bytes `grow` mapped at
-/// `start`, so unmap them and give their frames back to the PMM.
-fn ungrow(start: usize, len: usize) {
-    let undone = with(|m| {
-        m.mapper()
-            .unmap_range(
-                VirtAddr(start as u32),
-                len,
-                Release::OwnedFrames(&mut m.frames),
-            )
-            .is_ok()
-    });
-    if undone {
-        HEAP_MAPPED.fetch_sub(len, Ordering::Relaxed);
-    }
-    log::warn!("heap refused {len} bytes mapped at {start:#x}; unmapped: {undone}");
-}
-
-/// Heap statistics line for `heapinfo` and friends.
-pub fn heap_stats() -> Option<crate::mm::heap::HeapStats> {
-    KERNEL_HEAP.with(|h| h.stats())
-}
-
-/// `what: error`, formatted without the heap (it may not exist yet).
-fn alloc_free_message(what: &str, e: impl core::fmt::Display) -> &'static str {
-    use core::fmt::Write;
-    static BUF: Mutex<crate::bootinfo::FixedStr<160>> =
-        Mutex::new(crate::bootinfo::FixedStr::new());
-    let mut b = BUF.lock();
-    let _ = write!(b, "{what}: {e}");
-    // SAFETY: the buffer is a static; the message is printed once, right
-    // before the kernel halts, and never written again.
-    unsafe { &*(b.as_str() as *const str) }
 }

@@ -1,62 +1,65 @@
-//! Kernel glue: the one ordered `init()`, the boot information, the shell
-//! loop, the commands and the in-kernel tests.
+//! Kernel glue: the one ordered `init()` and the shell loop on top of
+//! layers that read bottom-up. Each file may import (`crate::kernel::...`,
+//! `super::...`) only files of a lower layer; the host test
+//! `tests/kernel_layers.rs` reads the table below and every file's imports,
+//! and fails on an import against the order or on a file the table does not
+//! place.
+//!
+//! ```text
+//!   top        mod.rs                     init() in order, run() the shell loop
+//!   tests      ktests/mod.rs              the runner
+//!              ktests/*                   one file per subject
+//!              ktests/kit.rs              Test, kassert!
+//!   shell      host.rs                    KernelHost: hotkeys, command dispatch
+//!              commands/mod.rs            the tables, `help`, run(line)
+//!              commands/*                 one file per layer of commands
+//!              commands/kit.rs            Command, Outcome, Adapter
+//!   services   playground.rs              ShompOS's hotkey heap
+//!              fault_report.rs            page-fault detail: region, walk, cause
+//!   heap       heap.rs                    the kernel heap and its grow hooks
+//!   machine    memory.rs  interrupts.rs   PMM + kernel space; handlers, timer, keys
+//!   policy     halt.rs  boot.rs           fatal, exit codes, test flag; boot info
+//!   leaves     console.rs  stack.rs       print!/println!; boot stack symbols
+//! ```
+//!
+//! The order as the test reads it: one line per layer, lowest first; a
+//! name ending in `/*` stands for every file of that folder not named on
+//! another line. A new file gets a line (or joins one) here.
+//!
+//! <!-- layers -->
+//! ```text
+//! layer 0: console.rs stack.rs
+//! layer 1: halt.rs boot.rs
+//! layer 2: memory.rs interrupts.rs
+//! layer 3: heap.rs
+//! layer 4: playground.rs fault_report.rs
+//! layer 5: commands/kit.rs
+//! layer 6: commands/*
+//! layer 7: commands/mod.rs
+//! layer 8: host.rs
+//! layer 9: ktests/kit.rs
+//! layer 10: ktests/*
+//! layer 11: ktests/mod.rs
+//! layer 12: mod.rs
+//! ```
+//! <!-- /layers -->
 
 pub mod boot;
 pub mod commands;
 pub mod console;
-pub mod hotkeys;
+pub mod fault_report;
+pub mod halt;
+pub mod heap;
+pub mod host;
 pub mod interrupts;
-pub mod ktest;
 pub mod ktests;
 pub mod memory;
+pub mod playground;
+pub mod stack;
 
 use crate::arch::x86;
-use crate::bootinfo::BootInfo;
 use crate::shell::Shell;
 use crate::{print, println};
-use core::sync::atomic::{AtomicBool, Ordering};
-use spin::Once;
-
-/// What the boot loader said, kept for the whole run.
-pub static BOOT_INFO: Once<BootInfo> = Once::new();
-
-static TEST_MODE: AtomicBool = AtomicBool::new(false);
-
-/// True when the command line asked for the in-kernel tests.
-pub fn test_mode() -> bool {
-    TEST_MODE.load(Ordering::Relaxed)
-}
-
-/// The boot information (empty before `init` has read it).
-pub fn boot_info() -> &'static BootInfo {
-    static EMPTY: BootInfo = BootInfo::empty();
-    BOOT_INFO.get().unwrap_or(&EMPTY)
-}
-
-unsafe extern "C" {
-    static boot_stack_guard: [u8; 0];
-    static boot_stack_bottom: [u8; 0];
-    static boot_stack_top: [u8; 0];
-}
-
-/// The boot stack: (guard page start, stack bottom, stack top).
-pub fn boot_stack() -> (u32, u32, u32) {
-    (
-        (&raw const boot_stack_guard) as u32,
-        (&raw const boot_stack_bottom) as u32,
-        (&raw const boot_stack_top) as u32,
-    )
-}
-
-/// A hint about `esp` when a double fault hits: is it at the stack's guard page?
-pub fn stack_note(esp: u32) -> Option<&'static str> {
-    let (guard, bottom, _) = boot_stack();
-    if esp >= guard.saturating_sub(64) && esp < bottom + 64 {
-        Some("ESP is at the guard page below the kernel stack: kernel stack overflow")
-    } else {
-        None
-    }
-}
 
 /// Bring the kernel up, in order; each step names what it needs.
 ///
@@ -72,39 +75,38 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     );
     // SAFETY: forwarded from the caller: `info_phys` is what the loader passed.
     let info = unsafe { boot::read(magic, info_phys) }; // needs the linear space of the boot page directory
-    TEST_MODE.store(info.flag("test"), Ordering::Relaxed);
-    let info = BOOT_INFO.call_once(|| info);
+    halt::set_test_mode(info.flag("test"));
+    let info = boot::keep(info);
     interrupts::init(); // GDT, TSS, IDT, PIC, PIT: before anything may fault
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
-    memory::init(info); // PMM from the memory map, kernel page tables, heap: before any Box or Vec
-    commands::paging::install_fault_detail(); // after memory::init: fault reports read its tables and regions
+    memory::init(info); // PMM from the memory map, kernel page tables
+    heap::init(info); // the kernel heap over them: before any Box or Vec
+    fault_report::install_fault_detail(); // after the heap: fault reports read its tables, regions and heap
     boot::print_summary(info);
-    hotkeys::init(info); // the playground heap, sized by `playground=`: after the summary
+    playground::init(info); // the playground heap, sized by `playground=`: after the summary
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
 
 /// The shell loop: wait for keys, hand them to the shell. Never returns.
 pub fn run() -> ! {
-    let info = boot_info();
-    if test_mode() {
-        ktest::run_all();
+    if halt::test_mode() {
+        ktests::run_all();
     }
     println!("cairn: ready");
     println!("{}", crate::shell::HOTKEY_HELP);
-    let _ = info;
     let mut shell = Shell::new();
-    let mut host = hotkeys::KernelHost::new();
+    let mut host = host::KernelHost::new();
     loop {
-        while let Some(key) = interrupts::INPUT.pop() {
+        while let Some(key) = interrupts::next_key() {
             shell.feed(key, &mut host, &mut console::Out);
         }
         // Sleep until the next interrupt; `sti; hlt` cannot miss a key that
         // arrives between the check above and the halt.
         x86::disable_interrupts();
-        if interrupts::INPUT.is_empty() {
-            x86::enable_interrupts_and_hlt();
-        } else {
+        if interrupts::key_waiting() {
             x86::enable_interrupts();
+        } else {
+            x86::enable_interrupts_and_hlt();
         }
         print!("");
     }

@@ -22,9 +22,11 @@
 //! waits; the consumer lives in [`CONSUMER`], which the handler never touches.
 //! The ring itself needs no lock: each side writes only its own index.
 
-use super::{Command, Outcome};
+use super::kit::{Command, Outcome};
 use crate::arch::x86::{self, without_interrupts};
-use crate::kernel::{self, interrupts, memory};
+use crate::kernel::boot::boot_info;
+use crate::kernel::heap as kheap;
+use crate::kernel::interrupts;
 use crate::mm::family::{ChannelError, Consumer, Producer, Reset};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::HeapKind;
@@ -69,18 +71,15 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
     if !args.is_empty() {
         return Err(String::from("heapinfo takes no arguments"));
     }
-    let kind = memory::heap_kind();
-    let stats =
-        memory::heap_stats().ok_or_else(|| String::from("the kernel heap is not set up"))?;
-    let check = memory::KERNEL_HEAP
-        .with(|h| h.check())
-        .unwrap_or(Err("no heap"));
-    let how = match kernel::boot_info().option("heap") {
+    let kind = kheap::kind();
+    let stats = kheap::stats().ok_or_else(|| String::from("the kernel heap is not set up"))?;
+    let check = kheap::with(|h| h.check()).unwrap_or(Err("no heap"));
+    let how = match boot_info().option("heap") {
         None => "the default: no heap= on the command line",
         Some(v) if HeapKind::parse(v).is_ok() => "chosen with heap= on the command line",
         Some(_) => "the default: the heap= value was not understood",
     };
-    let mapped = memory::HEAP_MAPPED.load(Ordering::Relaxed);
+    let mapped = kheap::mapped_bytes();
     let frag = stats.fragmentation_permille();
     let _ = writeln!(out, "kernel heap: {} ({how})", kind.name());
     let _ = writeln!(
@@ -103,21 +102,17 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
         out,
         "  mapped        {:>10} of {} bytes of the arena V{:#010x}..V{:#010x}",
         mapped,
-        memory::HEAP_ARENA,
+        kheap::HEAP_ARENA,
         KERNEL_HEAP_START,
         KERNEL_PRIVATE_START
     );
     let _ = writeln!(
         out,
         "  grown         {:>10} times (at least {} bytes each, through the VMM)",
-        memory::KERNEL_HEAP.times_grown(),
-        memory::HEAP_GROW_STEP
+        kheap::times_grown(),
+        kheap::HEAP_GROW_STEP
     );
-    let _ = writeln!(
-        out,
-        "  refused frees {:>10}",
-        memory::KERNEL_HEAP.bad_frees()
-    );
+    let _ = writeln!(out, "  refused frees {:>10}", kheap::bad_frees());
     match check {
         Ok(()) => {
             let _ = writeln!(out, "  check                 ok");
@@ -203,7 +198,7 @@ fn key_tap(key: Key) {
 fn offer(kp: &mut KeyProducer, kind: u32, code: u32) -> Result<(), ChannelError> {
     kp.offered = kp.offered.wrapping_add(1);
     let mut buf = [0u8; MAX_MESSAGE];
-    let tick = interrupts::TICKS.load(Ordering::Relaxed);
+    let tick = interrupts::ticks();
     for (i, w) in [kp.offered, tick, kind, code].into_iter().enumerate() {
         buf[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
     }
@@ -365,7 +360,7 @@ fn channel_on(message_size: usize, out: &mut dyn Write) -> Outcome {
             written: 0,
             full: 0,
         });
-        *interrupts::KEY_TAP.lock() = Some(key_tap);
+        interrupts::set_key_tap(Some(key_tap));
     });
     let _ = writeln!(
         out,
@@ -504,7 +499,7 @@ fn channel_off(out: &mut dyn Write) -> Outcome {
         return Err(String::from("the channel is already off"));
     };
     let kp = without_interrupts(|| {
-        *interrupts::KEY_TAP.lock() = None;
+        interrupts::set_key_tap(None);
         PRODUCER.lock().take()
     });
     let KeyConsumer {
@@ -549,12 +544,12 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
             .ok_or_else(|| format!("`{n}` is not a number of operations (1 to 10000000)"))?,
         _ => return Err(String::from("too many arguments")),
     };
-    let before = memory::heap_stats().unwrap_or_default();
+    let before = kheap::stats().unwrap_or_default();
     let mut live: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(BENCH_LIVE);
-    let grown = memory::KERNEL_HEAP.times_grown();
+    let grown = kheap::times_grown();
     let mut rng = crate::rand::Rng::new(0x2545_F491);
     let (mut allocs, mut frees, mut failed) = (0usize, 0usize, 0usize);
-    let start = interrupts::TICKS.load(Ordering::Relaxed);
+    let start = interrupts::ticks();
     let tsc0 = x86::rdtsc();
     for _ in 0..ops {
         let grow = live.len() < BENCH_LIVE && (live.is_empty() || rng.next_u64().is_multiple_of(2));
@@ -586,25 +581,21 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
     }
     let tsc1 = x86::rdtsc();
-    let ticks = interrupts::TICKS
-        .load(Ordering::Relaxed)
-        .wrapping_sub(start);
-    let peak = memory::heap_stats().unwrap_or_default();
+    let ticks = interrupts::ticks().wrapping_sub(start);
+    let peak = kheap::stats().unwrap_or_default();
     let live_end = live.len();
     for (p, layout) in live.drain(..) {
         // SAFETY: allocated above with this layout, freed once.
         unsafe { dealloc(p.as_ptr(), layout) };
     }
     drop(live);
-    let after = memory::heap_stats().unwrap_or_default();
-    let check = memory::KERNEL_HEAP
-        .with(|h| h.check())
-        .unwrap_or(Err("no heap"));
+    let after = kheap::stats().unwrap_or_default();
+    let check = kheap::with(|h| h.check()).unwrap_or(Err("no heap"));
     let ms = ticks as u64 * 1000 / interrupts::TIMER_HZ as u64;
     let _ = writeln!(
         out,
         "bench on {}: {ops} operations ({allocs} allocations, {frees} frees, {failed} failed)",
-        memory::heap_kind().name()
+        kheap::kind().name()
     );
     match (ops as u64 * 1000).checked_div(ms) {
         None => {
@@ -636,7 +627,7 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
         "  after freeing all: allocations {} (before {}), grown {} times during the run, check {}",
         after.allocations,
         before.allocations,
-        memory::KERNEL_HEAP.times_grown() - grown,
+        kheap::times_grown() - grown,
         if check.is_ok() { "ok" } else { "FAILED" }
     );
     Ok(())

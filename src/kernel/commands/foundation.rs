@@ -1,20 +1,16 @@
-//! Foundation commands: help clear echo uptime mmap gdt idt fault reboot halt.
+//! Foundation commands (after `help`, which lives with the tables): clear echo uptime mmap gdt idt fault reboot halt.
 
-use super::{Command, Outcome};
+use super::kit::{Adapter, Command, Outcome};
 use crate::arch::x86::{self, gdt, idt, probe};
-use crate::kernel::{self, console, interrupts};
+use crate::kernel::boot::boot_info;
+use crate::kernel::stack::boot_stack;
+use crate::kernel::{console, interrupts, memory};
 use crate::mm::segment;
 use crate::mm::vm::PageFaultCode;
 use alloc::format;
 use core::fmt::Write;
 
 pub static COMMANDS: &[Command] = &[
-    Command {
-        name: "help",
-        args: "[command|all]",
-        help: "list the commands by layer; `help <command>` or `help all` explains them",
-        run: super::help,
-    },
     Command {
         name: "clear",
         args: "",
@@ -88,14 +84,14 @@ fn uptime(_: &[&str], out: &mut dyn Write) -> Outcome {
         "up {}.{:03} s ({} timer ticks at {} Hz)",
         ms / 1000,
         ms % 1000,
-        interrupts::TICKS.load(core::sync::atomic::Ordering::Relaxed),
+        interrupts::ticks(),
         interrupts::TIMER_HZ
     );
     Ok(())
 }
 
 fn mmap(_: &[&str], out: &mut dyn Write) -> Outcome {
-    let info = kernel::boot_info();
+    let info = boot_info();
     let _ = writeln!(
         out,
         "command line: {}",
@@ -252,12 +248,12 @@ fn overflow(depth: u32) -> u32 {
 /// cannot push its frame on the same stack, so the CPU raises #DF, which runs
 /// on its own TSS and stack, is reported, and halts the kernel (no return).
 fn fault_stack(out: &mut dyn Write) -> Outcome {
-    let (guard, bottom, top) = kernel::boot_stack();
+    let (guard, bottom, top) = boot_stack();
     let esp = x86::esp();
     if !(bottom..top).contains(&esp) {
         return Err(format!("ESP {esp:#010x} is not on the boot stack"));
     }
-    let guard_mapped = kernel::memory::with(|m| {
+    let guard_mapped = memory::with(|m| {
         m.mapper()
             .translate(crate::mm::addr::VirtAddr(guard))
             .is_some()
@@ -291,13 +287,4 @@ fn reboot(_: &[&str], out: &mut dyn Write) -> Outcome {
 fn halt(_: &[&str], out: &mut dyn Write) -> Outcome {
     let _ = writeln!(out, "cairn: powering off");
     x86::power_off()
-}
-
-/// Lets reports written for `impl fmt::Write` go to a `dyn Write`.
-pub struct Adapter<'a>(pub &'a mut dyn Write);
-
-impl Write for Adapter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.write_str(s)
-    }
 }

@@ -15,7 +15,7 @@
 //! is held (the heap's grow hook takes it). Reports are written under the
 //! lock into a [`NoGrow`] buffer reserved beforehand, and printed after.
 
-use super::{Command, Outcome};
+use super::kit::{Command, Outcome};
 use crate::kernel::memory::{self, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};

@@ -4,9 +4,9 @@
 //! ```text
 //!   heap ───────────┐                      ┌── playground (hotkeys, 1 KiB)
 //!   heapmap [which] ├─ snapshot ─ print ───┤
-//!   heapcheck ──────┘  (under the lock)    └── KERNEL_HEAP (#[global_allocator])
-//!   alloc <size> [align] ──► KERNEL_HEAP.allocate ──► ALLOCS (table of live blocks)
-//!   free <addr> ───────────► ALLOCS? ─yes─► KERNEL_HEAP.deallocate(addr, layout)
+//!   heapcheck ──────┘  (under the lock)    └── kernel heap (#[global_allocator])
+//!   alloc <size> [align] ──► heap::allocate ──► ALLOCS (table of live blocks)
+//!   free <addr> ───────────► ALLOCS? ─yes─► kheap::deallocate(addr, layout)
 //!                                   └─no──► ask the heap why (never frees)
 //! ```
 //!
@@ -16,11 +16,11 @@
 //! `Vec` reserved beforehand, a `String` with room reserved beforehand) under
 //! the lock, and prints after.
 
-use super::{Command, Outcome};
+use super::kit::{Command, Outcome};
 use crate::drivers::vga::{self, Color};
 use crate::kernel::console;
-use crate::kernel::hotkeys::{self, PLAYGROUND_MAX_SCALE};
-use crate::kernel::memory::{self, HEAP_ARENA, HEAP_MAPPED, KERNEL_HEAP};
+use crate::kernel::heap::{self as kheap, HEAP_ARENA};
+use crate::kernel::playground::{self, PLAYGROUND_MAX_SCALE};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport, FreeCounts, HeapError, Scale};
 use crate::mm::heap::playground::{KEY_SIZES, MAX_SCALE_RANGE};
@@ -33,7 +33,6 @@ use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::fmt::{self, Write};
 use core::ptr::NonNull;
-use core::sync::atomic::Ordering;
 use spin::Mutex;
 
 pub static COMMANDS: &[Command] = &[
@@ -254,33 +253,32 @@ const DUMP_BYTES: usize = 2048;
 /// the design `heap=` chose, then how it grew.
 fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
     no_args(args)?;
-    let kind = memory::heap_kind();
+    let kind = kheap::kind();
     // Room for another design's dump (the buddy table needs none).
     let mut dump = String::with_capacity(if kind == HeapKind::Buddy {
         0
     } else {
         DUMP_BYTES
     });
-    let (snapshot, cut, full) = KERNEL_HEAP
-        .with(|h| {
-            if let Some(b) = h.as_buddy() {
-                return (Some(BuddySnapshot::of(b)), 0, false);
-            }
-            let mut n = LineCount(0);
-            let _ = h.dump(&mut n);
-            let tail_from = n.0.saturating_sub(DUMP_TAIL).max(DUMP_HEAD);
-            let mut w = Clip {
-                buf: &mut dump,
-                line: 0,
-                head: DUMP_HEAD,
-                tail_from,
-                full: false,
-            };
-            let _ = h.dump(&mut w);
-            let full = w.full;
-            (None, tail_from - DUMP_HEAD, full)
-        })
-        .ok_or("the kernel heap is not set up")?;
+    let (snapshot, cut, full) = kheap::with(|h| {
+        if let Some(b) = h.as_buddy() {
+            return (Some(BuddySnapshot::of(b)), 0, false);
+        }
+        let mut n = LineCount(0);
+        let _ = h.dump(&mut n);
+        let tail_from = n.0.saturating_sub(DUMP_TAIL).max(DUMP_HEAD);
+        let mut w = Clip {
+            buf: &mut dump,
+            line: 0,
+            head: DUMP_HEAD,
+            tail_from,
+            full: false,
+        };
+        let _ = h.dump(&mut w);
+        let full = w.full;
+        (None, tail_from - DUMP_HEAD, full)
+    })
+    .ok_or("the kernel heap is not set up")?;
     let _ = writeln!(
         out,
         "kernel heap: {} design (heap={})",
@@ -313,7 +311,7 @@ fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
                 );
             }
             drop(dump); // the stats below are the heap's own, without this buffer
-            if let Some(stats) = memory::heap_stats() {
+            if let Some(stats) = kheap::stats() {
                 let _ = writeln!(out, "{stats}");
             }
         }
@@ -321,11 +319,11 @@ fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
     let _ = writeln!(
         out,
         "mapped {} of a {} arena at {:#010X}; grew {} times; deallocate refused {} bad frees; {} live blocks from `alloc`",
-        Size(HEAP_MAPPED.load(Ordering::Relaxed)),
+        Size(kheap::mapped_bytes()),
         Size(HEAP_ARENA),
         KERNEL_HEAP_START,
-        KERNEL_HEAP.times_grown(),
-        KERNEL_HEAP.bad_frees(),
+        kheap::times_grown(),
+        kheap::bad_frees(),
         live_allocs().len()
     );
     Ok(())
@@ -453,15 +451,14 @@ fn heapmap(args: &[&str], out: &mut dyn Write) -> Outcome {
     let mut map = Map::reserve();
     let name = match which {
         Which::Playground => {
-            hotkeys::with_playground(|p| map.fill(p.heap()));
+            playground::with_playground(|p| map.fill(p.heap()));
             "playground"
         }
         Which::Kernel => {
-            let drawn = KERNEL_HEAP
-                .with(|h| h.as_buddy().map(|b| map.fill(b)).is_some())
+            let drawn = kheap::with(|h| h.as_buddy().map(|b| map.fill(b)).is_some())
                 .ok_or("the kernel heap is not set up")?;
             if !drawn {
-                let kind = memory::heap_kind().name();
+                let kind = kheap::kind().name();
                 let _ = writeln!(
                     out,
                     "the kernel heap is the {kind} design (heap={kind}): heapmap draws buddy heaps; `heap` prints its dump"
@@ -508,13 +505,12 @@ fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
         Buddy(Result<CheckReport, CheckError>),
         Other(Result<(), &'static str>, crate::mm::heap::HeapStats),
     }
-    let verdict = KERNEL_HEAP
-        .with(|h| match h.as_buddy() {
-            Some(b) => Verdict::Buddy(BuddyHeap::check(b)),
-            None => Verdict::Other(HeapBackend::check(h), h.stats()),
-        })
-        .ok_or("the kernel heap is not set up")?;
-    let kind = memory::heap_kind().name();
+    let verdict = kheap::with(|h| match h.as_buddy() {
+        Some(b) => Verdict::Buddy(BuddyHeap::check(b)),
+        None => Verdict::Other(HeapBackend::check(h), h.stats()),
+    })
+    .ok_or("the kernel heap is not set up")?;
+    let kind = kheap::kind().name();
     let name = format!("kernel heap ({kind})");
     let kernel_ok = match verdict {
         Verdict::Buddy(r) => write_check(&name, r, out),
@@ -527,7 +523,7 @@ fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
             false
         }
     };
-    let playground_ok = hotkeys::with_playground(|p| p.heap().check());
+    let playground_ok = playground::with_playground(|p| p.heap().check());
     let playground_ok = write_check("playground", playground_ok, out);
     if kernel_ok && playground_ok {
         Ok(())
@@ -612,8 +608,8 @@ fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
     .ok_or(format!(
         "`alloc` holds {MAX_ALLOCS} blocks already; `free` one first"
     ))?;
-    let kind = memory::heap_kind();
-    let ptr = KERNEL_HEAP.allocate(layout).map_err(|e| {
+    let kind = kheap::kind();
+    let ptr = kheap::allocate(layout).map_err(|e| {
         format!(
             "the {} heap refused {size} bytes (align {align}): {e}",
             kind.name()
@@ -627,9 +623,7 @@ fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
             *f = 0;
         }
     }
-    let block = KERNEL_HEAP
-        .with(|h| h.as_buddy().and_then(|b| b.block_of(addr)))
-        .flatten();
+    let block = kheap::with(|h| h.as_buddy().and_then(|b| b.block_of(addr))).flatten();
     let _ = write!(out, "alloc({size}, align {align}) -> {addr:#010X}");
     match block {
         Some(b) => {
@@ -664,7 +658,7 @@ fn free_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
         [] => return Err("which address?".into()),
         [_, extra, ..] => return Err(format!("unexpected argument `{extra}`")),
     };
-    let kind = memory::heap_kind().name();
+    let kind = kheap::kind().name();
     let (live, freed_before) = {
         let t = ALLOCS.lock();
         let live = t.live.iter().flatten().copied().find(|l| l.addr == addr);
@@ -680,8 +674,7 @@ fn free_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
         // A block `alloc` made: free it with the layout it was made with.
         Ok(l) => {
             let ptr = NonNull::new(addr as *mut u8).ok_or("null")?;
-            KERNEL_HEAP
-                .deallocate(ptr, l.layout)
+            kheap::deallocate(ptr, l.layout)
                 .map_err(|e| format!("the {kind} heap refused free({addr:#010X}): {e}"))?;
             let mut t = ALLOCS.lock();
             for e in t.live.iter_mut().filter(|e| **e == Some(l)) {
@@ -709,23 +702,20 @@ fn free_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
 fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> Outcome {
     let refused = |why: &dyn fmt::Display| Err(format!("free({addr:#010X}) refused: {why}"));
     // The buddy heap can tell every case apart without freeing anything.
-    let buddy = KERNEL_HEAP
-        .with(|h| {
-            let b = h.as_buddy()?;
-            Some(match b.block_of(addr) {
-                Some(info) if info.payload == Some(addr) => {
-                    BuddyVerdict::Foreign { scale: info.scale }
-                }
-                _ => match NonNull::new(addr as *mut u8) {
-                    None => BuddyVerdict::Refused(HeapError::OutsideHeap { addr }),
-                    Some(p) => match b.free(p) {
-                        Err(e) => BuddyVerdict::Refused(e),
-                        Ok(()) => BuddyVerdict::Freed,
-                    },
+    let buddy = kheap::with(|h| {
+        let b = h.as_buddy()?;
+        Some(match b.block_of(addr) {
+            Some(info) if info.payload == Some(addr) => BuddyVerdict::Foreign { scale: info.scale },
+            _ => match NonNull::new(addr as *mut u8) {
+                None => BuddyVerdict::Refused(HeapError::OutsideHeap { addr }),
+                Some(p) => match b.free(p) {
+                    Err(e) => BuddyVerdict::Refused(e),
+                    Ok(()) => BuddyVerdict::Freed,
                 },
-            })
+            },
         })
-        .flatten();
+    })
+    .flatten();
     match buddy {
         Some(BuddyVerdict::Refused(e)) => return refused(&e),
         Some(BuddyVerdict::Foreign { scale }) => {
@@ -739,7 +729,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
         None => {}
     }
     // Other designs: hand the heap only pointers that cannot be anyone's block.
-    let end = KERNEL_HEAP.with(|h| h.region_end()).unwrap_or(0);
+    let end = kheap::with(|h| h.region_end()).unwrap_or(0);
     let outside = addr < KERNEL_HEAP_START as usize || addr >= end;
     let layout = match inside {
         Some(l) => Some(l.layout),
@@ -749,7 +739,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
     if let Some(layout) = layout {
         let ptr = NonNull::new(addr as *mut u8);
         let r = match ptr {
-            Some(p) => KERNEL_HEAP.deallocate(p, layout),
+            Some(p) => kheap::deallocate(p, layout),
             None => Err(crate::mm::family::AllocError::InvalidAddress),
         };
         let place = if outside {
@@ -779,7 +769,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
 fn playground_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
     match args {
         [] => {
-            hotkeys::with_playground(|p| {
+            playground::with_playground(|p| {
                 let h = p.heap();
                 let _ = writeln!(
                     out,
@@ -815,14 +805,15 @@ fn playground_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
             Ok(())
         }
         [scale] => {
-            let scale = hotkeys::parse_max_scale(scale).map_err(|e| format!("`{scale}`: {e}"))?;
-            let dropped = hotkeys::with_playground(|p| {
+            let scale =
+                playground::parse_max_scale(scale).map_err(|e| format!("`{scale}`: {e}"))?;
+            let dropped = playground::with_playground(|p| {
                 (1..=KEY_SIZES.len())
                     .map(|n| p.slot(n).len())
                     .sum::<usize>()
             });
-            hotkeys::resize_playground(scale).map_err(|e| format!("{e}"))?;
-            let (bytes, start, max) = hotkeys::with_playground(|p| {
+            playground::resize_playground(scale).map_err(|e| format!("{e}"))?;
+            let (bytes, start, max) = playground::with_playground(|p| {
                 let h = p.heap();
                 (h.heap_bytes(), h.start_addr(), h.max_scale())
             });

@@ -7,36 +7,35 @@ mod family;
 mod foundation;
 mod frames;
 mod heap;
-pub mod paging;
+pub mod kit;
+mod paging;
 
-use alloc::string::String;
 use core::fmt::Write;
+pub use kit::{Command, Outcome};
 
-/// What a command returns: `Err` carries a message printed as `error: ...`.
-pub type Outcome = Result<(), String>;
-
-/// One command.
-pub struct Command {
-    pub name: &'static str,
-    pub args: &'static str,
-    pub help: &'static str,
-    pub run: fn(&[&str], &mut dyn Write) -> Outcome,
-}
+/// `help` itself: it lists the tables, so it lives above them, and heads
+/// the foundation layer.
+static HELP: &[Command] = &[Command {
+    name: "help",
+    args: "[command|all]",
+    help: "list the commands by layer; `help <command>` or `help all` explains them",
+    run: help,
+}];
 
 /// Every table, layer by layer, with the layer's name.
-fn layers() -> [(&'static str, &'static [Command]); 5] {
+fn layers() -> [(&'static str, [&'static [Command]; 2]); 5] {
     [
-        ("foundation", foundation::COMMANDS),
-        ("heap", heap::COMMANDS),
-        ("frames", frames::COMMANDS),
-        ("paging", paging::COMMANDS),
-        ("family", family::COMMANDS),
+        ("foundation", [HELP, foundation::COMMANDS]),
+        ("heap", [heap::COMMANDS, &[]]),
+        ("frames", [frames::COMMANDS, &[]]),
+        ("paging", [paging::COMMANDS, &[]]),
+        ("family", [family::COMMANDS, &[]]),
     ]
 }
 
 /// Every table, layer by layer.
 fn tables() -> impl Iterator<Item = &'static [Command]> {
-    layers().into_iter().map(|(_, cmds)| cmds)
+    layers().into_iter().flat_map(|(_, cmds)| cmds)
 }
 
 /// Find a command by name.
@@ -98,7 +97,7 @@ fn help(args: &[&str], out: &mut dyn Write) -> Outcome {
             );
             for (layer, cmds) in layers() {
                 let _ = write!(out, "  {layer:<11}");
-                for cmd in cmds {
+                for cmd in cmds.into_iter().flatten() {
                     let _ = write!(out, " {}", cmd.name);
                 }
                 let _ = writeln!(out);

@@ -26,27 +26,23 @@
 //! `pagedir` and `vmregions` write while they walk, so their writer must not
 //! allocate (the shell passes the console's `Out`, which does not).
 
-use super::foundation::Adapter;
-use super::{Command, Outcome};
-use crate::arch::x86::{self, gdt, probe};
-use crate::kernel::{self, console, interrupts, memory};
+use super::kit::Adapter;
+use super::kit::{Command, Outcome};
+use crate::arch::x86::{gdt, probe};
+use crate::kernel::fault_report::write_region;
+use crate::kernel::heap as kheap;
+use crate::kernel::memory;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::plan::FrameClass;
 use crate::mm::frame::{FrameAllocator, ReserveReason};
-use crate::mm::layout::{
-    KERNEL_BASE, LOW_MEMORY_END, PAGE_SIZE, RECURSIVE_DIRECTORY, RECURSIVE_INDEX,
-};
-use crate::mm::paging::{
-    Entry, EntryFlags, MapError, PageWalk, Release, TableStep, UnmapError, ZeroFill, recursive,
-};
+use crate::mm::layout::{PAGE_SIZE, RECURSIVE_INDEX};
+use crate::mm::paging::{EntryFlags, MapError, Release, UnmapError, ZeroFill, recursive};
 use crate::mm::segment::{self, Descriptor};
-use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
-use crate::mm::vm::{FaultReport, PageFaultCode, Region, RegionMap};
+use crate::mm::vm::Region;
 use crate::shell::parse_number;
 use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
-use core::sync::atomic::Ordering;
 
 pub static COMMANDS: &[Command] = &[
     Command {
@@ -87,75 +83,9 @@ pub static COMMANDS: &[Command] = &[
     },
 ];
 
-/// Install the page-fault detail hook. Call once, after `memory::init`.
-pub fn install_fault_detail() {
-    *interrupts::PAGE_FAULT_DETAIL.lock() = Some(fault_detail);
-}
-
 /// One address argument.
 fn parse_addr(arg: &str) -> Result<u32, String> {
     parse_number(arg).map_err(|e| format!("`{arg}`: {e}"))
-}
-
-/// What part of the kernel's own memory `va` is, finer than the regions
-/// (the whole image is inside "kernel linear"), or `None`.
-pub fn kernel_part(va: u32) -> Option<&'static str> {
-    let (start, text_end, rodata_end, end) = memory::image();
-    let (guard, bottom, top) = kernel::boot_stack();
-    let heap_end = KERNEL_HEAP_START + memory::HEAP_MAPPED.load(Ordering::Relaxed) as u32;
-    let page = PAGE_SIZE as u32;
-    let parts: [(u32, u64, &str); 10] = [
-        (
-            guard,
-            bottom as u64,
-            "the guard page below the boot stack (never mapped)",
-        ),
-        (bottom, top as u64, "the boot stack"),
-        (start, text_end as u64, "kernel text (read-only)"),
-        (text_end, rodata_end as u64, "kernel rodata (read-only)"),
-        (rodata_end, end as u64, "kernel data and bss"),
-        (
-            KERNEL_BASE,
-            (KERNEL_BASE + page) as u64,
-            "physical page 0 (never mapped)",
-        ),
-        (
-            KERNEL_BASE + page,
-            (KERNEL_BASE + LOW_MEMORY_END) as u64,
-            "low memory (BIOS data, VGA, ROMs)",
-        ),
-        (
-            KERNEL_HEAP_START,
-            heap_end as u64,
-            "the mapped part of the kernel heap",
-        ),
-        (
-            heap_end,
-            KERNEL_PRIVATE_START as u64,
-            "the kernel heap arena, not mapped yet",
-        ),
-        (
-            RECURSIVE_DIRECTORY,
-            1 << 32,
-            "the page directory itself, seen through PD[1023]",
-        ),
-    ];
-    parts
-        .into_iter()
-        .find(|(from, to, _)| va >= *from && (va as u64) < *to)
-        .map(|(_, _, name)| name)
-}
-
-/// `  region: NAME (use); finer part` for an address.
-fn write_region(out: &mut dyn Write, region: Option<Region>, va: VirtAddr) {
-    let _ = match region {
-        Some(r) => write!(out, "  region: {} ({})", r.name(), r.purpose()),
-        None => write!(out, "  region: none (outside every region)"),
-    };
-    let _ = match kernel_part(va.as_u32()) {
-        Some(part) => writeln!(out, "; {part}"),
-        None => writeln!(out),
-    };
 }
 
 // ---- translate ----
@@ -213,13 +143,13 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     // Writes while the memory lock is held: `out` is the console (no heap).
     memory::with(|m| m.regions.write_report(&m.mapper(), &mut Adapter(out)))
         .map_err(|_| String::from("the report could not be written"))?;
-    let mapped = memory::HEAP_MAPPED.load(Ordering::Relaxed);
+    let mapped = kheap::mapped_bytes();
     let _ = writeln!(
         out,
         "kernel heap ({}): {} KiB mapped, {} KiB at boot, the rest grown through the VMM",
-        memory::heap_kind().name(),
+        kheap::kind().name(),
         mapped / 1024,
-        memory::INITIAL_HEAP / 1024
+        kheap::INITIAL_HEAP / 1024
     );
     Ok(())
 }
@@ -617,59 +547,5 @@ fn segdemo_gdt_limit(out: &mut dyn Write) -> Outcome {
             "no #GP: selector {:#06x} was loaded past the GDT's limit",
             selector.0
         )),
-    }
-}
-
-// ---- page-fault detail ----
-
-/// The walk of `va` in the current directory read through the recursive
-/// slot, for when the memory lock is held (never wait in a handler).
-fn walk_through_recursive(va: VirtAddr) -> PageWalk {
-    let read = |at: VirtAddr| {
-        let raw = probe::quietly(|| probe::read_u32(at.as_u32())).unwrap_or(0);
-        Entry::from_raw(raw)
-    };
-    let pde = read(recursive::pde_of(va));
-    let table = (pde.is_present() && !pde.is_large()).then(|| TableStep {
-        table: pde.frame(),
-        pte: read(recursive::pte_of(va)),
-    });
-    PageWalk {
-        va,
-        directory: Frame::containing_address(PhysAddr(x86::cr3())),
-        pde,
-        table,
-    }
-}
-
-/// The `PAGE_FAULT_DETAIL` hook: the region `cr2` falls in, the directory
-/// and table entries on the way, and (with an error code) the likely cause.
-/// Runs in an exception handler: takes no lock it could wait for, allocates nothing.
-fn fault_detail(cr2: u32, eip: u32, code: Option<u32>) {
-    let va = VirtAddr(cr2);
-    let out: &mut dyn Write = &mut console::Out;
-    let (walk, regions, through_recursive) =
-        match memory::try_with(|m| (m.mapper().trace(va), m.regions.clone())) {
-            Some((walk, regions)) => (walk, regions, false),
-            None => (walk_through_recursive(va), RegionMap::standard(), true),
-        };
-    let region = regions.region_of(va);
-    write_region(out, region, va);
-    if through_recursive {
-        let _ = writeln!(
-            out,
-            "  (the memory lock is held: the walk is read through PD[1023])"
-        );
-    }
-    let _ = walk.write_indented(&mut Adapter(out), "  ");
-    if let Some(code) = code {
-        let report = FaultReport::new(
-            va,
-            VirtAddr(eip),
-            PageFaultCode::from_raw(code),
-            walk,
-            &regions,
-        );
-        let _ = writeln!(out, "  cause: {}", report.cause);
     }
 }

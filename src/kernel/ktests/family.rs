@@ -14,8 +14,10 @@
 
 use crate::arch::x86::without_interrupts;
 use crate::kassert;
-use crate::kernel::ktest::Test;
-use crate::kernel::{self, commands, interrupts, memory};
+use crate::kernel::boot::boot_info;
+use crate::kernel::heap as kheap;
+use crate::kernel::ktests::kit::Test;
+use crate::kernel::{commands, interrupts, memory};
 use crate::mm::addr::{PhysAddr, VirtAddr};
 use crate::mm::family::split::SPARSE_CHUNK_PAGES;
 use crate::mm::family::{
@@ -35,7 +37,6 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
-use core::sync::atomic::Ordering;
 
 pub static TESTS: &[Test] = &[
     Test {
@@ -103,8 +104,8 @@ impl HeapBlock {
         let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).ok_or_else(|| {
             format!(
                 "the kernel heap has no {size} bytes (grown {} times: {:?})",
-                memory::KERNEL_HEAP.times_grown(),
-                memory::heap_stats()
+                kheap::times_grown(),
+                kheap::stats()
             )
         })?;
         Ok(HeapBlock { ptr, layout })
@@ -129,11 +130,11 @@ impl Drop for HeapBlock {
 }
 
 fn stats() -> Result<HeapStats, String> {
-    memory::heap_stats().ok_or_else(|| String::from("no kernel heap"))
+    kheap::stats().ok_or_else(|| String::from("no kernel heap"))
 }
 
 fn heap_check() -> TestResult {
-    match memory::KERNEL_HEAP.with(|h| h.check()) {
+    match kheap::with(|h| h.check()) {
         Some(Ok(())) => Ok(()),
         Some(Err(e)) => Err(format!("heap check: {e}")),
         None => Err(String::from("no kernel heap")),
@@ -157,13 +158,13 @@ fn holds(addr: usize, len: usize, v: u8) -> bool {
 // ---- the kernel heap ----
 
 fn heap_is_the_one_chosen() -> TestResult {
-    let asked = kernel::boot_info().option("heap");
+    let asked = boot_info().option("heap");
     let expect = asked
         .and_then(|v| HeapKind::parse(v).ok())
         .unwrap_or(HeapKind::Buddy);
-    let kind = memory::heap_kind();
+    let kind = kheap::kind();
     kassert!(kind == expect, "heap= {asked:?} but the heap is {kind:?}");
-    let name = memory::KERNEL_HEAP.with(|h| h.name());
+    let name = kheap::with(|h| h.name());
     kassert!(
         name == Some(kind.name()),
         "the global allocator says {name:?}, the kernel {}",
@@ -188,7 +189,7 @@ fn heap_stats_are_sane() -> TestResult {
         s.used > before.used,
         "a Box used nothing: {before:?} -> {s:?}"
     );
-    let mapped = memory::HEAP_MAPPED.load(Ordering::Relaxed);
+    let mapped = kheap::mapped_bytes();
     kassert!(
         s.size <= mapped,
         "the heap manages {} bytes but only {mapped} are mapped",
@@ -212,7 +213,7 @@ fn heap_stats_are_sane() -> TestResult {
 fn heap_burst() -> TestResult {
     const N: usize = 300;
     let mut live: Vec<(NonNull<u8>, Layout, u8)> = Vec::with_capacity(N);
-    let bad = memory::KERNEL_HEAP.bad_frees();
+    let bad = kheap::bad_frees();
     let before = stats()?;
     for i in 0..N {
         let size = 1 + (i * 73) % 2000;
@@ -264,26 +265,23 @@ fn heap_burst() -> TestResult {
         before.allocations,
         after.allocations
     );
-    kassert!(
-        memory::KERNEL_HEAP.bad_frees() == bad,
-        "a good free was refused"
-    );
+    kassert!(kheap::bad_frees() == bad, "a good free was refused");
     heap_check()
 }
 
 fn heap_grows() -> TestResult {
     let s = stats()?;
-    let mapped = memory::HEAP_MAPPED.load(Ordering::Relaxed);
-    let grown = memory::KERNEL_HEAP.times_grown();
+    let mapped = kheap::mapped_bytes();
+    let grown = kheap::times_grown();
     // More than the largest free block (and more than is free): the heap
     // must ask the VMM for pages.
     let size = s.free + 64 * 1024;
     let block = HeapBlock::new(size, 8)?;
     kassert!(
-        memory::KERNEL_HEAP.times_grown() > grown,
+        kheap::times_grown() > grown,
         "a {size}-byte block came without growing ({s:?})"
     );
-    let now = memory::HEAP_MAPPED.load(Ordering::Relaxed);
+    let now = kheap::mapped_bytes();
     kassert!(now > mapped, "mapped {mapped} -> {now}");
     fill(block.addr(), size, 0xC3);
     kassert!(holds(block.addr(), size, 0xC3), "the grown block lost data");
@@ -294,26 +292,22 @@ fn heap_grows() -> TestResult {
 }
 
 fn heap_bad_frees() -> TestResult {
-    let bad = memory::KERNEL_HEAP.bad_frees();
+    let bad = kheap::bad_frees();
     let layout = Layout::new::<u64>();
-    let p = memory::KERNEL_HEAP
-        .allocate(layout)
-        .map_err(|e| format!("allocate: {e}"))?;
-    memory::KERNEL_HEAP
-        .deallocate(p, layout)
-        .map_err(|e| format!("first free: {e}"))?;
+    let p = kheap::allocate(layout).map_err(|e| format!("allocate: {e}"))?;
+    kheap::deallocate(p, layout).map_err(|e| format!("first free: {e}"))?;
     let before = stats()?;
-    let twice = memory::KERNEL_HEAP.deallocate(p, layout);
+    let twice = kheap::deallocate(p, layout);
     kassert!(twice.is_err(), "a double free was accepted");
     static OUTSIDE: u64 = 0;
     let wild = NonNull::from(&OUTSIDE).cast::<u8>();
-    let r = memory::KERNEL_HEAP.deallocate(wild, layout);
+    let r = kheap::deallocate(wild, layout);
     kassert!(r.is_err(), "a pointer outside the heap was accepted");
     kassert!(
-        memory::KERNEL_HEAP.bad_frees() == bad + 2,
+        kheap::bad_frees() == bad + 2,
         "bad frees {} -> {}",
         bad,
-        memory::KERNEL_HEAP.bad_frees()
+        kheap::bad_frees()
     );
     let after = stats()?;
     kassert!(
@@ -787,13 +781,13 @@ fn expect(line: &str, want: &[&str], not: &[&str]) -> TestResult {
 
 fn channel_command() -> TestResult {
     kassert!(
-        interrupts::KEY_TAP.lock().is_none(),
+        interrupts::key_tap().is_none(),
         "a key tap is installed before `channel on`"
     );
     let before = stats()?;
     expect("channel on 3", &["error: message size `3`"], &[])?;
     kassert!(
-        interrupts::KEY_TAP.lock().is_none(),
+        interrupts::key_tap().is_none(),
         "a refused `channel on` installed the tap"
     );
     expect(
@@ -807,7 +801,7 @@ fn channel_command() -> TestResult {
         on.allocations == before.allocations + 2,
         "`channel on` should hold two heap pages: {before:?} -> {on:?}"
     );
-    let tap = (*interrupts::KEY_TAP.lock()).ok_or_else(|| String::from("no key tap installed"))?;
+    let tap = interrupts::key_tap().ok_or_else(|| String::from("no key tap installed"))?;
     // Eight keys as IRQ 1 delivers them: the ring holds six.
     without_interrupts(|| {
         for c in "abcdefgh".chars() {
@@ -841,7 +835,7 @@ fn channel_command() -> TestResult {
     )?;
     expect("channel off", &["4 unread dropped"], &[])?;
     kassert!(
-        interrupts::KEY_TAP.lock().is_none(),
+        interrupts::key_tap().is_none(),
         "the tap stayed after `channel off`"
     );
     let after = stats()?;
@@ -856,7 +850,7 @@ fn channel_command() -> TestResult {
 
 fn heapinfo_command() -> TestResult {
     let out = run("heapinfo");
-    let name = memory::heap_kind().name();
+    let name = kheap::kind().name();
     kassert!(
         out.starts_with(&format!("kernel heap: {name} (")),
         "heapinfo does not name {name}:\n{out}"

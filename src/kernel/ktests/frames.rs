@@ -24,10 +24,11 @@
 
 use crate::arch::x86;
 use crate::kassert;
-use crate::kernel::interrupts::{TICKS, TIMER_HZ};
-use crate::kernel::ktest::Test;
+use crate::kernel::boot::boot_info;
+use crate::kernel::commands;
+use crate::kernel::interrupts::{self, TIMER_HZ};
+use crate::kernel::ktests::kit::Test;
 use crate::kernel::memory::{self, KernelPhys, Memory};
-use crate::kernel::{boot_info, commands};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::Size;
@@ -40,7 +41,6 @@ use crate::println;
 use alloc::format;
 use alloc::string::String;
 use core::fmt;
-use core::sync::atomic::Ordering;
 
 pub static TESTS: &[Test] = &[
     Test {
@@ -242,7 +242,7 @@ fn vet(pmm: &Pmm, known: &[(FrameRange, ReserveReason)], f: Frame) -> Option<Fau
 /// Cycles of the time-stamp counter per millisecond, measured against five
 /// timer ticks (interrupts must be on).
 fn tsc_per_ms() -> u64 {
-    let ticks = || TICKS.load(Ordering::Relaxed);
+    let ticks = || interrupts::ticks();
     let t = ticks();
     while ticks() == t {
         x86::enable_interrupts_and_hlt();

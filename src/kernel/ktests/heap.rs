@@ -11,9 +11,10 @@
 
 use crate::kassert;
 use crate::kernel::commands;
-use crate::kernel::hotkeys::{self, KernelHost};
-use crate::kernel::ktest::Test;
-use crate::kernel::memory::{self, HEAP_MAPPED, INITIAL_HEAP, KERNEL_HEAP};
+use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
+use crate::kernel::host::KernelHost;
+use crate::kernel::ktests::kit::Test;
+use crate::kernel::playground;
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
 use crate::mm::layout::PAGE_SIZE;
@@ -25,7 +26,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use core::sync::atomic::Ordering;
 
 pub static TESTS: &[Test] = &[
     Test {
@@ -68,9 +68,9 @@ pub static TESTS: &[Test] = &[
 
 /// The kernel heap's own verdict.
 fn kernel_heap_ok() -> Result<(), String> {
-    match KERNEL_HEAP.with(|h| HeapBackend::check(h)) {
+    match kheap::with(|h| HeapBackend::check(h)) {
         Some(Ok(())) => Ok(()),
-        Some(Err(e)) => Err(format!("{} heap check: {e}", memory::heap_kind().name())),
+        Some(Err(e)) => Err(format!("{} heap check: {e}", kheap::kind().name())),
         None => Err("no kernel heap".into()),
     }
 }
@@ -127,8 +127,8 @@ fn collections() -> Result<(), String> {
 }
 
 fn grows() -> Result<(), String> {
-    let before = HEAP_MAPPED.load(Ordering::Relaxed);
-    let grown_before = KERNEL_HEAP.times_grown();
+    let before = kheap::mapped_bytes();
+    let grown_before = kheap::times_grown();
     // One block larger than the whole first heap, then 16 KiB pieces until
     // more than everything mapped so far is in use: the heap must grow.
     let mut big = alloc::vec![0u8; INITIAL_HEAP + PAGE_SIZE];
@@ -143,13 +143,13 @@ fn grows() -> Result<(), String> {
         pieces.push(alloc::vec![n; piece]);
         total += piece;
     }
-    let after = HEAP_MAPPED.load(Ordering::Relaxed);
+    let after = kheap::mapped_bytes();
     kassert!(
         after > before && after >= total,
         "HEAP_MAPPED {before} -> {after} with {total} bytes live"
     );
     kassert!(
-        KERNEL_HEAP.times_grown() > grown_before,
+        kheap::times_grown() > grown_before,
         "the grow hook was never called"
     );
     kassert!(
@@ -169,9 +169,8 @@ fn alignment() -> Result<(), String> {
         let align = 1usize << shift;
         for size in [1usize, 7, 100, 3000, 5000] {
             let l = Layout::from_size_align(size, align).map_err(|e| format!("{e}"))?;
-            let p = KERNEL_HEAP
-                .allocate(l)
-                .map_err(|e| format!("allocate({size}, align {align}): {e}"))?;
+            let p =
+                kheap::allocate(l).map_err(|e| format!("allocate({size}, align {align}): {e}"))?;
             kassert!(
                 (p.as_ptr() as usize).is_multiple_of(align),
                 "{:p} is not {align}-aligned",
@@ -193,9 +192,7 @@ fn alignment() -> Result<(), String> {
         );
     }
     for (p, l, _) in live {
-        KERNEL_HEAP
-            .deallocate(p, l)
-            .map_err(|e| format!("deallocate {:p}: {e}", p.as_ptr()))?;
+        kheap::deallocate(p, l).map_err(|e| format!("deallocate {:p}: {e}", p.as_ptr()))?;
     }
     #[repr(align(4096))]
     struct Page([u8; 4096]);
@@ -211,21 +208,19 @@ fn alignment() -> Result<(), String> {
 
 fn bad_free() -> Result<(), String> {
     let l = Layout::from_size_align(64, 8).map_err(|e| format!("{e}"))?;
-    let p = KERNEL_HEAP.allocate(l).map_err(|e| format!("{e}"))?;
-    let bad_before = KERNEL_HEAP.bad_frees();
-    let s0 = KERNEL_HEAP.stats();
+    let p = kheap::allocate(l).map_err(|e| format!("{e}"))?;
+    let bad_before = kheap::bad_frees();
+    let s0 = kheap::stats();
     // SAFETY: p + 8 lies inside the 64-byte block.
     let interior = unsafe { NonNull::new_unchecked(p.as_ptr().add(8)) };
-    let r_interior = KERNEL_HEAP.deallocate(interior, l);
+    let r_interior = kheap::deallocate(interior, l);
     let outside = NonNull::new(PAGE_SIZE as *mut u8).ok_or("null")?;
-    let r_outside = KERNEL_HEAP.deallocate(outside, l);
-    let s1 = KERNEL_HEAP.stats();
-    KERNEL_HEAP
-        .deallocate(p, l)
-        .map_err(|e| format!("the good free failed: {e}"))?;
-    let s2 = KERNEL_HEAP.stats();
-    let r_double = KERNEL_HEAP.deallocate(p, l);
-    let s3 = KERNEL_HEAP.stats();
+    let r_outside = kheap::deallocate(outside, l);
+    let s1 = kheap::stats();
+    kheap::deallocate(p, l).map_err(|e| format!("the good free failed: {e}"))?;
+    let s2 = kheap::stats();
+    let r_double = kheap::deallocate(p, l);
+    let s3 = kheap::stats();
     kassert!(
         r_interior.is_err(),
         "an interior pointer was accepted: {r_interior:?}"
@@ -241,10 +236,10 @@ fn bad_free() -> Result<(), String> {
         "the double free changed the heap: {s2:?} -> {s3:?}"
     );
     kassert!(
-        KERNEL_HEAP.bad_frees() == bad_before + 3,
+        kheap::bad_frees() == bad_before + 3,
         "bad_frees {} -> {}",
         bad_before,
-        KERNEL_HEAP.bad_frees()
+        kheap::bad_frees()
     );
     kernel_heap_ok()
 }
@@ -254,8 +249,8 @@ fn bad_free() -> Result<(), String> {
 /// Reset the playground to its boot state (1 KiB, scales 4..A) and return its
 /// heap's first address.
 fn fresh_playground() -> Result<usize, String> {
-    hotkeys::resize_playground(DEFAULT_MAX_SCALE).map_err(|e| format!("{e}"))?;
-    Ok(hotkeys::with_playground(|p| p.heap().start_addr()))
+    playground::resize_playground(DEFAULT_MAX_SCALE).map_err(|e| format!("{e}"))?;
+    Ok(playground::with_playground(|p| p.heap().start_addr()))
 }
 
 /// Press `keys` in hotkey mode and return what was printed.
@@ -278,7 +273,7 @@ fn counts(c: [usize; 7]) -> String {
 }
 
 fn playground_ok() -> Result<(), String> {
-    hotkeys::with_playground(|p| p.heap().check())
+    playground::with_playground(|p| p.heap().check())
         .map(|_| ())
         .map_err(|e| format!("playground check: {e}"))
 }
@@ -377,7 +372,7 @@ fn returned_addr(out: &str) -> Result<usize, String> {
 }
 
 fn commands_work() -> Result<(), String> {
-    let kind = memory::heap_kind().name();
+    let kind = kheap::kind().name();
     let out = run("heap");
     kassert!(
         out.starts_with(&format!("kernel heap: {kind} design")),

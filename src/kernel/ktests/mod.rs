@@ -1,6 +1,47 @@
-//! In-kernel tests, one module per layer (the foundation's live in `ktest`).
+//! In-kernel tests: run when the command line holds `test`, each printing
+//! `test NAME ... ok|FAILED`, then a closing `N passed, N failed` line, and
+//! QEMU leaves through `isa-debug-exit` with the outcome.
+//!
+//! One file per subject, each a table of [`kit::Test`]s; this runner on top.
 
 pub mod family;
+pub mod foundation;
 pub mod frames;
 pub mod heap;
+pub mod kit;
 pub mod paging;
+
+use crate::kernel::halt;
+use crate::println;
+use kit::Test;
+
+/// Every table of tests, layer by layer.
+fn all() -> [&'static [Test]; 5] {
+    [
+        foundation::TESTS,
+        heap::TESTS,
+        frames::TESTS,
+        paging::TESTS,
+        family::TESTS,
+    ]
+}
+
+/// Run every in-kernel test, print the summary and leave QEMU.
+pub fn run_all() -> ! {
+    println!("running in-kernel tests");
+    let (mut passed, mut failed) = (0, 0);
+    for test in all().into_iter().flatten() {
+        match (test.run)() {
+            Ok(()) => {
+                passed += 1;
+                println!("test {} ... ok", test.name);
+            }
+            Err(msg) => {
+                failed += 1;
+                println!("test {} ... FAILED: {msg}", test.name);
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    halt::exit_qemu(failed == 0)
+}

@@ -8,8 +8,11 @@
 
 use crate::arch::x86::{self, probe};
 use crate::kassert;
-use crate::kernel::ktest::Test;
-use crate::kernel::memory::{self, HEAP_MAPPED, INITIAL_HEAP, KernelPhys};
+use crate::kernel::commands;
+use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
+use crate::kernel::ktests::kit::Test;
+use crate::kernel::memory::{self, KernelPhys};
+use crate::kernel::stack::{boot_stack, stack_note};
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE, RECURSIVE_DIRECTORY, RECURSIVE_INDEX};
@@ -18,7 +21,6 @@ use crate::mm::vm::region::{KERNEL_HEAP_START, USER_DATA_START, USER_HEAP_START}
 use crate::mm::vm::{AddressSpace, FaultCause, FaultReport, PageFaultCode, Region, UserFrames};
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
 pub static TESTS: &[Test] = &[
     Test {
@@ -270,7 +272,7 @@ fn null_page_unmapped() -> Result<(), String> {
 
 /// The page below the boot stack is unmapped (and faults); the stack is mapped.
 fn guard_page_unmapped() -> Result<(), String> {
-    let (guard, bottom, top) = crate::kernel::boot_stack();
+    let (guard, bottom, top) = boot_stack();
     kassert!(
         bottom - guard == PAGE_SIZE as u32,
         "guard {guard:#x}, stack bottom {bottom:#x}"
@@ -299,7 +301,7 @@ fn guard_page_unmapped() -> Result<(), String> {
     )?;
     kassert!(!code.contains(PageFaultCode::PRESENT), "{code}");
     kassert!(
-        crate::kernel::stack_note(guard + 0xFF0).is_some(),
+        stack_note(guard + 0xFF0).is_some(),
         "the double-fault report would not name the guard page"
     );
     Ok(())
@@ -373,14 +375,14 @@ fn recursive_slot() -> Result<(), String> {
 /// translates to an owned frame, and the page after the heap is unmapped.
 fn heap_grows() -> Result<(), String> {
     const BLOCK: usize = 32 * 1024;
-    let before = HEAP_MAPPED.load(Ordering::Relaxed);
+    let before = kheap::mapped_bytes();
     // More bytes than are mapped cannot fit: the heap must grow on the way.
     let most = (before + 2 * 1024 * 1024) / BLOCK;
     let mut blocks: Vec<Vec<u8>> = Vec::new();
     blocks
         .try_reserve_exact(most)
         .map_err(|e| alloc::format!("cannot allocate the block list: {e:?}"))?;
-    while HEAP_MAPPED.load(Ordering::Relaxed) == before && blocks.len() < most {
+    while kheap::mapped_bytes() == before && blocks.len() < most {
         let mut block = Vec::new();
         block
             .try_reserve_exact(BLOCK)
@@ -388,7 +390,7 @@ fn heap_grows() -> Result<(), String> {
         block.resize(BLOCK, blocks.len() as u8);
         blocks.push(block);
     }
-    let after = HEAP_MAPPED.load(Ordering::Relaxed);
+    let after = kheap::mapped_bytes();
     kassert!(
         after > before,
         "the heap did not grow ({before} bytes mapped, {} blocks of {BLOCK})",
@@ -444,7 +446,7 @@ fn heap_grows() -> Result<(), String> {
 fn map_commands() -> Result<(), String> {
     let run = |line: &str| {
         let mut out = String::new();
-        crate::kernel::commands::run(line, &mut out);
+        commands::run(line, &mut out);
         out
     };
     let free = || memory::with(|m| m.frames.free_count());

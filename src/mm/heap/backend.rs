@@ -186,6 +186,12 @@ impl<H: HeapBackend> LockedHeap<H> {
         self.inner.lock().heap.as_mut().map(f)
     }
 
+    /// Like [`with`](Self::with), but `None` also when the lock is held
+    /// (for fault reports, which must never wait).
+    pub fn try_with<R>(&self, f: impl FnOnce(&mut H) -> R) -> Option<R> {
+        self.inner.try_lock()?.heap.as_mut().map(f)
+    }
+
     /// The heap's usage, or `None` before `init`.
     pub fn stats(&self) -> Option<HeapStats> {
         self.with(|h| h.stats())

@@ -1,13 +1,7 @@
-//! The kernel side of the shell: the hotkeys (ShompOS's, over the playground
-//! heap) and command dispatch.
+//! The playground: ShompOS's hotkey heap, a small buddy heap in a static
+//! buffer, shared by the hotkeys, the heap commands and the in-kernel tests.
 //!
 //! ```text
-//!   key ──► Shell (hotkey mode) ──► KernelHost::hotkey
-//!                                     ├─ '0'  divide by zero (probe, survived)
-//!                                     └─ 1-9 a q w e r t y u i p
-//!                                          ──► Playground::key ──► BuddyHeap
-//!                                                (PLAYGROUND)      over PLAYGROUND_BUF
-//!
 //!   PLAYGROUND_BUF (.bss, 64 KiB + 4 KiB)
 //!   [ .. grid_base ─► [ heap: 2^max-scale bytes, scales 4..max ] .......... ]
 //!                       1 KiB (scale A) by default, `playground=` at boot,
@@ -18,16 +12,12 @@
 //! (`playground`, `heapmap`, `heapcheck`) and the in-kernel tests share it.
 //! It is only touched from the shell loop and the tests, never from an
 //! interrupt handler; its slot stacks are `Vec`s on the kernel heap, so it
-//! must not be used while [`crate::kernel::memory::MEMORY`] is held.
+//! must not be used while the memory lock is held.
 
-use crate::arch::x86::probe;
 use crate::bootinfo::BootInfo;
-use crate::kernel::commands;
 use crate::mm::heap::playground::{self, DEFAULT_MAX_SCALE, MAX_SCALE_RANGE, buffer_bytes};
 use crate::mm::heap::{Playground, PlaygroundError};
 use crate::println;
-use crate::shell::Host;
-use core::fmt::Write;
 use spin::Mutex;
 
 /// The largest max scale `playground=` and `playground <max-scale>` accept:
@@ -125,7 +115,7 @@ fn with_playground_sized<R>(max_scale: u8, f: impl FnOnce(&mut Playground<'stati
         match Playground::new(buf, max_scale) {
             Ok(p) => p,
             // The scale was checked against the buffer's size: a broken invariant.
-            Err(e) => panic!("hotkeys: playground: {e}"),
+            Err(e) => panic!("playground: {e}"),
         }
     });
     f(p)
@@ -138,48 +128,4 @@ pub fn resize_playground(max_scale: u8) -> Result<(), PlaygroundError> {
         return Err(PlaygroundError::BadScale(max_scale));
     }
     with_playground(|p| p.resize(max_scale))
-}
-
-/// The kernel's [`Host`] for the shell. Its state (the playground) is global,
-/// so the host itself is empty.
-pub struct KernelHost {}
-
-impl KernelHost {
-    /// The host; the playground is the shared one of [`with_playground`].
-    pub fn new() -> KernelHost {
-        KernelHost {}
-    }
-}
-
-impl Default for KernelHost {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Host for KernelHost {
-    /// `0` divides by zero (reported and survived); `1`-`9`, `a q w e r t y
-    /// u i` and `p` go to the playground and print the console contract's
-    /// lines; anything else is not a hotkey.
-    fn hotkey(&mut self, c: char, out: &mut dyn Write) -> bool {
-        match c {
-            '0' => {
-                let _ = writeln!(out, "\nkey 0: dividing 1 by 0, as ShompOS does");
-                match probe::divide(1, 0) {
-                    Ok(q) => {
-                        let _ = writeln!(out, "no fault? quotient {q}");
-                    }
-                    Err(_) => {
-                        let _ = writeln!(out, "divide error survived");
-                    }
-                }
-                true
-            }
-            c => with_playground(|p| p.key(c, &mut &mut *out)),
-        }
-    }
-
-    fn command(&mut self, line: &str, out: &mut dyn Write) {
-        commands::run(line, out);
-    }
 }

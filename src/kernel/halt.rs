@@ -1,0 +1,55 @@
+//! How the kernel stops: the test flag, QEMU's exit codes and [`fatal`].
+//!
+//! ```text
+//!   test mode (command line `test`) ──► qemu_exit(EXIT_SUCCESS | EXIT_FAILURE)
+//!   normal boot ──────────────────────► halt with the report on screen
+//! ```
+//!
+//! Every layer above may stop the kernel through here, so it depends on the
+//! console alone.
+
+use crate::arch::x86;
+use crate::println;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// isa-debug-exit code for success (QEMU exits with 0x21 = 33).
+pub const EXIT_SUCCESS: u32 = 0x10;
+/// isa-debug-exit code for failure (QEMU exits with 0x23 = 35).
+pub const EXIT_FAILURE: u32 = 0x11;
+
+static TEST_MODE: AtomicBool = AtomicBool::new(false);
+
+/// Record whether the command line asked for the in-kernel tests (once, at boot).
+pub fn set_test_mode(on: bool) {
+    TEST_MODE.store(on, Ordering::Relaxed);
+}
+
+/// True when the command line asked for the in-kernel tests.
+pub fn test_mode() -> bool {
+    TEST_MODE.load(Ordering::Relaxed)
+}
+
+/// Leave QEMU with the outcome of the in-kernel tests.
+pub fn exit_qemu(passed: bool) -> ! {
+    x86::qemu_exit(if passed { EXIT_SUCCESS } else { EXIT_FAILURE })
+}
+
+/// Print why the kernel stops, then stop: in test mode QEMU exits with the
+/// failure code, otherwise the CPU halts with the report on screen.
+pub fn fatal(why: &str) -> ! {
+    println!("cairn: halted: {why}");
+    if test_mode() {
+        println!("0 passed, 1 failed");
+        exit_qemu(false);
+    }
+    x86::halt_forever()
+}
+
+/// [`fatal`] with `what: cause` as the reason, formatted without the heap
+/// (it may not exist yet, or be what failed).
+pub fn fatal_because(what: &str, cause: impl core::fmt::Display) -> ! {
+    use core::fmt::Write;
+    let mut why = crate::bootinfo::FixedStr::<160>::new();
+    let _ = write!(why, "{what}: {cause}");
+    fatal(why.as_str())
+}
