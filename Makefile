@@ -78,8 +78,9 @@ debug: deps iso
 	@echo "In another terminal: gdb -x debug.gdb"
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
 
-## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven tests.
-test: deps lint test-host iso test-kernel test-qemu
+## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven
+## tests, then the course: every module and lab branch cut and checked.
+test: deps lint test-host iso test-kernel test-qemu course-check
 	@echo "make test: all tiers passed"
 
 ## lint: formatting and clippy (host and kernel target), warnings are errors;

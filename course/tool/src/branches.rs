@@ -10,8 +10,8 @@ use crate::git;
 use std::fs;
 use std::path::Path;
 
-/// Cut the branches of `only` (a module id) or of every module.
-/// Returns the names of the branches written.
+/// Cut the branches of `only` (a module id) or of every module that is not
+/// a draft. Returns the names of the branches written.
 pub fn make(top: &Path, only: Option<&str>, quiet: bool) -> Result<Vec<String>, String> {
     let dirty = git::dirty(top)?;
     if !dirty.is_empty() {
@@ -33,7 +33,23 @@ pub fn make(top: &Path, only: Option<&str>, quiet: bool) -> Result<Vec<String>, 
                 format!("no module `{id}` (the modules are {})", ids.join(", "))
             })?]
         }
-        None => manifest.modules.clone(),
+        None => {
+            for m in manifest.modules.iter().filter(|m| !m.ready) {
+                println!(
+                    "{}: not cut: a draft in {} (its branch does not build yet); \
+                     MODULE={} cuts it anyway",
+                    m.branch(),
+                    cut::MANIFEST,
+                    m.id
+                );
+            }
+            manifest
+                .modules
+                .iter()
+                .filter(|m| m.ready)
+                .cloned()
+                .collect()
+        }
     };
     let source = git::rev(top, "HEAD").ok_or("no HEAD commit to cut from")?;
     let current = git::current_branch(top);

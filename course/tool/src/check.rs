@@ -45,11 +45,17 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
     let manifest = cut::read_manifest(&repo)?;
     let main_texts = texts_at_head(&repo)?;
 
-    let wanted = |id: &str| only.is_empty() || only.iter().any(|o| o == id);
+    let wanted = |m: &crate::manifest::Module| {
+        if only.is_empty() {
+            m.ready
+        } else {
+            only.contains(&m.id)
+        }
+    };
     let ids: Vec<String> = manifest
         .modules
         .iter()
-        .filter(|m| wanted(&m.id))
+        .filter(|m| wanted(m))
         .map(|m| m.id.clone())
         .collect();
     let t = Instant::now();
@@ -183,6 +189,13 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
         ));
     }
     println!("\ncourse-check summary:");
+    for m in manifest
+        .modules
+        .iter()
+        .filter(|m| !m.ready && only.is_empty())
+    {
+        println!("  {:<26} not checked: a draft", m.branch());
+    }
     for l in &table {
         println!("{l}");
     }
@@ -275,7 +288,12 @@ pub fn solution_leaks(
 pub fn list(manifest: &Manifest) -> String {
     let mut s = String::new();
     for m in &manifest.modules {
-        s.push_str(&format!("{}  {:<28}", m.id, m.branch()));
+        s.push_str(&format!(
+            "{}  {:<28}{}",
+            m.id,
+            m.branch(),
+            if m.ready { "" } else { " (draft)" }
+        ));
         if let Some(lab) = manifest.lab(&m.id) {
             s.push_str(&format!(
                 " {:<22} [{}] {}",

@@ -191,6 +191,9 @@ pub struct Module {
     pub name: String,
     pub title: String,
     pub paths: Vec<String>,
+    /// `false` while the module's branch does not build yet (`draft = "yes"`
+    /// in the manifest): `make module-branches` and the CI check skip it.
+    pub ready: bool,
 }
 
 impl Module {
@@ -268,6 +271,12 @@ impl Manifest {
                         name: get_str(&t, "name")?,
                         title: get_str(&t, "title")?,
                         paths: get_list(&t, "paths")?,
+                        ready: match t.keys.get("draft") {
+                            None => true,
+                            Some(Value::Str(s)) if s == "yes" => false,
+                            Some(Value::Str(s)) if s == "no" => true,
+                            Some(_) => return err(t.line, "draft is \"yes\" or \"no\""),
+                        },
                     };
                     if m.id.len() != 2 || m.id.parse::<u32>().is_err() {
                         return err(t.line, format!("module id `{}` is not two digits", m.id));
@@ -288,7 +297,7 @@ impl Manifest {
                             format!("module name `{}` is not [a-z0-9-]+", m.name),
                         );
                     }
-                    check_keys(&t, &["id", "name", "title", "paths"])?;
+                    check_keys(&t, &["id", "name", "title", "paths", "draft"])?;
                     modules.push(m);
                 }
                 "lab" => {
@@ -431,6 +440,7 @@ paths = ["asm/", "src/main.rs",  # trailing comment
 id = "03"
 name = "memory"
 title = "Memory"
+draft = "yes"
 paths = ["src/mm/heap/", "src/mm/heap/buddy.rs"]
 
 [[lab]]
@@ -450,6 +460,7 @@ tests = [
         let m = Manifest::parse(SAMPLE).unwrap();
         assert_eq!(m.modules.len(), 2);
         assert_eq!(m.modules[1].branch(), "module-03-memory");
+        assert!(m.modules[0].ready && !m.modules[1].ready);
         assert_eq!(m.modules[1].lab_branch(), "lab-03-memory");
         assert_eq!(m.owner("src/main.rs").unwrap().id, "01");
         assert_eq!(m.owner("src/mm/heap/any.rs").unwrap().id, "03");
