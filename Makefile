@@ -101,9 +101,10 @@ test-host:
 	cargo test -q --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course
 
 ## test-kernel: tier 2, boot with `test` on the command line and run the
-## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, and on every PMM and heap.
+## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, on every PMM and heap, and
+## with heap poisoning on.
 KERNEL_TEST_RUNS := "128M" "16M" "3G" "128M pmm=bitmap" "128M pmm=freelist" \
-	"128M heap=pool" "128M heap=gaptree" "128M heap=firstfit"
+	"128M heap=pool" "128M heap=gaptree" "128M heap=firstfit" "128M poison"
 test-kernel: iso
 	@for run in $(KERNEL_TEST_RUNS); do \
 	  set -- $$run; mem=$$1; shift; \

@@ -2,10 +2,12 @@
 //! `#[global_allocator]`, mapped at `KERNEL_HEAP_START` and grown on demand.
 //!
 //! ```text
-//!   Box::new ──► GlobalAlloc ──► LockedHeap::allocate ── short? ──► grow hook
+//!   Box::new ──► GlobalAlloc ──► KernelHeap::allocate ── short? ──► grow hook
 //!                                                                    │
 //!        heap region [KERNEL_HEAP_START .. region_end) ◄── mapped ───┘
-//!        (INITIAL_HEAP at boot, HEAP_GROW_STEP at least per growth)
+//!        (INITIAL_HEAP at boot plus the buddy heap's side table,
+//!         HEAP_GROW_STEP at least per growth; nothing for a request no
+//!         growth can serve)
 //! ```
 //!
 //! Everything the kernel knows about its heap is asked of the heap itself:
@@ -20,8 +22,7 @@ use crate::kernel::halt::fatal_because;
 use crate::kernel::memory;
 use crate::mm::addr::VirtAddr;
 use crate::mm::family::AllocError;
-use crate::mm::heap::backend::{HeapBackend, LockedHeap};
-use crate::mm::heap::{AnyHeap, HeapKind, HeapStats};
+use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
 use crate::mm::layout::PAGE_SIZE;
 use crate::mm::paging::{EntryFlags, Release, ZeroFill};
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
@@ -29,7 +30,9 @@ use crate::println;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
-/// Bytes of heap mapped at boot; the rest comes through the grow hook.
+/// Bytes of heap blocks mapped at boot; the rest comes through the grow
+/// hook. (The buddy heap's side table, `HeapKind::table_bytes`, is mapped
+/// with them.)
 pub const INITIAL_HEAP: usize = 256 * 1024;
 /// The least the heap grows by at a time.
 pub const HEAP_GROW_STEP: usize = 64 * 1024;
@@ -38,11 +41,12 @@ pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usiz
 
 /// The kernel heap: one of four designs behind one `GlobalAlloc`.
 #[global_allocator]
-static KERNEL_HEAP: LockedHeap<AnyHeap> = LockedHeap::empty();
+static KERNEL_HEAP: KernelHeap = KernelHeap::empty();
 
-/// Map the first [`INITIAL_HEAP`] bytes, start the design `heap=` names
-/// (buddy by default; a bad name prints why and keeps buddy) and install
-/// the grow hooks. Needs `memory::init`; stops the kernel when it fails.
+/// Map the first [`INITIAL_HEAP`] bytes (and the design's side table),
+/// start the design `heap=` names (buddy by default; a bad name prints why
+/// and keeps buddy), turn poisoning on with `poison`, and install the grow
+/// hooks. Needs `memory::init`; stops the kernel when it fails.
 pub fn init(info: &BootInfo) {
     let kind = match info.option("heap").map(HeapKind::parse) {
         None => HeapKind::Buddy,
@@ -52,10 +56,11 @@ pub fn init(info: &BootInfo) {
             HeapKind::Buddy
         }
     };
+    let first_map = INITIAL_HEAP + kind.table_bytes(HEAP_ARENA);
     let mapped = memory::with(|m| {
         m.mapper().map_range_sparse(
             VirtAddr(KERNEL_HEAP_START),
-            INITIAL_HEAP,
+            first_map,
             EntryFlags::WRITABLE | EntryFlags::GLOBAL,
             ZeroFill::No,
             &mut m.frames,
@@ -64,10 +69,21 @@ pub fn init(info: &BootInfo) {
     if let Err(e) = mapped {
         fatal_because("memory: cannot map the first heap pages", e);
     }
-    // SAFETY: INITIAL_HEAP bytes at KERNEL_HEAP_START were just mapped for the
-    // heap alone; the rest of the arena is mapped by `grow` before use.
-    match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, INITIAL_HEAP) } {
-        Ok(heap) => {
+    // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for
+    // the heap alone; the rest of the arena is mapped by `grow` before use.
+    match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, first_map) } {
+        Ok(mut heap) => {
+            if info.flag("poison") {
+                let on = heap.set_poison(true);
+                println!(
+                    "memory: poison {}",
+                    if on {
+                        "on: freed heap memory is filled, heapcheck verifies it"
+                    } else {
+                        "not supported by this heap design"
+                    }
+                );
+            }
             KERNEL_HEAP.init(heap);
         }
         Err(e) => fatal_because("memory: cannot start the heap", e),
@@ -127,14 +143,7 @@ pub fn with<R>(f: impl FnOnce(&mut AnyHeap) -> R) -> Option<R> {
 
 /// The design the kernel heap uses (buddy before [`init`]).
 pub fn kind() -> HeapKind {
-    KERNEL_HEAP
-        .with(|h| match h {
-            AnyHeap::Buddy(_) => HeapKind::Buddy,
-            AnyHeap::Pool(_) => HeapKind::Pool,
-            AnyHeap::GapTree(_) => HeapKind::GapTree,
-            AnyHeap::FirstFit(_) => HeapKind::FirstFit,
-        })
-        .unwrap_or(HeapKind::Buddy)
+    KERNEL_HEAP.kind().unwrap_or(HeapKind::Buddy)
 }
 
 /// Bytes of the arena mapped for the heap so far (the boot mapping plus
@@ -162,6 +171,11 @@ pub fn stats() -> Option<HeapStats> {
 /// How many frees the heap refused (bad pointer or layout).
 pub fn bad_frees() -> usize {
     KERNEL_HEAP.bad_frees()
+}
+
+/// The address of the last refused free, if any.
+pub fn last_bad_free() -> Option<usize> {
+    KERNEL_HEAP.last_bad_free()
 }
 
 /// How many times the grow hook added memory.

@@ -230,7 +230,8 @@ fn grub_menu_has_an_entry_per_heap_and_boots_buddy_at_once() {
             "heap=firstfit",
             "pmm=bitmap",
             "pmm=freelist",
-            "test"
+            "test",
+            "poison"
         ],
         "{cfg}"
     );

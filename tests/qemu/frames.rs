@@ -463,3 +463,25 @@ fn falloc_ffree_then_double_ffree_is_refused_and_the_count_is_back() {
     );
     assert_eq!(parse_frames(&command(&mut m, "frames")).free, before.free);
 }
+
+/// An allocation no growth could serve fails at once and maps nothing:
+/// three `alloc 100000000` (more than the 128 MiB heap arena) leave `frames`
+/// exactly as it was (they once took 16 frames each, for good).
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn impossible_allocations_leave_frames_unchanged() {
+    let mut m = boot("128M", "");
+    let before = command(&mut m, "frames");
+    let free_before = count(&before, "free");
+    for _ in 0..3 {
+        let out = command(&mut m, "alloc 100000000");
+        assert!(out.contains("error"), "alloc 100000000 succeeded?\n{out}");
+    }
+    let after = command(&mut m, "frames");
+    assert_eq!(
+        count(&after, "free"),
+        free_before,
+        "frames before:\n{before}\nafter:\n{after}"
+    );
+    assert_eq!(after, before, "frames changed");
+}

@@ -113,6 +113,28 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
         kheap::HEAP_GROW_STEP
     );
     let _ = writeln!(out, "  refused frees {:>10}", kheap::bad_frees());
+    if let Some(addr) = kheap::last_bad_free() {
+        let _ = writeln!(out, "  last refused  {addr:#010x}");
+    }
+    let (table, poison) = kheap::with(|h| {
+        let poison = h.as_buddy().is_some_and(|b| b.poisoning());
+        (h.side_table_bytes(), poison)
+    })
+    .unwrap_or((0, false));
+    if table > 0 {
+        let _ = writeln!(
+            out,
+            "  side table    {:>10} bytes (block starts: O(1) free check; {}.{:02}% of arena)",
+            table,
+            table * 100 / kheap::HEAP_ARENA,
+            table * 10000 / kheap::HEAP_ARENA % 100
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  poison        {:>10} (boot option `poison`: heapcheck finds writes after free)",
+        if poison { "on" } else { "off" }
+    );
     match check {
         Ok(()) => {
             let _ = writeln!(out, "  check                 ok");

@@ -4,6 +4,7 @@
 //! ```text
 //!   kernel heap:  Box Vec String BTreeMap ─► growth past INITIAL_HEAP
 //!                 ─► alignment 1..4096 ─► bad frees refused, check() ok
+//!                 ─► poison on: a write after free is named by heapcheck
 //!   playground:   keys through KernelHost::hotkey, output captured in a String
 //!                 boot `p` | `4 9 p` | `9 9 9` | `4 4 e e e` | counts >= 10
 //!   commands:     heap, heapcheck, alloc/free (good and bad), playground N
@@ -43,6 +44,10 @@ pub static TESTS: &[Test] = &[
     Test {
         name: "heap_bad_free_refused_heap_still_checks",
         run: bad_free,
+    },
+    Test {
+        name: "heap_write_after_free_found_by_heapcheck",
+        run: write_after_free,
     },
     Test {
         name: "playground_boot_p_one_block_of_scale_a",
@@ -242,6 +247,57 @@ fn bad_free() -> Result<(), String> {
         kheap::bad_frees()
     );
     kernel_heap_ok()
+}
+
+/// Poison on (as the `poison` boot option does), free a block, write into
+/// it: `check()` and the `heapcheck` command name the block; with the byte
+/// restored the heap checks clean again. Designs that do not poison say so.
+fn write_after_free() -> Result<(), String> {
+    use crate::mm::heap::{BuddyHeap, CheckError, POISON};
+    let was = kheap::with(|h| h.as_buddy().map(|b| b.poisoning())).ok_or("no kernel heap")?;
+    let Some(was) = was else {
+        let on = kheap::with(|h| h.set_poison(true)).unwrap_or(true);
+        kassert!(!on, "a design without poisoning claimed to poison");
+        return kernel_heap_ok();
+    };
+    kheap::with(|h| h.set_poison(true));
+    // 64 KiB: the small allocations `heapcheck` makes take smaller free
+    // blocks (or the lower half of this one), never its last byte.
+    let l = Layout::from_size_align(64 * 1024 - 64, 8).map_err(|e| format!("{e}"))?;
+    let p = kheap::allocate(l).map_err(|e| format!("{e}"))?;
+    kheap::deallocate(p, l).map_err(|e| format!("{e}"))?;
+    // SAFETY: a deliberate write after free, into heap memory that stays
+    // mapped; it is undone below.
+    let last = unsafe { p.as_ptr().add(l.size() - 1) };
+    // SAFETY: as above.
+    unsafe { last.write_volatile(0x5A) };
+    // The check, and the free block holding the written byte.
+    let found = kheap::with(|h| {
+        h.as_buddy().map(|b| {
+            (
+                BuddyHeap::check(b),
+                b.block_of(last as usize).map(|i| i.offset),
+            )
+        })
+    })
+    .flatten();
+    let out = run("heapcheck");
+    // SAFETY: undo the write: the byte is the poison again.
+    unsafe { last.write_volatile(POISON) };
+    let clean = kernel_heap_ok();
+    kheap::with(|h| h.set_poison(was));
+    let Some((verdict, holder)) = found else {
+        return Err("the buddy heap went away".into());
+    };
+    kassert!(
+        matches!(verdict, Err(CheckError::Poisoned { block, .. }) if Some(block) == holder),
+        "check() did not name the written block {holder:?}: {verdict:?}"
+    );
+    kassert!(
+        out.contains("written after its free") && out.contains("CORRUPT"),
+        "heapcheck missed the write after free:\n{out}"
+    );
+    clean
 }
 
 // ----- the playground, through the real hotkey path ------------------------------

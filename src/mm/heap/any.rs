@@ -1,14 +1,16 @@
 //! The kernel heap as any of four designs, chosen at boot with `heap=`.
 //!
 //! ```text
-//!   #[global_allocator] ── alloc::LockedHeap<AnyHeap> ──┬── Buddy     (default)
-//!        grow hook: map pages at region_end()           ├── Pool
-//!                                                       ├── GapTree
-//!                                                       └── FirstFit
+//!   #[global_allocator] ── KernelHeap ── AnyHeap ──┬── Buddy     (default)
+//!        grow hook: map pages at region_end()      ├── Pool
+//!                                                  ├── GapTree
+//!                                                  └── FirstFit
 //! ```
 //!
 //! Every design implements [`HeapBackend`]; this enum forwards to the one in
-//! use, so the kernel has one global allocator and one grow hook for all.
+//! use with a `match` (the buddy arm first, each call inlined: no virtual
+//! call on the kernel's path), so the kernel has one global allocator and
+//! one grow hook for all.
 
 use super::backend::{HeapBackend, HeapStats};
 use super::buddy::{BuddyHeap, HeapError};
@@ -46,6 +48,16 @@ impl HeapKind {
             "gaptree" => Ok(HeapKind::GapTree),
             "firstfit" => Ok(HeapKind::FirstFit),
             _ => Err("heap= takes buddy, pool, gaptree or firstfit"),
+        }
+    }
+
+    /// Bytes at the front of an arena of `arena_len` bytes the design keeps
+    /// for bookkeeping (the buddy heap's side table of block starts); the
+    /// first region handed to [`AnyHeap::new`] must hold them as well.
+    pub const fn table_bytes(self, arena_len: usize) -> usize {
+        match self {
+            HeapKind::Buddy => BuddyHeap::arena_table_bytes(arena_len, KERNEL_MIN_SCALE),
+            _ => 0,
         }
     }
 
@@ -121,23 +133,27 @@ impl AnyHeap {
         }
     }
 
-    fn backend(&mut self) -> &mut dyn HeapBackend {
+    /// The design in use.
+    pub fn kind(&self) -> HeapKind {
         match self {
-            AnyHeap::Buddy(h) => h,
-            AnyHeap::Pool(h) => h,
-            AnyHeap::GapTree(h) => h,
-            AnyHeap::FirstFit(h) => h,
+            AnyHeap::Buddy(_) => HeapKind::Buddy,
+            AnyHeap::Pool(_) => HeapKind::Pool,
+            AnyHeap::GapTree(_) => HeapKind::GapTree,
+            AnyHeap::FirstFit(_) => HeapKind::FirstFit,
         }
     }
+}
 
-    fn backend_ref(&self) -> &dyn HeapBackend {
-        match self {
-            AnyHeap::Buddy(h) => h,
-            AnyHeap::Pool(h) => h,
-            AnyHeap::GapTree(h) => h,
-            AnyHeap::FirstFit(h) => h,
+/// `$call` on the design in use, as `h`: one `match`, every arm inlined.
+macro_rules! dispatch {
+    ($heap:expr, $h:ident => $call:expr) => {
+        match $heap {
+            AnyHeap::Buddy($h) => $call,
+            AnyHeap::Pool($h) => $call,
+            AnyHeap::GapTree($h) => $call,
+            AnyHeap::FirstFit($h) => $call,
         }
-    }
+    };
 }
 
 /// The buddy heap's error, in the family's terms.
@@ -171,11 +187,21 @@ impl HeapBackend for BuddyHeap {
         // SAFETY: forwarded from the caller.
         unsafe { self.add_backed(len) }.map_err(to_alloc_error)
     }
+    #[inline]
     fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         self.alloc_layout(layout).map_err(to_alloc_error)
     }
+    #[inline]
     fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
         self.free_layout(ptr, layout).map_err(to_alloc_error)
+    }
+    fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        BuddyHeap::resize_in_place(self, ptr, layout, new_size).map_err(to_alloc_error)
     }
     fn stats(&self) -> HeapStats {
         let free = self.free_counts().total_bytes();
@@ -197,8 +223,15 @@ impl HeapBackend for BuddyHeap {
         let mut w = DynWrite(out);
         super::report::write_report(self, &mut w)
     }
-    fn grow_hint(&self, layout: Layout) -> usize {
-        BuddyHeap::grow_hint(self, layout).unwrap_or(0)
+    fn grow_hint(&self, layout: Layout) -> Option<usize> {
+        BuddyHeap::grow_hint(self, layout)
+    }
+    fn side_table_bytes(&self) -> usize {
+        BuddyHeap::side_table_bytes(self)
+    }
+    fn set_poison(&mut self, on: bool) -> bool {
+        BuddyHeap::set_poison(self, on);
+        true
     }
     fn region_end(&self) -> usize {
         self.backed_end_addr()
@@ -207,32 +240,48 @@ impl HeapBackend for BuddyHeap {
 
 impl HeapBackend for AnyHeap {
     fn name(&self) -> &'static str {
-        self.backend_ref().name()
+        dispatch!(self, h => h.name())
     }
     unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError> {
         // SAFETY: forwarded from the caller.
-        unsafe { self.backend().add_region(start, len) }
+        dispatch!(self, h => unsafe { h.add_region(start, len) })
     }
+    #[inline(always)]
     fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-        self.backend().alloc(layout)
+        dispatch!(self, h => HeapBackend::alloc(h, layout))
     }
+    #[inline(always)]
     fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
-        self.backend().dealloc(ptr, layout)
+        dispatch!(self, h => HeapBackend::dealloc(h, ptr, layout))
+    }
+    fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        dispatch!(self, h => HeapBackend::resize_in_place(h, ptr, layout, new_size))
     }
     fn stats(&self) -> HeapStats {
-        self.backend_ref().stats()
+        dispatch!(self, h => HeapBackend::stats(h))
     }
     fn check(&self) -> Result<(), &'static str> {
-        self.backend_ref().check()
+        dispatch!(self, h => HeapBackend::check(h))
     }
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        self.backend_ref().dump(out)
+        dispatch!(self, h => HeapBackend::dump(h, out))
     }
-    fn grow_hint(&self, layout: Layout) -> usize {
-        self.backend_ref().grow_hint(layout)
+    fn grow_hint(&self, layout: Layout) -> Option<usize> {
+        dispatch!(self, h => HeapBackend::grow_hint(h, layout))
+    }
+    fn side_table_bytes(&self) -> usize {
+        dispatch!(self, h => HeapBackend::side_table_bytes(h))
+    }
+    fn set_poison(&mut self, on: bool) -> bool {
+        dispatch!(self, h => HeapBackend::set_poison(h, on))
     }
     fn region_end(&self) -> usize {
-        self.backend_ref().region_end()
+        dispatch!(self, h => HeapBackend::region_end(h))
     }
 }
 
@@ -247,17 +296,6 @@ impl fmt::Write for DynWrite<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::heap::backend::LockedHeap;
-    use crate::mm::layout::PAGE_SIZE;
-    use std::alloc::{alloc_zeroed, dealloc};
-
-    const ARENA: usize = 1 << 20;
-
-    fn arena() -> (*mut u8, Layout) {
-        let layout = Layout::from_size_align(ARENA, PAGE_SIZE).unwrap();
-        // SAFETY: non-zero size.
-        (unsafe { alloc_zeroed(layout) }, layout)
-    }
 
     #[test]
     fn kinds_parse_and_name() {
@@ -265,99 +303,5 @@ mod tests {
             assert_eq!(HeapKind::parse(k.name()), Ok(k));
         }
         assert!(HeapKind::parse("slab").is_err());
-    }
-
-    #[test]
-    fn every_kind_allocates_frees_grows_and_checks() {
-        static GROWN: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
-        fn grow(end: usize, min: usize) -> Option<usize> {
-            // The arena is already memory: hand out the next 64 KiB (or what is needed).
-            *GROWN.lock().unwrap() += 1;
-            let _ = end;
-            Some(min.max(64 * 1024).next_multiple_of(PAGE_SIZE))
-        }
-        for kind in HeapKind::ALL {
-            let (base, layout) = arena();
-            let heap = LockedHeap::<AnyHeap>::empty();
-            // SAFETY: the first 64 KiB of the arena are ours; the rest is handed over by `grow`.
-            heap.init(unsafe { AnyHeap::new(kind, base as usize, ARENA, 64 * 1024) }.unwrap());
-            heap.set_grow(grow);
-            let mut live = Vec::new();
-            for i in 0..400usize {
-                let l = Layout::from_size_align(16 + (i * 37) % 900, 1 << (i % 7)).unwrap();
-                let p = heap
-                    .allocate(l)
-                    .unwrap_or_else(|e| panic!("{kind:?}: {e:?} at {i}"));
-                assert_eq!(p.as_ptr() as usize % l.align(), 0);
-                // SAFETY: the block holds l.size() bytes.
-                unsafe { p.as_ptr().write_bytes(i as u8, l.size()) };
-                live.push((p, l, i as u8));
-            }
-            assert!(heap.times_grown() > 0, "{kind:?} never grew");
-            assert_eq!(heap.with(|h| h.name()).unwrap(), kind.name());
-            for (p, l, v) in live.drain(..) {
-                // SAFETY: p holds l.size() bytes written above.
-                assert!(
-                    unsafe { core::slice::from_raw_parts(p.as_ptr(), l.size()) }
-                        .iter()
-                        .all(|&b| b == v)
-                );
-                heap.deallocate(p, l).unwrap();
-            }
-            let (p, l) = (
-                heap.allocate(Layout::new::<u64>()).unwrap(),
-                Layout::new::<u64>(),
-            );
-            heap.deallocate(p, l).unwrap();
-            assert!(
-                heap.deallocate(p, l).is_err(),
-                "{kind:?} accepted a double free"
-            );
-            heap.with(|h| h.check()).unwrap().unwrap();
-            let stats = heap.stats().unwrap();
-            assert_eq!(stats.used + stats.free, stats.size, "{kind:?}: {stats:?}");
-            // SAFETY: the heap (dropped here) is done with the arena.
-            let _ = heap;
-            unsafe { dealloc(base, layout) };
-        }
-    }
-
-    #[test]
-    fn a_growth_the_heap_refuses_is_given_back() {
-        static UNGROWN: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
-        static END: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
-        fn grow_too_much(end: usize, _min: usize) -> Option<usize> {
-            *END.lock().unwrap() = end;
-            Some(2 * ARENA) // more than the arena has room for: the buddy heap refuses
-        }
-        fn ungrow(start: usize, len: usize) {
-            UNGROWN.lock().unwrap().push((start, len));
-        }
-        let (base, layout) = arena();
-        let heap = LockedHeap::<AnyHeap>::empty();
-        // SAFETY: the first 64 KiB of the arena are ours.
-        heap.init(
-            unsafe { AnyHeap::new(HeapKind::Buddy, base as usize, ARENA, 64 * 1024) }.unwrap(),
-        );
-        heap.set_grow(grow_too_much);
-        heap.set_ungrow(ungrow);
-        let before = heap.stats().unwrap();
-        let big = Layout::from_size_align(128 * 1024, 8).unwrap();
-        assert!(
-            heap.allocate(big).is_err(),
-            "the refused growth cannot serve the request"
-        );
-        let end = *END.lock().unwrap();
-        assert_eq!(
-            *UNGROWN.lock().unwrap(),
-            vec![(end, 2 * ARENA)],
-            "the mapped range went back"
-        );
-        assert_eq!(heap.times_grown(), 0);
-        assert_eq!(heap.stats().unwrap(), before, "the heap is unchanged");
-        heap.with(|h| h.check()).unwrap().unwrap();
-        let _ = heap;
-        // SAFETY: the heap is done with the arena.
-        unsafe { dealloc(base, layout) };
     }
 }

@@ -565,11 +565,11 @@ impl HeapBackend for FirstFitHeap {
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         FirstFitHeap::dump(self, out)
     }
-    fn grow_hint(&self, layout: Layout) -> usize {
+    fn grow_hint(&self, layout: Layout) -> Option<usize> {
         let need = layout
             .size()
             .saturating_add(layout.align() + 2 * HEADER_SIZE + MIN_BLOCK);
-        align_up(need, PAGE_SIZE).unwrap_or(usize::MAX)
+        align_up(need, PAGE_SIZE)
     }
     fn region_end(&self) -> usize {
         self.regions[..self.nregions]

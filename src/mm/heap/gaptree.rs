@@ -968,11 +968,11 @@ impl HeapBackend for GapTreeHeap {
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         self.heapdump(out)
     }
-    fn grow_hint(&self, layout: Layout) -> usize {
+    fn grow_hint(&self, layout: Layout) -> Option<usize> {
         let need = layout
             .size()
             .saturating_add(layout.align() + HEADER_SIZE + 2 * GAP_SIZE);
-        align_up(need, PAGE_SIZE).unwrap_or(usize::MAX)
+        align_up(need, PAGE_SIZE)
     }
     fn region_end(&self) -> usize {
         self.regions[..self.nregions]

@@ -33,10 +33,11 @@ pub const DEFAULT_MAX_SCALE: u8 = 10;
 /// The range `playground <max-scale>` accepts.
 pub const MAX_SCALE_RANGE: core::ops::RangeInclusive<u8> = 5..=20;
 
-/// Buffer bytes a playground of `max_scale` needs: the heap plus room to
-/// put it on the block grid (see [`grid_base`]).
+/// Buffer bytes a playground of `max_scale` needs: the heap and its side
+/// table of block starts, plus room to put it on the block grid (see
+/// [`grid_base`]).
 pub const fn buffer_bytes(max_scale: u8) -> usize {
-    (1 << max_scale) + MAX_ALIGN
+    BuddyHeap::region_for(1 << max_scale, MIN_SCALE) + MAX_ALIGN
 }
 
 /// Why the playground could not be (re)built.
@@ -112,9 +113,10 @@ impl<'a> Playground<'a> {
         // The heap must be one block: put its base on the block grid.
         let size = 1usize << max_scale;
         let base = grid_base(self.buf);
-        // SAFETY: base..base+size lies inside the buffer we borrow mutably for
+        let len = BuddyHeap::region_for(size, MIN_SCALE);
+        // SAFETY: base..base+len lies inside the buffer we borrow mutably for
         // 'a; the old heap and every pointer into it are dropped here.
-        let heap = unsafe { BuddyHeap::new(base, size, MIN_SCALE, max_scale) };
+        let heap = unsafe { BuddyHeap::new(base, len, MIN_SCALE, max_scale) };
         self.heap = heap.expect("playground: scales and buffer were checked");
         for slot in &mut self.slots {
             slot.clear();

@@ -333,7 +333,7 @@ impl HeapBackend for PoolHeap {
         self.pools.dump(out)?;
         writeln!(out, "{} large allocations", self.large)
     }
-    fn grow_hint(&self, layout: Layout) -> usize {
+    fn grow_hint(&self, layout: Layout) -> Option<usize> {
         let need = match route(layout) {
             Route::Pool => {
                 let i = pool::pool_index(layout.size()).unwrap_or(LARGE_INDEX);
@@ -349,7 +349,7 @@ impl HeapBackend for PoolHeap {
         let need = need
             .saturating_add(2 * PAGE_SIZE)
             .max(self.pools.parent().size());
-        align_up(need, PAGE_SIZE).unwrap_or(usize::MAX)
+        align_up(need, PAGE_SIZE)
     }
     fn region_end(&self) -> usize {
         self.pools.parent().region_end()
@@ -473,15 +473,15 @@ mod tests {
     /// The pool heap as a `GlobalAlloc`, growing a region at a time.
     #[test]
     fn locked_pool_heap_grows() {
-        use crate::mm::heap::backend::LockedHeap;
+        use crate::mm::heap::{AnyHeap, KernelHeap};
         use core::alloc::GlobalAlloc;
         use core::sync::atomic::Ordering;
-        static HEAP: LockedHeap<PoolHeap> = LockedHeap::empty();
+        static HEAP: KernelHeap = KernelHeap::empty();
         let mut h = PoolHeap::new();
         // SAFETY: the first 16 pages of BIG, used by nothing else.
         unsafe { HeapBackend::add_region(&mut h, &raw mut BIG as usize, 16 * PAGE_SIZE).unwrap() };
         NEXT.store(16 * PAGE_SIZE, Ordering::Relaxed);
-        HEAP.init(h);
+        HEAP.init(AnyHeap::Pool(h));
         HEAP.set_grow(grow);
         let layouts = [
             Layout::from_size_align(40, 8).unwrap(),
@@ -512,7 +512,7 @@ mod tests {
     /// because it asks for geometric growth.
     #[test]
     fn pool_heap_grows_past_max_arenas_small_steps() {
-        use crate::mm::heap::backend::LockedHeap;
+        use crate::mm::heap::{AnyHeap, KernelHeap};
         use core::sync::atomic::{AtomicUsize, Ordering};
         const LEN: usize = 16 << 20;
         const STEP: usize = 16 * PAGE_SIZE;
@@ -527,14 +527,14 @@ mod tests {
             USED.store(used + len, Ordering::Relaxed);
             Some(len)
         }
-        static HEAP: LockedHeap<PoolHeap> = LockedHeap::empty();
+        static HEAP: KernelHeap = KernelHeap::empty();
         let a = Arena::new(LEN);
         BASE.store(a.start(), Ordering::Relaxed);
         USED.store(STEP, Ordering::Relaxed);
         let mut h = PoolHeap::new();
         // SAFETY: the first STEP bytes of the arena; `grow` hands out the rest.
         unsafe { HeapBackend::add_region(&mut h, a.start(), STEP).unwrap() };
-        HEAP.init(h);
+        HEAP.init(AnyHeap::Pool(h));
         HEAP.set_grow(grow);
         let big = Layout::from_size_align(40_000, 8).unwrap();
         let small = Layout::from_size_align(300, 8).unwrap();

@@ -250,17 +250,18 @@ mod tests {
     use alloc::string::String;
     use alloc::vec::Vec;
 
-    struct Buf([u8; 1024 + MAX_ALIGN]);
+    const REGION: usize = BuddyHeap::region_for(1024, 4);
+    struct Buf([u8; REGION + MAX_ALIGN]);
 
     fn heap(buf: &mut Buf) -> BuddyHeap {
         let base = grid_base(buf.0.as_mut_ptr());
-        // SAFETY: base..base+1024 lies in the buffer, which outlives the heap.
-        unsafe { BuddyHeap::new(base, 1024, 4, 10).unwrap() }
+        // SAFETY: base..base+REGION lies in the buffer, which outlives the heap.
+        unsafe { BuddyHeap::new(base, REGION, 4, 10).unwrap() }
     }
 
     #[test]
     fn heapmap_after_4_and_9_shows_the_splits() {
-        let mut buf = Buf([0; 1024 + MAX_ALIGN]);
+        let mut buf = Buf([0; REGION + MAX_ALIGN]);
         let mut h = heap(&mut buf);
         h.allocate(1).unwrap();
         h.allocate(248).unwrap();
@@ -288,7 +289,7 @@ mod tests {
 
     #[test]
     fn larger_cells_mix_states() {
-        let mut buf = Buf([0; 1024 + MAX_ALIGN]);
+        let mut buf = Buf([0; REGION + MAX_ALIGN]);
         let mut h = heap(&mut buf);
         h.allocate(1).unwrap();
         // 8 cells of 128 bytes: the first holds the used 16 and free blocks.
@@ -313,7 +314,7 @@ mod tests {
 
     #[test]
     fn report_lists_every_scale_with_totals() {
-        let mut buf = Buf([0; 1024 + MAX_ALIGN]);
+        let mut buf = Buf([0; REGION + MAX_ALIGN]);
         let mut h = heap(&mut buf);
         h.allocate(100).unwrap(); // scale 7
         let mut text = String::new();

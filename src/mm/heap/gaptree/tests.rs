@@ -1,6 +1,7 @@
 use super::*;
-use crate::mm::heap::backend::{HeapBackend, LockedHeap};
+use crate::mm::heap::backend::HeapBackend;
 use crate::mm::heap::testkit::{Arena, Soak, heap_soak, snapshot};
+use crate::mm::heap::{AnyHeap, KernelHeap};
 use crate::testutil::soak_ops;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -365,10 +366,10 @@ fn grow_from_big(end: usize, min: usize) -> Option<usize> {
     Some(len)
 }
 
-/// The locked wrapper is a working `GlobalAlloc` and grows through its hook.
+/// The kernel heap over this design is a working `GlobalAlloc` and grows through its hook.
 #[test]
 fn locked_heap_grows_through_the_hook() {
-    static HEAP: LockedHeap<GapTreeHeap> = LockedHeap::empty();
+    static HEAP: KernelHeap = KernelHeap::empty();
     let layout = Layout::from_size_align(1000, 8).unwrap();
     // SAFETY: GlobalAlloc contract: non-zero size.
     assert!(unsafe { HEAP.alloc(layout) }.is_null(), "no heap yet");
@@ -376,7 +377,7 @@ fn locked_heap_grows_through_the_hook() {
     // SAFETY: the first 64 KiB of BIG, used by nothing else.
     unsafe { h.add_region(&raw mut BIG as usize, 64 * 1024).unwrap() };
     BIG_NEXT.store(64 * 1024, Ordering::Relaxed);
-    HEAP.init(h);
+    HEAP.init(AnyHeap::GapTree(h));
     HEAP.set_grow(grow_from_big);
     let mut ps = Vec::new();
     for _ in 0..200 {

@@ -57,6 +57,18 @@ use core::ptr::NonNull;
 
 use crate::mm::layout::PAGE_SIZE;
 
+mod check;
+mod error;
+mod lookup;
+mod starts;
+#[cfg(test)]
+mod tests;
+
+pub use check::{BlockInfo, Blocks, CheckReport, FreeCounts, FreeList};
+pub use error::{CheckError, HeapError};
+use starts::Starts;
+pub use starts::table_bytes;
+
 /// Bytes of the block header; the payload of `allocate` starts right after it.
 pub const HEADER_SIZE: usize = 9;
 /// The largest alignment `alloc_layout` honours (one page): `origin + 9` is
@@ -66,7 +78,8 @@ pub const MAX_ALIGN: usize = PAGE_SIZE;
 pub const SMALLEST_SCALE: u8 = 4;
 /// The largest allowed maximum scale (1 GiB blocks); offsets stay below 2^31.
 pub const LARGEST_SCALE: u8 = 30;
-/// The byte freed payloads are filled with in debug builds.
+/// The byte freed payloads are filled with while poisoning is on (always
+/// in debug builds; `poison` on the kernel command line in release).
 pub const POISON: u8 = 0xDB;
 
 /// The "no block" link.
@@ -111,225 +124,6 @@ impl fmt::Display for Scale {
     }
 }
 
-/// Why the heap refused a request. After any error the heap is unchanged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HeapError {
-    /// Constructor: scales outside `4..=30`, or min above max.
-    BadScales { min: u8, max: u8 },
-    /// Constructor: null base, backed part larger than the arena, or an arena
-    /// too large for 32-bit offsets.
-    BadRegion,
-    /// `add_backed` asked for more bytes than the arena has left.
-    ArenaFull { requested: usize, room: usize },
-    /// A request for zero bytes.
-    ZeroSize,
-    /// The request (plus header) does not fit in a block of the largest scale.
-    TooBig { size: usize, max_scale: Scale },
-    /// An alignment above [`MAX_ALIGN`].
-    BadAlign { align: usize },
-    /// No free block is large enough (the request itself is possible).
-    OutOfMemory { size: usize, scale: Scale },
-    /// The pointer does not point into the heap's blocks.
-    OutsideHeap { addr: usize },
-    /// The pointer is inside a used block's header.
-    NotPayload { addr: usize },
-    /// The pointer is inside a used block's payload, not at its start.
-    Interior { addr: usize, payload: usize },
-    /// The pointer points into memory that is already free (a double free).
-    DoubleFree { addr: usize },
-    /// `free_layout` with a layout the block was not allocated with.
-    LayoutMismatch { addr: usize },
-    /// A header the heap itself wrote is damaged (found at this offset).
-    Corrupt { offset: u32 },
-}
-
-impl fmt::Display for HeapError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            HeapError::BadScales { min, max } => {
-                write!(f, "bad scales {min}..={max} (allowed 4..=30, min <= max)")
-            }
-            HeapError::BadRegion => write!(f, "bad memory region for a heap"),
-            HeapError::ArenaFull { requested, room } => {
-                write!(
-                    f,
-                    "cannot grow by {requested} bytes: {room} left in the arena"
-                )
-            }
-            HeapError::ZeroSize => write!(f, "zero-size request"),
-            HeapError::TooBig { size, max_scale } => write!(
-                f,
-                "{size} bytes do not fit in the largest block (scale {max_scale}, {} bytes)",
-                max_scale.bytes()
-            ),
-            HeapError::BadAlign { align } => {
-                write!(f, "alignment {align} not supported (max {MAX_ALIGN})")
-            }
-            HeapError::OutOfMemory { size, scale } => {
-                write!(
-                    f,
-                    "out of memory: no free block of scale {scale} for {size} bytes"
-                )
-            }
-            HeapError::OutsideHeap { addr } => write!(f, "{addr:#x} is outside the heap"),
-            HeapError::NotPayload { addr } => {
-                write!(
-                    f,
-                    "{addr:#x} is not a payload start (inside a block header)"
-                )
-            }
-            HeapError::Interior { addr, payload } => write!(
-                f,
-                "{addr:#x} points inside the block whose payload starts at {payload:#x}"
-            ),
-            HeapError::DoubleFree { addr } => write!(f, "{addr:#x} is already free (double free)"),
-            HeapError::LayoutMismatch { addr } => {
-                write!(f, "{addr:#x} was not allocated with this layout")
-            }
-            HeapError::Corrupt { offset } => write!(f, "heap corrupt at offset {offset:#x}"),
-        }
-    }
-}
-
-/// What `check()` found wrong. Offsets are from the heap origin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CheckError {
-    /// A header's scale is outside the heap's min..=max.
-    BadScale { offset: u32, scale: u8 },
-    /// A block is not aligned to its own size.
-    Misaligned { offset: u32, scale: u8 },
-    /// A block runs past the end of the heap (sizes do not add up).
-    Overrun { offset: u32, scale: u8 },
-    /// A used block's header holds an impossible alignment or size.
-    BadUsedHeader { offset: u32 },
-    /// A free list node is not a free block of that list's scale.
-    BadListNode { scale: u8, offset: u32 },
-    /// A free list's back link is wrong.
-    BadBackLink { scale: u8, offset: u32 },
-    /// A free list holds a different number of blocks than the walk found free.
-    ListCount {
-        scale: u8,
-        listed: usize,
-        free: usize,
-    },
-    /// The non-empty bitmask disagrees with the list head.
-    BadMask { scale: u8 },
-    /// Two free buddies of the same scale were left unmerged.
-    Unmerged { offset: u32, scale: u8 },
-    /// A free payload byte is not the poison (a write after free); debug builds.
-    Poisoned { offset: u32 },
-}
-
-impl fmt::Display for CheckError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            CheckError::BadScale { offset, scale } => {
-                write!(f, "block at {offset:#x}: bad scale {scale}")
-            }
-            CheckError::Misaligned { offset, scale } => {
-                write!(f, "block at {offset:#x} not aligned to its scale {scale:X}")
-            }
-            CheckError::Overrun { offset, scale } => {
-                write!(
-                    f,
-                    "block at {offset:#x} (scale {scale:X}) runs past the heap end"
-                )
-            }
-            CheckError::BadUsedHeader { offset } => {
-                write!(f, "used block at {offset:#x}: bad alignment or size")
-            }
-            CheckError::BadListNode { scale, offset } => {
-                write!(
-                    f,
-                    "free list {scale:X}: {offset:#x} is not a free block of that scale"
-                )
-            }
-            CheckError::BadBackLink { scale, offset } => {
-                write!(f, "free list {scale:X}: wrong prev link at {offset:#x}")
-            }
-            CheckError::ListCount {
-                scale,
-                listed,
-                free,
-            } => write!(
-                f,
-                "free list {scale:X}: {listed} listed, {free} free blocks"
-            ),
-            CheckError::BadMask { scale } => {
-                write!(f, "non-empty mask wrong for scale {scale:X}")
-            }
-            CheckError::Unmerged { offset, scale } => {
-                write!(
-                    f,
-                    "free buddies at {offset:#x} (scale {scale:X}) not merged"
-                )
-            }
-            CheckError::Poisoned { offset } => {
-                write!(
-                    f,
-                    "freed memory written at offset {offset:#x} (use after free)"
-                )
-            }
-        }
-    }
-}
-
-/// What a successful `check()` counted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CheckReport {
-    /// Blocks in the heap, free and used.
-    pub blocks: usize,
-    /// Free blocks and their bytes (headers included).
-    pub free_blocks: usize,
-    pub free_bytes: usize,
-    /// Used blocks, their bytes (headers included) and the bytes requested.
-    pub used_blocks: usize,
-    pub used_bytes: usize,
-    pub requested_bytes: usize,
-}
-
-/// Number of free blocks per scale.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FreeCounts {
-    min: u8,
-    max: u8,
-    counts: [u32; 32],
-}
-
-impl FreeCounts {
-    /// Free blocks of `scale` (0 outside the heap's scales).
-    pub fn get(&self, scale: Scale) -> usize {
-        self.counts.get(scale.0 as usize).map_or(0, |&c| c as usize)
-    }
-    /// `(scale, count)` for each scale of the heap, smallest first.
-    pub fn iter(&self) -> impl Iterator<Item = (Scale, usize)> + '_ {
-        (self.min..=self.max).map(|s| (Scale(s), self.counts[s as usize] as usize))
-    }
-    /// Free bytes in all blocks (headers included).
-    pub fn total_bytes(&self) -> usize {
-        self.iter().map(|(s, c)| s.bytes() * c).sum()
-    }
-    /// Free blocks of all scales.
-    pub fn total_blocks(&self) -> usize {
-        self.iter().map(|(_, c)| c).sum()
-    }
-}
-
-/// One block as `blocks()` reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockInfo {
-    /// Offset from the heap origin.
-    pub offset: u32,
-    /// Address of the block (of its header).
-    pub addr: usize,
-    pub scale: Scale,
-    pub free: bool,
-    /// Used blocks: bytes requested.
-    pub requested: Option<usize>,
-    /// Used blocks: payload address.
-    pub payload: Option<usize>,
-}
-
 /// The first address at or above `region` that is 9 bytes below a page
 /// boundary. A heap whose base is there starts with whole blocks of its
 /// largest scale (a page-aligned base loses that: its first blocks are
@@ -348,6 +142,14 @@ pub const fn scale_for(size: usize) -> Option<Scale> {
     }
     let need = size + HEADER_SIZE;
     Some(Scale((usize::BITS - (need - 1).leading_zeros()) as u8))
+}
+
+/// Scales `min..=max` a heap accepts: `4..=30`, min not above max.
+fn check_scales(min: u8, max: u8) -> Result<(), HeapError> {
+    if min < SMALLEST_SCALE || max > LARGEST_SCALE || min > max {
+        return Err(HeapError::BadScales { min, max });
+    }
+    Ok(())
 }
 
 /// A binary buddy heap over memory it is given. See the module docs.
@@ -369,6 +171,10 @@ pub struct BuddyHeap {
     backed: u32,
     /// End of the arena (reserved; backed memory may grow up to here).
     limit: u32,
+    /// One bit per minimum block: set where a block starts (see `starts`).
+    starts: Starts,
+    /// Fill freed payloads with [`POISON`] (and let `check` verify it).
+    poison: bool,
 }
 
 // SAFETY: the heap owns its memory region exclusively (the constructor's
@@ -384,6 +190,8 @@ impl fmt::Debug for BuddyHeap {
             .field("backed", &self.backed)
             .field("limit", &self.limit)
             .field("nonempty", &format_args!("{:#b}", self.nonempty))
+            .field("side_table_bytes", &self.starts.len())
+            .field("poison", &self.poison)
             .finish()
     }
 }
@@ -402,13 +210,17 @@ impl BuddyHeap {
             end: 0,
             backed: 0,
             limit: 0,
+            starts: Starts::none(),
+            poison: cfg!(debug_assertions),
         }
     }
 
-    /// A heap over `len` bytes at `base`, blocks of `2^min_scale..=2^max_scale`
-    /// bytes. The region is covered with the largest aligned blocks that fit,
-    /// so `len` need not be a power of two; a tail below one minimum block is
-    /// left unused.
+    /// A heap over `len` bytes at `base`: blocks of `2^min_scale..=2^max_scale`
+    /// bytes cover the front of the region, the side table of block starts
+    /// (see [`table_bytes`]) takes its last bytes. [`BuddyHeap::region_for`]
+    /// says how long a region must be for a given length of blocks. The
+    /// blocks are the largest aligned ones that fit, so the length need not
+    /// be a power of two; a tail below one minimum block is left unused.
     ///
     /// # Safety
     /// `base..base+len` must be valid, writable memory used by nothing else for
@@ -419,12 +231,45 @@ impl BuddyHeap {
         min_scale: u8,
         max_scale: u8,
     ) -> Result<BuddyHeap, HeapError> {
-        // SAFETY: the caller's guarantee covers the whole arena, all backed.
-        unsafe { Self::with_arena(base, len, len, min_scale, max_scale) }
+        check_scales(min_scale, max_scale)?;
+        // The largest `blocks` with blocks + table_bytes(blocks) <= len.
+        let table = len.div_ceil((8usize << min_scale) + 1);
+        let blocks = len - table;
+        if base.is_null() || len >= OFFSET_LIMIT {
+            return Err(HeapError::BadRegion);
+        }
+        // SAFETY: the table is the region's last `table` bytes, the blocks
+        // its first `blocks`: the caller's guarantee covers both.
+        unsafe {
+            Self::build(
+                base.wrapping_add(blocks),
+                table,
+                base,
+                blocks,
+                blocks,
+                min_scale,
+                max_scale,
+            )
+        }
+    }
+
+    /// Bytes of region [`BuddyHeap::new`] needs for `blocks_len` bytes of blocks.
+    pub const fn region_for(blocks_len: usize, min_scale: u8) -> usize {
+        blocks_len + table_bytes(blocks_len, min_scale)
+    }
+
+    /// Bytes at the front of an arena [`BuddyHeap::with_arena`] keeps for the
+    /// side table: [`table_bytes`] rounded up to [`MAX_ALIGN`], so the blocks
+    /// after it sit on the same grid as the arena's base would.
+    pub const fn arena_table_bytes(arena_len: usize, min_scale: u8) -> usize {
+        table_bytes(arena_len, min_scale).next_multiple_of(MAX_ALIGN)
     }
 
     /// A heap over an arena of `arena_len` bytes at `base` of which only the
-    /// first `backed` bytes are memory now; `add_backed` adds more later.
+    /// first `backed` bytes are memory now; `add_backed` adds more later. The
+    /// side table of block starts, sized for the whole arena, takes the
+    /// arena's first [`BuddyHeap::arena_table_bytes`] bytes, so `backed`
+    /// must be at least that; the blocks follow it.
     ///
     /// # Safety
     /// `base..base+backed` must be valid, writable memory used by nothing else
@@ -437,12 +282,41 @@ impl BuddyHeap {
         min_scale: u8,
         max_scale: u8,
     ) -> Result<BuddyHeap, HeapError> {
-        if min_scale < SMALLEST_SCALE || max_scale > LARGEST_SCALE || min_scale > max_scale {
-            return Err(HeapError::BadScales {
-                min: min_scale,
-                max: max_scale,
-            });
+        check_scales(min_scale, max_scale)?;
+        let table = Self::arena_table_bytes(arena_len, min_scale);
+        if base.is_null() || backed > arena_len || backed < table || arena_len >= OFFSET_LIMIT {
+            return Err(HeapError::BadRegion);
         }
+        // SAFETY: the table is the first `table` backed bytes, the blocks'
+        // backed part the rest: the caller's guarantee covers both.
+        unsafe {
+            Self::build(
+                base,
+                table,
+                base.wrapping_add(table),
+                arena_len - table,
+                backed - table,
+                min_scale,
+                max_scale,
+            )
+        }
+    }
+
+    /// The heap over a side table of `table_len` bytes at `table` and an
+    /// arena of `arena_len` bytes of blocks at `base`, `backed` of them memory.
+    ///
+    /// # Safety
+    /// The table and the backed part of the arena are valid, writable,
+    /// disjoint memory used by nothing else while the heap lives.
+    unsafe fn build(
+        table: *mut u8,
+        table_len: usize,
+        base: *mut u8,
+        arena_len: usize,
+        backed: usize,
+        min_scale: u8,
+        max_scale: u8,
+    ) -> Result<BuddyHeap, HeapError> {
         let skew = (base.addr() + HEADER_SIZE) & (MAX_ALIGN - 1);
         if base.is_null() || backed > arena_len || arena_len > OFFSET_LIMIT - skew {
             return Err(HeapError::BadRegion);
@@ -459,7 +333,11 @@ impl BuddyHeap {
             end: start as u32,
             backed: skew as u32,
             limit: (skew + arena_len) as u32,
+            // SAFETY: the caller's guarantee for the table.
+            starts: unsafe { Starts::new(table, table_len) },
+            poison: cfg!(debug_assertions),
         };
+        debug_assert!(heap.starts.capacity() >= (arena_len >> min_scale));
         // SAFETY: the caller guarantees the first `backed` bytes.
         unsafe { heap.add_backed(backed)? };
         Ok(heap)
@@ -497,6 +375,7 @@ impl BuddyHeap {
                     tag: s as u8,
                 });
                 self.end = at + (1 << s);
+                self.mark_start(at);
                 self.release(at, s);
             }
         }
@@ -544,6 +423,64 @@ impl BuddyHeap {
     /// The largest scale with a free block, if any.
     pub fn largest_free(&self) -> Option<Scale> {
         (self.nonempty != 0).then(|| Scale((31 - self.nonempty.leading_zeros()) as u8))
+    }
+    /// Bytes the side table of block starts occupies (`heapinfo` shows it).
+    pub fn side_table_bytes(&self) -> usize {
+        self.starts.len()
+    }
+    /// Whether freed payloads are filled with [`POISON`].
+    pub fn poisoning(&self) -> bool {
+        self.poison
+    }
+    /// Turn poisoning on or off. Turning it on poisons every free block
+    /// now, so `check` can verify all of them from here on.
+    pub fn set_poison(&mut self, on: bool) {
+        if on && !self.poison {
+            for s in self.min_scale..=self.max_scale {
+                let mut at = self.heads[s as usize];
+                while at != NIL {
+                    // SAFETY: list nodes are free blocks of scale `s` in the heap.
+                    unsafe {
+                        self.fill_poison(at + HEADER_SIZE as u32, at + (1 << s));
+                        at = (*self.hdr(at)).next;
+                    }
+                }
+            }
+        }
+        self.poison = on;
+    }
+
+    // ----- the side table of block starts -----------------------------------
+
+    /// The side table's bit for the block at offset `off` (inside the heap,
+    /// a multiple of the minimum block).
+    #[inline(always)]
+    fn start_bit(&self, off: u32) -> usize {
+        ((off - self.start) >> self.min_scale) as usize
+    }
+
+    /// Record that a block starts at `off`.
+    #[inline(always)]
+    fn mark_start(&mut self, off: u32) {
+        let i = self.start_bit(off);
+        self.starts.set(i);
+    }
+
+    /// Record that no block starts at `off` any more (merged into the one below).
+    #[inline(always)]
+    fn unmark_start(&mut self, off: u32) {
+        let i = self.start_bit(off);
+        self.starts.clear(i);
+    }
+
+    /// True when a block (free or used) starts at offset `off`. O(1): one
+    /// bit of the side table, never a header a heap user could have forged.
+    #[inline(always)]
+    fn is_start(&self, off: u32) -> bool {
+        off >= self.start
+            && off < self.end
+            && off & ((1 << self.min_scale) - 1) == 0
+            && self.starts.get(self.start_bit(off))
     }
 
     // ----- the hot path ------------------------------------------------------
@@ -612,6 +549,7 @@ impl BuddyHeap {
                     prev: NIL,
                     tag: FREE | s as u8,
                 });
+                self.mark_start(upper);
                 self.heads[(s & 31) as usize] = upper;
                 self.nonempty |= 1 << s;
             }
@@ -625,11 +563,10 @@ impl BuddyHeap {
     /// `b` must be a genuine used block of scale `s` of this heap.
     #[inline(always)]
     unsafe fn release(&mut self, mut b: u32, mut s: u32) {
-        #[cfg(debug_assertions)]
-        // SAFETY: the block's bytes after its header belong to the heap.
-        unsafe {
-            self.poison(b + HEADER_SIZE as u32, b + (1 << s))
-        };
+        if self.poison {
+            // SAFETY: the block's bytes after its header belong to the heap.
+            unsafe { self.fill_poison(b + HEADER_SIZE as u32, b + (1 << s)) };
+        }
         // SAFETY: the buddy's range is checked to lie inside the heap, where
         // every buddy position of a genuine block is a genuine block start;
         // list links are offsets of free blocks.
@@ -657,10 +594,10 @@ impl BuddyHeap {
                 if next != NIL {
                     (*self.hdr(next)).prev = prev;
                 }
-                #[cfg(debug_assertions)]
-                {
-                    let upper = b.max(buddy);
-                    self.poison(upper, upper + HEADER_SIZE as u32);
+                let upper = b.max(buddy);
+                self.unmark_start(upper);
+                if self.poison {
+                    self.fill_poison(upper, upper + HEADER_SIZE as u32);
                 }
                 b &= !size;
                 s += 1;
@@ -683,8 +620,7 @@ impl BuddyHeap {
     ///
     /// # Safety
     /// The range must lie inside the heap's blocks.
-    #[cfg(debug_assertions)]
-    unsafe fn poison(&self, from: u32, to: u32) {
+    unsafe fn fill_poison(&self, from: u32, to: u32) {
         // SAFETY: the caller guarantees the range is heap memory.
         unsafe {
             core::ptr::write_bytes(
@@ -736,8 +672,8 @@ impl BuddyHeap {
     }
 
     /// Free what `allocate` (or `alloc_layout`) returned. Every pointer is
-    /// checked: outside the heap, inside a header, inside a payload, or
-    /// already free gives an error and changes nothing.
+    /// checked, in constant time: outside the heap, inside a header, inside
+    /// a payload, or already free gives an error and changes nothing.
     pub fn free(&mut self, ptr: NonNull<u8>) -> Result<(), HeapError> {
         let (b, s, _) = self.classify(ptr)?;
         // SAFETY: `classify` found a genuine used block.
@@ -747,8 +683,20 @@ impl BuddyHeap {
 
     /// Free what `alloc_layout(layout)` returned, checked like `free`, and
     /// also that the block was allocated with `layout`'s alignment and can
-    /// hold its size.
+    /// hold its size. This is the kernel's free (`GlobalAlloc::dealloc`).
+    #[inline]
     pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
+        let (b, s) = self.checked_block(ptr, layout)?;
+        // SAFETY: `checked_block` found a genuine used block.
+        unsafe { self.release(b, s) };
+        Ok(())
+    }
+
+    /// The used block `ptr` is the payload of, allocated with `layout`:
+    /// `(offset, scale)`. The one check behind `free_layout` and
+    /// `resize_in_place`.
+    #[inline(always)]
+    fn checked_block(&self, ptr: NonNull<u8>, layout: Layout) -> Result<(u32, u32), HeapError> {
         let (b, s, align) = self.classify(ptr)?;
         let fits = layout.size() + HEADER_SIZE <= 1 << s;
         if align as usize != layout.align() || !fits {
@@ -756,9 +704,7 @@ impl BuddyHeap {
                 addr: ptr.addr().get(),
             });
         }
-        // SAFETY: `classify` found a genuine used block.
-        unsafe { self.release(b, s) };
-        Ok(())
+        Ok((b, s))
     }
 
     /// Free without the full check: the fast path behind `GlobalAlloc`.
@@ -792,35 +738,23 @@ impl BuddyHeap {
 
     /// Resize the allocation at `ptr` (made with `layout`) to `new_size` bytes
     /// without moving it: shrinking frees upper halves, growing absorbs free
-    /// upper buddies. Returns false (changing nothing) when that is not possible.
-    ///
-    /// # Safety
-    /// As for `dealloc`: `ptr` is a live allocation of this heap with `layout`.
-    pub unsafe fn resize_in_place(
+    /// upper buddies. `ptr` and `layout` are checked as by `free_layout`
+    /// (an error changes nothing); `Ok(false)` when the block cannot be
+    /// resized in place (the caller moves it), also changing nothing.
+    pub fn resize_in_place(
         &mut self,
         ptr: NonNull<u8>,
         layout: Layout,
         new_size: usize,
-    ) -> bool {
+    ) -> Result<bool, HeapError> {
+        let (b, s) = self.checked_block(ptr, layout)?;
         let Ok(target) = self.request_scale(new_size, layout.align()) else {
-            return false;
+            return Ok(false);
         };
-        let off = ptr
-            .as_ptr()
-            .addr()
-            .wrapping_sub(self.origin.addr())
-            .wrapping_sub(HEADER_SIZE);
-        if off >= self.end as usize || off < self.start as usize {
-            return false;
-        }
-        let b = off as u32;
-        // SAFETY: by the contract `b` is a genuine used block; buddies are read
-        // only when their range lies inside the heap.
+        // SAFETY: `checked_block` found a genuine used block of scale `s`;
+        // buddies are read only when their range lies inside the heap.
         unsafe {
-            let mut s = (*self.hdr(b)).tag as u32;
-            if s & FREE as u32 != 0 || s < self.min_scale || s > self.max_scale {
-                return false;
-            }
+            let mut s = s;
             if target > s {
                 // Every upper buddy up to `target` must be free and whole.
                 for j in s..target {
@@ -829,11 +763,12 @@ impl BuddyHeap {
                         || buddy + (1 << j) > self.end
                         || (*self.hdr(buddy)).tag != FREE | j as u8
                     {
-                        return false;
+                        return Ok(false);
                     }
                 }
                 for j in s..target {
                     self.unlink(b + (1 << j), j);
+                    self.unmark_start(b + (1 << j));
                 }
             } else {
                 while s > target {
@@ -844,6 +779,7 @@ impl BuddyHeap {
                         prev: 1,
                         tag: s as u8,
                     });
+                    self.mark_start(upper);
                     self.release(upper, s);
                 }
             }
@@ -853,7 +789,7 @@ impl BuddyHeap {
                 tag: target as u8,
             });
         }
-        true
+        Ok(true)
     }
 
     /// Remove the free block `o` from list `s`.
@@ -887,301 +823,5 @@ impl BuddyHeap {
         let at = (self.end as usize + size - 1) & !(size - 1);
         let need_end = at + size;
         (need_end <= self.limit as usize).then(|| need_end - self.backed as usize)
-    }
-
-    // ----- checked lookups ---------------------------------------------------
-
-    /// The genuine block containing offset `x` (inside `start..end`): start
-    /// from the largest aligned region around `x` and descend through split
-    /// boundaries, reading only headers the heap wrote.
-    fn locate(&self, x: u32) -> Option<(u32, u32)> {
-        let mut k = self.max_scale;
-        let mut r;
-        loop {
-            r = x & !((1u32 << k) - 1);
-            if r >= self.start && r + (1 << k) <= self.end {
-                break;
-            }
-            if k == self.min_scale {
-                return None;
-            }
-            k -= 1;
-        }
-        loop {
-            // SAFETY: `r` is the start of a region tiled by genuine blocks, so
-            // a genuine header sits there.
-            let tag = unsafe { (*self.hdr(r)).tag } & SCALE_MASK;
-            let s = tag as u32;
-            if s == k {
-                return Some((r, k));
-            }
-            if s > k || s < self.min_scale {
-                return None;
-            }
-            // Split region: descend to the half holding `x`; the lower half
-            // starts with the same header.
-            while k > s {
-                k -= 1;
-                if x >= r + (1 << k) {
-                    r += 1 << k;
-                    break;
-                }
-            }
-        }
-    }
-
-    /// The used block whose payload `ptr` is: `(offset, scale, alignment)`.
-    fn classify(&self, ptr: NonNull<u8>) -> Result<(u32, u32, u32), HeapError> {
-        let addr = ptr.addr().get();
-        let x = addr.wrapping_sub(self.origin.addr());
-        if x < self.start as usize || x >= self.end as usize {
-            return Err(HeapError::OutsideHeap { addr });
-        }
-        let x = x as u32;
-        let (b, s) = self.locate(x).ok_or(HeapError::Corrupt { offset: x })?;
-        // SAFETY: `b` is a genuine block.
-        let h = unsafe { self.hdr(b).read() };
-        if h.tag & FREE != 0 {
-            return Err(HeapError::DoubleFree { addr });
-        }
-        match (x - b).cmp(&(HEADER_SIZE as u32)) {
-            core::cmp::Ordering::Equal => Ok((b, s, h.prev)),
-            core::cmp::Ordering::Less => Err(HeapError::NotPayload { addr }),
-            core::cmp::Ordering::Greater => Err(HeapError::Interior {
-                addr,
-                payload: self.origin.addr() + b as usize + HEADER_SIZE,
-            }),
-        }
-    }
-
-    /// The block `ptr` points into, used or free, if it lies in the heap.
-    pub fn block_of(&self, addr: usize) -> Option<BlockInfo> {
-        let x = addr.wrapping_sub(self.origin.addr());
-        if x < self.start as usize || x >= self.end as usize {
-            return None;
-        }
-        let (b, _) = self.locate(x as u32)?;
-        Some(self.info(b))
-    }
-
-    fn info(&self, b: u32) -> BlockInfo {
-        // SAFETY: callers pass genuine block offsets.
-        let h = unsafe { self.hdr(b).read() };
-        let free = h.tag & FREE != 0;
-        let addr = self.origin.addr() + b as usize;
-        BlockInfo {
-            offset: b,
-            addr,
-            scale: Scale(h.tag & SCALE_MASK),
-            free,
-            requested: (!free).then_some(h.next as usize),
-            payload: (!free).then_some(addr + HEADER_SIZE),
-        }
-    }
-
-    // ----- reports and integrity ---------------------------------------------
-
-    /// Every block from the lowest address up, free and used.
-    pub fn blocks(&self) -> Blocks<'_> {
-        Blocks {
-            heap: self,
-            at: self.start,
-        }
-    }
-
-    /// The offsets on the free list of `scale`, head first (bounded, so a
-    /// corrupt cycle cannot loop forever).
-    pub fn free_list(&self, scale: Scale) -> FreeList<'_> {
-        let s = scale.0 as u32;
-        let in_range = s >= self.min_scale && s <= self.max_scale;
-        FreeList {
-            heap: self,
-            at: if in_range {
-                self.heads[s as usize]
-            } else {
-                NIL
-            },
-            left: self.max_list_len(),
-        }
-    }
-
-    fn max_list_len(&self) -> usize {
-        ((self.end - self.start) >> self.min_scale) as usize + 1
-    }
-
-    /// Free blocks per scale, counted on the free lists.
-    pub fn free_counts(&self) -> FreeCounts {
-        let mut counts = [0u32; 32];
-        for s in self.min_scale..=self.max_scale {
-            counts[s as usize] = self.free_list(Scale(s as u8)).count() as u32;
-        }
-        FreeCounts {
-            min: self.min_scale as u8,
-            max: self.max_scale as u8,
-            counts,
-        }
-    }
-
-    /// Walk the whole heap and verify it: blocks tile it exactly (sizes add
-    /// up), each free list holds exactly the free blocks of its scale with
-    /// correct links and mask bit, no two free buddies are left unmerged, and
-    /// (debug builds) freed payloads still hold the poison.
-    pub fn check(&self) -> Result<CheckReport, CheckError> {
-        let mut rep = CheckReport::default();
-        let mut free_per_scale = [0usize; 32];
-        let mut at = self.start;
-        while at < self.end {
-            // SAFETY: `at` is the start of the next block: the walk steps by
-            // block sizes from the first block, each checked to lie in the heap.
-            let h = unsafe { self.hdr(at).read() };
-            let scale = h.tag & SCALE_MASK;
-            let s = scale as u32;
-            if s < self.min_scale || s > self.max_scale {
-                return Err(CheckError::BadScale { offset: at, scale });
-            }
-            let size = 1u32 << s;
-            if at & (size - 1) != 0 {
-                return Err(CheckError::Misaligned { offset: at, scale });
-            }
-            if at + size > self.end {
-                return Err(CheckError::Overrun { offset: at, scale });
-            }
-            rep.blocks += 1;
-            if h.tag & FREE != 0 {
-                rep.free_blocks += 1;
-                rep.free_bytes += size as usize;
-                free_per_scale[s as usize] += 1;
-                let buddy = at ^ size;
-                if s < self.max_scale && buddy > at && buddy + size <= self.end {
-                    // SAFETY: a buddy inside the heap starts a genuine block.
-                    if unsafe { (*self.hdr(buddy)).tag } == h.tag {
-                        return Err(CheckError::Unmerged { offset: at, scale });
-                    }
-                }
-                #[cfg(debug_assertions)]
-                {
-                    // SAFETY: the block's payload is heap memory.
-                    let payload = unsafe {
-                        core::slice::from_raw_parts(
-                            self.origin.wrapping_add(at as usize + HEADER_SIZE),
-                            size as usize - HEADER_SIZE,
-                        )
-                    };
-                    if let Some(i) = payload.iter().position(|&x| x != POISON) {
-                        return Err(CheckError::Poisoned {
-                            offset: at + (HEADER_SIZE + i) as u32,
-                        });
-                    }
-                }
-            } else {
-                let (req, align) = (h.next, h.prev);
-                let align_ok = align.is_power_of_two() && align <= size.min(MAX_ALIGN as u32);
-                if !align_ok || req as usize > size as usize - HEADER_SIZE {
-                    return Err(CheckError::BadUsedHeader { offset: at });
-                }
-                rep.used_blocks += 1;
-                rep.used_bytes += size as usize;
-                rep.requested_bytes += req as usize;
-            }
-            at += size;
-        }
-        for s in 0..32u32 {
-            let head = self.heads[s as usize];
-            let bit = self.nonempty & (1 << s) != 0;
-            if bit != (head != NIL) {
-                return Err(CheckError::BadMask { scale: s as u8 });
-            }
-            if s < self.min_scale || s > self.max_scale {
-                if head != NIL {
-                    return Err(CheckError::BadListNode {
-                        scale: s as u8,
-                        offset: head,
-                    });
-                }
-                continue;
-            }
-            let mut listed = 0usize;
-            let mut prev = NIL;
-            let mut node = head;
-            while node != NIL {
-                let bad = CheckError::BadListNode {
-                    scale: s as u8,
-                    offset: node,
-                };
-                if node < self.start || node >= self.end || self.locate(node) != Some((node, s)) {
-                    return Err(bad);
-                }
-                // SAFETY: `locate` confirmed a genuine block at `node`.
-                let h = unsafe { self.hdr(node).read() };
-                if h.tag != FREE | s as u8 {
-                    return Err(bad);
-                }
-                if h.prev != prev {
-                    return Err(CheckError::BadBackLink {
-                        scale: s as u8,
-                        offset: node,
-                    });
-                }
-                listed += 1;
-                if listed > free_per_scale[s as usize] {
-                    break;
-                }
-                prev = node;
-                node = h.next;
-            }
-            if listed != free_per_scale[s as usize] {
-                return Err(CheckError::ListCount {
-                    scale: s as u8,
-                    listed,
-                    free: free_per_scale[s as usize],
-                });
-            }
-        }
-        Ok(rep)
-    }
-}
-
-/// Iterator over the blocks of a heap, lowest address first.
-pub struct Blocks<'a> {
-    heap: &'a BuddyHeap,
-    at: u32,
-}
-
-impl Iterator for Blocks<'_> {
-    type Item = BlockInfo;
-    fn next(&mut self) -> Option<BlockInfo> {
-        if self.at >= self.heap.end {
-            return None;
-        }
-        let info = self.heap.info(self.at);
-        let s = info.scale.0 as u32;
-        if s < self.heap.min_scale || s > self.heap.max_scale {
-            self.at = self.heap.end; // corrupt: stop (check() reports it)
-            return None;
-        }
-        self.at += 1 << s;
-        Some(info)
-    }
-}
-
-/// Iterator over the offsets on one free list.
-pub struct FreeList<'a> {
-    heap: &'a BuddyHeap,
-    at: u32,
-    left: usize,
-}
-
-impl Iterator for FreeList<'_> {
-    type Item = u32;
-    fn next(&mut self) -> Option<u32> {
-        let heap = self.heap;
-        if self.at == NIL || self.left == 0 || self.at < heap.start || self.at >= heap.end {
-            return None;
-        }
-        self.left -= 1;
-        let here = self.at;
-        // SAFETY: `here` is inside the heap; list nodes are free blocks.
-        self.at = unsafe { (*heap.hdr(here)).next };
-        Some(here)
     }
 }

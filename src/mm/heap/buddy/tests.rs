@@ -2,7 +2,7 @@
 //! alignment, every bad input (with a snapshot before and after), growth,
 //! in-place resizing, and the model ("soak") tests.
 
-use super::buddy::*;
+use super::*;
 use crate::testutil::{Rng, soak_ops};
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -12,15 +12,29 @@ use core::ptr::NonNull;
 
 /// `len` bytes starting on the block grid (9 below a page boundary), kept
 /// alive by the returned Vec.
+/// (Room for the side table follows: see `heap_over`.)
 fn aligned(len: usize) -> (Vec<u8>, *mut u8) {
-    let mut v = vec![0u8; len + MAX_ALIGN];
+    let mut v = vec![0u8; BuddyHeap::region_for(len, SMALLEST_SCALE) + MAX_ALIGN];
     let p = grid_base(v.as_mut_ptr());
     (v, p)
 }
 
+/// A heap whose blocks cover `len` bytes at `p`; its side table follows them.
 fn heap_over(p: *mut u8, len: usize, min: u8, max: u8) -> BuddyHeap {
-    // SAFETY: tests keep the buffer alive for the heap's whole life.
-    unsafe { BuddyHeap::new(p, len, min, max).unwrap() }
+    // SAFETY: tests keep the buffer (sized by `aligned`) alive for the heap's
+    // whole life.
+    unsafe { BuddyHeap::new(p, BuddyHeap::region_for(len, min), min, max).unwrap() }
+}
+
+/// An arena of `len` bytes of blocks at a grid address, the first `backed`
+/// of them handed over, behind the page(s) of side table `with_arena` keeps
+/// in front: `(buffer, address of the blocks, heap)`.
+fn arena_heap(len: usize, backed: usize, min: u8, max: u8) -> (Vec<u8>, *mut u8, BuddyHeap) {
+    let table = BuddyHeap::arena_table_bytes(len + BuddyHeap::arena_table_bytes(len, min), min);
+    let (v, p) = aligned(len + table);
+    // SAFETY: the buffer outlives the heap; everything in it is memory.
+    let h = unsafe { BuddyHeap::with_arena(p, len + table, backed + table, min, max).unwrap() };
+    (v, p.wrapping_add(table), h)
 }
 
 /// The ShompOS heap: 1 KiB, scales 4..A.
@@ -357,10 +371,10 @@ fn a_forged_header_in_a_payload_is_not_trusted() {
     h.check().unwrap();
 }
 
-#[cfg(debug_assertions)]
 #[test]
 fn freed_payloads_are_poisoned_and_writes_after_free_are_caught() {
     let (_v, mut h) = shomp();
+    h.set_poison(true);
     let a = h.allocate(100).unwrap();
     let keep = h.allocate(100).unwrap(); // a's buddy stays used: no merge
     // SAFETY: our payload.
@@ -376,6 +390,7 @@ fn freed_payloads_are_poisoned_and_writes_after_free_are_caught() {
     assert_eq!(
         h.check(),
         Err(CheckError::Poisoned {
+            block: (a.addr().get() - HEADER_SIZE - h.start_addr()) as u32,
             offset: (a.addr().get() + 5 - h.start_addr()) as u32
         })
     );
@@ -441,8 +456,7 @@ fn growing_in_pieces_equals_one_big_heap() {
         .blocks()
         .map(|b| (b.offset, b.scale, b.free))
         .collect();
-    // SAFETY: the buffer is memory; only the backed part is used.
-    let mut h = unsafe { BuddyHeap::with_arena(p, ARENA, 100, 4, 14).unwrap() };
+    let (_v2, _, mut h) = arena_heap(ARENA, 100, 4, 14);
     assert_eq!(h.heap_bytes(), 96);
     let mut rng = Rng::new(7);
     while h.unbacked_bytes() > 0 {
@@ -467,9 +481,7 @@ fn growing_in_pieces_equals_one_big_heap() {
 
 #[test]
 fn growth_merges_with_free_blocks_below_but_not_used_ones() {
-    let (_v, p) = aligned(4096);
-    // SAFETY: the buffer is memory.
-    let mut h = unsafe { BuddyHeap::with_arena(p, 4096, 1024, 4, 12).unwrap() };
+    let (_v, _, mut h) = arena_heap(4096, 1024, 4, 12);
     let a = h.allocate(1000).unwrap(); // the whole first KiB
     // SAFETY: as above.
     unsafe { h.add_backed(1024).unwrap() };
@@ -482,9 +494,7 @@ fn growth_merges_with_free_blocks_below_but_not_used_ones() {
     assert_eq!(h.free_counts().get(Scale(12)), 1);
     h.check().unwrap();
     // The grow hint for a request: bytes needed past the backed end.
-    let (_v2, p2) = aligned(1 << 16);
-    // SAFETY: as above.
-    let h = unsafe { BuddyHeap::with_arena(p2, 1 << 16, 4096, 4, 16).unwrap() };
+    let (_v2, _, h) = arena_heap(1 << 16, 4096, 4, 16);
     assert_eq!(h.grow_hint(layout(5000, 8)), Some(8192 + 8192 - 4096));
     assert_eq!(h.grow_hint(layout(1 << 16, 8)), None);
 }
@@ -515,7 +525,12 @@ fn constructor_rejects_bad_arguments() {
             Some(HeapError::BadRegion)
         );
         assert_eq!(
-            BuddyHeap::with_arena(p, (1 << 31) + 4096, 0, 4, 10).err(),
+            BuddyHeap::with_arena(p, (1 << 31) + 4096, 1 << 28, 4, 10).err(),
+            Some(HeapError::BadRegion)
+        );
+        // The side table needs its page of backed memory.
+        assert_eq!(
+            BuddyHeap::with_arena(p, 4096, 100, 4, 10).err(),
             Some(HeapError::BadRegion)
         );
     }
@@ -529,24 +544,28 @@ fn resize_in_place_grows_into_free_buddies_and_shrinks() {
     let (_v, mut h) = shomp();
     let l = layout(20, 4); // 12 + 20 = 32: scale 5 at 0
     let a = h.alloc_layout(l).unwrap();
-    // SAFETY: a is live with l, then with each new size we resize to.
-    unsafe {
-        assert!(h.resize_in_place(a, l, 500)); // absorbs 32, 64, 128, 256 at scale 9
+    {
+        assert_eq!(h.resize_in_place(a, l, 500), Ok(true)); // absorbs 32, 64, 128, 256 at scale 9
         assert_eq!(h.block_of(a.addr().get()).unwrap().scale, Scale(9));
         assert_eq!(counts(&h), [0, 0, 0, 0, 0, 1, 0]);
         h.check().unwrap();
-        assert!(!h.resize_in_place(a, layout(500, 4), 1100)); // too big
+        assert_eq!(h.resize_in_place(a, layout(500, 4), 1100), Ok(false)); // too big
         let b = h.allocate(300).unwrap(); // takes the upper 512
-        assert!(!h.resize_in_place(a, layout(500, 4), 600)); // buddy used
+        assert_eq!(h.resize_in_place(a, layout(500, 4), 600), Ok(false)); // buddy used
         let before = snapshot(&h);
         // A block in the upper half cannot grow upward.
-        assert!(!h.resize_in_place(b, layout(300, 1), 600));
+        assert_eq!(h.resize_in_place(b, layout(300, 1), 600), Ok(false));
         assert_eq!(snapshot(&h), before);
-        assert!(h.resize_in_place(a, layout(500, 4), 1)); // back to scale 4
+        assert_eq!(h.resize_in_place(a, layout(500, 4), 1), Ok(true)); // back to scale 4
         assert_eq!(counts(&h), [1, 1, 1, 1, 1, 0, 0]);
         h.check().unwrap();
         h.free_layout(a, layout(1, 4)).unwrap();
         h.free(b).unwrap();
+        // A pointer that is not a payload is refused, as by free.
+        assert!(matches!(
+            h.resize_in_place(b, layout(300, 1), 10),
+            Err(HeapError::DoubleFree { .. })
+        ));
     }
     assert_eq!(counts(&h), [0, 0, 0, 0, 0, 0, 1]);
 }
@@ -576,10 +595,8 @@ fn random_layout(rng: &mut Rng, max: usize) -> Layout {
 /// checking every step; with `grow`, the heap starts small and is grown.
 fn soak(seed: u64, ops: usize, grow: bool) {
     const ARENA: usize = 1 << 20;
-    let (_v, p) = aligned(ARENA);
     let backed = if grow { 16 * 1024 } else { ARENA };
-    // SAFETY: the buffer lives until the end of this function.
-    let mut h = unsafe { BuddyHeap::with_arena(p, ARENA, backed, 4, 20).unwrap() };
+    let (_v, _, mut h) = arena_heap(ARENA, backed, 4, 20);
     let initial: Vec<_> = if grow {
         Vec::new()
     } else {
