@@ -209,27 +209,40 @@ fn drop_mod_lines(out: &Path, kept: &[String], absent: &[String]) -> Result<(), 
     Ok(())
 }
 
-/// The text without the `mod name;` declaration and its attribute lines.
+/// The text without the `mod name;` declaration, the `use name::...;`
+/// re-exports from it, and their attribute lines.
 pub fn without_mod(text: &str, name: &str) -> String {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let is_decl = |l: &str| {
+    let strip_vis = |l: &str| -> String {
         let t = l.trim();
-        let t = t
-            .strip_prefix("pub(crate) ")
+        t.strip_prefix("pub(crate) ")
             .or_else(|| t.strip_prefix("pub "))
-            .unwrap_or(t);
-        t == format!("mod {name};")
+            .unwrap_or(t)
+            .to_string()
     };
     let mut drop = vec![false; lines.len()];
-    for (i, l) in lines.iter().enumerate() {
-        if is_decl(l) {
-            drop[i] = true;
-            let mut j = i;
+    let mut i = 0;
+    while i < lines.len() {
+        let t = strip_vis(lines[i]);
+        let is_mod = t == format!("mod {name};");
+        let is_use = t.starts_with(&format!("use {name}::"))
+            || t.starts_with(&format!("use self::{name}::"));
+        if is_mod || is_use {
+            let first = i;
+            // A `use` may span lines: up to the one that ends with `;`.
+            while is_use && !lines[i].trim_end().ends_with(';') && i + 1 < lines.len() {
+                i += 1;
+            }
+            for d in &mut drop[first..=i] {
+                *d = true;
+            }
+            let mut j = first;
             while j > 0 && lines[j - 1].trim_start().starts_with("#[") {
                 j -= 1;
                 drop[j] = true;
             }
         }
+        i += 1;
     }
     lines
         .iter()
