@@ -103,8 +103,16 @@ test-host:
 ## test-kernel: tier 2, boot with `test` on the command line and run the
 ## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, on every PMM and heap, and
 ## with heap poisoning on.
-KERNEL_TEST_RUNS := "128M" "16M" "3G" "128M pmm=bitmap" "128M pmm=freelist" \
-	"128M heap=pool" "128M heap=gaptree" "128M heap=firstfit" "128M poison"
+KERNEL_TEST_RUNS := "128M" "16M" "3G"
+# course: module 04
+KERNEL_TEST_RUNS += "128M pmm=bitmap" "128M pmm=freelist"
+# course: end
+# course: module 07
+KERNEL_TEST_RUNS += "128M heap=pool" "128M heap=gaptree" "128M heap=firstfit"
+# course: end
+# course: module 03
+KERNEL_TEST_RUNS += "128M poison"
+# course: end
 test-kernel: iso
 	@for run in $(KERNEL_TEST_RUNS); do \
 	  set -- $$run; mem=$$1; shift; \

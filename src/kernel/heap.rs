@@ -21,7 +21,7 @@ use crate::bootinfo::BootInfo;
 use crate::kernel::halt::fatal_because;
 use crate::kernel::memory;
 use crate::mm::addr::VirtAddr;
-use crate::mm::family::AllocError;
+use crate::mm::AllocError;
 use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
 use crate::mm::layout::PAGE_SIZE;
 use crate::mm::paging::{EntryFlags, Release, ZeroFill};

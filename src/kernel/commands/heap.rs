@@ -740,7 +740,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
         let ptr = NonNull::new(addr as *mut u8);
         let r = match ptr {
             Some(p) => kheap::deallocate(p, layout),
-            None => Err(crate::mm::family::AllocError::InvalidAddress),
+            None => Err(crate::mm::AllocError::InvalidAddress),
         };
         let place = if outside {
             "outside the heap"
