@@ -2,8 +2,12 @@
 //! `#[global_allocator]`, mapped at `KERNEL_HEAP_START` and grown on demand.
 //!
 //! ```text
-//!   Box::new ──► GlobalAlloc ──► KernelHeap::allocate ── short? ──► grow hook
-//!                                                                    │
+//!   Box::new ──► GlobalAlloc ──► KernelHeap::allocate ── short? ──► grow hook (here)
+//!                                                                    │ memory::try_with
+//!                                                                    ▼
+//!                                   Memory::grow_region ──► mm::vm::grow_region
+//!                                     region check, length ──► Mapper::map_range_sparse
+//!                                                                ──► PMM frames
 //!        heap region [KERNEL_HEAP_START .. region_end) ◄── mapped ───┘
 //!        (INITIAL_HEAP at boot plus the buddy heap's side table,
 //!         HEAP_GROW_STEP at least per growth; nothing for a request no
@@ -14,21 +18,25 @@
 //! its design ([`kind`]), how much of the arena is mapped ([`mapped_bytes`],
 //! the end of its highest region), its statistics. Nothing here copies it.
 //!
-//! Rule: never allocate from the heap while holding the memory lock (the
-//! grow hook takes it).
+//! Locking: the grow hook never waits for the memory lock; an allocation
+//! that needs growth inside `memory::with` fails with
+//! [`GrowFailure::MemoryLocked`] (see "Locking" in `kernel::memory`).
 
+use crate::arch::x86::without_interrupts;
 use crate::bootinfo::BootInfo;
 use crate::kernel::halt::fatal_because;
 use crate::kernel::memory;
 use crate::mm::addr::VirtAddr;
 use crate::mm::AllocError;
 use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
-use crate::mm::layout::PAGE_SIZE;
-use crate::mm::paging::{EntryFlags, Release, ZeroFill};
+use crate::mm::paging::EntryFlags;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
+use crate::mm::vm::{Grow, GrowError, Region, VirtRange};
 use crate::println;
 use core::alloc::Layout;
+use core::fmt;
 use core::ptr::NonNull;
+use spin::Mutex;
 
 /// Bytes of heap blocks mapped at boot; the rest comes through the grow
 /// hook. (The buddy heap's side table, `HeapKind::table_bytes`, is mapped
@@ -57,16 +65,11 @@ pub fn init(info: &BootInfo) {
         }
     };
     let first_map = INITIAL_HEAP + kind.table_bytes(HEAP_ARENA);
-    let mapped = memory::with(|m| {
-        m.mapper().map_range_sparse(
-            VirtAddr(KERNEL_HEAP_START),
-            first_map,
-            EntryFlags::WRITABLE | EntryFlags::GLOBAL,
-            ZeroFill::No,
-            &mut m.frames,
-        )
-    });
-    if let Err(e) = mapped {
+    let first = Grow {
+        step: first_map,
+        ..growth(KERNEL_HEAP_START as usize, first_map)
+    };
+    if let Err(e) = memory::with(|m| m.grow_region(&first)) {
         fatal_because("memory: cannot map the first heap pages", e);
     }
     // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for
@@ -92,47 +95,74 @@ pub fn init(info: &BootInfo) {
     KERNEL_HEAP.set_ungrow(ungrow);
 }
 
-/// The heap's grow hook: map at least `min_bytes` (and at least
-/// `HEAP_GROW_STEP`) at `end` from fresh frames. Called without the heap lock.
-fn grow(end: usize, min_bytes: usize) -> Option<usize> {
-    let room = (KERNEL_HEAP_START as usize + HEAP_ARENA).checked_sub(end)?;
-    let len = min_bytes
-        .max(HEAP_GROW_STEP)
-        .next_multiple_of(PAGE_SIZE)
-        .min(room);
-    if len < min_bytes || len == 0 {
-        return None;
-    }
-    let ok = memory::with(|m| {
-        m.mapper()
-            .map_range_sparse(
-                VirtAddr(end as u32),
-                len,
-                EntryFlags::WRITABLE | EntryFlags::GLOBAL,
-                ZeroFill::No,
-                &mut m.frames,
-            )
-            .is_ok()
-    });
-    if ok {
-        log::info!("heap grew by {len} bytes at {end:#x}");
-    }
-    ok.then_some(len)
+/// Why the heap did not grow when it was short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrowFailure {
+    /// The memory lock was held: the allocation came from inside
+    /// `memory::with`, where growing would wait for ever (see the locking
+    /// rule in `kernel::memory`).
+    MemoryLocked,
+    /// The VMM refused: no room left in the region, or no frames.
+    Vm(GrowError),
 }
 
-/// The heap's ungrow hook: it refused the `len` bytes `grow` mapped at
-/// `start`, so unmap them and give their frames back to the PMM.
+impl fmt::Display for GrowFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GrowFailure::MemoryLocked => f.write_str(
+                "out of memory: the heap cannot grow while the memory lock is held \
+                 (an allocation inside memory::with)",
+            ),
+            GrowFailure::Vm(e) => write!(f, "out of memory: {e}"),
+        }
+    }
+}
+
+/// The last growth that failed, for reports and tests.
+static LAST_GROW_FAILURE: Mutex<Option<GrowFailure>> = Mutex::new(None);
+
+/// The last growth failure, taken (the next call gives `None` until
+/// another growth fails).
+pub fn take_grow_failure() -> Option<GrowFailure> {
+    without_interrupts(|| LAST_GROW_FAILURE.lock().take())
+}
+
+/// The heap's growth for a shortfall of `min_bytes` at `end`: the kernel
+/// heap region, [`HEAP_GROW_STEP`] at least, writable and global.
+fn growth(end: usize, min_bytes: usize) -> Grow {
+    Grow {
+        region: Region::KernelHeap,
+        at: VirtAddr(end as u32),
+        min_bytes,
+        step: HEAP_GROW_STEP,
+        flags: EntryFlags::WRITABLE | EntryFlags::GLOBAL,
+    }
+}
+
+/// The heap's grow hook, a thin adapter over the VMM's `grow_region`:
+/// returns how many bytes it mapped at `end`. Called without the heap lock;
+/// never waits for the memory lock (a failure is named and kept).
+fn grow(end: usize, min_bytes: usize) -> Option<usize> {
+    let failure = match memory::try_with(|m| m.grow_region(&growth(end, min_bytes))) {
+        Some(Ok(len)) => {
+            log::info!("heap grew by {len} bytes at {end:#x}");
+            return Some(len);
+        }
+        Some(Err(e)) => GrowFailure::Vm(e),
+        None => GrowFailure::MemoryLocked,
+    };
+    log::warn!("heap: no growth of {min_bytes} bytes at {end:#x}: {failure}");
+    without_interrupts(|| *LAST_GROW_FAILURE.lock() = Some(failure));
+    None
+}
+
+/// The heap's ungrow hook, a thin adapter over the VMM's `shrink_region`:
+/// the heap refused the `len` bytes `grow` mapped at `start`, so they are
+/// unmapped and their frames go back to the PMM.
 fn ungrow(start: usize, len: usize) {
-    let undone = memory::with(|m| {
-        m.mapper()
-            .unmap_range(
-                VirtAddr(start as u32),
-                len,
-                Release::OwnedFrames(&mut m.frames),
-            )
-            .is_ok()
-    });
-    log::warn!("heap refused {len} bytes mapped at {start:#x}; unmapped: {undone}");
+    let range = VirtRange::new(start as u32, start as u64 + len as u64);
+    let undone = memory::try_with(|m| m.shrink_region(Region::KernelHeap, range));
+    log::warn!("heap refused {len} bytes mapped at {start:#x}; unmapped: {undone:?}");
 }
 
 /// Run `f` on the kernel heap under its lock; `None` before [`init`].

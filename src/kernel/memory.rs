@@ -13,8 +13,26 @@
 //!     V0xFFC00000    recursive mapping (PD[1023])
 //! ```
 //!
-//! Rule: never allocate from the heap while holding the memory lock (the
-//! heap's grow hook takes it).
+//! # Locking
+//!
+//! One lock, `MEMORY`, guards the PMM, the kernel's page tables and the
+//! region map; it is taken with interrupts off ([`with`]), so no handler
+//! interrupts its holder. The order, outermost first:
+//!
+//! ```text
+//!   MEMORY  ──►  the kernel heap's lock  ──►  command tables (FALLOCS ...)  ──►  console
+//! ```
+//!
+//! The heap's lock is never held while `MEMORY` is taken: the heap drops it
+//! before it calls its grow hook. The hook takes `MEMORY` with
+//! [`try_with`], never waiting: on one CPU with interrupts off, a held
+//! `MEMORY` means the allocation came from inside [`with`], and waiting
+//! would spin for ever. Such a growth fails instead, with
+//! `heap::GrowFailure::MemoryLocked` (the allocation is out of memory), so
+//! "never allocate while `MEMORY` is held" cannot hang the kernel: an
+//! allocation under the lock that fits the heap succeeds, one that needs
+//! growth fails with a named error. The in-kernel test
+//! `heap_growth_under_the_memory_lock_fails_named` provokes it.
 
 use crate::arch::x86::{self, gdt, without_interrupts};
 use crate::bootinfo::BootInfo;
@@ -24,10 +42,14 @@ use crate::kernel::stack::boot_stack;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
-use crate::mm::paging::{Entry, EntryFlags, Mapper, NoFlush, PageSize, Scope, TlbFlush};
+use crate::mm::paging::{
+    Entry, EntryFlags, FrameUser, KERNEL_PDX, Mapper, NoFlush, PageSize, Scope, TlbFlush,
+};
 use crate::mm::phys::PhysMemory;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_TEMP_MAP_START};
-use crate::mm::vm::{AddressSpace, RegionMap};
+use crate::mm::vm::{
+    self, AddressSpace, Grow, GrowError, Region, RegionMap, ShrinkError, VirtRange,
+};
 use crate::println;
 use spin::Mutex;
 
@@ -84,6 +106,45 @@ impl Memory {
         // every frame; Invlpg flushes the loaded space, which this one is.
         unsafe { Mapper::new(self.kernel.directory(), Scope::All, &KernelPhys, &Invlpg) }
     }
+
+    /// Grow a region of the kernel's space as `req` asks, with frames from
+    /// the PMM ([`vm::grow_region`]); on error nothing changed.
+    pub fn grow_region(&mut self, req: &Grow) -> Result<usize, GrowError> {
+        vm::grow_region(&mut self.mapper(), &self.regions, req, &mut self.frames)
+    }
+
+    /// Unmap `range` of `region` and give its frames back to the PMM
+    /// ([`vm::shrink_region`]).
+    pub fn shrink_region(
+        &mut self,
+        region: Region,
+        range: VirtRange,
+    ) -> Result<usize, ShrinkError> {
+        vm::shrink_region(
+            &mut self.mapper(),
+            &self.regions,
+            region,
+            range,
+            &mut self.frames,
+        )
+    }
+
+    /// A page of the kernel's address space that maps a frame of
+    /// `first..first + count`, or `None`. Searched: the user half, the heap
+    /// and kernel private (where pages map chosen frames). Not searched: the
+    /// linear space, which maps all RAM by design, the temporary window,
+    /// which shows any frame for a moment, and the recursive slot. The only
+    /// address space today is the kernel's; user spaces would be searched here.
+    pub fn find_user(&self, first: Frame, count: usize) -> Option<FrameUser> {
+        let m = self.mapper();
+        m.find_user(first, count, 0..KERNEL_PDX).or_else(|| {
+            m.find_user(
+                first,
+                count,
+                VirtAddr(KERNEL_HEAP_START).pdx()..VirtAddr(KERNEL_TEMP_MAP_START).pdx(),
+            )
+        })
+    }
 }
 
 /// The kernel's memory, once `init` has run.
@@ -95,10 +156,14 @@ pub fn with<R>(f: impl FnOnce(&mut Memory) -> R) -> R {
     without_interrupts(|| f(MEMORY.lock().as_mut().expect("memory: used before init")))
 }
 
-/// Like [`with`], but `None` when the lock is held (for fault reports).
+/// Like [`with`], but `None` when the lock is held (or before `init`)
+/// instead of waiting: for fault reports, and for the heap's grow hook,
+/// whose caller may be the lock's holder (see "Locking" above).
 pub fn try_with<R>(f: impl FnOnce(&mut Memory) -> R) -> Option<R> {
-    let mut guard = MEMORY.try_lock()?;
-    guard.as_mut().map(f)
+    without_interrupts(|| {
+        let mut guard = MEMORY.try_lock()?;
+        guard.as_mut().map(f)
+    })
 }
 
 unsafe extern "C" {

@@ -21,6 +21,7 @@ use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::Size;
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER};
+use crate::mm::paging::FrameUser;
 use alloc::format;
 use alloc::string::String;
 use core::fmt::{self, Write};
@@ -367,6 +368,8 @@ enum Freed {
     Run(usize),
     Refused(FrameError, FrameClass),
     KernelOwned,
+    /// A page still maps a frame of the run (`map <vaddr> <phys>`).
+    Mapped(FrameUser),
 }
 
 /// `ffree <addr>`: free the `falloc` allocation that starts at `addr`. Bad
@@ -382,8 +385,13 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (freed, free) = memory::with(|m| {
         let class = m.frames.plan().classify(frame);
         let freed = match falloc_containing(frame) {
-            // A falloc allocation: its start frees the whole run; a frame
-            // inside it is refused by the allocator itself (`BadRun`).
+            // A falloc allocation: its start frees the whole run, unless a
+            // page still maps one of its frames (the state `map` refuses to
+            // create); a frame inside it is refused by the allocator itself
+            // (`BadRun`).
+            Some(a) if let Some(user) = m.find_user(Frame(a.start), a.len as usize) => {
+                Freed::Mapped(user)
+            }
             Some(a) => match m.frames.release_address(addr) {
                 Ok(len) => {
                     let mut table = FALLOCS.lock();
@@ -429,5 +437,18 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
         Freed::KernelOwned => Err(format!(
             "{at}: allocated by the kernel (page table or heap), not by falloc; freeing it would corrupt memory in use"
         )),
+        Freed::Mapped(u) => {
+            let which = if u.frame == frame {
+                String::new()
+            } else {
+                format!(" (its frame {})", u.frame.start_address())
+            };
+            Err(format!(
+                "{at}: still mapped at {} [{}]{which}: `unmap {:#x}` first, or the page would point at a free frame",
+                u.page.start_address(),
+                u.flags.letters(),
+                u.page.start_address().as_u32()
+            ))
+        }
     }
 }

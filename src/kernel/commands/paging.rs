@@ -6,7 +6,8 @@
 //!   pagedir             every mapping of the kernel directory, merged into runs
 //!   vmregions           the region table: range, size, pages mapped, use
 //!   map <vaddr> [phys]  map one page in the kernel's address space
-//!   unmap <vaddr>       remove it again (invlpg; a frame `map` took goes back)
+//!   unmap <vaddr>       remove it again (invlpg; a frame `map` took goes back,
+//!                       and a page table `map` made, once empty)
 //!   segdemo [offset]    selector:offset --segment--> linear --paging--> physical
 //!
 //!   where `map` and `unmap` work (the rest is the kernel's own and stays intact):
@@ -288,7 +289,7 @@ fn unmap(args: &[&str], out: &mut dyn Write) -> Outcome {
         return Err("one address, please".into());
     };
     let va = parse_addr(va)?;
-    let done = memory::with(|m| -> Result<(Frame, EntryFlags), Refusal> {
+    let done = memory::with(|m| -> Result<(Frame, EntryFlags, bool), Refusal> {
         let page = page_of(va)?;
         let region = m.regions.region_of(VirtAddr(va));
         if !may_change(region) {
@@ -303,19 +304,25 @@ fn unmap(args: &[&str], out: &mut dyn Write) -> Outcome {
             None => return Err(Refusal::Unmap(UnmapError::NotMapped(page))),
         };
         mapper
-            .unmap_range(VirtAddr(va), PAGE_SIZE, Release::OwnedFrames(&mut m.frames))
+            .unmap_range(VirtAddr(va), PAGE_SIZE, Release::OwnedFrames, &mut m.frames)
             .map_err(Refusal::Unmap)?;
-        Ok((frame, flags))
+        let table_freed = !mapper.read_pde(VirtAddr(va)).is_present();
+        Ok((frame, flags, table_freed))
     });
-    let (frame, flags) = done.map_err(|r| r.message())?;
+    let (frame, flags, table_freed) = done.map_err(|r| r.message())?;
     let fate = if flags.contains(EntryFlags::OWNED) {
         "it was owned: the frame went back to the PMM"
     } else {
         "it was not owned: the frame stays as it was"
     };
+    let table = if table_freed {
+        "; its page table, left empty, went back too"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "unmapped {} (was {} [{}]); invlpg {0}; {fate}",
+        "unmapped {} (was {} [{}]); invlpg {0}; {fate}{table}",
         VirtAddr(va),
         frame.start_address(),
         flags.letters()

@@ -551,7 +551,10 @@ fn split_allocator() -> TestResult {
     .ok_or_else(|| String::from("no frames or no window for the split allocator"))?;
     let r = split_checks(frame.start_address(), window);
     let undone = memory::with(|m| {
-        let unmapped = m.mapper().unmap_range(window, LEN, Release::Keep).is_ok();
+        let unmapped = m
+            .mapper()
+            .unmap_range(window, LEN, Release::Keep, &mut m.frames)
+            .is_ok();
         unmapped && m.frames.free_contiguous(frame, PAGES).is_ok()
     });
     r?;

@@ -12,9 +12,10 @@
 
 use crate::kassert;
 use crate::kernel::commands;
-use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
+use crate::kernel::heap::{self as kheap, GrowFailure, INITIAL_HEAP};
 use crate::kernel::host::KernelHost;
 use crate::kernel::ktests::kit::Test;
+use crate::kernel::memory;
 use crate::kernel::playground;
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
@@ -46,6 +47,10 @@ pub static TESTS: &[Test] = &[
         run: bad_free,
     },
     Test {
+        name: "heap_growth_under_the_memory_lock_fails_named",
+        run: growth_under_memory_lock,
+    },
+    Test {
         name: "heap_write_after_free_found_by_heapcheck",
         run: write_after_free,
     },
@@ -70,6 +75,28 @@ pub static TESTS: &[Test] = &[
         run: commands_work,
     },
 ];
+
+/// The old hang: an allocation that needs the heap to grow, made inside
+/// `memory::with`, spun for ever on the memory lock its own caller held.
+/// Now the grow hook does not wait: the allocation fails, the failure is
+/// `GrowFailure::MemoryLocked`, and the heap is intact.
+fn growth_under_memory_lock() -> Result<(), String> {
+    let _ = kheap::take_grow_failure();
+    // Larger than all the heap has mapped: no free block can hold it.
+    let size = (kheap::mapped_bytes() + PAGE_SIZE).next_power_of_two();
+    let layout = Layout::from_size_align(size, PAGE_SIZE).map_err(|e| format!("{e}"))?;
+    let r = memory::with(|_| kheap::allocate(layout));
+    let failure = kheap::take_grow_failure();
+    if let Ok(p) = r {
+        let _ = kheap::deallocate(p, layout);
+        return Err(format!("{size} bytes were allocated under the memory lock"));
+    }
+    kassert!(
+        failure == Some(GrowFailure::MemoryLocked),
+        "the growth under the memory lock failed with {failure:?}, not MemoryLocked"
+    );
+    kernel_heap_ok()
+}
 
 /// The kernel heap's own verdict.
 fn kernel_heap_ok() -> Result<(), String> {

@@ -55,6 +55,14 @@ pub static TESTS: &[Test] = &[
         name: "paging_map_unmap_commands_guard_the_kernel",
         run: map_commands,
     },
+    Test {
+        name: "paging_map_unmap_100_areas_is_frame_exact",
+        run: map_unmap_areas_is_frame_exact,
+    },
+    Test {
+        name: "paging_ffree_refuses_a_mapped_frame",
+        run: ffree_refuses_a_mapped_frame,
+    },
 ];
 
 /// A page fault caught by a probe at `addr`: (not present?, write?).
@@ -121,7 +129,7 @@ fn map_write_translate_unmap() -> Result<(), String> {
     let (unmapped, free_after, after) = memory::with(|m| {
         let n = m
             .mapper()
-            .unmap_range(va, PAGE_SIZE, Release::OwnedFrames(&mut m.frames));
+            .unmap_range(va, PAGE_SIZE, Release::OwnedFrames, &mut m.frames);
         (n, m.frames.free_count(), m.mapper().translate(va))
     });
     kassert!(unmapped == Ok(1), "unmap: {unmapped:?}");
@@ -532,5 +540,76 @@ fn map_commands() -> Result<(), String> {
     let out = run(&alloc::format!("unmap {:#x}", target.as_u32()));
     kassert!(out.contains("not owned"), "unmap of the alias: {out}");
     kassert!(free() == before, "unmapping an alias freed a frame");
+    Ok(())
+}
+
+/// `map` then `unmap` in 100 distinct 4 MiB areas of the user half: each
+/// map draws a frame and a page table, each unmap gives both back, so the
+/// free count ends exactly where it began (it lost 100 frames before).
+fn map_unmap_areas_is_frame_exact() -> Result<(), String> {
+    let run = |line: &str| {
+        let mut out = String::new();
+        crate::kernel::commands::run(line, &mut out);
+        out
+    };
+    let free = || memory::with(|m| m.frames.free_count());
+    let before = free();
+    let areas = (0..100u32).map(|i| 0x1000_0000 + i * crate::mm::layout::LARGE_PAGE_SIZE as u32);
+    for va in areas.clone() {
+        let out = run(&alloc::format!("map {va:#x}"));
+        kassert!(out.starts_with("mapped "), "map {va:#x}: {out}");
+    }
+    kassert!(
+        free() == before - 200,
+        "100 maps took {} frames, not 200",
+        before - free()
+    );
+    for va in areas {
+        let out = run(&alloc::format!("unmap {va:#x}"));
+        kassert!(
+            out.contains("page table, left empty, went back"),
+            "unmap {va:#x}: {out}"
+        );
+    }
+    kassert!(free() == before, "free frames {before} -> {}", free());
+    Ok(())
+}
+
+/// `ffree` refuses a falloc run while `map` shows one of its frames, naming
+/// the page; after `unmap` it frees the run.
+fn ffree_refuses_a_mapped_frame() -> Result<(), String> {
+    let run = |line: &str| {
+        let mut out = String::new();
+        crate::kernel::commands::run(line, &mut out);
+        out
+    };
+    let free = || memory::with(|m| m.frames.free_count());
+    let before = free();
+    let out = run("falloc 2");
+    let addr = out
+        .split(" at P")
+        .nth(1)
+        .and_then(|s| s.get(..10))
+        .and_then(|s| crate::shell::parse_number(s).ok())
+        .ok_or_else(|| alloc::format!("falloc said: {out}"))?;
+    let second = addr + PAGE_SIZE as u32;
+    let out = run(&alloc::format!("map 0x10000000 {second:#x}"));
+    kassert!(
+        out.contains("read-only alias"),
+        "map of the falloc frame: {out}"
+    );
+    let out = run(&alloc::format!("ffree {addr:#x}"));
+    kassert!(
+        out.starts_with("error: ") && out.contains("still mapped at V0x10000000"),
+        "ffree of a mapped run: {out}"
+    );
+    let out = run("unmap 0x10000000");
+    kassert!(out.starts_with("unmapped "), "unmap: {out}");
+    let out = run(&alloc::format!("ffree {addr:#x}"));
+    kassert!(
+        out.starts_with("freed 2 frames"),
+        "ffree after unmap: {out}"
+    );
+    kassert!(free() == before, "free frames {before} -> {}", free());
     Ok(())
 }

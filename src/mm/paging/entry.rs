@@ -22,8 +22,9 @@
 //! ```
 //!
 //! Cairn uses the first available bit as [`EntryFlags::OWNED`]: the mapping
-//! owns its frame, which is freed with it (`unmap_range(.., Release::OwnedFrames)`,
-//! address-space destroy).
+//! owns its frame, which is freed with it (`unmap_range(.., Release::OwnedFrames, ..)`,
+//! address-space destroy); and the second, in a PDE, as [`EntryFlags::PINNED`]:
+//! the page table is shared by every address space and is kept when empty.
 
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::layout::{ENTRIES_PER_TABLE, LARGE_PAGE_SIZE, PAGE_SIZE};
@@ -55,7 +56,7 @@ bitflags! {
         const GLOBAL = 1 << 8;
         /// Available to the OS, bit 9 (Cairn: [`EntryFlags::OWNED`]).
         const AVAILABLE_0 = 1 << 9;
-        /// Available to the OS, bit 10 (unused by Cairn).
+        /// Available to the OS, bit 10 (Cairn: [`EntryFlags::PINNED`]).
         const AVAILABLE_1 = 1 << 10;
         /// Available to the OS, bit 11 (unused by Cairn).
         const AVAILABLE_2 = 1 << 11;
@@ -66,11 +67,15 @@ impl EntryFlags {
     /// Cairn's meaning of the first available bit: the frame behind this
     /// mapping was allocated for it and is freed when the mapping is released.
     pub const OWNED: EntryFlags = EntryFlags::AVAILABLE_0;
+    /// Cairn's meaning of the second available bit, in a PDE: this page
+    /// table is shared by every address space (the kernel half's tables,
+    /// made by `prepare_tables`) and stays when its last page is unmapped.
+    pub const PINNED: EntryFlags = EntryFlags::AVAILABLE_1;
     /// The bits the CPU writes on its own; ignored when mappings are compared.
     pub const CPU_SET: EntryFlags = EntryFlags::ACCESSED.union(EntryFlags::DIRTY);
 
     /// The flags as fixed columns `PWUTCADSG` with `-` for a clear bit, then
-    /// ` own` / ` avl1` / ` avl2` for the available bits that are set.
+    /// ` own` / ` pin` / ` avl2` for the available bits that are set.
     pub const fn letters(self) -> FlagLetters {
         FlagLetters(self)
     }
@@ -101,7 +106,7 @@ impl fmt::Display for FlagLetters {
             f.write_str(" own")?;
         }
         if self.0.contains(EntryFlags::AVAILABLE_1) {
-            f.write_str(" avl1")?;
+            f.write_str(" pin")?;
         }
         if self.0.contains(EntryFlags::AVAILABLE_2) {
             f.write_str(" avl2")?;
@@ -282,7 +287,7 @@ mod tests {
         let f = EntryFlags::PRESENT | EntryFlags::USER | EntryFlags::GLOBAL;
         assert_eq!(format!("{}", f.letters()), "P-U-----G");
         let all = EntryFlags::all();
-        assert_eq!(format!("{}", all.letters()), "PWUTCADSG own avl1 avl2");
+        assert_eq!(format!("{}", all.letters()), "PWUTCADSG own pin avl2");
         assert_eq!(format!("{}", EntryFlags::empty().letters()), "---------");
     }
 

@@ -40,11 +40,13 @@ pub mod walk;
 pub(crate) mod testframes;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unmap_tests;
 
 pub use entry::{Entry, EntryFlags, PageDirectory, PageTable};
 pub use mapper::{
-    Alloc, CheckError, KERNEL_PDX, MapError, Mapper, MapperCheck, NoFlush, PageSize, PteSlot,
-    Release, Scope, TlbFlush, UnmapError, WalkError, ZeroFill,
+    Alloc, CheckError, FrameUser, KERNEL_PDX, MapError, Mapper, MapperCheck, NoFlush, PageSize,
+    PteSlot, Release, Scope, TlbFlush, UnmapError, WalkError, ZeroFill,
 };
 pub use report::{MappedRun, RunKind, RunTotals, Runs, Size};
 pub use sparse::{SPARSE_CHUNK, SparseError, draw_sparse};

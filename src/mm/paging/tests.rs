@@ -92,13 +92,15 @@ fn map_translate_unmap_one_page() {
     assert_eq!(mem.read_u32(PhysAddr(pde.addr().0 + 2 * 4)), 0x0012_3007);
     assert_eq!(m.check(Some(&frames)).unwrap().pages, 1);
 
-    assert_eq!(m.unmap(page(0x0040_2000)), Ok(Frame(0x123)));
+    assert_eq!(m.unmap(page(0x0040_2000), &mut frames), Ok(Frame(0x123)));
     assert_eq!(m.translate(VirtAddr(0x0040_2ABC)), None);
-    assert_eq!(*tlb.0.borrow(), [page(0x0040_2000)]);
-    // The table stays (freed when the address space is destroyed).
-    assert_eq!(frames.free_count(), before - 1);
+    // The page, then (its table left empty and freed) the PDE's 4 MiB.
+    assert_eq!(*tlb.0.borrow(), [page(0x0040_2000), page(0x0040_0000)]);
+    // Unmap gives back what map took: the table went back too.
+    assert_eq!(frames.free_count(), before);
+    assert!(!m.read_pde(VirtAddr(0x0040_2000)).is_present());
     assert_eq!(
-        m.unmap(page(0x0040_2000)),
+        m.unmap(page(0x0040_2000), &mut frames),
         Err(UnmapError::NotMapped(page(0x0040_2000)))
     );
 }
@@ -150,12 +152,12 @@ fn unmapping_what_is_not_mapped_changes_nothing() {
     let snap = snapshot(&mem, &frames);
     // No table at all.
     assert_eq!(
-        m.unmap(page(0x0100_0000)),
+        m.unmap(page(0x0100_0000), &mut frames),
         Err(UnmapError::NotMapped(page(0x0100_0000)))
     );
     // A table, but no page.
     assert_eq!(
-        m.unmap(page(0x0080_1000)),
+        m.unmap(page(0x0080_1000), &mut frames),
         Err(UnmapError::NotMapped(page(0x0080_1000)))
     );
     assert_eq!(snapshot(&mem, &frames), snap);
@@ -235,7 +237,7 @@ fn large_pages_translate_and_block_small_ones() {
         m.map(p, Frame(1), W, &mut frames),
         Err(MapError::LargePage(p))
     );
-    assert_eq!(m.unmap(p), Err(UnmapError::LargePage(p)));
+    assert_eq!(m.unmap(p, &mut frames), Err(UnmapError::LargePage(p)));
     assert_eq!(
         m.walk(p.start_address(), Alloc::No),
         Err(WalkError::LargePage)
@@ -299,8 +301,8 @@ fn bad_input_is_refused_and_changes_nothing() {
     );
     let rec = page(RECURSIVE_BASE);
     assert_eq!(m.map(rec, Frame(1), W, f), Err(MapError::Reserved(rec)));
-    assert_eq!(m.unmap(rec), Err(UnmapError::Reserved(rec)));
-    assert_eq!(m.unmap(Page(1 << 20)), Err(UnmapError::BadRange));
+    assert_eq!(m.unmap(rec, f), Err(UnmapError::Reserved(rec)));
+    assert_eq!(m.unmap(Page(1 << 20), f), Err(UnmapError::BadRange));
     assert_eq!(m.mapping(Page(u32::MAX)), None);
     assert_eq!(
         m.map_large(VirtAddr(RECURSIVE_BASE), PhysAddr(0), W),
@@ -344,11 +346,11 @@ fn bad_input_is_refused_and_changes_nothing() {
         Err(MapError::BadRange)
     );
     assert_eq!(
-        m.unmap_range(va, 0, Release::Keep),
+        m.unmap_range(va, 0, Release::Keep, &mut frames),
         Err(UnmapError::BadRange)
     );
     assert_eq!(
-        m.unmap_range(va, 5, Release::Keep),
+        m.unmap_range(va, 5, Release::Keep, &mut frames),
         Err(UnmapError::Unaligned)
     );
     assert_eq!(snapshot(&mem, &frames), snap);
@@ -370,7 +372,7 @@ fn a_user_scope_mapper_leaves_the_kernel_half_alone() {
         m.map_large(VirtAddr(KERNEL_BASE), PhysAddr(0), W),
         Err(MapError::OutOfScope(k))
     );
-    assert_eq!(m.unmap(k), Err(UnmapError::OutOfScope(k)));
+    assert_eq!(m.unmap(k, &mut frames), Err(UnmapError::OutOfScope(k)));
     assert_eq!(
         m.walk(VirtAddr(KERNEL_BASE), Alloc::Yes(&mut frames)),
         Err(WalkError::OutOfScope)
@@ -506,10 +508,11 @@ fn sparse_range_maps_fresh_owned_frames() {
     assert_eq!((c.pages, c.owned, c.tables), (20, 20, 1));
     // Released with their frames.
     assert_eq!(
-        m.unmap_range(va, 20 * PAGE_SIZE, Release::OwnedFrames(&mut frames)),
+        m.unmap_range(va, 20 * PAGE_SIZE, Release::OwnedFrames, &mut frames),
         Ok(20)
     );
-    assert_eq!(frames.free_count(), before - 1);
+    // ... and the table they left empty.
+    assert_eq!(frames.free_count(), before);
 }
 
 /// An allocator that logs every frame it hands out, in order.
@@ -612,7 +615,7 @@ fn map_new_owns_its_frame_and_gives_it_back_on_failure() {
     );
     assert_eq!(frames.free_count(), free);
     assert_eq!(
-        m.unmap_range(p.start_address(), PAGE_SIZE, Release::Keep),
+        m.unmap_range(p.start_address(), PAGE_SIZE, Release::Keep, &mut frames),
         Ok(1)
     );
     assert!(
@@ -714,18 +717,19 @@ fn unmap_range_is_all_or_nothing() {
     let snap = snapshot(&mem, &frames);
     let hole = page(va.0 + 4 * 4096);
     assert_eq!(
-        m.unmap_range(va, 5 * PAGE_SIZE, Release::OwnedFrames(&mut frames)),
+        m.unmap_range(va, 5 * PAGE_SIZE, Release::OwnedFrames, &mut frames),
         Err(UnmapError::NotMapped(hole))
     );
     assert_eq!(snapshot(&mem, &frames), snap);
     assert!(tlb.0.borrow().is_empty());
     let free = frames.free_count();
     assert_eq!(
-        m.unmap_range(va, 4 * PAGE_SIZE, Release::OwnedFrames(&mut frames)),
+        m.unmap_range(va, 4 * PAGE_SIZE, Release::OwnedFrames, &mut frames),
         Ok(4)
     );
-    assert_eq!(frames.free_count(), free + 4);
-    assert_eq!(tlb.0.borrow().len(), 4);
+    // Four frames and the table they left empty; four pages and the table flushed.
+    assert_eq!(frames.free_count(), free + 5);
+    assert_eq!(tlb.0.borrow().len(), 5);
 
     // A frame marked OWNED that the allocator does not know: reported, and still unmapped.
     m.map(
@@ -735,7 +739,7 @@ fn unmap_range_is_all_or_nothing() {
         &mut frames,
     )
     .unwrap();
-    let r = m.unmap_range(va, PAGE_SIZE, Release::OwnedFrames(&mut frames));
+    let r = m.unmap_range(va, PAGE_SIZE, Release::OwnedFrames, &mut frames);
     assert_eq!(
         r,
         Err(UnmapError::FreeFailed {
@@ -821,7 +825,7 @@ fn pagedir_merges_runs() {
     // Accessed / dirty do not split a run.
     let slot = m.walk(VirtAddr(0x0040_1000), Alloc::No).unwrap();
     let pte = m.read_pte(slot);
-    m.unmap(page(0x0040_1000)).unwrap();
+    m.unmap(page(0x0040_1000), f).unwrap();
     m.map(
         page(0x0040_1000),
         pte.frame(),
@@ -910,6 +914,14 @@ struct Model {
 }
 
 impl Model {
+    /// Forget the tables no page uses any more (unmap frees them); returns
+    /// how many.
+    fn drop_empty_tables(&mut self) -> usize {
+        let before = self.tables.len();
+        let used: BTreeSet<usize> = self.pages.keys().map(|p| p.start_address().pdx()).collect();
+        self.tables.retain(|pdx| used.contains(pdx));
+        before - self.tables.len()
+    }
     fn owned(&self) -> usize {
         self.pages
             .values()
@@ -1072,12 +1084,13 @@ fn soak_mapper_against_a_model() {
             }
             1 | 2 => {
                 let p = random_page(&mut rng, &model);
-                let r = m.unmap(p);
+                let r = m.unmap(p, &mut frames);
                 let expect = model.unmap_obstacle(p, 1);
                 assert_eq!(r.err(), expect, "step {step}: unmap {p:?}");
                 if let Ok(f) = r {
                     let (want, flags) = model.pages.remove(&p).unwrap();
                     assert_eq!(f, want);
+                    model.drop_empty_tables();
                     if flags.contains(EntryFlags::OWNED) {
                         // unmap leaves the frame to the caller.
                         frames.free(f).unwrap();
@@ -1171,11 +1184,11 @@ fn soak_mapper_against_a_model() {
                 let n = rng.range(1, 6) as u32;
                 let release = rng.chance(1, 2);
                 let rel = if release {
-                    Release::OwnedFrames(&mut frames)
+                    Release::OwnedFrames
                 } else {
                     Release::Keep
                 };
-                let r = m.unmap_range(p.start_address(), n as usize * PAGE_SIZE, rel);
+                let r = m.unmap_range(p.start_address(), n as usize * PAGE_SIZE, rel, &mut frames);
                 assert_eq!(
                     r.err(),
                     model.unmap_obstacle(p, n),
@@ -1186,16 +1199,14 @@ fn soak_mapper_against_a_model() {
                     let mut freed = 0;
                     for i in 0..n {
                         let (f, fl) = model.pages.remove(&Page(p.0 + i)).unwrap();
-                        if fl.contains(EntryFlags::OWNED) {
-                            if release {
-                                freed += 1;
-                            } else {
-                                // The caller keeps it: give it back ourselves.
-                                frames.free(f).unwrap();
-                                freed += 1;
-                            }
+                        if fl.contains(EntryFlags::OWNED) && !release {
+                            // The caller keeps it: give it back ourselves.
+                            frames.free(f).unwrap();
                         }
+                        freed += fl.contains(EntryFlags::OWNED) as usize;
                     }
+                    // Tables left empty went back with the pages.
+                    freed += model.drop_empty_tables();
                     assert_eq!(frames.free_count(), free_before + freed);
                 }
             }

@@ -10,12 +10,13 @@
 //!   FaultReport::new(CR2, EIP, error code, walk, regions) --> "page fault at ..." + cause
 //! ```
 //!
-//! The seed-003 workflow: a heap that is short asks for pages; the VMM picks
-//! the place with `find_free(len, Region::KernelHeap)` (or the heap's own
-//! end), maps fresh frames there with `Mapper::map_range_sparse`, and the
-//! heap carries on.
+//! The seed-003 workflow: a heap that is short asks for pages at its own end;
+//! [`grow_region`] checks the range lies in the heap's region, maps fresh
+//! frames there with `Mapper::map_range_sparse` (undoing everything on
+//! failure), and the heap carries on; [`shrink_region`] undoes a growth.
 
 pub mod fault;
+pub mod grow;
 pub mod region;
 pub mod space;
 
@@ -23,5 +24,6 @@ pub mod space;
 mod tests;
 
 pub use fault::{FaultCause, FaultReport, PageFaultCode};
+pub use grow::{Grow, GrowError, ShrinkError, grow_len, grow_region, shrink_region};
 pub use region::{FindFreeError, Region, RegionError, RegionMap, VirtRange};
 pub use space::{AddressSpace, DestroyStats, SpaceError, SpaceKind, UserFrames};

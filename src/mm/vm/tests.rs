@@ -566,7 +566,7 @@ fn fault_reports_name_region_entries_and_cause() {
     let map = RegionMap::standard();
     let mut m = kernel.mapper(&mem, &NoFlush);
     // Kernel text page made read-only, a user page, a supervisor page.
-    m.unmap(Page(0xC0100)).unwrap();
+    m.unmap(Page(0xC0100), &mut frames).unwrap();
     m.map(Page(0xC0100), Frame(0x100), EntryFlags::GLOBAL, &mut frames)
         .unwrap();
     m.map(Page(0x400), Frame(0x500), UW, &mut frames).unwrap();
@@ -650,7 +650,8 @@ fn soak_address_spaces_against_models() {
                         km.unmap_range(
                             p.start_address(),
                             PAGE_SIZE,
-                            Release::OwnedFrames(&mut frames)
+                            Release::OwnedFrames,
+                            &mut frames
                         ),
                         Ok(1)
                     );
@@ -671,7 +672,8 @@ fn soak_address_spaces_against_models() {
                             let r = m.unmap_range(
                                 p.start_address(),
                                 PAGE_SIZE,
-                                Release::OwnedFrames(&mut frames),
+                                Release::OwnedFrames,
+                                &mut frames,
                             );
                             assert_eq!(r, Ok(1));
                             e.remove();
@@ -719,7 +721,8 @@ fn soak_address_spaces_against_models() {
         km.unmap_range(
             p.start_address(),
             PAGE_SIZE,
-            Release::OwnedFrames(&mut frames),
+            Release::OwnedFrames,
+            &mut frames,
         )
         .unwrap();
     }
