@@ -233,22 +233,21 @@ fn texts_at_head(repo: &Path) -> Result<Vec<(String, String)>, String> {
 }
 
 /// Lines of lab `lab`'s solution (on main) found in the checked-out tree.
-/// A line counts when it is distinctive: at least 16 characters, and
-/// found nowhere in main's copy of its file outside that lab's solutions.
+/// A line counts when it is distinctive: at least 16 characters, not a
+/// comment, and found nowhere on main outside that lab's solutions (a line
+/// the rest of the kernel also has, `Some(e) => Err(e),` say, gives
+/// nothing away).
 pub fn solution_leaks(
     repo: &Path,
     main_texts: &[(String, String)],
     lab: u32,
 ) -> Result<Vec<String>, String> {
-    let mut distinctive: Vec<(String, String)> = Vec::new();
+    let mut elsewhere: BTreeSet<String> = BTreeSet::new();
+    let mut solution: Vec<(String, String)> = Vec::new();
     for (path, text) in main_texts {
-        let regions = markers::solution_regions(path, text, lab);
-        if regions.is_empty() {
-            continue;
-        }
-        // The file as a lab branch of another module would see it: the
-        // lines that stay whatever the student writes.
-        let rest: BTreeSet<String> = markers::cut_file(
+        // Every file as the lab branch's cut would keep it (the solution
+        // dropped, its stub in place), later modules included.
+        let rest = markers::cut_file(
             path,
             text,
             Some(markers::Target {
@@ -256,19 +255,16 @@ pub fn solution_leaks(
                 lab: Some(lab),
             }),
         )
-        .map_err(|e| format!("{path}: {e}"))?
-        .lines()
-        .map(|l| l.trim().to_string())
-        .collect();
-        for r in regions {
-            for l in r {
-                let t = l.trim().to_string();
-                if t.len() >= 16 && !t.starts_with("//") && !rest.contains(&t) {
-                    distinctive.push((path.clone(), t));
-                }
-            }
+        .map_err(|e| format!("{path}: {e}"))?;
+        elsewhere.extend(rest.lines().map(|l| l.trim().to_string()));
+        for r in markers::solution_regions(path, text, lab) {
+            solution.extend(r.into_iter().map(|l| (path.clone(), l.trim().to_string())));
         }
     }
+    let distinctive: Vec<(String, String)> = solution
+        .into_iter()
+        .filter(|(_, t)| t.len() >= 16 && !t.starts_with("//") && !elsewhere.contains(t))
+        .collect();
     let mut leaks = Vec::new();
     for f in git::tracked_files(repo)? {
         let Ok(text) = fs::read_to_string(repo.join(&f)) else {
