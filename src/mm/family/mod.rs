@@ -42,8 +42,6 @@ pub use channel::{ChannelError, Consumer, Producer, Reset};
 pub use pool::{ObjectPostfix, ObjectPrefix, PoolAllocator};
 pub use split::{SparseError, SplitAllocator};
 
-use core::fmt;
-
 /// A piece of memory: where it starts, how long it is, and the alignment it
 /// was asked with (0 means "the allocator's default").
 ///

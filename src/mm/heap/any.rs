@@ -118,9 +118,9 @@ impl AnyHeap {
     ) -> Result<AnyHeap, AllocError> {
         // course: module 07
         let mut heap = match kind {
-        // course: else
-        // match kind {
-        // course: end
+            // course: else
+            // match kind {
+            // course: end
             HeapKind::Buddy => {
                 let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
                 // SAFETY: forwarded from the caller.
