@@ -19,7 +19,7 @@ TIMEOUT ?= 60
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps kernel iso run run-serial debug test test-host test-kernel test-qemu lint soak bench clean \
+.PHONY: all deps kernel iso run run-serial debug test test-host test-kernel test-qemu doccheck lint soak bench clean \
 	course-tool module-branches grade course-check
 
 all: iso
@@ -79,8 +79,9 @@ debug: deps iso
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
 
 ## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven
-## tests, then the course: every module and lab branch cut and checked.
-test: deps lint test-host iso test-kernel test-qemu course-check
+## tests, the module pages replayed, then the course: every module and lab branch
+## cut and checked.
+test: deps lint test-host iso test-kernel test-qemu doccheck course-check
 	@echo "make test: all tiers passed"
 
 ## lint: formatting and clippy (host and kernel target), warnings are errors;
@@ -124,6 +125,20 @@ test-kernel: iso
 ## test-qemu: tier 3, boot the ISO headless and type through the QEMU monitor.
 test-qemu: iso
 	CAIRN_ISO=$(abspath $(ISO)) cargo test --test qemu -- --ignored --test-threads=2
+
+## doccheck: the module pages stay true: every transcript replayed in QEMU,
+## every file, type and function cited found in the source, every host
+## command shown checked (tests/doccheck/main.rs states the rules).
+## `make doccheck PAGE=docs/modules/03-memory.md` replays one page.
+doccheck: iso
+	@mkdir -p $(BUILD)
+	cargo test --lib -q -- --list 2>/dev/null > $(BUILD)/host-tests.txt
+	@if [ -n "$(PAGE)" ]; then \
+	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_DOCCHECK_PAGE=$(PAGE) cargo test --test doccheck -- --ignored --exact replay_one_page --nocapture; \
+	else \
+	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_TEST_LIST=$(abspath $(BUILD)/host-tests.txt) \
+	    cargo test --test doccheck -- --include-ignored --skip replay_one_page --test-threads=3; \
+	fi
 
 ## soak: the property tests at 1,000,000 operations each.
 soak:

@@ -169,6 +169,41 @@ impl Machine {
         }
     }
 
+    /// Wait until the output after what earlier calls consumed satisfies
+    /// `done` and the line has then been quiet for `quiet`, or until it has
+    /// been quiet for `give_up` whatever it holds (a command that never
+    /// prompts again, such as `halt`); consume it and return it.
+    /// Fails the test at the deadline. (The doccheck replays use it.)
+    #[allow(dead_code)]
+    pub fn take_when(
+        &mut self,
+        quiet: Duration,
+        give_up: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let mut seen = usize::MAX;
+        let mut changed = Instant::now();
+        loop {
+            let out = self.output();
+            if out.len() != seen {
+                seen = out.len();
+                changed = Instant::now();
+            }
+            let tail = &out[self.cursor.min(out.len())..];
+            let idle = changed.elapsed();
+            let exited = matches!(self.child.try_wait(), Ok(Some(_)));
+            if (done(tail) && idle >= quiet) || idle >= give_up || exited {
+                let taken = tail.to_string();
+                self.cursor = out.len();
+                return taken;
+            }
+            if Instant::now() > self.deadline {
+                panic!("timed out; output after the last step:\n{tail}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Send one QEMU monitor command and return its answer.
     pub fn monitor_command(&mut self, cmd: &str) -> String {
         let mut buf = [0u8; 4096];
