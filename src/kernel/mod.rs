@@ -81,7 +81,9 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
     memory::init(info); // PMM from the memory map, kernel page tables
     heap::init(info); // the kernel heap over them: before any Box or Vec
+    // course: module 06
     fault_report::install_fault_detail(); // after the heap: fault reports read its tables, regions and heap
+    // course: end
     boot::print_summary(info);
     playground::init(info); // the playground heap, sized by `playground=`: after the summary
     x86::enable_interrupts(); // the timer and the keyboard run from here on

@@ -26,7 +26,7 @@ use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport, FreeCounts, Hea
 use crate::mm::heap::playground::{KEY_SIZES, MAX_SCALE_RANGE};
 use crate::mm::heap::report::{self, Cell};
 use crate::mm::heap::{HeapKind, MAX_ALIGN};
-use crate::mm::vm::region::KERNEL_HEAP_START;
+use crate::mm::layout::KERNEL_HEAP_START;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;

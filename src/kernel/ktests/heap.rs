@@ -12,10 +12,13 @@
 
 use crate::kassert;
 use crate::kernel::commands;
-use crate::kernel::heap::{self as kheap, GrowFailure, INITIAL_HEAP};
+// course: module 06
+use crate::kernel::heap::{GrowFailure, INITIAL_HEAP};
+use crate::kernel::memory;
+// course: end
+use crate::kernel::heap as kheap;
 use crate::kernel::host::KernelHost;
 use crate::kernel::ktests::kit::Test;
-use crate::kernel::memory;
 use crate::kernel::playground;
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
@@ -34,10 +37,12 @@ pub static TESTS: &[Test] = &[
         name: "heap_box_vec_string_btreemap",
         run: collections,
     },
+    // course: module 06
     Test {
         name: "heap_grows_past_initial_size",
         run: grows,
     },
+    // course: end
     Test {
         name: "heap_alignment_up_to_4096",
         run: alignment,
@@ -46,10 +51,12 @@ pub static TESTS: &[Test] = &[
         name: "heap_bad_free_refused_heap_still_checks",
         run: bad_free,
     },
+    // course: module 06
     Test {
         name: "heap_growth_under_the_memory_lock_fails_named",
         run: growth_under_memory_lock,
     },
+    // course: end
     Test {
         name: "heap_write_after_free_found_by_heapcheck",
         run: write_after_free,
@@ -76,6 +83,7 @@ pub static TESTS: &[Test] = &[
     },
 ];
 
+// course: module 06
 /// The old hang: an allocation that needs the heap to grow, made inside
 /// `memory::with`, spun for ever on the memory lock its own caller held.
 /// Now the grow hook does not wait: the allocation fails, the failure is
@@ -97,6 +105,7 @@ fn growth_under_memory_lock() -> Result<(), String> {
     );
     kernel_heap_ok()
 }
+// course: end
 
 /// The kernel heap's own verdict.
 fn kernel_heap_ok() -> Result<(), String> {
@@ -158,6 +167,7 @@ fn collections() -> Result<(), String> {
     kernel_heap_ok()
 }
 
+// course: module 06
 fn grows() -> Result<(), String> {
     let before = kheap::mapped_bytes();
     let grown_before = kheap::times_grown();
@@ -194,6 +204,7 @@ fn grows() -> Result<(), String> {
     drop((big, pieces));
     kernel_heap_ok()
 }
+// course: end
 
 fn alignment() -> Result<(), String> {
     let mut live = Vec::with_capacity(13 * 5);

@@ -117,10 +117,13 @@ impl AnyHeap {
         backed: usize,
     ) -> Result<AnyHeap, AllocError> {
         // course: module 07
-        let mut heap = match kind {
-            // course: else
-            // match kind {
-            // course: end
+        // The family's heaps start empty and take the first region.
+        let with_region = |mut heap: AnyHeap| {
+            // SAFETY: forwarded from the caller.
+            unsafe { heap.add_region(base, backed) }.map(|()| heap)
+        };
+        // course: end
+        match kind {
             HeapKind::Buddy => {
                 let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
                 // SAFETY: forwarded from the caller.
@@ -134,19 +137,16 @@ impl AnyHeap {
                     )
                 }
                 .map_err(to_alloc_error)?;
-                return Ok(AnyHeap::Buddy(b));
+                Ok(AnyHeap::Buddy(b))
             }
             // course: module 07
-            HeapKind::Pool => AnyHeap::Pool(PoolHeap::new()),
-            HeapKind::GapTree => AnyHeap::GapTree(GapTreeHeap::new(VoidPolicy::NoVoid)),
-            HeapKind::FirstFit => AnyHeap::FirstFit(FirstFitHeap::new()),
-        };
-        // SAFETY: forwarded from the caller.
-        unsafe { heap.add_region(base, backed)? };
-        Ok(heap)
-        // course: else
-        // }
-        // course: end
+            HeapKind::Pool => with_region(AnyHeap::Pool(PoolHeap::new())),
+            HeapKind::GapTree => {
+                with_region(AnyHeap::GapTree(GapTreeHeap::new(VoidPolicy::NoVoid)))
+            }
+            HeapKind::FirstFit => with_region(AnyHeap::FirstFit(FirstFitHeap::new())),
+            // course: end
+        }
     }
 
     /// The buddy heap, when that is the design in use (for `heap`, `heapmap`...).

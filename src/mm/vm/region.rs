@@ -37,8 +37,8 @@
 
 use crate::mm::addr::VirtAddr;
 use crate::mm::layout::{
-    ENTRIES_PER_TABLE, KERNEL_BASE, KERNEL_REGIONS_START, LARGE_PAGE_SIZE, LINEAR_SPACE_END,
-    PAGE_SIZE, PDX_SHIFT, RECURSIVE_BASE, USER_END,
+    ENTRIES_PER_TABLE, KERNEL_BASE, LARGE_PAGE_SIZE, LINEAR_SPACE_END, PAGE_SIZE, PDX_SHIFT,
+    RECURSIVE_BASE, USER_END,
 };
 use crate::mm::paging::{Mapper, RunKind, Size, TlbFlush, WalkEnd};
 use crate::mm::phys::PhysMemory;
@@ -56,12 +56,9 @@ pub const USER_SHARE_START: u32 = 0xA000_0000;
 pub const USER_STACK_START: u32 = 0xB000_0000;
 /// First byte of the argument page(s), just above the stack.
 pub const USER_ARGS_START: u32 = 0xBFC0_0000;
-/// First byte of the kernel heap.
-pub const KERNEL_HEAP_START: u32 = KERNEL_REGIONS_START;
-/// First byte of the kernel private region (stacks, MMIO).
-pub const KERNEL_PRIVATE_START: u32 = 0xF800_0000;
-/// First byte of the temporary-mapping window (one page table's worth).
-pub const KERNEL_TEMP_MAP_START: u32 = RECURSIVE_BASE - LARGE_PAGE_SIZE as u32;
+/// The kernel regions' fixed addresses live in `mm::layout` (the kernel
+/// maps its heap and its window before the VMM exists in the course).
+pub use crate::mm::layout::{KERNEL_HEAP_START, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START};
 
 /// The regions, in address order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
