@@ -154,7 +154,7 @@ impl BootInfo {
                 "  {:#018x}  {:#018x}  {:>10}  {}",
                 r.start,
                 r.end(),
-                Size(r.len),
+                Size::new(r.len),
                 r.kind.name()
             )?;
         }
@@ -168,7 +168,7 @@ impl BootInfo {
         writeln!(
             out,
             "usable RAM: {} ({} bytes)",
-            Size(self.usable_bytes()),
+            Size::new(self.usable_bytes()),
             self.usable_bytes()
         )
     }

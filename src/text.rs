@@ -55,28 +55,101 @@ impl<const N: usize> Default for FixedStr<N> {
     }
 }
 
-/// A byte count printed in the largest binary unit that keeps it whole (or one decimal).
+/// How a [`Size`] is written; the one formatter of byte counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Size(pub u64);
+pub enum SizeStyle {
+    /// The largest binary unit that keeps it whole, else one decimal of the
+    /// next: `1000 B`, `639 KiB`, `3 GiB`, `126.8 MiB` (memory maps, regions).
+    Whole,
+    /// `N KiB` below 1 MiB, `N.D MiB` below 1 GiB, `N.D GiB` above, the
+    /// decimal truncated (the `frames` report).
+    Tenths,
+    /// Whole units or plain bytes: `16 bytes`, `4 KiB`, `128 MiB` (heap reports).
+    Exact,
+}
+
+/// A byte count, printed in binary units as its [`SizeStyle`] says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    /// The count.
+    pub bytes: u64,
+    /// How it is written.
+    pub style: SizeStyle,
+}
+
+impl Size {
+    /// `bytes` in [`SizeStyle::Whole`].
+    pub const fn new(bytes: u64) -> Size {
+        Size {
+            bytes,
+            style: SizeStyle::Whole,
+        }
+    }
+    /// `bytes` in [`SizeStyle::Tenths`].
+    pub const fn tenths(bytes: u64) -> Size {
+        Size {
+            bytes,
+            style: SizeStyle::Tenths,
+        }
+    }
+    /// `bytes` in [`SizeStyle::Exact`].
+    pub const fn exact(bytes: u64) -> Size {
+        Size {
+            bytes,
+            style: SizeStyle::Exact,
+        }
+    }
+}
+
+/// Binary units, a factor of 1024 apart.
+const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/// `bytes` as a whole number of the largest unit up to `UNITS[top]` that
+/// divides it: (count, unit index).
+const fn whole_units(bytes: u64, top: usize) -> (u64, usize) {
+    let (mut whole, mut unit) = (bytes, 0);
+    while unit < top && whole >= 1024 && whole.is_multiple_of(1024) {
+        whole /= 1024;
+        unit += 1;
+    }
+    (whole, unit)
+}
 
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-        let mut unit = 0;
-        let mut whole = self.0;
-        while unit < UNITS.len() - 1 && whole >= 1024 && whole.is_multiple_of(1024) {
-            whole /= 1024;
-            unit += 1;
-        }
-        if whole >= 10 * 1024 && unit < UNITS.len() - 1 {
-            // Not a whole number of the next unit: show one decimal of it.
-            let tenths = whole * 10 / 1024;
-            let mut s = FixedStr::<24>::new();
-            write!(s, "{}.{} {}", tenths / 10, tenths % 10, UNITS[unit + 1])?;
-            return f.pad(s.as_str());
-        }
         let mut s = FixedStr::<24>::new();
-        write!(s, "{whole} {}", UNITS[unit])?;
+        let b = self.bytes;
+        match self.style {
+            SizeStyle::Whole => {
+                let (whole, unit) = whole_units(b, UNITS.len() - 1);
+                if whole >= 10 * 1024 && unit < UNITS.len() - 1 {
+                    // Not a whole number of the next unit: one decimal of it.
+                    let tenths = whole * 10 / 1024;
+                    write!(s, "{}.{} {}", tenths / 10, tenths % 10, UNITS[unit + 1])?;
+                } else {
+                    write!(s, "{whole} {}", UNITS[unit])?;
+                }
+            }
+            SizeStyle::Tenths => {
+                let unit = match b {
+                    _ if b < 1 << 20 => 1,
+                    _ if b < 1 << 30 => 2,
+                    _ => 3,
+                };
+                let shift = 10 * unit as u32;
+                if unit == 1 {
+                    write!(s, "{} {}", b >> shift, UNITS[unit])?;
+                } else {
+                    let whole = b >> shift;
+                    let tenth = ((b - (whole << shift)) * 10) >> shift;
+                    write!(s, "{whole}.{tenth} {}", UNITS[unit])?;
+                }
+            }
+            SizeStyle::Exact => match whole_units(b, 3) {
+                (_, 0) => write!(s, "{b} bytes")?,
+                (whole, unit) => write!(s, "{whole} {}", UNITS[unit])?,
+            },
+        }
         f.pad(s.as_str())
     }
 }
@@ -87,11 +160,31 @@ mod tests {
 
     #[test]
     fn sizes_print_in_units() {
-        assert_eq!(Size(1024).to_string(), "1 KiB");
-        assert_eq!(Size(639 * 1024).to_string(), "639 KiB");
-        assert_eq!(Size(3 << 30).to_string(), "3 GiB");
-        assert_eq!(Size(1000).to_string(), "1000 B");
-        assert_eq!(Size(0x7EE0000).to_string(), "126.8 MiB");
+        assert_eq!(Size::new(1024).to_string(), "1 KiB");
+        assert_eq!(Size::new(639 * 1024).to_string(), "639 KiB");
+        assert_eq!(Size::new(3 << 30).to_string(), "3 GiB");
+        assert_eq!(Size::new(1000).to_string(), "1000 B");
+        assert_eq!(Size::new(0x7EE0000).to_string(), "126.8 MiB");
+    }
+
+    #[test]
+    fn tenths_truncate_and_stay_in_kib_below_a_mib() {
+        assert_eq!(Size::tenths(4096).to_string(), "4 KiB");
+        assert_eq!(Size::tenths(1000).to_string(), "0 KiB");
+        assert_eq!(Size::tenths(0x7FE_0000).to_string(), "127.8 MiB");
+        assert_eq!(Size::tenths(3 << 30).to_string(), "3.0 GiB");
+        assert_eq!(Size::tenths(1 << 20).to_string(), "1.0 MiB");
+    }
+
+    #[test]
+    fn exact_sizes_are_whole_units_or_bytes() {
+        assert_eq!(Size::exact(16).to_string(), "16 bytes");
+        assert_eq!(Size::exact(4096).to_string(), "4 KiB");
+        assert_eq!(Size::exact(128 << 20).to_string(), "128 MiB");
+        assert_eq!(Size::exact(3 << 30).to_string(), "3 GiB");
+        assert_eq!(Size::exact(1536).to_string(), "1536 bytes");
+        assert_eq!(Size::exact(0).to_string(), "0 bytes");
+        assert_eq!(Size::exact(1 << 40).to_string(), "1024 GiB");
     }
 
     #[test]

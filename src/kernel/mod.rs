@@ -13,7 +13,10 @@
 //!   shell      host.rs                    KernelHost: hotkeys, command dispatch
 //!              commands/mod.rs            the tables, `help`, run(line)
 //!              commands/*                 one file per layer of commands
-//!              commands/kit.rs            Command, Outcome, Adapter
+//!              commands/heap/*            the heap layer: one file per command
+//!              commands/heap/capture.rs   writers that never allocate
+//!              commands/heap/allocs.rs    `alloc`, `free` and their table
+//!              commands/kit.rs            Command, Outcome, argument parsing
 //!   services   playground.rs              ShompOS's hotkey heap
 //!              fault_report.rs            page-fault detail: region, walk, cause
 //!   heap       heap.rs                    the kernel heap and its grow hooks
@@ -34,13 +37,15 @@
 //! layer 3: heap.rs
 //! layer 4: playground.rs fault_report.rs
 //! layer 5: commands/kit.rs
-//! layer 6: commands/*
-//! layer 7: commands/mod.rs
-//! layer 8: host.rs
-//! layer 9: ktests/kit.rs
-//! layer 10: ktests/*
-//! layer 11: ktests/mod.rs
-//! layer 12: mod.rs
+//! layer 6: commands/heap/capture.rs commands/heap/allocs.rs
+//! layer 7: commands/heap/*
+//! layer 8: commands/heap/mod.rs commands/*
+//! layer 9: commands/mod.rs
+//! layer 10: host.rs
+//! layer 11: ktests/kit.rs
+//! layer 12: ktests/*
+//! layer 13: ktests/mod.rs
+//! layer 14: mod.rs
 //! ```
 //! <!-- /layers -->
 

@@ -80,11 +80,11 @@ impl Shell {
             },
             Mode::Command => match key {
                 Key::Char(c) => {
-                    self.editor.insert(c, &mut Adapter(out));
+                    self.editor.insert(c, &mut &mut *out);
                 }
-                Key::Backspace => self.editor.backspace(&mut Adapter(out)),
-                Key::Up => self.editor.up(&mut Adapter(out)),
-                Key::Down => self.editor.down(&mut Adapter(out)),
+                Key::Backspace => self.editor.backspace(&mut &mut *out),
+                Key::Up => self.editor.up(&mut &mut *out),
+                Key::Down => self.editor.down(&mut &mut *out),
                 Key::Escape => {
                     self.editor.clear();
                     self.leave_command_mode(out);
@@ -127,15 +127,6 @@ impl Shell {
     fn leave_command_mode(&mut self, out: &mut dyn Write) {
         self.mode = Mode::Hotkey;
         let _ = writeln!(out, "\n{HOTKEY_HELP}");
-    }
-}
-
-/// Lets the editor (generic over `fmt::Write`) write to a `dyn Write`.
-struct Adapter<'a>(&'a mut dyn Write);
-
-impl Write for Adapter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.write_str(s)
     }
 }
 

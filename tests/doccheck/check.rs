@@ -679,3 +679,96 @@ pub fn host_commands(doc: &Page, tests: Option<&str>) -> Vec<String> {
     }
     errors
 }
+
+/// The sections of a module page, in order (ShompOS's module README, with
+/// Key Terms moved before the Quick Start so terms come before the
+/// transcripts that use them). Other sections may come between them; the
+/// lab, when present, is last.
+const SECTIONS: &[&str] = &[
+    "Overview",
+    "Key Topics",
+    "Prerequisites",
+    "Key Terms",
+    "Quick Start",
+    "Key Files",
+    "Implementation Details",
+    "Resources",
+    "Exercises",
+    "Future Improvements",
+];
+
+/// The page teaches in the course's format: the sections in order, an
+/// overview that states the problem and the idea before the mechanism, and
+/// no transcript before the Key Terms.
+pub fn structure(doc: &Page) -> Vec<String> {
+    let mut errors = Vec::new();
+    let headings: Vec<(usize, &str)> = doc
+        .text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| l.strip_prefix("## ").map(|h| (i + 1, h.trim())))
+        .collect();
+    let mut next = 0;
+    for &(_, h) in &headings {
+        if next < SECTIONS.len() && h == SECTIONS[next] {
+            next += 1;
+        } else if let Some(pos) = SECTIONS.iter().position(|s| *s == h)
+            && pos < next
+        {
+            errors.push(format!(
+                "{}: `## {h}` is out of order (order: {})",
+                doc.name,
+                SECTIONS.join(", ")
+            ));
+        }
+    }
+    if next < SECTIONS.len() {
+        errors.push(format!(
+            "{}: no `## {}` section where the course's format expects it (order: {})",
+            doc.name,
+            SECTIONS[next],
+            SECTIONS.join(", ")
+        ));
+    }
+    if let Some(lab) = headings.iter().position(|&(_, h)| h == "Lab")
+        && lab + 1 != headings.len()
+    {
+        errors.push(format!("{}: `## Lab` must be the last section", doc.name));
+    }
+    let section = |name: &str| -> Option<(usize, usize)> {
+        let i = headings.iter().position(|&(_, h)| h == name)?;
+        let end = headings.get(i + 1).map_or(usize::MAX, |&(l, _)| l);
+        Some((headings[i].0, end))
+    };
+    if let Some((start, end)) = section("Overview") {
+        let body: String = doc
+            .text
+            .lines()
+            .skip(start)
+            .take(end.saturating_sub(start + 1))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let problem = body.find("**The problem.**");
+        let idea = body.find("**The idea.**");
+        match (problem, idea) {
+            (Some(p), Some(i)) if p < i => {}
+            _ => errors.push(format!(
+                "{}: the Overview must open with `**The problem.**` and then `**The idea.**` before the mechanism",
+                doc.name
+            )),
+        }
+    }
+    if let Some((terms, _)) = section("Key Terms")
+        && let Some(b) = doc
+            .blocks
+            .iter()
+            .find(|b| b.replay.as_ref().is_some_and(|r| r.mode != "skip"))
+        && b.line < terms
+    {
+        errors.push(format!(
+            "{}:{}: a transcript comes before the Key Terms (line {terms}) that explain it",
+            doc.name, b.line
+        ));
+    }
+    errors
+}

@@ -67,13 +67,18 @@ impl Page {
                 let fence = "`".repeat(fence_len);
                 let info = trimmed[fence_len..].trim().to_string();
                 let start = i;
+                let replay = start.checked_sub(1).and_then(|p| parse_replay(lines[p]));
                 let mut body = Vec::new();
                 i += 1;
                 while i < lines.len() && !lines[i].trim_start().starts_with(&fence) {
-                    body.push(lines[i].to_string());
+                    // In a transcript, a whole-line HTML comment is not
+                    // output: the course tool's markers (`<!-- course: ... -->`)
+                    // and the stand-in lines they keep commented on main.
+                    if replay.is_none() || !lines[i].trim_start().starts_with("<!--") {
+                        body.push(lines[i].to_string());
+                    }
                     i += 1;
                 }
-                let replay = start.checked_sub(1).and_then(|p| parse_replay(lines[p]));
                 let mut c = if replay.is_some() {
                     start.saturating_sub(1)
                 } else {

@@ -83,14 +83,19 @@ impl Session {
         }
     }
 
-    /// Everything up to the next prompt (or to a long silence: `halt`,
-    /// a double fault), ANSI codes stripped.
+    /// Everything up to the next prompt, or to the kernel's last words
+    /// (`halt`, a double fault), ANSI codes stripped. A command may compute
+    /// silently for a while (`bench`): only a long silence ends the wait
+    /// otherwise.
     fn until_prompt(&mut self) -> String {
-        let out = self
-            .machine
-            .take_when(Duration::from_millis(120), Duration::from_secs(6), |t| {
-                strip_ansi(t).ends_with(PROMPT)
-            });
+        let out =
+            self.machine
+                .take_when(Duration::from_millis(120), Duration::from_secs(30), |t| {
+                    let t = strip_ansi(t);
+                    t.ends_with(PROMPT)
+                        || t.contains("cairn: halted")
+                        || t.contains("cairn: powering off")
+                });
         strip_ansi(&out)
     }
 
@@ -313,12 +318,16 @@ fn indent(lines: &[String]) -> String {
     lines.iter().map(|l| format!("    | {l}\n")).collect()
 }
 
-/// Put `actual` in place of the block's body in `page` (same line count as
-/// `source` until now: blocks are replaced from the end of the body).
+/// Put `actual` in place of the block's body in `page` (blocks are
+/// replaced in page order; `page` may have grown or shrunk before this one).
 fn replace_block(page: &mut Vec<String>, source: &[String], block: &Block, actual: &[String]) {
     // offset: lines added or removed by earlier replacements
     let delta = page.len() as isize - source.len() as isize;
-    let start = (block.line as isize + delta) as usize; // first body line (0-based)
-    let end = start + block.lines.len();
-    page.splice(start..end, actual.iter().cloned());
+    let first = block.line; // first body line (0-based) in `source`
+    let body = source[first..]
+        .iter()
+        .take_while(|l| !l.trim_start().starts_with("```"))
+        .count();
+    let start = (first as isize + delta) as usize;
+    page.splice(start..start + body, actual.iter().cloned());
 }

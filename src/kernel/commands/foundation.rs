@@ -1,6 +1,6 @@
 //! Foundation commands (after `help`, which lives with the tables): clear echo uptime mmap gdt idt fault reboot halt.
 
-use super::kit::{Adapter, Command, Outcome};
+use super::kit::{Command, Outcome};
 use crate::arch::x86::{self, gdt, idt, probe};
 use crate::exception::PageFaultCode;
 use crate::kernel::boot::boot_info;
@@ -100,7 +100,7 @@ fn mmap(_: &[&str], out: &mut dyn Write) -> Outcome {
             .map(|s| s.as_str())
             .unwrap_or("(none)")
     );
-    let mut w = Adapter(out);
+    let mut w = &mut *out;
     let _ = info.write_memory_map(&mut w);
     Ok(())
 }
@@ -108,7 +108,7 @@ fn mmap(_: &[&str], out: &mut dyn Write) -> Outcome {
 fn gdt_cmd(_: &[&str], out: &mut dyn Write) -> Outcome {
     let _ = writeln!(out, "GDT ({} entries):", gdt::GDT_ENTRIES);
     let _ = writeln!(out, "idx sel     base        limit        gran  dpl  type");
-    let mut w = Adapter(out);
+    let mut w = &mut *out;
     for (i, d) in gdt::entries().iter().enumerate() {
         let _ = segment::write_row(&mut w, i, d.without_accessed());
     }

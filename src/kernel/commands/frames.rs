@@ -19,7 +19,7 @@ use super::kit::{Command, Outcome};
 use crate::kernel::memory::{self, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
-use crate::mm::frame::report::Size;
+use crate::mm::frame::report::frames_size;
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER};
 use crate::mm::paging::FrameUser;
 use alloc::format;
@@ -344,7 +344,7 @@ fn falloc(args: &[&str], out: &mut dyn Write) -> Outcome {
                 out,
                 "allocated {n} {} ({}) at {}; {free} frames free",
                 frames_word(n),
-                Size::frames(n),
+                frames_size(n),
                 range(f, n)
             );
             Ok(())
@@ -423,7 +423,7 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
                 out,
                 "freed {len} {} ({}) at {}; {free} frames free",
                 frames_word(len),
-                Size::frames(len),
+                frames_size(len),
                 range(frame, len)
             );
             Ok(())

@@ -1,7 +1,11 @@
-//! What every command file needs: the [`Command`] entry of a table, its
-//! [`Outcome`], and the [`Adapter`] that lets reports written for
-//! `impl fmt::Write` go to the shell's `&mut dyn Write`.
+//! What every command file needs: the [`Command`] entry of a table and its
+//! [`Outcome`].
+//!
+//! Reports written for `impl fmt::Write` take the shell's `out: &mut dyn
+//! Write` as `&mut &mut *out` (a `&mut dyn Write` is itself a `Write`): no
+//! adapter type is needed.
 
+use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
 
@@ -16,11 +20,17 @@ pub struct Command {
     pub run: fn(&[&str], &mut dyn Write) -> Outcome,
 }
 
-/// Lets reports written for `impl fmt::Write` go to a `dyn Write`.
-pub struct Adapter<'a>(pub &'a mut dyn Write);
+/// A number argument (`0x` hex or decimal, `K`/`M` suffixes), or why not.
+pub fn parse(s: &str) -> Result<usize, String> {
+    crate::shell::parse_number(s)
+        .map(|n| n as usize)
+        .map_err(|e| format!("`{s}`: {e}"))
+}
 
-impl Write for Adapter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.write_str(s)
+/// `Ok` when a command that takes no arguments got none.
+pub fn no_args(args: &[&str]) -> Outcome {
+    match args.first() {
+        Some(a) => Err(format!("unexpected argument `{a}`")),
+        None => Ok(()),
     }
 }

@@ -27,7 +27,6 @@
 //! `pagedir` and `vmregions` write while they walk, so their writer must not
 //! allocate (the shell passes the console's `Out`, which does not).
 
-use super::kit::Adapter;
 use super::kit::{Command, Outcome};
 use crate::arch::x86::{gdt, probe};
 // course: module 06
@@ -114,7 +113,7 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
     for &va in &vas[..args.len()] {
         // course: module 06
         let (walk, region) = memory::with(|m| (m.mapper().trace(va), m.regions.region_of(va)));
-        let _ = walk.write_indented(&mut Adapter(out), "");
+        let _ = walk.write_indented(&mut &mut *out, "");
         write_region(out, region, va);
         // course: else
         // let walk = memory::with(|m| m.mapper().trace(va));
@@ -142,7 +141,7 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
         return Err("pagedir takes no arguments".into());
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
-    memory::with(|m| m.mapper().write_pagedir(&mut Adapter(out)).map(|_| ()))
+    memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ()))
         .map_err(|_| String::from("the report could not be written"))?;
     let _ = writeln!(
         out,
@@ -158,7 +157,7 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
         return Err("vmregions takes no arguments".into());
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
-    memory::with(|m| m.regions.write_report(&m.mapper(), &mut Adapter(out)))
+    memory::with(|m| m.regions.write_report(&m.mapper(), &mut &mut *out))
         .map_err(|_| String::from("the report could not be written"))?;
     let mapped = kheap::mapped_bytes();
     let _ = writeln!(
@@ -431,7 +430,7 @@ fn segdemo(args: &[&str], out: &mut dyn Write) -> Outcome {
         sel.index()
     );
     let _ = write!(out, "  ");
-    let _ = segment::write_row(&mut Adapter(out), sel.index() as usize, d);
+    let _ = segment::write_row(&mut &mut *out, sel.index() as usize, d);
     for &offset in offsets {
         segdemo_access(d, offset, out)?;
     }
@@ -471,7 +470,7 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
             );
             let walk = memory::with(|m| m.mapper().trace(VirtAddr(linear)));
             let _ = writeln!(out, "physical through the page walk:");
-            let _ = walk.write_indented(&mut Adapter(out), "  ");
+            let _ = walk.write_indented(&mut &mut *out, "  ");
         }
         Err(v) => {
             let _ = writeln!(
@@ -540,7 +539,7 @@ fn segdemo_code_limit(out: &mut dyn Write) -> Outcome {
         sel.index()
     );
     let _ = write!(out, "  ");
-    let _ = segment::write_row(&mut Adapter(out), sel.index() as usize, d);
+    let _ = segment::write_row(&mut &mut *out, sel.index() as usize, d);
     for offset in [0u32, 0x20] {
         let _ = writeln!(out, "far call {:#06x}:{offset:#010x} ...", sel.0);
         // SAFETY: DEMO_CODE is a ring-0 32-bit code segment over FAR_RETURN,

@@ -31,7 +31,7 @@ use crate::kernel::ktests::kit::Test;
 use crate::kernel::memory::{self, KernelPhys, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
-use crate::mm::frame::report::Size;
+use crate::mm::frame::report::frames_size;
 use crate::mm::frame::{
     AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER, ORDERS, PmmChoice, ReserveReason,
 };
@@ -463,7 +463,7 @@ fn take_every_free_frame() -> Result<(), String> {
     println!(
         "  took {} frames ({}) one by one, wrote and read them, freed them: {} ms (take+write {} ms, read+free {} ms)",
         d.taken,
-        Size::frames(d.taken),
+        frames_size(d.taken),
         ms(d.cycles_take + d.cycles_give),
         ms(d.cycles_take),
         ms(d.cycles_give)

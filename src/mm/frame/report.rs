@@ -10,34 +10,13 @@
 use super::ORDERS;
 use super::plan::FramePlan;
 use crate::mm::layout::PAGE_SHIFT;
+use crate::text::Size;
 use core::fmt;
 
-/// A byte count printed as `N KiB` below 1 MiB, `N.D MiB` below 1 GiB,
-/// `N.D GiB` above (one decimal, truncated; integer arithmetic only).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Size(pub u64);
-
-impl Size {
-    /// The size of `frames` frames.
-    pub const fn frames(frames: usize) -> Size {
-        Size((frames as u64) << PAGE_SHIFT)
-    }
-}
-
-impl fmt::Display for Size {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        let (unit, shift) = if b < 1 << 20 {
-            return write!(f, "{} KiB", b >> 10);
-        } else if b < 1 << 30 {
-            ("MiB", 20)
-        } else {
-            ("GiB", 30)
-        };
-        let whole = b >> shift;
-        let tenth = ((b - (whole << shift)) * 10) >> shift;
-        write!(f, "{whole}.{tenth} {unit}")
-    }
+/// The size of `frames` frames, as the `frames` report writes it
+/// ([`SizeStyle::Tenths`](crate::text::SizeStyle::Tenths)).
+pub const fn frames_size(frames: usize) -> Size {
+    Size::tenths((frames as u64) << PAGE_SHIFT)
 }
 
 /// Counts the `frames` report prints about one allocator.
@@ -63,20 +42,15 @@ pub fn write_frames(out: &mut impl fmt::Write, c: &FrameCounts, plan: &FramePlan
         out,
         "managed    {:>7} frames ({})",
         c.total,
-        Size::frames(c.total)
+        frames_size(c.total)
     )?;
     writeln!(
         out,
         "free       {:>7} frames ({})",
         c.free,
-        Size::frames(c.free)
+        frames_size(c.free)
     )?;
-    writeln!(
-        out,
-        "used       {:>7} frames ({})",
-        used,
-        Size::frames(used)
-    )?;
+    writeln!(out, "used       {:>7} frames ({})", used, frames_size(used))?;
     writeln!(out, "managed ranges:")?;
     for r in plan.usable() {
         writeln!(out, "  {r} {:>7} frames", r.len())?;
@@ -96,7 +70,7 @@ pub fn write_frames(out: &mut impl fmt::Write, c: &FrameCounts, plan: &FramePlan
             out,
             "out of reach: {} frames ({}) the {} allocator cannot write",
             c.out_of_reach,
-            Size::frames(c.out_of_reach),
+            frames_size(c.out_of_reach),
             c.name
         )?;
     }
@@ -104,7 +78,7 @@ pub fn write_frames(out: &mut impl fmt::Write, c: &FrameCounts, plan: &FramePlan
         writeln!(
             out,
             "above 4 GiB: {} of RAM left alone (no PAE)",
-            Size(plan.unreachable_bytes())
+            Size::tenths(plan.unreachable_bytes())
         )?;
     }
     Ok(())
@@ -129,10 +103,7 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(format!("{}", Size(4096)), "4 KiB");
-        assert_eq!(format!("{}", Size(0x7FE_0000)), "127.8 MiB");
-        assert_eq!(format!("{}", Size(3 << 30)), "3.0 GiB");
-        assert_eq!(format!("{}", Size::frames(256)), "1.0 MiB");
+        assert_eq!(format!("{}", frames_size(256)), "1.0 MiB");
     }
 
     #[test]

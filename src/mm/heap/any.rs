@@ -250,8 +250,7 @@ impl HeapBackend for BuddyHeap {
             .map_err(|_| "buddy heap check failed (run heapcheck for details)")
     }
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        let mut w = DynWrite(out);
-        super::report::write_report(self, &mut w)
+        super::report::write_report(self, &mut &mut *out)
     }
     fn grow_hint(&self, layout: Layout) -> Option<usize> {
         BuddyHeap::grow_hint(self, layout)
@@ -312,14 +311,6 @@ impl HeapBackend for AnyHeap {
     }
     fn region_end(&self) -> usize {
         dispatch!(self, h => HeapBackend::region_end(h))
-    }
-}
-
-struct DynWrite<'a>(&'a mut dyn fmt::Write);
-
-impl fmt::Write for DynWrite<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.write_str(s)
     }
 }
 

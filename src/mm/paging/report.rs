@@ -111,7 +111,7 @@ impl fmt::Display for MappedRun {
             self.virt,
             VirtAddr((self.virt_end() - 1) as u32),
             phys.as_str(),
-            Size(self.len()),
+            Size::new(self.len()),
             self.flags.letters()
         )
     }
@@ -267,7 +267,7 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
             totals.runs,
             totals.small_pages,
             totals.large_pages,
-            Size(totals.small_pages * PAGE + totals.large_pages * LARGE)
+            Size::new(totals.small_pages * PAGE + totals.large_pages * LARGE)
         )?;
         Ok(totals)
     }

@@ -413,7 +413,7 @@ impl RegionMap {
                 r,
                 range.start,
                 range.last(),
-                Size(range.size),
+                Size::new(range.size),
                 self.mapped_pages(mapper, r),
                 r.purpose()
             )?;

@@ -1,0 +1,67 @@
+//! `heapcheck`: `check()` on the kernel heap and on the playground, block
+//! by block, with the verdict of each.
+
+use crate::kernel::commands::kit::{Outcome, no_args};
+use crate::kernel::heap::{self as kheap};
+use crate::kernel::playground::{self};
+use crate::mm::heap::HeapBackend;
+use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport};
+use alloc::format;
+use core::fmt::Write;
+
+fn write_check(name: &str, r: Result<CheckReport, CheckError>, out: &mut dyn Write) -> bool {
+    match r {
+        Ok(r) => {
+            let _ = writeln!(
+                out,
+                "{name}: heap ok: {} blocks, {} free ({} bytes), {} used ({} bytes, {} requested)",
+                r.blocks,
+                r.free_blocks,
+                r.free_bytes,
+                r.used_blocks,
+                r.used_bytes,
+                r.requested_bytes
+            );
+            true
+        }
+        Err(e) => {
+            let _ = writeln!(out, "{name}: heap CORRUPT: {e}");
+            false
+        }
+    }
+}
+
+/// `heapcheck`: `check()` on the kernel heap and on the playground.
+pub fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
+    no_args(args)?;
+    /// The kernel heap's verdict, copied under its lock.
+    enum Verdict {
+        Buddy(Result<CheckReport, CheckError>),
+        Other(Result<(), &'static str>, crate::mm::heap::HeapStats),
+    }
+    let verdict = kheap::with(|h| match h.as_buddy() {
+        Some(b) => Verdict::Buddy(BuddyHeap::check(b)),
+        None => Verdict::Other(HeapBackend::check(h), h.stats()),
+    })
+    .ok_or("the kernel heap is not set up")?;
+    let kind = kheap::kind().name();
+    let name = format!("kernel heap ({kind})");
+    let kernel_ok = match verdict {
+        Verdict::Buddy(r) => write_check(&name, r, out),
+        Verdict::Other(Ok(()), stats) => {
+            let _ = writeln!(out, "{name}: heap ok: {stats}");
+            true
+        }
+        Verdict::Other(Err(e), _) => {
+            let _ = writeln!(out, "{name}: heap CORRUPT: {e}");
+            false
+        }
+    };
+    let playground_ok = playground::with_playground(|p| p.heap().check());
+    let playground_ok = write_check("playground", playground_ok, out);
+    if kernel_ok && playground_ok {
+        Ok(())
+    } else {
+        Err("a heap failed its check".into())
+    }
+}
