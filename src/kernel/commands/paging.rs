@@ -117,7 +117,7 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         write_region(out, region, va);
         // course: else
         // let walk = memory::with(|m| m.mapper().trace(va));
-        // let _ = walk.write_indented(&mut Adapter(out), "");
+        // let _ = walk.write_indented(&mut &mut *out, "");
         // course: end
         let _ = write!(
             out,
