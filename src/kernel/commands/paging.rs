@@ -39,13 +39,13 @@ use crate::kernel::memory;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::plan::FrameClass;
 use crate::mm::frame::{FrameAllocator, ReserveReason};
-use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE, RECURSIVE_INDEX};
+use crate::mm::layout::{PAGE_SIZE, RECURSIVE_INDEX};
 use crate::mm::paging::{EntryFlags, MapError, Release, UnmapError, ZeroFill, recursive};
 use crate::mm::segment::{self, Descriptor};
 // course: module 06
 use crate::mm::vm::Region;
 // course: else
-// use crate::mm::layout::{KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, LARGE_PAGE_SIZE};
+// use crate::mm::layout::{KERNEL_BASE, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, LARGE_PAGE_SIZE};
 // course: end
 use crate::shell::parse_number;
 use alloc::format;
