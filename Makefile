@@ -10,6 +10,12 @@ ifeq ($(PROFILE),release)
 CARGO_KERNEL_FLAGS += --release
 endif
 KERNEL := target/$(TARGET)/$(PROFILE)/cairn
+# User programs: user/src/bin/NAME.rs, built for user/i686-user.json, put in
+# the ISO as GRUB modules (boot/progs/NAME, listed in boot/grub/programs.cfg).
+USER_FLAGS := --release --target i686-user.json -Zjson-target-spec \
+	-Zbuild-std=core,alloc,compiler_builtins -Zbuild-std-features=compiler-builtins-mem
+USER_BIN := user/target/i686-user/release
+USER_PROGS := $(sort $(basename $(notdir $(wildcard user/src/bin/*.rs))))
 BUILD := build
 ISO := $(BUILD)/cairn.iso
 QEMU := qemu-system-i386
@@ -19,7 +25,7 @@ TIMEOUT ?= 60
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps kernel iso run run-serial debug test test-host test-property test-kernel test-qemu doccheck lint soak bench clean \
+.PHONY: all deps kernel user iso run run-serial debug test test-host test-property test-kernel test-qemu doccheck lint soak bench clean \
 	course-tool module-branches grade course-check
 
 all: iso
@@ -47,13 +53,22 @@ deps:
 kernel:
 	cargo build $(CARGO_KERNEL_FLAGS)
 
+## user: the user library and programs (ring 3), for the ISO.
+user:
+	cd user && cargo build $(USER_FLAGS)
+
 ## iso: the bootable GRUB image.
 iso: $(ISO)
 
 # GRUB reads the whole kernel file into RAM: the ISO's copy drops the debug
 # info (gdb reads $(KERNEL), which keeps it) so the kernel boots at 16 MiB.
-$(ISO): kernel iso/boot/grub/grub.cfg
-	@mkdir -p $(BUILD)/iso/boot/grub
+$(ISO): kernel user iso/boot/grub/grub.cfg
+	@mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/progs
+	@rm -f $(BUILD)/iso/boot/progs/* $(BUILD)/iso/boot/grub/programs.cfg
+	@for p in $(USER_PROGS); do \
+	  cp $(USER_BIN)/$$p $(BUILD)/iso/boot/progs/$$p; \
+	  echo "module2 /boot/progs/$$p $$p" >> $(BUILD)/iso/boot/grub/programs.cfg; \
+	done
 	objcopy --strip-debug $(KERNEL) $(BUILD)/iso/boot/cairn.elf 2>/dev/null \
 	  || llvm-objcopy --strip-debug $(KERNEL) $(BUILD)/iso/boot/cairn.elf 2>/dev/null \
 	  || cp $(KERNEL) $(BUILD)/iso/boot/cairn.elf
@@ -90,6 +105,7 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy $(CARGO_KERNEL_FLAGS) -- -D warnings
+	cd user && cargo fmt --check && cargo clippy $(USER_FLAGS) -- -D warnings
 	cargo fmt --check --manifest-path $(COURSE_TOOL)/Cargo.toml
 	cargo clippy -q --all-targets --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course -- -D warnings
 	@$(MAKE) -s course-tool && $(COURSE) lint
@@ -185,4 +201,5 @@ course-check: deps course-tool
 
 clean:
 	cargo clean
+	cd user && cargo clean
 	rm -rf $(BUILD)

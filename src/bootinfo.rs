@@ -22,15 +22,20 @@ pub const MAX_CMDLINE: usize = 256;
 /// Longest boot-loader name kept, in bytes.
 pub const MAX_LOADER_NAME: usize = 64;
 /// Most boot modules remembered.
-pub const MAX_MODULES: usize = 8;
+pub const MAX_MODULES: usize = 16;
 
 pub use crate::mm::frame::{MemoryKind, MemoryRegion};
 
-/// A boot module GRUB loaded (physical range and its command line's start).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// Bytes kept of a module's command line (a user program's name).
+pub const MAX_MODULE_NAME: usize = 32;
+
+/// A boot module GRUB loaded: its physical range and its command line (for
+/// Cairn's user programs, the program's name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Module {
     pub start: u32,
     pub end: u32,
+    pub name: FixedStr<MAX_MODULE_NAME>,
 }
 
 /// Everything Cairn keeps from the boot information.
@@ -67,7 +72,11 @@ impl BootInfo {
             has_memory_map: false,
             regions_dropped: 0,
             info_range: (0, 0),
-            modules: [Module { start: 0, end: 0 }; MAX_MODULES],
+            modules: [Module {
+                start: 0,
+                end: 0,
+                name: FixedStr::new(),
+            }; MAX_MODULES],
             module_count: 0,
         }
     }

@@ -26,6 +26,7 @@ extern crate alloc;
 pub mod bootinfo;
 pub mod exception;
 pub mod mm;
+pub mod process;
 pub mod rand;
 pub mod shell;
 pub mod text;

@@ -17,11 +17,22 @@ trap 'rm -rf "$dir"' EXIT
 # A copy of the ISO tree whose only entry boots with `test` (plus extra args).
 mkdir -p "$dir/iso/boot/grub"
 cp "$(dirname "$iso")/iso/boot/cairn.elf" "$dir/iso/boot/cairn.elf" || { echo "no kernel beside $iso: run make iso"; exit 1; }
+# The user programs beside the kernel, as modules (the process tests run them).
+modules=""
+if [ -d "$(dirname "$iso")/iso/boot/progs" ]; then
+    cp -r "$(dirname "$iso")/iso/boot/progs" "$dir/iso/boot/progs"
+    for p in "$dir"/iso/boot/progs/*; do
+        [ -e "$p" ] || continue
+        name=$(basename "$p")
+        modules="$modules    module2 /boot/progs/$name $name
+"
+    done
+fi
 cat > "$dir/iso/boot/grub/grub.cfg" <<CFG
 set timeout=0
 menuentry "Cairn (in-kernel tests)" {
     multiboot2 /boot/cairn.elf test $extra
-    boot
+$modules    boot
 }
 CFG
 grub-mkrescue -o "$dir/test.iso" "$dir/iso" 2>/dev/null || { echo "grub-mkrescue failed"; exit 1; }

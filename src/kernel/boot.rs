@@ -85,6 +85,7 @@ pub unsafe fn read(magic: u32, info_phys: u32) -> BootInfo {
         info.push_module(Module {
             start: module.start_address(),
             end: module.end_address(),
+            name: FixedStr::from_str_truncated(module.cmdline().unwrap_or("").trim()),
         });
     }
     info

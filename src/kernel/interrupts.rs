@@ -137,6 +137,10 @@ fn fault_detail() -> Option<FaultDetail> {
     PAGE_FAULT_DETAIL.try_lock().and_then(|hook| *hook)
 }
 
+/// Handles every exception raised in ring 3, given the frame and CR2 (the
+/// process layer installs it: demand paging, or the process is killed).
+pub static USER_EXCEPTION: spin::Once<fn(&mut InterruptFrame, u32)> = spin::Once::new();
+
 /// Every CPU exception but the double fault lands here.
 fn exception(frame: &mut InterruptFrame) {
     let cr2 = if frame.vector == vector::PAGE_FAULT {
@@ -144,6 +148,12 @@ fn exception(frame: &mut InterruptFrame) {
     } else {
         0
     };
+    if frame.from_user()
+        && let Some(handler) = USER_EXCEPTION.get()
+    {
+        handler(frame, cr2);
+        return;
+    }
     if frame.vector == vector::BREAKPOINT {
         report(frame, cr2);
         println!("breakpoint: execution goes on after the int3");

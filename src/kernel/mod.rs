@@ -17,8 +17,13 @@
 //!              commands/heap/capture.rs   writers that never allocate
 //!              commands/heap/allocs.rs    `alloc`, `free` and their table
 //!              commands/kit.rs            Command, Outcome, argument parsing
+//!   processes  proc/mod.rs                spawn, kill, the foreground, `[pid N] exited`
+//!              proc/syscall.rs            int 0x80: the system calls
+//!              proc/sched.rs              round robin, CR3/esp0 switch, user faults, reaper
+//!              proc/table.rs              the process table, states, spawn
 //!   services   playground.rs              ShompOS's hotkey heap
 //!              fault_report.rs            page-fault detail: region, walk, cause
+//!              proc/kstack.rs programs.rs kernel stacks of processes; the programs (modules)
 //!   heap       heap.rs                    the kernel heap and its grow hooks
 //!   machine    memory.rs  interrupts.rs   PMM + kernel space; handlers, timer, keys
 //!   policy     halt.rs  boot.rs           fatal, exit codes, test flag; boot info
@@ -35,17 +40,21 @@
 //! layer 1: halt.rs boot.rs
 //! layer 2: memory.rs interrupts.rs
 //! layer 3: heap.rs
-//! layer 4: playground.rs fault_report.rs
-//! layer 5: commands/kit.rs
-//! layer 6: commands/heap/capture.rs commands/heap/allocs.rs
-//! layer 7: commands/heap/*
-//! layer 8: commands/heap/mod.rs commands/*
-//! layer 9: commands/mod.rs
-//! layer 10: host.rs
-//! layer 11: ktests/kit.rs
-//! layer 12: ktests/*
-//! layer 13: ktests/mod.rs
-//! layer 14: mod.rs
+//! layer 4: playground.rs fault_report.rs proc/kstack.rs proc/programs.rs
+//! layer 5: proc/table.rs
+//! layer 6: proc/sched.rs
+//! layer 7: proc/syscall.rs
+//! layer 8: proc/mod.rs
+//! layer 9: commands/kit.rs
+//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs
+//! layer 11: commands/heap/*
+//! layer 12: commands/heap/mod.rs commands/*
+//! layer 13: commands/mod.rs
+//! layer 14: host.rs
+//! layer 15: ktests/kit.rs
+//! layer 16: ktests/*
+//! layer 17: ktests/mod.rs
+//! layer 18: mod.rs
 //! ```
 //! <!-- /layers -->
 
@@ -60,6 +69,7 @@ pub mod interrupts;
 pub mod ktests;
 pub mod memory;
 pub mod playground;
+pub mod proc;
 pub mod stack;
 
 use crate::arch::x86;
@@ -91,6 +101,7 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     // course: end
     boot::print_summary(info);
     playground::init(info); // the playground heap, sized by `playground=`: after the summary
+    proc::init(); // the system-call gate's handler and the scheduler hooks: after memory::init
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
 
@@ -107,14 +118,10 @@ pub fn run() -> ! {
         while let Some(key) = interrupts::next_key() {
             shell.feed(key, &mut host, &mut console::Out);
         }
-        // Sleep until the next interrupt; `sti; hlt` cannot miss a key that
-        // arrives between the check above and the halt.
-        x86::disable_interrupts();
-        if interrupts::key_waiting() {
-            x86::enable_interrupts();
-        } else {
-            x86::enable_interrupts_and_hlt();
-        }
+        proc::report_exits(&mut console::Out); // `[pid N] exited ...` of background processes
+        // Run the ready processes, or sleep until the next interrupt (`sti;
+        // hlt` cannot miss a key that arrives between the check and the halt).
+        proc::idle();
         print!("");
     }
 }

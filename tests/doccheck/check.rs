@@ -107,7 +107,7 @@ fn index() -> &'static Index {
             modules: BTreeSet::new(),
             files: BTreeSet::new(),
         };
-        for dir in ["src", "asm", "tests", "benches"] {
+        for dir in ["src", "asm", "tests", "benches", "user/src"] {
             walk(&crate::root().join(dir), &mut |p| {
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
                 ix.files.insert(name.clone());
@@ -379,7 +379,7 @@ fn check_path(span: &str, page_dir: &Path) -> Option<String> {
     let root = crate::root();
     let s = span.trim();
     let first = s.split('/').next().unwrap_or("");
-    let repo_dirs = ["src", "asm", "tests", "benches", "docs", "iso"];
+    let repo_dirs = ["src", "asm", "tests", "benches", "docs", "iso", "user"];
     if s.contains(' ') || s.contains('|') {
         return None;
     }
@@ -450,8 +450,76 @@ pub fn citations(doc: &Page) -> Vec<String> {
             ));
         }
     }
-    // Key Files tables and lists are prose: their spans are checked above.
+    // Rust shown in a page: what it declares or imports must exist.
+    for b in &doc.blocks {
+        if b.info != "rust" {
+            continue;
+        }
+        for (i, line) in b.lines.iter().enumerate() {
+            for name in rust_names(line) {
+                if let Some(e) = check_name(&name) {
+                    errors.push(format!(
+                        "{}:{}: in Rust code: {e}",
+                        doc.name,
+                        b.line + 1 + i
+                    ));
+                }
+            }
+        }
+    }
     errors
+}
+
+/// The names a line of Rust in a page cites: items of `use cairn::...`,
+/// the trait, type or function it declares (`fn name` must exist), and
+/// `Type::function(` calls.
+fn rust_names(line: &str) -> Vec<String> {
+    let code = line.split("//").next().unwrap_or("");
+    let mut out = Vec::new();
+    if let Some(path) = code.trim().strip_prefix("use cairn::") {
+        let path = path.trim_end_matches(';');
+        match path.split_once("::{") {
+            Some((prefix, items)) => {
+                for item in items.trim_end_matches('}').split(',') {
+                    let item = item.trim();
+                    if !item.is_empty() {
+                        out.push(format!("{prefix}::{item}"));
+                    }
+                }
+            }
+            None => out.push(path.to_string()),
+        }
+    }
+    let words: Vec<&str> = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for pair in words.windows(2) {
+        match pair[0] {
+            "fn" => out.push(format!("{}()", pair[1].trim_matches(':'))),
+            "trait" | "struct" | "enum" => out.push(pair[1].trim_matches(':').to_string()),
+            _ => {}
+        }
+    }
+    // `Type::function(` calls
+    let mut rest = code;
+    while let Some(pos) = rest.find("::") {
+        let before = &rest[..pos];
+        let ty_start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |p| p + 1);
+        let ty = &before[ty_start..];
+        let after = &rest[pos + 2..];
+        let f_end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let f = &after[..f_end];
+        if is_camel(ty) && after[f_end..].starts_with('(') && !f.is_empty() {
+            out.push(format!("{ty}::{f}()"));
+        }
+        rest = &rest[pos + 2..];
+    }
+    out
 }
 
 /// Transcripts are marked, replayable, and their masks are explained.

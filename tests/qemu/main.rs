@@ -8,3 +8,4 @@ mod foundation;
 mod frames;
 mod heap;
 mod paging;
+mod user;

@@ -73,9 +73,10 @@ impl Machine {
             std::env::temp_dir().join(format!("cairn-qemu-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(dir.join("iso/boot/grub")).unwrap();
         std::fs::copy(&elf, dir.join("iso/boot/cairn.elf")).unwrap();
+        let modules = copy_programs(&elf, &dir.join("iso/boot"));
         std::fs::write(
             dir.join("iso/boot/grub/grub.cfg"),
-            format!("set timeout=0\nmenuentry \"Cairn\" {{\n    multiboot2 /boot/cairn.elf {}\n    boot\n}}\n", opts.cmdline),
+            format!("set timeout=0\nmenuentry \"Cairn\" {{\n    multiboot2 /boot/cairn.elf {}\n{modules}    boot\n}}\n", opts.cmdline),
         )
         .unwrap();
         let iso = dir.join("cairn.iso");
@@ -270,6 +271,26 @@ impl Drop for Machine {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Copy the user programs `make iso` put beside the kernel (boot/progs/)
+/// into the ISO tree at `boot`; the `module2` lines that load them.
+fn copy_programs(elf: &Path, boot: &Path) -> String {
+    let progs = elf.parent().expect("the kernel has a folder").join("progs");
+    let mut lines = String::new();
+    let Ok(entries) = std::fs::read_dir(&progs) else {
+        return lines;
+    };
+    std::fs::create_dir_all(boot.join("progs")).unwrap();
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    for name in names {
+        std::fs::copy(progs.join(&name), boot.join("progs").join(&name)).unwrap();
+        lines += &format!("    module2 /boot/progs/{name} {name}\n");
+    }
+    lines
 }
 
 fn connect(path: &Path, deadline: Instant) -> UnixStream {

@@ -235,3 +235,11 @@ pub fn set_demo_code_segment(base: u32, limit: u32) -> Descriptor {
     GDT.lock()[DEMO_CODE.index() as usize] = d;
     d
 }
+
+/// The stack the CPU loads on an entry from ring 3 (TSS.esp0): the top of
+/// the kernel stack of the process about to run. Set on every switch.
+pub fn set_kernel_stack(esp0: u32) {
+    // SAFETY: a 32-bit store to a field the CPU reads on ring-3 entries;
+    // called with interrupts off, so no entry can see half of it.
+    unsafe { MAIN_TSS.esp0 = esp0 };
+}

@@ -4,7 +4,8 @@
 //!  vector  0..31   CPU exceptions   -> the exception handler the kernel installs
 //!          8       double fault     -> a task gate: its own TSS and stack
 //!         32..47   IRQ 0..15 (PIC)  -> the IRQ handlers the kernel installs
-//!         48..255  not present      (using one raises #NP, reported)
+//!        128       system call      -> `int 0x80`, a DPL-3 gate user mode may use
+//!         48..255  otherwise not present (using one raises #NP or #GP, reported)
 //! ```
 //!
 //! Entry: `asm/interrupts.s` saves the registers ([`InterruptFrame`]) and calls
@@ -24,7 +25,11 @@ const STUBS: usize = 48;
 
 unsafe extern "C" {
     static isr_table: [u32; STUBS];
+    static isr_syscall: u32;
 }
+
+/// The system-call vector (`int 0x80`).
+pub const SYSCALL_VECTOR: u8 = crate::process::abi::SYSCALL_VECTOR;
 
 /// One 8-byte IDT gate.
 #[derive(Clone, Copy)]
@@ -56,6 +61,8 @@ static IDT: Mutex<[Gate; 256]> = Mutex::new([Gate::MISSING; 256]);
 /// The kernel's handlers, stored as function addresses (0 = none).
 static EXCEPTION_HANDLER: AtomicUsize = AtomicUsize::new(0);
 static IRQ_HANDLERS: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
+static SYSCALL_HANDLER: AtomicUsize = AtomicUsize::new(0);
+static USER_RETURN_HOOK: AtomicUsize = AtomicUsize::new(0);
 
 /// Fill and load the IDT: gates for the 48 stubs, a task gate for #DF.
 pub fn init() {
@@ -68,6 +75,8 @@ pub fn init() {
         *gate = Gate::interrupt(stub, dpl);
     }
     idt[8] = Gate::task(gdt::DOUBLE_FAULT_TSS.0);
+    // SAFETY: isr_syscall is a read-only word in .rodata holding the stub's address.
+    idt[SYSCALL_VECTOR as usize] = Gate::interrupt(unsafe { isr_syscall }, 3);
     let pointer = x86::dtables::DescriptorTablePointer::new_from_slice(&idt[..]);
     // SAFETY: the table lives in a static and every present gate points at a stub.
     unsafe { x86::dtables::lidt(&pointer) };
@@ -83,10 +92,45 @@ pub fn set_irq_handler(irq: u8, handler: fn()) {
     IRQ_HANDLERS[irq as usize].store(handler as usize, Ordering::Release);
 }
 
+/// Route `int 0x80` to `handler` (arguments and answer in the frame's registers).
+pub fn set_syscall_handler(handler: fn(&mut InterruptFrame)) {
+    SYSCALL_HANDLER.store(handler as usize, Ordering::Release);
+}
+
+/// Call `hook` at the end of every interrupt, exception or system call that
+/// came from ring 3, just before the return to user mode (the scheduler
+/// switches processes there).
+pub fn set_user_return_hook(hook: fn(&mut InterruptFrame)) {
+    USER_RETURN_HOOK.store(hook as usize, Ordering::Release);
+}
+
 /// Called by `isr_common` for every interrupt with the saved registers.
 #[unsafe(no_mangle)]
 extern "C" fn interrupt_dispatch(frame: &mut InterruptFrame) {
+    dispatch(frame);
+    if frame.from_user() {
+        let h = USER_RETURN_HOOK.load(Ordering::Acquire);
+        if h != 0 {
+            // SAFETY: only set_user_return_hook stores here, from a fn(&mut InterruptFrame).
+            let hook: fn(&mut InterruptFrame) = unsafe { core::mem::transmute(h) };
+            hook(frame);
+        }
+    }
+}
+
+fn dispatch(frame: &mut InterruptFrame) {
     let vector = frame.vector;
+    if vector == SYSCALL_VECTOR as u32 {
+        let h = SYSCALL_HANDLER.load(Ordering::Acquire);
+        if h == 0 {
+            frame.eax = crate::process::abi::Errno::NoSys.to_return() as u32;
+            return;
+        }
+        // SAFETY: only set_syscall_handler stores here, from a fn(&mut InterruptFrame).
+        let handler: fn(&mut InterruptFrame) = unsafe { core::mem::transmute(h) };
+        handler(frame);
+        return;
+    }
     if vector < IRQ_BASE as u32 {
         let h = EXCEPTION_HANDLER.load(Ordering::Acquire);
         if h == 0 {

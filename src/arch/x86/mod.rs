@@ -10,6 +10,7 @@ pub mod idt;
 pub mod pic;
 pub mod pit;
 pub mod probe;
+pub mod usermode;
 
 use core::arch::asm;
 

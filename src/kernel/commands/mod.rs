@@ -9,6 +9,7 @@ mod frames;
 mod heap;
 pub mod kit;
 mod paging;
+mod user;
 
 use core::fmt::Write;
 pub use kit::{Command, Outcome};
@@ -38,6 +39,9 @@ fn layers() -> impl Iterator<Item = (&'static str, [&'static [Command]; 2])> {
         // course: end
         // course: module 07
         ("family", [family::COMMANDS, &[]]),
+        // course: end
+        // course: module 08
+        ("user", [user::COMMANDS, &[]]),
         // course: end
     ]
     .into_iter()

@@ -36,6 +36,7 @@ use crate::kernel::fault_report::write_region;
 use crate::kernel::heap as kheap;
 // course: end
 use crate::kernel::memory;
+use crate::kernel::proc;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::plan::FrameClass;
 use crate::mm::frame::{FrameAllocator, ReserveReason};
@@ -55,21 +56,21 @@ use core::fmt::Write;
 pub static COMMANDS: &[Command] = &[
     Command {
         name: "translate",
-        args: "<vaddr>...",
-        help: "walk the page tables for an address, step by step",
+        args: "<vaddr>... [pid=N]",
+        help: "walk the page tables for an address, step by step (in process N's space with pid=N)",
         run: translate,
     },
     Command {
         name: "pagedir",
-        args: "",
-        help: "the kernel's mappings, merged into runs, with their flags",
+        args: "[pid=N]",
+        help: "the kernel's mappings (or process N's), merged into runs, with their flags",
         run: pagedir,
     },
     // course: module 06
     Command {
         name: "vmregions",
-        args: "",
-        help: "the region table: ranges, sizes, pages mapped, use",
+        args: "[pid=N]",
+        help: "the region table: ranges, sizes, pages mapped (in process N's space with pid=N), use",
         run: vmregions,
     },
     // course: end
@@ -93,6 +94,19 @@ pub static COMMANDS: &[Command] = &[
     },
 ];
 
+/// Split a `pid=N` argument off `args`: (the pid, the other arguments).
+fn take_pid<'a>(args: &[&'a str]) -> Result<(Option<u32>, alloc::vec::Vec<&'a str>), String> {
+    let mut pid = None;
+    let mut rest = alloc::vec::Vec::new();
+    for a in args {
+        match a.strip_prefix("pid=") {
+            Some(n) => pid = Some(n.parse().map_err(|_| format!("`{a}`: not a pid"))?),
+            None => rest.push(*a),
+        }
+    }
+    Ok((pid, rest))
+}
+
 /// One address argument.
 fn parse_addr(arg: &str) -> Result<u32, String> {
     parse_number(arg).map_err(|e| format!("`{arg}`: {e}"))
@@ -103,6 +117,8 @@ fn parse_addr(arg: &str) -> Result<u32, String> {
 /// `translate <vaddr>...`: the walk the MMU does, then the region and where
 /// the entries appear through the recursive slot.
 fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
+    let (pid, args) = take_pid(args)?;
+    let args = &args[..];
     if args.is_empty() {
         return Err("which address?".into());
     }
@@ -112,7 +128,16 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
     }
     for &va in &vas[..args.len()] {
         // course: module 06
-        let (walk, region) = memory::with(|m| (m.mapper().trace(va), m.regions.region_of(va)));
+        let (walk, region) = match pid {
+            None => memory::with(|m| (m.mapper().trace(va), m.regions.region_of(va))),
+            Some(pid) => proc::with_space(pid, |mapper, regions| {
+                (mapper.trace(va), regions.region_of(va))
+            })
+            .ok_or_else(|| format!("no live process {pid}"))?,
+        };
+        if let Some(pid) = pid {
+            let _ = writeln!(out, "in the address space of pid {pid}:");
+        }
         let _ = walk.write_indented(&mut &mut *out, "");
         write_region(out, region, va);
         // course: else
@@ -137,12 +162,22 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
 
 /// `pagedir`: the kernel directory's mappings, merged into runs.
 fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
+    let (pid, args) = take_pid(args)?;
     if !args.is_empty() {
-        return Err("pagedir takes no arguments".into());
+        return Err("pagedir takes only pid=N".into());
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
-    memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ()))
-        .map_err(|_| String::from("the report could not be written"))?;
+    match pid {
+        None => memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ())),
+        Some(pid) => {
+            let _ = writeln!(out, "the address space of pid {pid}:");
+            proc::with_space(pid, |mapper, _| {
+                mapper.write_pagedir(&mut &mut *out).map(|_| ())
+            })
+            .ok_or_else(|| format!("no live process {pid}"))?
+        }
+    }
+    .map_err(|_| String::from("the report could not be written"))?;
     let _ = writeln!(
         out,
         "flags: P present W writable U user T write-through C cache-disable A accessed D dirty S 4 MiB G global; own = the mapping owns its frame"
@@ -153,10 +188,19 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
 // course: module 06
 /// `vmregions`: the region table with what is mapped in each region.
 fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
+    let (pid, args) = take_pid(args)?;
     if !args.is_empty() {
-        return Err("vmregions takes no arguments".into());
+        return Err("vmregions takes only pid=N".into());
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
+    if let Some(pid) = pid {
+        let _ = writeln!(out, "the address space of pid {pid}:");
+        return proc::with_space(pid, |mapper, regions| {
+            regions.write_report(mapper, &mut &mut *out)
+        })
+        .ok_or_else(|| format!("no live process {pid}"))?
+        .map_err(|_| String::from("the report could not be written"));
+    }
     memory::with(|m| m.regions.write_report(&m.mapper(), &mut &mut *out))
         .map_err(|_| String::from("the report could not be written"))?;
     let mapped = kheap::mapped_bytes();

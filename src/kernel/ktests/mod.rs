@@ -10,6 +10,7 @@ pub mod frames;
 pub mod heap;
 pub mod kit;
 pub mod paging;
+pub mod user;
 
 use crate::kernel::halt;
 use crate::println;
@@ -31,6 +32,9 @@ fn all() -> impl Iterator<Item = &'static Test> {
         // course: end
         // course: module 07
         family::TESTS,
+        // course: end
+        // course: module 08
+        user::TESTS,
         // course: end
     ]
     .into_iter()
