@@ -53,16 +53,22 @@ deps:
 kernel:
 	cargo build $(CARGO_KERNEL_FLAGS)
 
+# course: module 08
 ## user: the user library and programs (ring 3), for the ISO.
 user:
 	cd user && cargo build $(USER_FLAGS)
+# course: end
 
 ## iso: the bootable GRUB image.
 iso: $(ISO)
 
 # GRUB reads the whole kernel file into RAM: the ISO's copy drops the debug
 # info (gdb reads $(KERNEL), which keeps it) so the kernel boots at 16 MiB.
+# course: module 08
 $(ISO): kernel user iso/boot/grub/grub.cfg
+# course: else
+# $(ISO): kernel iso/boot/grub/grub.cfg
+# course: end
 	@mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/progs
 	@rm -f $(BUILD)/iso/boot/progs/* $(BUILD)/iso/boot/grub/programs.cfg
 	@for p in $(USER_PROGS); do \
@@ -105,7 +111,9 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy $(CARGO_KERNEL_FLAGS) -- -D warnings
+	# course: module 08
 	cd user && cargo fmt --check && cargo clippy $(USER_FLAGS) -- -D warnings
+	# course: end
 	cargo fmt --check --manifest-path $(COURSE_TOOL)/Cargo.toml
 	cargo clippy -q --all-targets --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course -- -D warnings
 	@$(MAKE) -s course-tool && $(COURSE) lint
@@ -201,5 +209,7 @@ course-check: deps course-tool
 
 clean:
 	cargo clean
+	# course: module 08
 	cd user && cargo clean
+	# course: end
 	rm -rf $(BUILD)

@@ -101,7 +101,9 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     // course: end
     boot::print_summary(info);
     playground::init(info); // the playground heap, sized by `playground=`: after the summary
+    // course: module 08
     proc::init(); // the system-call gate's handler and the scheduler hooks: after memory::init
+    // course: end
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
 
@@ -118,10 +120,21 @@ pub fn run() -> ! {
         while let Some(key) = interrupts::next_key() {
             shell.feed(key, &mut host, &mut console::Out);
         }
+        // course: module 08
         proc::report_exits(&mut console::Out); // `[pid N] exited ...` of background processes
         // Run the ready processes, or sleep until the next interrupt (`sti;
         // hlt` cannot miss a key that arrives between the check and the halt).
         proc::idle();
+        // course: else
+        // // Sleep until the next interrupt; `sti; hlt` cannot miss a key that
+        // // arrives between the check above and the halt.
+        // x86::disable_interrupts();
+        // if interrupts::key_waiting() {
+        //     x86::enable_interrupts();
+        // } else {
+        //     x86::enable_interrupts_and_hlt();
+        // }
+        // course: end
         print!("");
     }
 }

@@ -158,6 +158,12 @@ fn cut_with(
             message,
         };
         let marker = parse_marker_with(line, leaders).map_err(e)?;
+        if leaders == ["//"] && !line.trim_start().starts_with("//") && line.contains("// course: ")
+        {
+            return Err(e(
+                "a `course:` marker must be a line of its own (did rustfmt move it?)".into(),
+            ));
+        }
         let Some((marker, leader)) = marker else {
             // Ordinary line: emit it when every enclosing part is on.
             let mut visible = true;

@@ -36,7 +36,9 @@ use crate::kernel::fault_report::write_region;
 use crate::kernel::heap as kheap;
 // course: end
 use crate::kernel::memory;
+// course: module 08
 use crate::kernel::proc;
+// course: end
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::plan::FrameClass;
 use crate::mm::frame::{FrameAllocator, ReserveReason};
@@ -130,10 +132,14 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         // course: module 06
         let (walk, region) = match pid {
             None => memory::with(|m| (m.mapper().trace(va), m.regions.region_of(va))),
+            // course: module 08
             Some(pid) => proc::with_space(pid, |mapper, regions| {
                 (mapper.trace(va), regions.region_of(va))
             })
             .ok_or_else(|| format!("no live process {pid}"))?,
+            // course: else
+            // Some(pid) => return Err(format!("no process {pid}: processes come in module 8")),
+            // course: end
         };
         if let Some(pid) = pid {
             let _ = writeln!(out, "in the address space of pid {pid}:");
@@ -167,6 +173,7 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
         return Err("pagedir takes only pid=N".into());
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
+    // course: module 08
     match pid {
         None => memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ())),
         Some(pid) => {
@@ -178,6 +185,13 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
     }
     .map_err(|_| String::from("the report could not be written"))?;
+    // course: else
+    // if let Some(pid) = pid {
+    //     return Err(format!("no process {pid}: processes come in module 8"));
+    // }
+    // memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ()))
+    //     .map_err(|_| String::from("the report could not be written"))?;
+    // course: end
     let _ = writeln!(
         out,
         "flags: P present W writable U user T write-through C cache-disable A accessed D dirty S 4 MiB G global; own = the mapping owns its frame"
@@ -194,12 +208,16 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
     if let Some(pid) = pid {
+        // course: module 08
         let _ = writeln!(out, "the address space of pid {pid}:");
         return proc::with_space(pid, |mapper, regions| {
             regions.write_report(mapper, &mut &mut *out)
         })
         .ok_or_else(|| format!("no live process {pid}"))?
         .map_err(|_| String::from("the report could not be written"));
+        // course: else
+        // return Err(format!("no process {pid}: processes come in module 8"));
+        // course: end
     }
     memory::with(|m| m.regions.write_report(&m.mapper(), &mut &mut *out))
         .map_err(|_| String::from("the report could not be written"))?;
