@@ -183,6 +183,7 @@ test-property:
 ## bench: allocator benchmarks against the peer crates (results in docs/bench/).
 bench:
 	cargo bench --bench heap
+	cargo bench --bench workload
 	cargo bench --bench frames
 
 ## The course (docs/teaching.md): one tool, course/tool, cuts and grades.

@@ -1,7 +1,9 @@
-//! Heap benchmark: Cairn's buddy heap against talc, rlsf,
-//! buddy_system_allocator and linked_list_allocator, each over the same
-//! arena, in one run. `cargo bench --bench heap` (`make bench`);
-//! `CAIRN_BENCH_QUICK=1` runs shorter trials.
+//! Heap benchmark: the kernel's heap as it runs (`KernelHeap` over the buddy
+//! design: lock, dispatch, checked free), the buddy heap used raw, against
+//! talc, rlsf, buddy_system_allocator and linked_list_allocator, each over
+//! the same arena, in one run. `cargo bench --bench heap` (`make bench`);
+//! `CAIRN_BENCH_QUICK=1` runs shorter trials. The real-program workload (e)
+//! is `benches/workload.rs`.
 //!
 //! (a) random actions: allocate or free at random, at most 300 live blocks,
 //!     sizes rand(4..rand(16..max)), alignments mostly 8 (as talc's
@@ -9,7 +11,10 @@
 //! (b) scaling: cost per operation (free one random block, allocate one)
 //!     with 100, 1000 and 5000 live blocks.
 //! (c) efficiency: allocate (5/6) or free (1/6) at random until the first
-//!     failed allocation; bytes requested by live blocks / arena bytes.
+//!     failed allocation; bytes requested by live blocks / arena bytes; and
+//!     the bound a 9-byte header and power-of-two blocks put on it.
+//! (d) latency: TSC ticks of each allocate and each free in random actions
+//!     (max 1000), p50 / p99 / max, as talc's microbenchmark reports them.
 //!
 //! Results: a table on stdout, `docs/bench/heap.md` and `docs/bench/heap.svg`.
 
@@ -36,6 +41,19 @@ const MAXES: [usize; 5] = [200, 1000, 3000, 10000, 30000];
 const LIVE: [usize; 3] = [100, 1000, 5000];
 /// Live-block cap of (a).
 const MAX_LIVE: usize = 300;
+
+/// CPU time this thread has run: the clock of (a) and (b). On a machine
+/// shared with other work, wall time also counts the moments another
+/// process had the CPU; thread CPU time does not.
+pub fn cpu_time() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid pointer to write the time to.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
 
 /// rand(4..rand(16..max)): biased towards small sizes.
 #[inline]
@@ -96,13 +114,13 @@ pub fn random_actions<H: BenchHeap>(
     }
     let mut ops = 0u64;
     let start = Instant::now();
+    let cpu = cpu_time();
     let secs = loop {
         for _ in 0..256 {
             ops += step(&mut h, &mut live, &mut rng) as u64;
         }
-        let t = start.elapsed();
-        if t >= duration {
-            break t.as_secs_f64();
+        if start.elapsed() >= duration {
+            break cpu_time() - cpu;
         }
     };
     for (p, l) in live {
@@ -138,6 +156,7 @@ pub fn scaling<H: BenchHeap>(arena: &mut [u8], n: usize, seed: u64, duration_ms:
     let duration = Duration::from_millis(duration_ms as u64);
     let mut ops = 0u64;
     let start = Instant::now();
+    let cpu = cpu_time();
     let secs = loop {
         for _ in 0..64 {
             let i = rng.below(n);
@@ -147,9 +166,8 @@ pub fn scaling<H: BenchHeap>(arena: &mut [u8], n: usize, seed: u64, duration_ms:
             live[i] = (h.alloc(l).expect("arena large enough"), l);
         }
         ops += 128;
-        let t = start.elapsed();
-        if t >= duration {
-            break t.as_secs_f64();
+        if start.elapsed() >= duration {
+            break cpu_time() - cpu;
         }
     };
     for (p, l) in live {
@@ -191,6 +209,96 @@ pub fn efficiency<H: BenchHeap>(arena: &mut [u8], max: usize, seed: u64) -> f64 
     used as f64 * 100.0 / arena.len() as f64
 }
 
+/// Per-operation latencies of one heap, in TSC ticks (sorted).
+pub struct Latency {
+    pub alloc: Vec<u64>,
+    pub free: Vec<u64>,
+}
+
+/// A time stamp in ticks: the TSC on x86-64, nanoseconds elsewhere.
+#[inline(always)]
+fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC is present on every x86-64 CPU.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+}
+
+/// (d) `samples` allocations and as many frees, each timed alone, in random
+/// actions with max size 1000 (warmed up like (a)).
+pub fn latency<H: BenchHeap>(arena: &mut [u8], seed: u64, samples: usize) -> Latency {
+    // SAFETY: as in random_actions.
+    let mut h = unsafe { H::new(arena.as_mut_ptr(), arena.len()) };
+    let mut rng = Rng::new(seed);
+    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(MAX_LIVE + 1);
+    let (mut alloc, mut free) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    let mut warm = 100_000usize;
+    while alloc.len() < samples || free.len() < samples {
+        if live.len() < MAX_LIVE && (live.is_empty() || rng.next_u64() & 1 == 0) {
+            let l = gen_layout(&mut rng, 1000);
+            let t0 = ticks();
+            let p = h.alloc(l);
+            let t1 = ticks();
+            if let Some(p) = p {
+                live.push((p, l));
+                if warm == 0 && alloc.len() < samples {
+                    alloc.push(t1 - t0);
+                }
+            }
+        } else {
+            let (p, l) = live.swap_remove(rng.below(live.len()));
+            let t0 = ticks();
+            // SAFETY: a live allocation with its layout.
+            unsafe { h.free(p, l) };
+            let t1 = ticks();
+            if warm == 0 && free.len() < samples {
+                free.push(t1 - t0);
+            }
+        }
+        warm = warm.saturating_sub(1);
+    }
+    for (p, l) in live {
+        // SAFETY: as above.
+        unsafe { h.free(p, l) };
+    }
+    alloc.sort_unstable();
+    free.sort_unstable();
+    Latency { alloc, free }
+}
+
+/// The `q`-quantile of sorted samples.
+fn quantile(v: &[u64], q: f64) -> u64 {
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// The efficiency bound of (c) for the buddy heap: with a 9-byte header and
+/// power-of-two blocks of at least 16 bytes (and at least the alignment),
+/// a request of `s` bytes takes `2^ceil(log2(s + 9))`; the arena can at
+/// best be filled with such blocks, so requested / arena is at most
+/// E[s] / E[block(s)] for the benchmark's size distribution (estimated over
+/// a million draws).
+fn header_bound(max: usize) -> f64 {
+    let mut rng = Rng::new(0xB0D);
+    let (mut req, mut held) = (0u64, 0u64);
+    for _ in 0..1_000_000 {
+        let l = gen_layout(&mut rng, max);
+        let block = (l.size() + cairn::mm::heap::HEADER_SIZE)
+            .next_power_of_two()
+            .max(l.align())
+            .max(16);
+        req += l.size() as u64;
+        held += block as u64;
+    }
+    req as f64 * 100.0 / held as f64
+}
+
 /// The best of the trials: background load on a shared machine only ever
 /// slows a trial down, so the fastest is the closest to the heap's own cost.
 fn best(v: Vec<f64>, lower_is_better: bool) -> f64 {
@@ -207,12 +315,44 @@ pub struct Results {
     pub ns: Vec<Vec<f64>>,
     /// (c) percent, per heap per max.
     pub eff: Vec<Vec<f64>>,
+    /// (c) the 9-byte-header bound, per max.
+    pub bound: Vec<f64>,
+    /// (d) (p50, p99, max) ticks of allocate and of free, per heap.
+    pub lat: Vec<([u64; 3], [u64; 3])>,
     pub failures: u64,
 }
 
+/// `CAIRN_BENCH_PROFILE=<heap name>`: only (a) at max 1000 for that heap,
+/// a fixed number of steps, no tables: a run to give a profiler
+/// (`valgrind --tool=callgrind`, which counts instructions exactly).
+fn profile(name: &str) {
+    let heaps = heaps::all();
+    let h = heaps
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no heap named {name:?}"));
+    let layout = Layout::from_size_align(ARENA, ARENA).expect("arena layout");
+    // SAFETY: non-zero layout; freed below.
+    let base = unsafe { std::alloc::alloc_zeroed(layout) };
+    assert!(!base.is_null(), "no memory for the arena");
+    // SAFETY: base..base+ARENA was just allocated for us.
+    let arena = unsafe { std::slice::from_raw_parts_mut(base, ARENA) };
+    let r = (h.random_actions)(arena, 1000, 1, Duration::ZERO);
+    eprintln!("{name}: {} timed ops", r.ops);
+    // SAFETY: allocated above with this layout; the heap is gone.
+    unsafe { std::alloc::dealloc(base, layout) };
+}
+
 fn main() {
+    if let Ok(name) = std::env::var("CAIRN_BENCH_PROFILE") {
+        return profile(&name);
+    }
     let quick = std::env::var_os("CAIRN_BENCH_QUICK").is_some();
-    let (trials, ms, eff_seeds) = if quick { (3, 60, 8) } else { (9, 100, 40) };
+    let (trials, ms, eff_seeds, samples) = if quick {
+        (3, 60, 8, 50_000)
+    } else {
+        (21, 60, 40, 300_000)
+    };
     let layout = Layout::from_size_align(ARENA, ARENA).expect("arena layout");
     // SAFETY: non-zero layout; freed at the end.
     let base = unsafe { std::alloc::alloc_zeroed(layout) };
@@ -275,11 +415,26 @@ fn main() {
         eprintln!("(c) max {max} done");
     }
 
+    let bound: Vec<f64> = MAXES.iter().map(|&m| header_bound(m)).collect();
+
+    // (d) Each heap once, the same seed; the quantiles of its samples.
+    let lat = heaps
+        .iter()
+        .map(|h| {
+            let l = (h.latency)(arena, 0xD0D0, samples);
+            let q = |v: &[u64]| [quantile(v, 0.5), quantile(v, 0.99), quantile(v, 1.0)];
+            (q(&l.alloc), q(&l.free))
+        })
+        .collect();
+    eprintln!("(d) done");
+
     let r = Results {
         names,
         mops,
         ns,
         eff,
+        bound,
+        lat,
         failures,
     };
     let cmd = if quick {
@@ -287,7 +442,7 @@ fn main() {
     } else {
         "cargo bench --bench heap"
     };
-    let md = markdown(&r, cmd, trials, ms, eff_seeds);
+    let md = markdown(&r, cmd, trials, ms, eff_seeds, samples);
     println!("{md}");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/bench");
     std::fs::create_dir_all(&dir).expect("docs/bench");
@@ -313,16 +468,28 @@ fn cpu_model() -> String {
 /// The results as markdown tables; ratios are Cairn's figure over the
 /// heap's (above 1 = Cairn better, for ns/op the inverse so above 1 is
 /// still Cairn better).
-fn markdown(r: &Results, cmd: &str, trials: usize, ms: u64, seeds: u64) -> String {
+fn markdown(r: &Results, cmd: &str, trials: usize, ms: u64, seeds: u64, samples: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Heap benchmark\n");
     let _ = writeln!(
         s,
         "Made by `{cmd}` (release build, host, {}), one run; every heap over the same \
          arena ({} MiB aligned to its size; (c) uses its first {} KiB). \
-         Ratios in brackets are Cairn's figure relative to that heap: above 1.00 means \
-         Cairn is better. `cairn` is the `GlobalAlloc` path (`alloc_layout` + `dealloc`), \
-         `cairn (checked free)` frees with the fully checked `free_layout`.\n",
+         Ratios in brackets are the Cairn kernel path's figure relative to that heap: \
+         above 1.00 means the kernel path is better. The best figure of each column is \
+         in bold, whichever heap it is.\n\n\
+         - `cairn kernel path`: what the kernel installs, `cairn::mm::heap::KernelHeap` \
+         built by `KernelHeap::over(HeapKind::Buddy, ..)`, called through `GlobalAlloc`: \
+         spin lock, dispatch over the four designs, every free checked (wild, interior, \
+         header, double and layout-mismatched frees refused) through the side table of \
+         block starts.\n\
+         - `cairn raw fast path`: the buddy heap used directly, no lock, `alloc_layout` + \
+         the unchecked `dealloc`.\n\
+         - `cairn raw, checked free`: the buddy heap used directly with the checked \
+         `free_layout`.\n\
+         - talc, rlsf, buddy_system_allocator, linked_list_allocator: each through its own \
+         raw, unlocked API. `cairn gaptree/firstfit/pool`: the other kernel designs \
+         through `HeapBackend` (checked frees, no lock).\n",
         cpu_model(),
         ARENA >> 20,
         EFFICIENCY_ARENA >> 10
@@ -332,7 +499,8 @@ fn markdown(r: &Results, cmd: &str, trials: usize, ms: u64, seeds: u64) -> Strin
         "## (a) Random actions, million operations per second\n\n\
          Allocate or free at random, at most {MAX_LIVE} live blocks, sizes \
          rand(4..rand(16..max)), alignments 8 (75%), 16, 32, ...; best of {trials} \
-         trials of {ms} ms, the heaps interleaved.\n"
+         trials of {ms} ms, the heaps interleaved; operations per second of the \
+         thread's CPU time.\n"
     );
     table(
         &mut s,
@@ -374,6 +542,49 @@ fn markdown(r: &Results, cmd: &str, trials: usize, ms: u64, seeds: u64) -> Strin
         false,
         1,
     );
+    let _ = writeln!(
+        s,
+        "\nThe bound of the 9-byte header: a request of s bytes takes a block of \
+         2^ceil(log2(s + 9)) bytes (at least 16, at least the alignment), so even a \
+         perfectly packed arena holds at most E[s] / E[block] of requested bytes. \
+         How close the kernel path comes to it at the first failure:\n"
+    );
+    let _ = write!(s, "| | ");
+    for m in MAXES {
+        let _ = write!(s, "{m} | ");
+    }
+    let _ = write!(s, "\n|---|");
+    for _ in MAXES {
+        let _ = write!(s, "---:|");
+    }
+    let _ = write!(s, "\n| 9-byte header bound, % | ");
+    for b in &r.bound {
+        let _ = write!(s, "{b:.1} | ");
+    }
+    let _ = write!(s, "\n| cairn kernel path / bound | ");
+    for (e, b) in r.eff[0].iter().zip(&r.bound) {
+        let _ = write!(s, "{:.2} | ", e / b);
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "\n## (d) Latency of one operation, TSC ticks\n\n\
+         {samples} allocations and {samples} frees of random actions (max size 1000), \
+         each timed alone with RDTSC (the timing itself costs a few dozen ticks, the \
+         same for every heap); the maximum is the worst single operation of the run.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| heap | alloc p50 | alloc p99 | alloc max | free p50 | free p99 | free max |\n\
+         |---|---:|---:|---:|---:|---:|---:|"
+    );
+    for (name, (a, f)) in r.names.iter().zip(&r.lat) {
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            a[0], a[1], a[2], f[0], f[1], f[2]
+        );
+    }
     if r.failures > 0 {
         let _ = writeln!(s, "\n(a) saw {} failed allocations.", r.failures);
     }
@@ -399,19 +610,34 @@ fn table(
         let _ = write!(s, "---:|");
     }
     let _ = writeln!(s);
+    let best: Vec<f64> = (0..cols.len())
+        .map(|j| {
+            let col = v.iter().map(|row| row[j]);
+            if lower_is_better {
+                col.fold(f64::INFINITY, f64::min)
+            } else {
+                col.fold(f64::NEG_INFINITY, f64::max)
+            }
+        })
+        .collect();
     for (i, name) in r.names.iter().enumerate() {
         let _ = write!(s, "| {name} |");
         for (j, x) in v[i].iter().enumerate() {
             let cairn = v[0][j];
+            let shown = if *x == best[j] {
+                format!("**{x:.digits$}**")
+            } else {
+                format!("{x:.digits$}")
+            };
             if i == 0 {
-                let _ = write!(s, " **{x:.digits$}** |");
+                let _ = write!(s, " {shown} |");
             } else {
                 let ratio = if lower_is_better {
                     x / cairn
                 } else {
                     cairn / x
                 };
-                let _ = write!(s, " {x:.digits$} ({ratio:.2}) |");
+                let _ = write!(s, " {shown} ({ratio:.2}) |");
             }
         }
         let _ = writeln!(s);

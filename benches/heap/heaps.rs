@@ -7,7 +7,9 @@
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
-use cairn::mm::heap::BuddyHeap;
+use std::alloc::GlobalAlloc;
+
+use cairn::mm::heap::{BuddyHeap, HeapKind, KernelHeap};
 use cairn::mm::heap::{FirstFitHeap, GapTreeHeap, HeapBackend, PoolHeap, VoidPolicy};
 
 /// What the benchmark needs from a heap. `&mut self`: no locks, every heap is
@@ -37,6 +39,7 @@ pub struct Entry {
     pub random_actions: fn(&mut [u8], usize, u64, std::time::Duration) -> crate::Throughput,
     pub scaling: fn(&mut [u8], usize, u64, usize) -> f64,
     pub efficiency: fn(&mut [u8], usize, u64) -> f64,
+    pub latency: fn(&mut [u8], u64, usize) -> crate::Latency,
 }
 
 fn entry<H: BenchHeap>() -> Entry {
@@ -45,12 +48,14 @@ fn entry<H: BenchHeap>() -> Entry {
         random_actions: crate::random_actions::<H>,
         scaling: crate::scaling::<H>,
         efficiency: crate::efficiency::<H>,
+        latency: crate::latency::<H>,
     }
 }
 
-/// Every heap in the comparison; Cairn's fast path first (ratios are to it).
+/// Every heap in the comparison; the kernel's path first (ratios are to it).
 pub fn all() -> Vec<Entry> {
     vec![
+        entry::<CairnKernel>(),
         entry::<Cairn>(),
         entry::<CairnChecked>(),
         entry::<Talc>(),
@@ -68,11 +73,35 @@ fn log2(len: usize) -> u8 {
     len.trailing_zeros() as u8
 }
 
-/// Cairn's buddy heap, `GlobalAlloc` path: `alloc_layout` + `dealloc`.
+/// The path the kernel runs: `KernelHeap` over the buddy design (spin lock,
+/// dispatch, every free checked through the side table), as
+/// `KernelHeap::over` builds it, called through `GlobalAlloc`.
+pub struct CairnKernel(KernelHeap);
+
+impl BenchHeap for CairnKernel {
+    const NAME: &'static str = "cairn kernel path";
+    unsafe fn new(arena: *mut u8, len: usize) -> Self {
+        // SAFETY: forwarded from the caller.
+        CairnKernel(unsafe { KernelHeap::over(HeapKind::Buddy, arena, len) }.expect("kernel heap"))
+    }
+    #[inline]
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: the benchmark never asks for zero bytes.
+        NonNull::new(unsafe { GlobalAlloc::alloc(&self.0, layout) })
+    }
+    #[inline]
+    unsafe fn free(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        unsafe { GlobalAlloc::dealloc(&self.0, ptr.as_ptr(), layout) }
+    }
+}
+
+/// Cairn's buddy heap used directly, no lock, unchecked free: `alloc_layout`
+/// + `dealloc` (for a caller that trusts its pointers).
 pub struct Cairn(BuddyHeap);
 
 impl BenchHeap for Cairn {
-    const NAME: &'static str = "cairn";
+    const NAME: &'static str = "cairn raw fast path";
     unsafe fn new(arena: *mut u8, len: usize) -> Self {
         // SAFETY: forwarded from the caller.
         Cairn(unsafe { BuddyHeap::new(arena, len, 4, log2(len)) }.expect("cairn heap"))
@@ -92,7 +121,7 @@ impl BenchHeap for Cairn {
 pub struct CairnChecked(BuddyHeap);
 
 impl BenchHeap for CairnChecked {
-    const NAME: &'static str = "cairn (checked free)";
+    const NAME: &'static str = "cairn raw, checked free";
     unsafe fn new(arena: *mut u8, len: usize) -> Self {
         // SAFETY: forwarded from the caller.
         CairnChecked(unsafe { BuddyHeap::new(arena, len, 4, log2(len)) }.expect("cairn heap"))

@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 
 use crate::Results;
 
-/// One colour per heap: nine heaps (module 3's six and module 7's three), one spare.
-const COLORS: [&str; 10] = [
-    "#d62728", "#ff9896", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf",
+/// One colour per heap: ten heaps (Cairn's three paths, four peers, module
+/// 7's three), one spare.
+const COLORS: [&str; 11] = [
+    "#d62728", "#ff9896", "#ffbb78", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf",
 ];
 const PANEL_W: f64 = 400.0;
 const PANEL_H: f64 = 300.0;
@@ -171,15 +172,20 @@ pub fn svg(r: &Results, maxes: &[usize], live: &[usize]) -> String {
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     // Legend.
-    let mut lx = MARGIN_L;
+    let (mut lx, mut ly) = (MARGIN_L, 10.0);
     for (i, name) in r.names.iter().enumerate() {
+        let w = 30.0 + 7.0 * name.len() as f64;
+        if lx + w > width {
+            (lx, ly) = (MARGIN_L, ly + 20.0);
+        }
         let _ = writeln!(
             s,
-            r#"<rect x="{lx:.1}" y="14" width="14" height="14" fill="{}"/><text x="{:.1}" y="26">{name}</text>"#,
+            r#"<rect x="{lx:.1}" y="{ly:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}">{name}</text>"#,
             color(i),
-            lx + 18.0
+            lx + 18.0,
+            ly + 12.0
         );
-        lx += 30.0 + 7.0 * name.len() as f64;
+        lx += w;
     }
     let groups: Vec<String> = maxes.iter().map(|m| m.to_string()).collect();
     let x1 = MARGIN_L;

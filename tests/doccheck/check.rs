@@ -840,3 +840,69 @@ pub fn structure(doc: &Page) -> Vec<String> {
     }
     errors
 }
+
+#[test]
+fn rust_in_pages_names_what_it_uses() {
+    let names = rust_names("use cairn::mm::heap::{AnyHeap, HeapKind};");
+    assert_eq!(names, ["mm::heap::AnyHeap", "mm::heap::HeapKind"]);
+    let names =
+        rust_names("    fn alloc(&mut self, layout: Layout) -> Result<(), E>; // fn not_this");
+    assert_eq!(names, ["alloc()"]);
+    let names = rust_names("let h = unsafe { AnyHeap::new(kind, a, b, c)? };");
+    assert_eq!(names, ["AnyHeap::new()"]);
+    assert!(check_name("AnyHeap::new()").is_none());
+    assert!(check_name("AnyHeap::no_such_function()").is_some());
+    assert!(check_name("NoSuchTypeAnywhere").is_some());
+    assert!(check_name("Vec").is_none() && check_name("spin::Mutex").is_none());
+}
+
+#[test]
+fn shell_commands_are_read_past_variables_and_comments() {
+    assert_eq!(
+        shell_words("CAIRN_SOAK_OPS=1000000 cargo test --release --lib soak   # the soak"),
+        ["cargo", "test", "--release", "--lib", "soak"]
+    );
+    assert!(check_command(&shell_words("make no-such-target"), None).is_some());
+    assert!(check_command(&shell_words("make doccheck"), None).is_none());
+    assert!(check_command(&shell_words("cargo bench --bench nothing"), None).is_some());
+    let list = "mm::frame::tests::a: test\nmm::paging::tests::b: test\n";
+    assert!(check_command(&shell_words("cargo test --lib paging"), Some(list)).is_none());
+    assert!(check_command(&shell_words("cargo test --lib -- mm::vm"), Some(list)).is_some());
+}
+
+#[test]
+fn the_module_format_is_enforced() {
+    let dir = std::env::temp_dir().join(format!("doccheck-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |body: &str| {
+        let path = dir.join("09-x.md");
+        std::fs::write(&path, body).unwrap();
+        Page::read(&path)
+    };
+    let sections = |order: &[&str], overview: &str| {
+        order
+            .iter()
+            .map(|s| {
+                let body = if *s == "Overview" { overview } else { "text" };
+                format!("## {s}\n\n{body}\n\n")
+            })
+            .collect::<String>()
+    };
+    let good = "**The problem.** p\n\n**The idea.** i";
+    let mut order = SECTIONS.to_vec();
+    order.push("Lab");
+    assert!(structure(&write(&sections(&order, good))).is_empty());
+    order.swap(3, 4); // Quick Start before Key Terms
+    assert!(!structure(&write(&sections(&order, good))).is_empty());
+    let mut order = SECTIONS.to_vec();
+    order.insert(2, "Lab");
+    assert!(!structure(&write(&sections(&order, good))).is_empty());
+    assert!(
+        !structure(&write(&sections(
+            SECTIONS,
+            "**The idea.** i\n\n**The problem.** p"
+        )))
+        .is_empty()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -224,3 +224,44 @@ fn relative_links(line: &str) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn replay_comments_spans_and_links_are_read() {
+    let r = parse_replay(r#"<!-- replay: serial boot="heap=pool pmm=bitmap" mem=16M fresh -->"#)
+        .unwrap();
+    assert_eq!(r.mode, "serial");
+    assert_eq!(r.get("boot"), Some("heap=pool pmm=bitmap"));
+    assert_eq!(r.get("mem"), Some("16M"));
+    assert!(r.flag("fresh") && !r.flag("excerpt"));
+    assert!(parse_replay("<!-- a comment -->").is_none());
+    let spans: Vec<String> = code_spans("see `a::b` and `fault pf\n<addr>`, then ``x`y``")
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(spans, ["a::b", "fault pf <addr>", "x`y"]);
+    assert_eq!(
+        relative_links("[a](../bench/x.md#t) [b](https://x.org) [c](#here)"),
+        ["../bench/x.md"]
+    );
+}
+
+#[test]
+fn a_page_splits_into_blocks_with_captions_and_no_course_markers() {
+    let dir = std::env::temp_dir().join(format!("doccheck-md-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("09-test.md");
+    std::fs::write(
+        &path,
+        "# T\n\nTyped over the serial\nline:\n\n<!-- replay: serial -->\n```text\ncairn> echo a\n<!-- course: module 03 -->\na\n<!-- course: end -->\n```\n\n```rust\nfn f() {}\n```\n",
+    )
+    .unwrap();
+    let page = Page::read(&path);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(page.name, "09-test");
+    assert_eq!(page.blocks.len(), 2);
+    let b = &page.blocks[0];
+    assert_eq!(b.line, 7);
+    assert_eq!(b.caption, "Typed over the serial line:");
+    assert_eq!(b.lines, ["cairn> echo a", "a"]);
+    assert!(page.blocks[1].replay.is_none() && page.blocks[1].info == "rust");
+}

@@ -181,6 +181,17 @@ fn usertests_pass_and_heapbench_prints_its_table() {
     }
     m.expect("exited with status 0");
     prompt(&mut m);
+    // Preemption: heapbench never yields, yet the shell answers while it
+    // runs in the background (the timer switches it away).
+    m.type_serial("run heapbench 20000 &\r");
+    m.expect("heapbench started in the background");
+    prompt(&mut m);
+    m.type_serial("ps\r");
+    let out = m.expect("  heapbench   ");
+    assert!(out.contains("ready") || out.contains("running"), "{out}");
+    prompt(&mut m);
+    m.expect("  pool ");
+    m.expect("exited with status 0");
     // A background process, listed by `ps` and killed by `kill`.
     m.type_serial("run heapdemo &\r");
     m.expect("started in the background");

@@ -73,7 +73,11 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
     }
     let kind = kheap::kind();
     let stats = kheap::stats().ok_or_else(|| String::from("the kernel heap is not set up"))?;
-    let check = kheap::with(|h| h.check()).unwrap_or(Err("no heap"));
+    // Formatted after the heap's lock is released (never allocate under it).
+    let check = match kheap::with(|h| h.check()) {
+        Some(r) => r.map_err(|e| format!("{e}")),
+        None => Err(String::from("no heap")),
+    };
     let how = match boot_info().option("heap") {
         None => "the default: no heap= on the command line",
         Some(v) if HeapKind::parse(v).is_ok() => "chosen with heap= on the command line",
@@ -126,8 +130,8 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
             out,
             "  side table    {:>10} bytes (block starts: O(1) free check; {}.{:02}% of arena)",
             table,
-            table * 100 / kheap::HEAP_ARENA,
-            table * 10000 / kheap::HEAP_ARENA % 100
+            table as u64 * 100 / kheap::HEAP_ARENA as u64,
+            table as u64 * 10000 / kheap::HEAP_ARENA as u64 % 100
         );
     }
     let _ = writeln!(
@@ -612,7 +616,11 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
     }
     drop(live);
     let after = kheap::stats().unwrap_or_default();
-    let check = kheap::with(|h| h.check()).unwrap_or(Err("no heap"));
+    // Formatted after the heap's lock is released (never allocate under it).
+    let check = match kheap::with(|h| h.check()) {
+        Some(r) => r.map_err(|e| format!("{e}")),
+        None => Err(String::from("no heap")),
+    };
     let ms = ticks as u64 * 1000 / interrupts::TIMER_HZ as u64;
     let _ = writeln!(
         out,

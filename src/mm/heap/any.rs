@@ -14,6 +14,7 @@
 
 use super::backend::{HeapBackend, HeapStats};
 use super::buddy::{BuddyHeap, HeapError};
+use super::fault::HeapCheckError;
 // course: module 07
 use super::firstfit::FirstFitHeap;
 use super::gaptree::{GapTreeHeap, VoidPolicy};
@@ -244,10 +245,10 @@ impl HeapBackend for BuddyHeap {
             allocations: report.map(|r| r.used_blocks).unwrap_or(0),
         }
     }
-    fn check(&self) -> Result<(), &'static str> {
+    fn check(&self) -> Result<(), HeapCheckError> {
         BuddyHeap::check(self)
             .map(|_| ())
-            .map_err(|_| "buddy heap check failed (run heapcheck for details)")
+            .map_err(HeapCheckError::Buddy)
     }
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         super::report::write_report(self, &mut &mut *out)
@@ -294,7 +295,7 @@ impl HeapBackend for AnyHeap {
     fn stats(&self) -> HeapStats {
         dispatch!(self, h => HeapBackend::stats(h))
     }
-    fn check(&self) -> Result<(), &'static str> {
+    fn check(&self) -> Result<(), HeapCheckError> {
         dispatch!(self, h => HeapBackend::check(h))
     }
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {

@@ -13,6 +13,7 @@
 //!
 //! The trait is object-safe, so `&mut dyn HeapBackend` works too.
 
+use super::fault::HeapCheckError;
 use crate::mm::AllocError;
 use core::alloc::Layout;
 use core::fmt;
@@ -93,7 +94,7 @@ pub trait HeapBackend {
     /// Current usage.
     fn stats(&self) -> HeapStats;
     /// Integrity check of every internal structure.
-    fn check(&self) -> Result<(), &'static str>;
+    fn check(&self) -> Result<(), HeapCheckError>;
     /// A human-readable report of the heap's blocks.
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result;
     /// Bytes of new region that surely let `layout` succeed once added, or
@@ -142,7 +143,7 @@ impl<H: HeapBackend + ?Sized> HeapBackend for &mut H {
     fn stats(&self) -> HeapStats {
         (**self).stats()
     }
-    fn check(&self) -> Result<(), &'static str> {
+    fn check(&self) -> Result<(), HeapCheckError> {
         (**self).check()
     }
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {

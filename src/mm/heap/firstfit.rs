@@ -18,6 +18,9 @@
 //! `check()` (the first word of each block is tagged, as in the gap-tree heap).
 
 use super::backend::{HeapBackend, HeapStats};
+use super::fault::{FirstFitFault, HeapCheckError};
+pub use super::regions::MAX_REGIONS;
+use super::regions::Regions;
 use crate::mm::family::{AllocError, Allocator, Range, align_down, align_up};
 use crate::mm::layout::PAGE_SIZE;
 use core::alloc::Layout;
@@ -31,8 +34,6 @@ const TAG_FREE: usize = 1;
 const TAG_USED: usize = 2;
 const TAG_FRONT: usize = 3;
 const MAGIC: usize = 0x0F1F_57F1;
-/// Most memory regions a heap can hold (adjacent regions merge into one).
-pub const MAX_REGIONS: usize = 16;
 /// The largest alignment served.
 pub const MAX_ALIGN: usize = PAGE_SIZE;
 
@@ -64,8 +65,7 @@ const _: () = assert!(size_of::<FreeBlock>() <= MIN_BLOCK);
 /// The first-fit free-list heap.
 pub struct FirstFitHeap {
     head: *mut FreeBlock,
-    regions: [Range; MAX_REGIONS],
-    nregions: usize,
+    regions: Regions,
     size: usize,
     free: usize,
     nfree: usize,
@@ -87,12 +87,7 @@ impl FirstFitHeap {
     pub const fn new() -> FirstFitHeap {
         FirstFitHeap {
             head: ptr::null_mut(),
-            regions: [Range {
-                address: 0,
-                size: 0,
-                alignment: 0,
-            }; MAX_REGIONS],
-            nregions: 0,
+            regions: Regions::new(),
             size: 0,
             free: 0,
             nfree: 0,
@@ -113,35 +108,7 @@ impl FirstFitHeap {
         if start == 0 || end <= start || end - start < MIN_BLOCK {
             return Err(AllocError::InvalidSize);
         }
-        let regions = &self.regions[..self.nregions];
-        if regions.iter().any(|r| start < r.end() && r.address < end) {
-            return Err(AllocError::InvalidAddress);
-        }
-        let before = regions.iter().position(|r| r.end() == start);
-        let after = regions.iter().position(|r| r.address == end);
-        match (before, after) {
-            (Some(b), Some(a)) => {
-                self.regions[b].size += end - start + self.regions[a].size;
-                self.regions[a] = self.regions[self.nregions - 1];
-                self.nregions -= 1;
-            }
-            (Some(b), None) => self.regions[b].size += end - start,
-            (None, Some(a)) => {
-                self.regions[a].address = start;
-                self.regions[a].size += end - start;
-            }
-            (None, None) => {
-                if self.nregions == MAX_REGIONS {
-                    return Err(AllocError::OutOfMemory);
-                }
-                self.regions[self.nregions] = Range {
-                    address: start,
-                    size: end - start,
-                    alignment: WORD,
-                };
-                self.nregions += 1;
-            }
-        }
+        self.regions.add(start, end, WORD)?;
         self.size += end - start;
         // SAFETY: [start, end) is ours and overlaps no block.
         unsafe { self.insert_free(start, end) };
@@ -284,7 +251,9 @@ impl FirstFitHeap {
         if !p.is_multiple_of(WORD) {
             return Err(AllocError::InvalidAddress);
         }
-        let region = self.regions[..self.nregions]
+        let region = self
+            .regions
+            .as_slice()
             .iter()
             .find(|r| p >= r.address + HEADER_SIZE && p < r.end())
             .ok_or(AllocError::InvalidAddress)?;
@@ -390,22 +359,20 @@ impl FirstFitHeap {
     /// Integrity check: the list is sorted, inside the regions, fully
     /// coalesced and matches the counters; every region is tiled exactly by
     /// free blocks and well-formed used blocks.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FirstFitFault> {
         let (mut n, mut sum, mut prev_end) = (0, 0, 0usize);
         let mut err = None;
         self.for_each_free(&mut |s, len| {
-            let in_region = self.regions[..self.nregions]
-                .iter()
-                .any(|r| s >= r.address && s + len <= r.end());
+            let in_region = self.regions.contain(s, s + len);
             if err.is_none() {
                 err = if len < MIN_BLOCK || !len.is_multiple_of(WORD) {
-                    Some("firstfit: free block too short")
+                    Some(FirstFitFault::FreeBlockTooShort)
                 } else if !in_region {
-                    Some("firstfit: free block outside the regions")
+                    Some(FirstFitFault::FreeBlockOutsideRegions)
                 } else if n > 0 && s < prev_end {
-                    Some("firstfit: free list unsorted or overlapping")
+                    Some(FirstFitFault::FreeListUnsorted)
                 } else if n > 0 && s == prev_end {
-                    Some("firstfit: touching free blocks not coalesced")
+                    Some(FirstFitFault::FreeBlocksNotCoalesced)
                 } else {
                     None
                 };
@@ -418,10 +385,10 @@ impl FirstFitHeap {
             return Err(e);
         }
         if n != self.nfree || sum != self.free {
-            return Err("firstfit: counters disagree with the list");
+            return Err(FirstFitFault::CountersDisagree);
         }
         let (mut walked_free, mut walked_used, mut used_blocks) = (0, 0, 0);
-        for r in &self.regions[..self.nregions] {
+        for r in self.regions.as_slice() {
             let mut x = r.address;
             while x < r.end() {
                 // SAFETY: x is a block start inside the region.
@@ -439,7 +406,7 @@ impl FirstFitHeap {
                         };
                         let h = x.saturating_add(front);
                         if front >= MIN_BLOCK || h + HEADER_SIZE > r.end() {
-                            return Err("firstfit: bad front void");
+                            return Err(FirstFitFault::BadFrontVoid);
                         }
                         // SAFETY: the header lies inside the region.
                         let hdr = unsafe { (h as *const Header).read() };
@@ -448,16 +415,16 @@ impl FirstFitHeap {
                             || hdr.front != front
                             || hdr.check != check_word(h, ext, hdr.size)
                         {
-                            return Err("firstfit: bad used-block header");
+                            return Err(FirstFitFault::BadUsedHeader);
                         }
                         walked_used += ext;
                         used_blocks += 1;
                         ext
                     }
-                    _ => return Err("firstfit: untagged block"),
+                    _ => return Err(FirstFitFault::UntaggedBlock),
                 };
                 if len < MIN_BLOCK || x + len > r.end() {
-                    return Err("firstfit: block runs past its region");
+                    return Err(FirstFitFault::BlockPastRegion);
                 }
                 x += len;
             }
@@ -466,7 +433,7 @@ impl FirstFitHeap {
             || walked_free + walked_used != self.size
             || used_blocks != self.allocations
         {
-            return Err("firstfit: blocks do not tile the regions");
+            return Err(FirstFitFault::RegionsNotTiled);
         }
         Ok(())
     }
@@ -525,8 +492,8 @@ impl Allocator for FirstFitHeap {
         self.free
     }
     fn base(&self) -> usize {
-        if self.nregions > 0 {
-            self.regions[0].address
+        if !self.regions.is_empty() {
+            self.regions.as_slice()[0].address
         } else {
             0
         }
@@ -559,8 +526,8 @@ impl HeapBackend for FirstFitHeap {
             allocations: self.allocations,
         }
     }
-    fn check(&self) -> Result<(), &'static str> {
-        FirstFitHeap::check(self)
+    fn check(&self) -> Result<(), HeapCheckError> {
+        FirstFitHeap::check(self).map_err(HeapCheckError::FirstFit)
     }
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         FirstFitHeap::dump(self, out)
@@ -572,11 +539,7 @@ impl HeapBackend for FirstFitHeap {
         align_up(need, PAGE_SIZE)
     }
     fn region_end(&self) -> usize {
-        self.regions[..self.nregions]
-            .iter()
-            .map(|r| r.end())
-            .max()
-            .unwrap_or(0)
+        self.regions.end()
     }
 }
 

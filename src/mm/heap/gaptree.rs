@@ -36,6 +36,9 @@
 //! the header (`front|3`). So `check()` can walk a region block by block.
 
 use super::backend::{HeapBackend, HeapStats};
+use super::fault::{GapTreeFault, HeapCheckError};
+pub use super::regions::MAX_REGIONS;
+use super::regions::Regions;
 use super::tree::{self, Links, TreeKind};
 use crate::mm::family::{AllocError, Allocator, Range, align_down, align_up};
 use crate::mm::layout::PAGE_SIZE;
@@ -50,8 +53,6 @@ const TAG_GAP: usize = 1;
 const TAG_SUPER: usize = 2;
 const TAG_FRONT: usize = 3;
 const MAGIC: usize = 0x5EED_6A95;
-/// Most memory regions a heap can hold (adjacent regions merge into one).
-pub const MAX_REGIONS: usize = 16;
 /// The largest alignment served (one page).
 pub const MAX_ALIGN: usize = PAGE_SIZE;
 /// Default alignment of `kmalloc`.
@@ -146,8 +147,7 @@ struct Placement {
 pub struct GapTreeHeap {
     by_addr: *mut Gap,
     by_len: *mut Gap,
-    regions: [Range; MAX_REGIONS],
-    nregions: usize,
+    regions: Regions,
     policy: VoidPolicy,
     size: usize,
     free: usize,
@@ -180,12 +180,7 @@ impl GapTreeHeap {
         GapTreeHeap {
             by_addr: ptr::null_mut(),
             by_len: ptr::null_mut(),
-            regions: [Range {
-                address: 0,
-                size: 0,
-                alignment: 0,
-            }; MAX_REGIONS],
-            nregions: 0,
+            regions: Regions::new(),
             policy,
             size: 0,
             free: 0,
@@ -222,35 +217,7 @@ impl GapTreeHeap {
         if start == 0 || end <= start || end - start < GAP_SIZE {
             return Err(AllocError::InvalidSize);
         }
-        let regions = &self.regions[..self.nregions];
-        if regions.iter().any(|r| start < r.end() && r.address < end) {
-            return Err(AllocError::InvalidAddress);
-        }
-        let before = regions.iter().position(|r| r.end() == start);
-        let after = regions.iter().position(|r| r.address == end);
-        match (before, after) {
-            (Some(b), Some(a)) => {
-                self.regions[b].size += end - start + self.regions[a].size;
-                self.regions[a] = self.regions[self.nregions - 1];
-                self.nregions -= 1;
-            }
-            (Some(b), None) => self.regions[b].size += end - start,
-            (None, Some(a)) => {
-                self.regions[a].address = start;
-                self.regions[a].size += end - start;
-            }
-            (None, None) => {
-                if self.nregions == MAX_REGIONS {
-                    return Err(AllocError::OutOfMemory);
-                }
-                self.regions[self.nregions] = Range {
-                    address: start,
-                    size: end - start,
-                    alignment: unit,
-                };
-                self.nregions += 1;
-            }
-        }
+        self.regions.add(start, end, unit)?;
         self.size += end - start;
         // SAFETY: [start, end) is ours now and overlaps no block; the
         // neighbours found by `free_block` lie in merged regions.
@@ -487,7 +454,9 @@ impl GapTreeHeap {
         if !p.is_multiple_of(WORD) {
             return Err(AllocError::InvalidAddress);
         }
-        let region = self.regions[..self.nregions]
+        let region = self
+            .regions
+            .as_slice()
             .iter()
             .find(|r| p >= r.address + HEADER_SIZE && p < r.end())
             .ok_or(AllocError::InvalidAddress)?;
@@ -648,7 +617,7 @@ impl GapTreeHeap {
     /// Walk every block of every region in address order (regions in table
     /// order). Stops a region's walk at the first malformed block.
     fn for_each_block(&self, f: &mut dyn FnMut(Block)) {
-        for r in &self.regions[..self.nregions] {
+        for r in self.regions.as_slice() {
             let mut x = r.address;
             while x < r.end() {
                 // SAFETY: x lies inside the region; each step moves to the
@@ -710,18 +679,18 @@ impl GapTreeHeap {
     /// gaps are in bounds, long enough, never touching (fully merged); every
     /// region is tiled exactly by gaps and well-formed superbuffers; the
     /// counters match.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), GapTreeFault> {
         let limit = self.size / GAP_SIZE + 1;
         // SAFETY: the trees hold valid gaps (what we are checking; the walk
         // is bounded by `limit` so a cycle cannot hang it).
         let (na, nl) = unsafe {
             (
-                tree::check::<ByAddr>(self.by_addr, limit)?,
-                tree::check::<ByLen>(self.by_len, limit)?,
+                tree::check::<ByAddr>(self.by_addr, limit).map_err(GapTreeFault::Tree)?,
+                tree::check::<ByLen>(self.by_len, limit).map_err(GapTreeFault::Tree)?,
             )
         };
         if na != self.gaps || nl != self.gaps {
-            return Err("gaptree: tree sizes differ from the gap count");
+            return Err(GapTreeFault::TreeSizes);
         }
         let unit = self.unit();
         let mut prev_end = 0usize;
@@ -732,22 +701,20 @@ impl GapTreeHeap {
             tree::walk::<ByAddr>(self.by_addr, &mut |g| {
                 let (s, len) = (g as usize, gap_len(g));
                 let e = s + len;
-                let in_region = self.regions[..self.nregions]
-                    .iter()
-                    .any(|r| s >= r.address && e <= r.end());
+                let in_region = self.regions.contain(s, e);
                 let found = tree::lower_bound::<ByLen>(self.by_len, (len, s));
                 err = if (*g).tag & TAG_MASK != TAG_GAP {
-                    Some("gaptree: gap tag wrong")
+                    Some(GapTreeFault::GapTag)
                 } else if len < GAP_SIZE || !len.is_multiple_of(unit) {
-                    Some("gaptree: gap too short or not a unit multiple")
+                    Some(GapTreeFault::GapTooShort)
                 } else if !in_region {
-                    Some("gaptree: gap outside the regions")
+                    Some(GapTreeFault::GapOutsideRegions)
                 } else if s < prev_end {
-                    Some("gaptree: gaps overlap")
+                    Some(GapTreeFault::GapsOverlap)
                 } else if s == prev_end {
-                    Some("gaptree: touching gaps not merged")
+                    Some(GapTreeFault::GapsNotMerged)
                 } else if found != g {
-                    Some("gaptree: gap missing from the length tree")
+                    Some(GapTreeFault::GapNotInLengthTree)
                 } else {
                     None
                 };
@@ -760,7 +727,7 @@ impl GapTreeHeap {
             return Err(e);
         }
         if gap_sum != self.free {
-            return Err("gaptree: free counter wrong");
+            return Err(GapTreeFault::FreeCounter);
         }
         let (mut walked_free, mut walked_used, mut supers, mut req) = (0, 0, 0, 0);
         let mut bad = None;
@@ -774,28 +741,28 @@ impl GapTreeHeap {
                 ..
             } => {
                 if !ok {
-                    bad = Some("gaptree: superbuffer check word wrong");
+                    bad = Some(GapTreeFault::SuperCheckWord);
                 } else if extent < front.saturating_add(HEADER_SIZE).saturating_add(size)
                     || extent < GAP_SIZE
                 {
-                    bad = Some("gaptree: superbuffer shorter than its contents");
+                    bad = Some(GapTreeFault::SuperTooShort);
                 } else if !extent.is_multiple_of(unit) {
-                    bad = Some("gaptree: superbuffer not a unit multiple");
+                    bad = Some(GapTreeFault::SuperNotUnitMultiple);
                 }
                 walked_used += extent;
                 supers += 1;
                 req += size;
             }
-            Block::Bad { .. } => bad = Some("gaptree: malformed block"),
+            Block::Bad { .. } => bad = Some(GapTreeFault::MalformedBlock),
         });
         if let Some(e) = bad {
             return Err(e);
         }
         if walked_free != self.free || walked_free + walked_used != self.size {
-            return Err("gaptree: blocks do not tile the regions");
+            return Err(GapTreeFault::RegionsNotTiled);
         }
         if supers != self.superbuffers || req != self.requested {
-            return Err("gaptree: superbuffer counters wrong");
+            return Err(GapTreeFault::SuperCounters);
         }
         Ok(())
     }
@@ -928,8 +895,8 @@ impl Allocator for GapTreeHeap {
         self.free
     }
     fn base(&self) -> usize {
-        if self.nregions > 0 {
-            self.regions[0].address
+        if !self.regions.is_empty() {
+            self.regions.as_slice()[0].address
         } else {
             0
         }
@@ -962,8 +929,8 @@ impl HeapBackend for GapTreeHeap {
             allocations: self.superbuffers,
         }
     }
-    fn check(&self) -> Result<(), &'static str> {
-        GapTreeHeap::check(self)
+    fn check(&self) -> Result<(), HeapCheckError> {
+        GapTreeHeap::check(self).map_err(HeapCheckError::GapTree)
     }
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         self.heapdump(out)
@@ -975,11 +942,7 @@ impl HeapBackend for GapTreeHeap {
         align_up(need, PAGE_SIZE)
     }
     fn region_end(&self) -> usize {
-        self.regions[..self.nregions]
-            .iter()
-            .map(|r| r.end())
-            .max()
-            .unwrap_or(0)
+        self.regions.end()
     }
 }
 

@@ -14,11 +14,13 @@
 pub mod any;
 pub mod backend;
 pub mod buddy;
+pub mod fault;
 pub mod firstfit;
 pub mod gaptree;
 pub mod global;
 pub mod playground;
 pub mod poolheap;
+pub mod regions;
 pub mod report;
 mod tree;
 
@@ -32,6 +34,7 @@ pub use buddy::{
     HeapError, LARGEST_SCALE, MAX_ALIGN, POISON, SMALLEST_SCALE, Scale, grid_base, scale_for,
     table_bytes,
 };
+pub use fault::{FirstFitFault, GapTreeFault, HeapCheckError, PoolFault, TreeFault};
 pub use firstfit::FirstFitHeap;
 pub use gaptree::{GapTreeHeap, VoidPolicy};
 pub use global::{GrowFn, KernelHeap, UngrowFn};

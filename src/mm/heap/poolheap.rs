@@ -19,6 +19,7 @@
 //! with room.
 
 use super::backend::{HeapBackend, HeapStats};
+use super::fault::{HeapCheckError, PoolFault};
 use crate::mm::bitmap::Bitmap;
 use crate::mm::family::bit::{BitAllocator, RawWords};
 use crate::mm::family::pool::{self, POOL_ALIGN, PoolAllocator};
@@ -316,15 +317,16 @@ impl HeapBackend for PoolHeap {
             allocations: self.pools.objects() + self.large,
         }
     }
-    fn check(&self) -> Result<(), &'static str> {
-        self.pools.parent().check()?;
-        self.pools.check()?;
+    fn check(&self) -> Result<(), HeapCheckError> {
+        let family = |e| HeapCheckError::Pool(PoolFault::Family(e));
+        self.pools.parent().check().map_err(family)?;
+        self.pools.check().map_err(family)?;
         let mut pools = 0;
         for i in pool::MIN_POOL_INDEX..=pool::MAX_POOL_INDEX {
             pools += self.pools.pool_count(i);
         }
         if self.pools.parent().allocations() != pools + self.large {
-            return Err("poolheap: arena allocations differ from pools + large blocks");
+            return Err(HeapCheckError::Pool(PoolFault::ArenaCount));
         }
         Ok(())
     }

@@ -14,6 +14,7 @@
 //! All functions take raw node pointers: the caller guarantees that every
 //! node reachable from `root` is valid and that keys are unique.
 
+use super::fault::TreeFault;
 use core::ptr;
 
 /// The per-tree links inside a node.
@@ -348,36 +349,36 @@ pub(crate) unsafe fn walk<T: TreeKind>(
 pub(crate) unsafe fn check<T: TreeKind>(
     root: *mut T::Node,
     limit: usize,
-) -> Result<usize, &'static str> {
+) -> Result<usize, TreeFault> {
     unsafe fn rec<T: TreeKind>(
         n: *mut T::Node,
         lo: Option<T::Key>,
         hi: Option<T::Key>,
         count: &mut usize,
         limit: usize,
-    ) -> Result<u32, &'static str> {
+    ) -> Result<u32, TreeFault> {
         if n.is_null() {
             return Ok(0);
         }
         *count += 1;
         if *count > limit {
-            return Err("tree: more nodes than expected (cycle?)");
+            return Err(TreeFault::TooManyNodes);
         }
         // SAFETY: module convention.
         unsafe {
             let k = T::key(n);
             if lo.is_some_and(|lo| k <= lo) || hi.is_some_and(|hi| k >= hi) {
-                return Err("tree: keys out of order");
+                return Err(TreeFault::KeysOutOfOrder);
             }
             let l = T::links(n);
             let hl = rec::<T>((*l).left, lo, Some(k), count, limit)?;
             let hr = rec::<T>((*l).right, Some(k), hi, count, limit)?;
             if hl.abs_diff(hr) > 1 {
-                return Err("tree: AVL balance broken");
+                return Err(TreeFault::Unbalanced);
             }
             let h = 1 + hl.max(hr);
             if (*l).height != h {
-                return Err("tree: stored height wrong");
+                return Err(TreeFault::WrongHeight);
             }
             Ok(h)
         }

@@ -30,15 +30,16 @@ fn main(_: &[&str]) -> i32 {
     let mut failed = 0;
     let frames = free_frames();
     for (prog, args, want) in RUNS {
+        let sep = if args.is_empty() { "" } else { " " };
         let got = spawn(prog, args).and_then(wait);
         match got {
             Ok(s) if s == want => {
                 passed += 1;
-                println!("usertests: {prog} {args}: status {s}: ok");
+                println!("usertests: {prog}{sep}{args}: status {s}: ok");
             }
             other => {
                 failed += 1;
-                println!("usertests: {prog} {args}: got {other:?}, wanted status {want}: FAIL");
+                println!("usertests: {prog}{sep}{args}: got {other:?}, wanted status {want}: FAIL");
             }
         }
     }

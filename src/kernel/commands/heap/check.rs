@@ -4,8 +4,8 @@
 use crate::kernel::commands::kit::{Outcome, no_args};
 use crate::kernel::heap::{self as kheap};
 use crate::kernel::playground::{self};
-use crate::mm::heap::HeapBackend;
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport};
+use crate::mm::heap::{HeapBackend, HeapCheckError};
 use alloc::format;
 use core::fmt::Write;
 
@@ -37,7 +37,7 @@ pub fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
     /// The kernel heap's verdict, copied under its lock.
     enum Verdict {
         Buddy(Result<CheckReport, CheckError>),
-        Other(Result<(), &'static str>, crate::mm::heap::HeapStats),
+        Other(Result<(), HeapCheckError>, crate::mm::heap::HeapStats),
     }
     let verdict = kheap::with(|h| match h.as_buddy() {
         Some(b) => Verdict::Buddy(BuddyHeap::check(b)),

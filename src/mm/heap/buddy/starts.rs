@@ -91,7 +91,17 @@ impl Starts {
         }
         // SAFETY: the table's bytes are valid for its whole life.
         let bytes = unsafe { core::slice::from_raw_parts(self.bits, self.len) };
-        bytes.iter().map(|b| b.count_ones() as usize).sum()
+        let mut words = bytes.chunks_exact(8);
+        let whole: usize = words
+            .by_ref()
+            .map(|w| u64::from_ne_bytes(w.try_into().unwrap_or([0; 8])).count_ones() as usize)
+            .sum();
+        whole
+            + words
+                .remainder()
+                .iter()
+                .map(|b| b.count_ones() as usize)
+                .sum::<usize>()
     }
 }
 

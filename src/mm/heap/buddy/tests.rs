@@ -591,12 +591,124 @@ fn random_layout(rng: &mut Rng, max: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
 }
 
-/// Run `ops` random operations against a model of live allocations,
-/// checking every step; with `grow`, the heap starts small and is grown.
-fn soak(seed: u64, ops: usize, grow: bool) {
+/// A reference model of the buddy system, independent of the heap's
+/// lists and headers: the free blocks as a map offset -> scale. It is told
+/// which block each allocation got (the heap picks it; the model checks a
+/// free block of at least that scale held it, and splits it the same way)
+/// and does its own merging on free, so its free counts per scale must
+/// equal the heap's after every step.
+struct Model {
+    free: BTreeMap<u32, u32>,
+    /// Free blocks per scale (index: scale).
+    count: [usize; 32],
+    min: u32,
+    max: u32,
+    /// End of the blocks (offsets), as the heap tiles growth.
+    end: u32,
+}
+
+impl Model {
+    fn of(h: &BuddyHeap) -> Model {
+        let free: BTreeMap<u32, u32> = h
+            .blocks()
+            .filter(|b| b.free)
+            .map(|b| (b.offset, b.scale.0 as u32))
+            .collect();
+        let end = h.blocks().last().map_or(0, |b| b.offset + (1 << b.scale.0));
+        let mut count = [0; 32];
+        for &s in free.values() {
+            count[s as usize] += 1;
+        }
+        Model {
+            free,
+            count,
+            min: h.min_scale().0 as u32,
+            max: h.max_scale().0 as u32,
+            end,
+        }
+    }
+
+    fn insert(&mut self, b: u32, s: u32) {
+        assert!(self.free.insert(b, s).is_none(), "model: {b:#x} free twice");
+        self.count[s as usize] += 1;
+    }
+
+    fn remove(&mut self, b: u32) {
+        let s = self.free.remove(&b).expect("model: not free");
+        self.count[s as usize] -= 1;
+    }
+
+    /// The block at `b` of scale `s` was handed out.
+    fn take(&mut self, b: u32, s: u32) {
+        let (&at, &big) = self
+            .free
+            .range(..=b)
+            .next_back()
+            .expect("model: no free block below the allocation");
+        assert!(
+            big >= s && b + (1 << s) <= at + (1 << big),
+            "model: {b:#x}/{s} not inside free {at:#x}/{big}"
+        );
+        self.remove(at);
+        // Split down to `s` around `b`: the halves not holding `b` stay free.
+        let (mut at, mut k) = (at, big);
+        while k > s {
+            k -= 1;
+            let upper = at + (1 << k);
+            if b >= upper {
+                self.insert(at, k);
+                at = upper;
+            } else {
+                self.insert(upper, k);
+            }
+        }
+        assert_eq!(at, b);
+    }
+
+    /// The block at `b` of scale `s` was freed: merge with free buddies.
+    fn give(&mut self, mut b: u32, mut s: u32, start: u32) {
+        while s < self.max {
+            let buddy = b ^ (1 << s);
+            if buddy < start || buddy + (1 << s) > self.end || self.free.get(&buddy) != Some(&s) {
+                break;
+            }
+            self.remove(buddy);
+            b = b.min(buddy);
+            s += 1;
+        }
+        self.insert(b, s);
+    }
+
+    /// Blocks were added up to `new_end`, tiled as the heap tiles them.
+    fn grow(&mut self, new_end: u32, start: u32) {
+        while self.end < new_end {
+            let at = self.end;
+            let s = at
+                .trailing_zeros()
+                .min(31 - (new_end - at).leading_zeros())
+                .min(self.max);
+            self.end = at + (1 << s);
+            self.give(at, s, start);
+        }
+    }
+
+    fn counts(&self) -> Vec<usize> {
+        self.count[self.min as usize..=self.max as usize].to_vec()
+    }
+}
+
+/// Run `ops` random operations against a model of live allocations and
+/// the reference [`Model`] of free blocks: the heap's free counts per scale
+/// equal the model's after every step, and (in the short run `make test`
+/// uses) `check()` passes after every step; with `grow`, the heap starts
+/// small and is grown.
+fn soak(seed: u64, ops: usize, grow: bool, check_every: usize) {
     const ARENA: usize = 1 << 20;
     let backed = if grow { 16 * 1024 } else { ARENA };
     let (_v, _, mut h) = arena_heap(ARENA, backed, 4, 20);
+    let mut model = Model::of(&h);
+    let start = h.blocks().next().map_or(0, |b| b.offset);
+    let origin = h.start_addr() - start as usize;
     let initial: Vec<_> = if grow {
         Vec::new()
     } else {
@@ -629,6 +741,12 @@ fn soak(seed: u64, ops: usize, grow: bool) {
                         assert!(end <= lo, "step {step}: overlaps the block below");
                     }
                     spans.insert(lo, hi);
+                    let s = (l.size() + HEADER_SIZE)
+                        .next_power_of_two()
+                        .max(l.align())
+                        .max(16)
+                        .trailing_zeros();
+                    model.take((lo - origin) as u32, s);
                     let fill = rng.next_u64() as u8;
                     // SAFETY: our fresh payload of l.size() bytes.
                     unsafe { q.as_ptr().write_bytes(fill, l.size()) };
@@ -651,6 +769,7 @@ fn soak(seed: u64, ops: usize, grow: bool) {
                         let n = rng.range(1, 64 * 1024).min(h.unbacked_bytes());
                         // SAFETY: the arena is memory.
                         unsafe { h.add_backed(n).unwrap() };
+                        model.grow((h.end_addr() - origin) as u32, start);
                     }
                 }
                 Err(e) => panic!("step {step}: unexpected {e:?} for {l:?}"),
@@ -664,7 +783,10 @@ fn soak(seed: u64, ops: usize, grow: bool) {
                 bytes.iter().all(|&b| b == fill),
                 "step {step}: contents damaged"
             );
-            spans.remove(&(ptr.addr().get() - HEADER_SIZE));
+            let lo = ptr.addr().get() - HEADER_SIZE;
+            spans.remove(&lo);
+            let s = h.block_of(lo).expect("a live block").scale.0 as u32;
+            model.give((lo - origin) as u32, s, start);
             if rng.chance(1, 2) {
                 h.free_layout(ptr, layout).unwrap();
             } else {
@@ -672,7 +794,9 @@ fn soak(seed: u64, ops: usize, grow: bool) {
                 unsafe { h.dealloc(ptr, layout) };
             }
         }
-        if step % 997 == 0 {
+        let counts: Vec<usize> = h.free_counts().iter().map(|(_, c)| c).collect();
+        assert_eq!(counts, model.counts(), "step {step}: free counts per scale");
+        if step % check_every == 0 {
             let r = h.check().unwrap_or_else(|e| panic!("step {step}: {e}"));
             assert_eq!(r.used_blocks, live.len());
         }
@@ -698,10 +822,17 @@ fn soak(seed: u64, ops: usize, grow: bool) {
 
 #[test]
 fn soak_random_alloc_free_against_a_model() {
-    soak(0x5EED, soak_ops(200_000), false);
+    soak(0x5EED, soak_ops(200_000), false, 997);
 }
 
 #[test]
 fn soak_growing_heap_against_a_model() {
-    soak(0xC0FFEE, soak_ops(200_000) / 2, true);
+    soak(0xC0FFEE, soak_ops(200_000) / 2, true, 997);
+}
+
+/// The short run: `check()` after every single step (both heaps).
+#[test]
+fn short_run_checks_after_every_step() {
+    soak(0x5A5A, 12_000, false, 1);
+    soak(0xA5A5, 12_000, true, 1);
 }

@@ -269,7 +269,7 @@ fn regions_merge_when_adjacent_and_refuse_overlap() {
         assert_eq!(h.counts().gaps, 2);
         // The middle piece touches both: one region, one gap.
         h.add_region(a.start() + 2 * 4096, 4096).unwrap();
-        assert_eq!(h.nregions, 1);
+        assert_eq!(h.regions.len(), 1);
         assert_eq!(h.gaps(), [(a.start() + 4096, 3 * 4096)]);
         assert_eq!(
             h.add_region(a.start() + 4096 + 64, 4096),

@@ -1,0 +1,448 @@
+//! (e) The real-program workload: the same small program of real Rust
+//! crates run with each heap as the process's `#[global_allocator]`.
+//! `cargo bench --bench workload` (`make bench`); `CAIRN_BENCH_QUICK=1`
+//! runs fewer rounds. Results: a table on stdout and
+//! `docs/bench/workload.md`.
+//!
+//! ```text
+//!   #[global_allocator] Dispatch ──alloc──▶ the heap chosen for this round
+//!                          │                 (one static, set before the round)
+//!                          └─dealloc/realloc─▶ the heap whose arena holds the
+//!                                              pointer (System outside them)
+//! ```
+//!
+//! Every heap gets its own 256 MiB arena and the same dispatch, so the
+//! dispatch overhead is the same for all. The program: `serde_json`
+//! (build a document of a few thousand records, serialise it, parse it back,
+//! walk it), `regex` (compile a handful of patterns, collect every match in
+//! the JSON text into owned strings) and std collections (a `BTreeMap` and a
+//! `HashMap` of `String` keys to growing `Vec`s, a sort, a dedup). These are
+//! the most used crates for the two jobs on crates.io, maintained by the
+//! Rust project's own people (serde_json: dtolnay; regex: the rust-lang
+//! regex team), and both allocate the way ordinary programs do: many small
+//! short-lived strings and vectors, some growing buffers (realloc), trees.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cairn::mm::heap::{HeapKind, KernelHeap};
+
+/// Seconds per run above which a heap gets 3 rounds only.
+const SLOW: f64 = 2.0;
+/// Bytes of arena per heap.
+const ARENA: usize = 256 << 20;
+
+/// The heaps, in table order; index 0 is the system allocator (arena-less).
+const NAMES: [&str; 6] = [
+    "system (glibc malloc)",
+    "cairn kernel path (KernelHeap, buddy)",
+    "talc",
+    "rlsf",
+    "buddy_system_allocator",
+    "linked_list_allocator",
+];
+const CAIRN: usize = 1;
+const TALC: usize = 2;
+
+/// One locked heap behind the dispatch. Each is used only through its own
+/// `GlobalAlloc` (with its own lock), as a program would use it.
+struct Heaps {
+    cairn: KernelHeap,
+    talc: talc::TalcLock<RawSpin, talc::source::Manual>,
+    rlsf: spin::Mutex<Tlsf>,
+    buddy: buddy_system_allocator::LockedHeap<32>,
+    linked: linked_list_allocator::LockedHeap,
+}
+
+/// A spin lock for talc's `lock_api` slot, built like `spin::Mutex` (one
+/// compare-exchange to take, one store to give back), so talc pays what
+/// the other heaps pay.
+struct RawSpin(std::sync::atomic::AtomicBool);
+
+// SAFETY: a standard test-and-set lock: `lock` returns only after it set the
+// flag from false (Acquire), `unlock` clears it (Release).
+unsafe impl talc::lock_api::RawMutex for RawSpin {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: RawSpin = RawSpin(std::sync::atomic::AtomicBool::new(false));
+    type GuardMarker = talc::lock_api::GuardSend;
+    fn lock(&self) {
+        while !self.try_lock() {
+            std::hint::spin_loop();
+        }
+    }
+    fn try_lock(&self) -> bool {
+        self.0
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+    unsafe fn unlock(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+type Tlsf =
+    rlsf::Tlsf<'static, usize, usize, { usize::BITS as usize - 12 }, { usize::BITS as usize }>;
+
+/// Arenas: `BASES[i]` is heap `i`'s arena (0 while not set up).
+static BASES: [AtomicUsize; NAMES.len()] = [const { AtomicUsize::new(0) }; NAMES.len()];
+/// The heap `alloc` uses now.
+static CHOSEN: AtomicUsize = AtomicUsize::new(0);
+static HEAPS: std::sync::OnceLock<Heaps> = std::sync::OnceLock::new();
+
+struct Dispatch;
+
+#[global_allocator]
+static GLOBAL: Dispatch = Dispatch;
+
+fn heaps() -> &'static Heaps {
+    HEAPS.get().expect("heaps set up")
+}
+
+/// The heap whose arena holds `p` (0: the system allocator).
+#[inline(always)]
+fn owner(p: *mut u8) -> usize {
+    let a = p as usize;
+    (1..NAMES.len())
+        .find(|&i| {
+            let b = BASES[i].load(Ordering::Relaxed);
+            b != 0 && a.wrapping_sub(b) < ARENA
+        })
+        .unwrap_or(0)
+}
+
+#[inline(always)]
+unsafe fn alloc_in(i: usize, l: Layout) -> *mut u8 {
+    if i == 0 {
+        // SAFETY: forwarded.
+        return unsafe { System.alloc(l) };
+    }
+    let h = heaps();
+    // SAFETY: forwarded GlobalAlloc contract.
+    unsafe {
+        match i {
+            CAIRN => h.cairn.alloc(l),
+            TALC => h.talc.alloc(l),
+            3 => h
+                .rlsf
+                .lock()
+                .allocate(l)
+                .map_or(std::ptr::null_mut(), NonNull::as_ptr),
+            4 => h.buddy.alloc(l),
+            _ => h.linked.alloc(l),
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn dealloc_in(i: usize, p: *mut u8, l: Layout) {
+    if i == 0 {
+        // SAFETY: forwarded.
+        return unsafe { System.dealloc(p, l) };
+    }
+    let h = heaps();
+    // SAFETY: forwarded GlobalAlloc contract: `p` came from heap `i`.
+    unsafe {
+        match i {
+            CAIRN => h.cairn.dealloc(p, l),
+            TALC => h.talc.dealloc(p, l),
+            3 => h
+                .rlsf
+                .lock()
+                .deallocate(NonNull::new_unchecked(p), l.align()),
+            4 => h.buddy.dealloc(p, l),
+            _ => h.linked.dealloc(p, l),
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn realloc_in(i: usize, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+    if i == 0 {
+        // SAFETY: forwarded.
+        return unsafe { System.realloc(p, l, new) };
+    }
+    let h = heaps();
+    // SAFETY: forwarded GlobalAlloc contract.
+    unsafe {
+        match i {
+            CAIRN => h.cairn.realloc(p, l, new),
+            TALC => h.talc.realloc(p, l, new),
+            3 => h
+                .rlsf
+                .lock()
+                .reallocate(
+                    NonNull::new_unchecked(p),
+                    Layout::from_size_align_unchecked(new, l.align()),
+                )
+                .map_or(std::ptr::null_mut(), NonNull::as_ptr),
+            4 => h.buddy.realloc(p, l, new),
+            _ => h.linked.realloc(p, l, new),
+        }
+    }
+}
+
+// SAFETY: every call goes to one real allocator: `alloc` to the chosen
+// one, `dealloc`/`realloc` to the one that made the pointer (found by
+// arena), so each allocator only ever sees its own pointers.
+unsafe impl GlobalAlloc for Dispatch {
+    #[inline]
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        // SAFETY: forwarded.
+        unsafe { alloc_in(CHOSEN.load(Ordering::Relaxed), l) }
+    }
+    #[inline]
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: forwarded.
+        unsafe { dealloc_in(owner(p), p, l) }
+    }
+    #[inline]
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let (from, to) = (owner(p), CHOSEN.load(Ordering::Relaxed));
+        if from == to {
+            // SAFETY: forwarded.
+            return unsafe { realloc_in(from, p, l, new) };
+        }
+        // SAFETY: a block made by another heap (before this round) moves.
+        unsafe {
+            let q = alloc_in(to, Layout::from_size_align_unchecked(new, l.align()));
+            if !q.is_null() {
+                std::ptr::copy_nonoverlapping(p, q, l.size().min(new));
+                dealloc_in(from, p, l);
+            }
+            q
+        }
+    }
+}
+
+/// Give every heap its arena (from the system allocator, while it is the
+/// one chosen).
+fn setup() {
+    let arena = |i: usize| -> *mut u8 {
+        let l = Layout::from_size_align(ARENA, 1 << 21).unwrap();
+        // SAFETY: non-zero size; never freed (the process ends).
+        let p = unsafe { System.alloc(l) };
+        assert!(!p.is_null(), "no memory for arena {i}");
+        p
+    };
+    let a: Vec<*mut u8> = (0..NAMES.len())
+        .map(|i| {
+            if i == 0 {
+                std::ptr::null_mut()
+            } else {
+                arena(i)
+            }
+        })
+        .collect();
+    // SAFETY: each arena is fresh memory used by that heap alone, for ever.
+    let heaps = unsafe {
+        let mut rlsf = Tlsf::new();
+        rlsf.insert_free_block_ptr(NonNull::slice_from_raw_parts(
+            NonNull::new(a[3]).unwrap(),
+            ARENA,
+        ))
+        .expect("rlsf arena");
+        let buddy = buddy_system_allocator::LockedHeap::<32>::new();
+        buddy.lock().init(a[4] as usize, ARENA);
+        let linked = linked_list_allocator::LockedHeap::empty();
+        linked.lock().init(a[5], ARENA);
+        Heaps {
+            cairn: KernelHeap::over(HeapKind::Buddy, a[CAIRN], ARENA).expect("cairn arena"),
+            talc: {
+                let t = talc::TalcLock::new(talc::source::Manual);
+                t.lock().claim(a[TALC], ARENA).expect("talc arena");
+                t
+            },
+            rlsf: spin::Mutex::new(rlsf),
+            buddy,
+            linked,
+        }
+    };
+    if HEAPS.set(heaps).is_err() {
+        panic!("heaps set up twice");
+    }
+    for (i, &p) in a.iter().enumerate() {
+        BASES[i].store(p as usize, Ordering::Relaxed);
+    }
+}
+
+/// CPU time this thread has run (see `benches/heap.rs`): the clock here,
+/// so moments another process had the CPU are not counted.
+fn cpu_time() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid pointer to write the time to.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// The program: JSON, regexes, collections. Returns a checksum so nothing
+/// is optimised away (and every heap must give the same one).
+fn program(seed: u64) -> u64 {
+    let mut rng = cairn::rand::Rng::new(seed);
+    let words = [
+        "kernel", "frame", "page", "heap", "buddy", "scale", "table", "region", "grow", "free",
+        "alloc", "split", "merge", "header", "offset", "arena",
+    ];
+    // serde_json: build, serialise, parse, walk.
+    let mut records = Vec::new();
+    for i in 0..3000 {
+        let name: String = (0..1 + rng.below(4))
+            .map(|_| words[rng.below(words.len())])
+            .collect::<Vec<_>>()
+            .join("-");
+        let tags: Vec<String> = (0..rng.below(6))
+            .map(|_| format!("{}{}", words[rng.below(words.len())], rng.below(100)))
+            .collect();
+        let values: Vec<u64> = (0..rng.below(20))
+            .map(|_| rng.next_u64() % 100_000)
+            .collect();
+        records.push(serde_json::json!({
+            "id": i,
+            "name": name,
+            "email": format!("{}@{}.example", name, words[i % words.len()]),
+            "tags": tags,
+            "values": values,
+            "nested": { "depth": rng.below(8), "label": format!("label {i}") },
+        }));
+    }
+    let doc = serde_json::Value::Array(records);
+    let text = serde_json::to_string(&doc).expect("serialise");
+    let back: serde_json::Value = serde_json::from_str(&text).expect("parse");
+    let mut sum = text.len() as u64;
+    if let Some(items) = back.as_array() {
+        for item in items {
+            sum += item["values"].as_array().map_or(0, |v| v.len() as u64);
+            sum += item["name"].as_str().map_or(0, |s| s.len() as u64);
+        }
+    }
+    drop(back);
+    drop(doc);
+    // regex: compile, collect matches into owned strings.
+    let patterns = [
+        r#""email":"([a-z-]+)@([a-z]+)\.example""#,
+        r"\b(kernel|heap|buddy)-[a-z]+\b",
+        r"[0-9]{4,}",
+        r#""label ([0-9]+)""#,
+    ];
+    for p in patterns {
+        let re = regex::Regex::new(p).expect("pattern");
+        let found: Vec<String> = re.find_iter(&text).map(|m| m.as_str().to_owned()).collect();
+        sum += found.len() as u64;
+        if let Some(c) = re.captures(&text) {
+            sum += c.len() as u64;
+        }
+    }
+    // std collections: maps of strings to growing vectors, sort, dedup.
+    let mut by_word: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for (i, w) in text.split(|c: char| !c.is_ascii_alphanumeric()).enumerate() {
+        if w.len() > 2 {
+            by_word.entry(w.to_owned()).or_default().push(i);
+            *counts.entry(w.to_lowercase()).or_default() += 1;
+        }
+    }
+    let mut all: Vec<String> = counts.keys().cloned().collect();
+    all.sort();
+    all.dedup();
+    sum += all.len() as u64 + by_word.values().map(|v| v.len() as u64).sum::<u64>();
+    sum
+}
+
+fn main() {
+    let quick = std::env::var_os("CAIRN_BENCH_QUICK").is_some();
+    let rounds = if quick { 3 } else { 9 };
+    setup();
+    eprintln!(
+        "workload bench: {} heaps, {rounds} rounds each, interleaved",
+        NAMES.len()
+    );
+    let mut times = vec![Vec::new(); NAMES.len()];
+    // The checksum of each round's program, per heap: every heap must give
+    // the same one for the same round.
+    let mut sums = vec![vec![None; NAMES.len()]; rounds];
+    // `CAIRN_WORKLOAD_ONLY=<index>`: that heap alone, one round (for a
+    // profiler such as `valgrind --tool=callgrind`).
+    let only: Option<usize> = std::env::var("CAIRN_WORKLOAD_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for (r, round_sums) in sums.iter_mut().enumerate() {
+        for (i, heap_times) in times.iter_mut().enumerate() {
+            // A heap that takes seconds per run (the list-scanning ones) is
+            // measured in 3 rounds only: its figure is clear long before.
+            if r >= 3 && heap_times.iter().any(|&t| t > SLOW) {
+                continue;
+            }
+            if only.is_some_and(|o| o != i || r > 0) {
+                continue;
+            }
+            CHOSEN.store(i, Ordering::Relaxed);
+            let t = cpu_time();
+            let s = black_box(program(black_box(0xE0E0 + r as u64)));
+            let dt = cpu_time() - t;
+            CHOSEN.store(0, Ordering::Relaxed);
+            heap_times.push(dt);
+            round_sums[i] = Some(s);
+        }
+    }
+    for (r, round) in sums.iter().enumerate() {
+        let mut seen = round.iter().flatten();
+        let first = seen.next().copied();
+        assert!(
+            seen.all(|&s| Some(s) == first),
+            "heaps disagree in round {r}: {round:?}"
+        );
+    }
+    if only.is_some() {
+        return;
+    }
+    let best: Vec<f64> = times
+        .iter()
+        .map(|t| t.iter().copied().fold(f64::INFINITY, f64::min) * 1e3)
+        .collect();
+    let cmd = if quick {
+        "CAIRN_BENCH_QUICK=1 cargo bench --bench workload"
+    } else {
+        "cargo bench --bench workload"
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "# Real-program workload\n");
+    let _ = writeln!(
+        s,
+        "Made by `{cmd}` (release build, host), one run: serde_json (3000 records built, \
+         serialised, parsed back and walked), regex (4 patterns compiled, every match \
+         collected) and std collections (BTreeMap/HashMap of strings, sort, dedup), with \
+         each heap as the process's `#[global_allocator]` through one dispatch (the same \
+         for all; each heap behind its own lock, over its own {} MiB arena); thread CPU \
+         time per run. Best of \
+         {rounds} rounds (3 for a heap slower than {SLOW} s per run), the heaps \
+         interleaved. Ratio: the heap's time over the Cairn kernel path's (above 1.00 \
+         means the kernel path is faster); the fastest heap is in bold.\n",
+        ARENA >> 20
+    );
+    let _ = writeln!(s, "| heap | ms per run | ratio |\n|---|---:|---:|");
+    let fastest = best.iter().copied().fold(f64::INFINITY, f64::min);
+    for (i, name) in NAMES.iter().enumerate() {
+        let ms = if best[i] == fastest {
+            format!("**{:.2}**", best[i])
+        } else {
+            format!("{:.2}", best[i])
+        };
+        let ratio = if i == CAIRN {
+            String::new()
+        } else {
+            format!("{:.2}", best[i] / best[CAIRN])
+        };
+        let _ = writeln!(s, "| {name} | {ms} | {ratio} |");
+    }
+    println!("{s}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/bench");
+    std::fs::create_dir_all(&dir).expect("docs/bench");
+    std::fs::write(dir.join("workload.md"), &s).expect("write workload.md");
+    eprintln!("wrote docs/bench/workload.md");
+}

@@ -1,0 +1,129 @@
+//! The table of memory regions a list heap (first fit, gap tree) owns:
+//! adding a region refuses overlap and merges with the regions it touches,
+//! so the table lists maximal, disjoint ranges. Written once for both heaps.
+//!
+//! ```text
+//!   [A.........)        [B.........)          add [A.end, B.start):
+//!   [A...........................................B.........)   one region
+//! ```
+
+use crate::mm::family::{AllocError, Range};
+
+/// Most memory regions a heap can hold (adjacent regions merge into one).
+pub const MAX_REGIONS: usize = 16;
+
+/// Up to [`MAX_REGIONS`] disjoint ranges, none touching another.
+#[derive(Clone, Copy, Debug)]
+pub struct Regions {
+    list: [Range; MAX_REGIONS],
+    len: usize,
+}
+
+impl Default for Regions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Regions {
+    /// No regions.
+    pub const fn new() -> Regions {
+        Regions {
+            list: [Range {
+                address: 0,
+                size: 0,
+                alignment: 0,
+            }; MAX_REGIONS],
+            len: 0,
+        }
+    }
+
+    /// The regions, in the order they were made.
+    pub fn as_slice(&self) -> &[Range] {
+        &self.list[..self.len]
+    }
+
+    /// How many regions there are (after merging).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True before the first region.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True when `[start, end)` lies inside one region.
+    pub fn contain(&self, start: usize, end: usize) -> bool {
+        self.as_slice()
+            .iter()
+            .any(|r| start >= r.address && end <= r.end())
+    }
+
+    /// One past the highest byte of any region (0 with none).
+    pub fn end(&self) -> usize {
+        self.as_slice().iter().map(|r| r.end()).max().unwrap_or(0)
+    }
+
+    /// Record `[start, end)` (`start < end`, aligned to `alignment`):
+    /// `InvalidAddress` if it overlaps a region, `OutOfMemory` when it
+    /// touches none and the table is full; merged with the regions it
+    /// touches otherwise. Unchanged on error.
+    pub fn add(&mut self, start: usize, end: usize, alignment: usize) -> Result<(), AllocError> {
+        let regions = self.as_slice();
+        if regions.iter().any(|r| start < r.end() && r.address < end) {
+            return Err(AllocError::InvalidAddress);
+        }
+        let before = regions.iter().position(|r| r.end() == start);
+        let after = regions.iter().position(|r| r.address == end);
+        match (before, after) {
+            (Some(b), Some(a)) => {
+                self.list[b].size += end - start + self.list[a].size;
+                self.list[a] = self.list[self.len - 1];
+                self.len -= 1;
+            }
+            (Some(b), None) => self.list[b].size += end - start,
+            (None, Some(a)) => {
+                self.list[a].address = start;
+                self.list[a].size += end - start;
+            }
+            (None, None) => {
+                if self.len == MAX_REGIONS {
+                    return Err(AllocError::OutOfMemory);
+                }
+                self.list[self.len] = Range {
+                    address: start,
+                    size: end - start,
+                    alignment,
+                };
+                self.len += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touching_regions_merge_overlap_and_a_full_table_are_refused() {
+        let mut r = Regions::new();
+        r.add(0x1000, 0x2000, 8).unwrap();
+        r.add(0x3000, 0x4000, 8).unwrap();
+        assert_eq!(r.len(), 2);
+        r.add(0x2000, 0x3000, 8).unwrap(); // touches both
+        assert_eq!(r.len(), 1);
+        assert_eq!((r.as_slice()[0].address, r.end()), (0x1000, 0x4000));
+        assert_eq!(r.add(0x1800, 0x1900, 8), Err(AllocError::InvalidAddress));
+        r.add(0x800, 0x1000, 8).unwrap(); // grows downwards
+        assert!(r.contain(0x800, 0x4000) && !r.contain(0x700, 0x900));
+        for i in 1..MAX_REGIONS {
+            r.add(0x10000 * (i + 1), 0x10000 * (i + 1) + 0x100, 8)
+                .unwrap();
+        }
+        assert_eq!(r.add(0x900000, 0x900100, 8), Err(AllocError::OutOfMemory));
+        assert_eq!(r.len(), MAX_REGIONS);
+    }
+}
