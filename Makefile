@@ -161,7 +161,7 @@ doccheck: iso
 	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_DOCCHECK_PAGE=$(PAGE) cargo test --test doccheck -- --ignored --exact replay_one_page --nocapture; \
 	else \
 	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_TEST_LIST=$(abspath $(BUILD)/host-tests.txt) \
-	    cargo test --test doccheck -- --include-ignored --skip replay_one_page; \
+	    cargo test --test doccheck -- --include-ignored --skip replay_one_page --nocapture; \
 	fi
 
 ## soak: every property test (everything `soak_ops` sizes) at 1,000,000
