@@ -21,7 +21,9 @@ ISO := $(BUILD)/cairn.iso
 QEMU := qemu-system-i386
 MEM ?= 128M
 QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
-TIMEOUT ?= 60
+# Seconds one in-kernel test boot may take: the 1,000 spawn/exit cycles of
+# the user-space tests need about 20 s alone, more on a loaded machine.
+TIMEOUT ?= 180
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

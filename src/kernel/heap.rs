@@ -31,7 +31,7 @@ use crate::kernel::memory;
 use crate::mm::AllocError;
 use crate::mm::addr::VirtAddr;
 use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
-use crate::mm::layout::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
+use crate::mm::layout::KERNEL_HEAP_START;
 use crate::mm::paging::EntryFlags;
 // course: module 06
 use crate::mm::vm::{Grow, GrowError, Region, VirtRange};
@@ -48,14 +48,10 @@ use core::ptr::NonNull;
 use spin::Mutex;
 // course: end
 
-/// Bytes of heap blocks mapped at boot; the rest comes through the grow
-/// hook. (The buddy heap's side table, `HeapKind::table_bytes`, is mapped
-/// with them.)
-pub const INITIAL_HEAP: usize = 256 * 1024;
-/// The least the heap grows by at a time.
-pub const HEAP_GROW_STEP: usize = 64 * 1024;
-/// Bytes of address space reserved for the kernel heap.
-pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usize;
+/// The kernel heap's sizes, kept with every other size in `mm::layout`.
+/// (The buddy heap's side table, `HeapKind::table_bytes`, is mapped with
+/// the first `INITIAL_HEAP` bytes.)
+pub use crate::mm::layout::{HEAP_ARENA, HEAP_GROW_STEP, INITIAL_HEAP};
 
 /// The kernel heap: one of four designs behind one `GlobalAlloc`.
 #[global_allocator]

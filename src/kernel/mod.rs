@@ -9,7 +9,7 @@
 //!   top        mod.rs                     init() in order, run() the shell loop
 //!   tests      ktests/mod.rs              the runner
 //!              ktests/*                   one file per subject
-//!              ktests/kit.rs              Test, kassert!
+//!              ktests/kit.rs              Test, kassert!, shared helpers
 //!   shell      host.rs                    KernelHost: hotkeys, command dispatch
 //!              commands/mod.rs            the tables, `help`, run(line)
 //!              commands/*                 one file per layer of commands

@@ -58,6 +58,29 @@ pub const KERNEL_TEMP_MAP_START: u32 = RECURSIVE_BASE - LARGE_PAGE_SIZE as u32;
 /// Where the recursive mapping shows the current page directory.
 pub const RECURSIVE_DIRECTORY: u32 = 0xFFFF_F000;
 
+// The regions of every address space (`mm::vm::region` names and draws them).
+/// First byte of user data (4 MiB: the first table stays empty).
+pub const USER_DATA_START: u32 = 0x0040_0000;
+/// First byte of the user heap.
+pub const USER_HEAP_START: u32 = 0x1000_0000;
+/// First byte of the user private mappings.
+pub const USER_PRIVATE_START: u32 = 0x6000_0000;
+/// First byte of the user shared memory.
+pub const USER_SHARE_START: u32 = 0xA000_0000;
+/// Lowest byte of the user stack region (the stack grows down from `USER_ARGS_START`).
+pub const USER_STACK_START: u32 = 0xB000_0000;
+/// First byte of the argument page(s), just above the stack.
+pub const USER_ARGS_START: u32 = 0xBFC0_0000;
+
+// The kernel heap inside its region (`kernel::heap` maps and grows it).
+
+/// Bytes of kernel heap mapped at boot; the rest comes through the grow hook.
+pub const INITIAL_HEAP: usize = 256 * 1024;
+/// The least the kernel heap grows by at a time.
+pub const HEAP_GROW_STEP: usize = 64 * 1024;
+/// Bytes of address space reserved for the kernel heap (its whole region).
+pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usize;
+
 /// Physical address of the VGA text buffer.
 pub const VGA_TEXT_PHYS: u32 = 0x000B_8000;
 /// Memory below this physical address is never handed out (BIOS, VGA, ROMs).

@@ -12,6 +12,7 @@ pub mod heap;
 pub mod layout;
 pub mod paging;
 pub mod phys;
+pub mod runs;
 pub mod segment;
 pub mod vm;
 

@@ -20,7 +20,7 @@ use crate::kernel::memory::{self, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::frames_size;
-use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER};
+use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameCheckError, FrameError, MAX_ORDER};
 use crate::mm::paging::FrameUser;
 use alloc::format;
 use alloc::string::String;
@@ -205,7 +205,7 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
     };
     let (text, outcome) = report_under_lock(|m, w| match view {
         View::Dump => m.frames.dump(w).map_err(|_| "dump cut short"),
-        View::Check => m.frames.check(),
+        View::Check => m.frames.check().map_err(FrameCheckError::as_str),
         View::Draw { from, count, order } => match &m.frames {
             AnyFrameAllocator::Buddy(b) => {
                 let _ = writeln!(

@@ -42,7 +42,7 @@ use crate::kernel::proc;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::plan::FrameClass;
 use crate::mm::frame::{FrameAllocator, ReserveReason};
-use crate::mm::layout::{PAGE_SIZE, RECURSIVE_INDEX};
+use crate::mm::layout::{KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, PAGE_SIZE, RECURSIVE_INDEX};
 use crate::mm::paging::{EntryFlags, MapError, Release, UnmapError, ZeroFill, recursive};
 use crate::mm::segment::{self, Descriptor};
 // course: module 06
@@ -271,12 +271,12 @@ impl Refusal {
             // course: module 06
             Refusal::Region(va, Some(r)) => format!(
                 "{va} is in the {} region ({}): map and unmap leave it to the kernel; \
-                 use a user region or kernel private (V0xf8000000-V0xff7fffff)",
+                 use a user region or kernel private ({KernelPrivate})",
                 r.name(),
                 r.purpose()
             ),
             Refusal::Region(va, None) => format!(
-                "{va} is outside every region; use a user region or kernel private (V0xf8000000-V0xff7fffff)"
+                "{va} is outside every region; use a user region or kernel private ({KernelPrivate})"
             ),
             // course: else
             // Refusal::Outside(va) => format!(
@@ -302,6 +302,20 @@ enum Given {
     Device(Option<ReserveReason>),
     /// RAM in use or reserved: a read-only alias.
     Alias(Option<ReserveReason>),
+}
+
+/// The kernel-private region `map` may use, `V0x........-V0x........`,
+/// written from the layout's constants.
+struct KernelPrivate;
+
+impl core::fmt::Display for KernelPrivate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "V{KERNEL_PRIVATE_START:#010x}-V{:#010x}",
+            KERNEL_TEMP_MAP_START - 1
+        )
+    }
 }
 
 fn page_of(va: u32) -> Result<Page, Refusal> {

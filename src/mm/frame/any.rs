@@ -7,6 +7,7 @@
 //!                                                       └ FreeList(FreeListFrameAllocator)
 //! ```
 
+use super::check::FrameCheckError;
 use super::plan::{FramePlan, LINEAR_FRAMES, PmmChoice};
 use super::report::{FrameCounts, write_buddyinfo, write_frames};
 use super::{
@@ -104,7 +105,7 @@ impl<'a, M: PhysMemory> AnyFrameAllocator<'a, M> {
     }
 
     /// The allocator's integrity check; `Err` names the first broken invariant.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FrameCheckError> {
         each!(self, a => a.check())
     }
 

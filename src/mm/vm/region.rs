@@ -44,21 +44,11 @@ use crate::mm::paging::{Mapper, RunKind, Size, TlbFlush, WalkEnd};
 use crate::mm::phys::PhysMemory;
 use core::fmt;
 
-/// First byte of user data (4 MiB: the first table stays empty).
-pub const USER_DATA_START: u32 = 0x0040_0000;
-/// First byte of the user heap.
-pub const USER_HEAP_START: u32 = 0x1000_0000;
-/// First byte of the user private mappings.
-pub const USER_PRIVATE_START: u32 = 0x6000_0000;
-/// First byte of the user shared memory.
-pub const USER_SHARE_START: u32 = 0xA000_0000;
-/// Lowest byte of the user stack region (the stack grows down from `USER_ARGS_START`).
-pub const USER_STACK_START: u32 = 0xB000_0000;
-/// First byte of the argument page(s), just above the stack.
-pub const USER_ARGS_START: u32 = 0xBFC0_0000;
-/// The kernel regions' fixed addresses live in `mm::layout` (the kernel
-/// maps its heap and its window before the VMM exists in the course).
-pub use crate::mm::layout::{KERNEL_HEAP_START, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START};
+/// The regions' boundaries live with every other address in `mm::layout`.
+pub use crate::mm::layout::{
+    KERNEL_HEAP_START, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, USER_ARGS_START,
+    USER_DATA_START, USER_HEAP_START, USER_PRIVATE_START, USER_SHARE_START, USER_STACK_START,
+};
 
 /// The regions, in address order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -329,7 +319,6 @@ impl RegionMap {
         if size == 0 || need > range.size {
             return Err(FindFreeError::BadSize);
         }
-        // course: lab 06
         let large = LARGE_PAGE_SIZE as u64;
         let mut run_start = range.start.as_u32() as u64;
         let mut cur = run_start;
@@ -352,18 +341,6 @@ impl RegionMap {
             return Ok(VirtAddr(run_start as u32));
         }
         Err(FindFreeError::NoSpace)
-        // course: stub
-        // // LAB 06 (3/3): first fit over the region's pages, from
-        // // `range.start` up to `range.end()`: keep the start of the current
-        // // run of unmapped pages; `mapper.trace(va).end()` says what the walk
-        // // found there: `WalkEnd::NoTable` means the whole 4 MiB of that
-        // // page table is free (skip to the next LARGE_PAGE_SIZE boundary),
-        // // `WalkEnd::NotMapped` one free page, anything else a mapped page
-        // // (the run restarts after it). Return the run's start as soon as it
-        // // holds `need` bytes; none does: `FindFreeError::NoSpace`.
-        // let _ = (mapper, need, LARGE_PAGE_SIZE, WalkEnd::NoTable);
-        // Err(FindFreeError::NoSpace)
-        // course: end
     }
 
     /// 4 KiB pages mapped inside `region` (a 4 MiB page counts 1024, cut at the edges).
