@@ -24,7 +24,7 @@ QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x0
 # Seconds one in-kernel test boot may take: the 1,000 spawn/exit cycles of
 # the user-space tests need about 20 s alone, more on a loaded machine.
 TIMEOUT ?= 180
-APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
+APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps kernel user iso run run-serial debug test test-host test-property test-kernel test-qemu doccheck lint soak bench clean
@@ -39,6 +39,7 @@ deps:
 	[ -d /usr/lib/grub/i386-pc ] || missing="$$missing grub-pc-bin"; \
 	command -v xorriso >/dev/null || missing="$$missing xorriso"; \
 	command -v mformat >/dev/null || missing="$$missing mtools"; \
+	command -v gdb >/dev/null || missing="$$missing gdb"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null; then \
 	    echo "deps: installing$$missing"; \
@@ -78,20 +79,25 @@ $(ISO): kernel user iso/boot/grub/grub.cfg
 
 ## run: boot in a window when there is a display, else the curses screen in this terminal.
 run: deps iso
-	@echo "Leave QEMU: the 'halt' command; or Alt+2 then 'quit' (window); or Esc 2 then 'quit' / Ctrl-A X (terminal). Serial log: $(BUILD)/serial.log"
+	@if [ -n "$$DISPLAY" ]; then \
+	  echo "Leave QEMU: the 'halt' command, or Ctrl+Alt+2 then 'quit' (Ctrl+Alt+1 returns to the screen). Serial log: $(BUILD)/serial.log"; \
+	else \
+	  echo "Leave QEMU: the 'halt' command, or Esc then 2 (or Alt+2), then 'quit' (Esc 1 returns to the screen). Serial log: $(BUILD)/serial.log"; \
+	fi
 	@if [ -n "$$DISPLAY" ]; then \
 	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial file:$(BUILD)/serial.log; \
 	else \
 	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display curses -serial file:$(BUILD)/serial.log; \
 	fi; true
 
-## run-serial: the serial console only (type here; Ctrl-A X leaves QEMU).
+## run-serial: the serial console only (type here; Ctrl+A X leaves QEMU).
 run-serial: deps iso
+	@echo "Leave QEMU: the 'halt' command, or Ctrl+A then X (Ctrl+A C: the QEMU monitor)."
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio; true
 
 ## debug: QEMU waits for gdb on :1234; `gdb -x debug.gdb` in another terminal.
 debug: deps iso
-	@echo "In another terminal: gdb -x debug.gdb"
+	@echo "In another terminal: gdb -x debug.gdb (then cairn-walk ADDR, cairn-pagedir, cairn-heap, cairn-playground, cairn-frames). Ctrl+A X leaves QEMU."
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
 
 ## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven tests.
@@ -125,7 +131,7 @@ test-kernel: iso
 
 ## test-qemu: tier 3, boot the ISO headless and type through the QEMU monitor.
 test-qemu: iso
-	CAIRN_ISO=$(abspath $(ISO)) cargo test --test qemu -- --ignored --test-threads=2
+	CAIRN_ISO=$(abspath $(ISO)) CAIRN_KERNEL=$(abspath $(KERNEL)) cargo test --test qemu -- --ignored --test-threads=2
 
 ## doccheck: the module pages stay true: every transcript replayed in QEMU,
 ## every file, type and function cited found in the source, every host
@@ -142,10 +148,14 @@ doccheck: iso
 	fi
 
 ## soak: every property test (everything `soak_ops` sizes) at 1,000,000
-## operations each, in release: the whole host suite with the count raised.
+## operations each, in release: the whole host suite with the count raised;
+## then the console abuse soak: 10,000 random keys (PS/2) and 10,000 random
+## serial bytes (the seed is printed; CAIRN_SOAK_SEED=N replays a run).
 SOAK_OPS := 1000000
-soak:
+soak: iso
 	CAIRN_SOAK_OPS=$(SOAK_OPS) cargo test --release --lib -- --nocapture
+	CAIRN_ISO=$(abspath $(ISO)) CAIRN_SOAK_KEYS=10000 CAIRN_SOAK_BYTES=10000 \
+	  cargo test --test qemu -- --ignored console::abuse_soak --nocapture
 
 ## test-property: the property tests of the buddy heap and of the three
 ## frame allocators at 1,000,000 operations each, in release (part of

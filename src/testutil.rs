@@ -56,3 +56,24 @@ impl Drop for Arena {
         unsafe { std::alloc::dealloc(self.ptr, self.layout) }
     }
 }
+
+/// `s` without its ANSI escape sequences (`ESC [ ... final`), as a reader
+/// of plain text sees it.
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.next() == Some('[') {
+                for d in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&d) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

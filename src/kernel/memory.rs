@@ -38,7 +38,7 @@ use crate::arch::x86::{self, gdt, without_interrupts};
 use crate::bootinfo::BootInfo;
 use crate::kernel::boot;
 use crate::kernel::halt::{fatal, fatal_because};
-use crate::kernel::stack::boot_stack;
+use crate::kernel::stack::kernel_stacks;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
@@ -281,7 +281,9 @@ fn build_kernel_space(
     let rw = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
     let ro = EntryFlags::GLOBAL;
     let (start, text_end, rodata_end, end) = image();
-    let (guard, _, _) = boot_stack();
+    // The guard pages below the kernel stacks stay unmapped.
+    let [(_, guard, _, _), (_, df_guard, _, _)] = kernel_stacks();
+    debug_assert!(guard < df_guard);
     let lin = |va: u32| PhysAddr(va - KERNEL_BASE);
     let mut map = |va: u32, to: u32, flags: EntryFlags, frames: &mut dyn FrameAllocator| {
         if to > va {
@@ -296,7 +298,8 @@ fn build_kernel_space(
     map(start, text_end, ro, frames)?;
     map(text_end, rodata_end, ro, frames)?;
     map(rodata_end, guard, rw, frames)?;
-    map(guard + PAGE_SIZE as u32, end, rw, frames)?;
+    map(guard + PAGE_SIZE as u32, df_guard, rw, frames)?;
+    map(df_guard + PAGE_SIZE as u32, end, rw, frames)?;
     let four_mib = KERNEL_BASE + crate::mm::layout::LARGE_PAGE_SIZE as u32;
     map(end, four_mib, rw, frames)?;
     let ram_top = info

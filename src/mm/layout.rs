@@ -85,6 +85,11 @@ pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usiz
 pub const VGA_TEXT_PHYS: u32 = 0x000B_8000;
 /// Memory below this physical address is never handed out (BIOS, VGA, ROMs).
 pub const LOW_MEMORY_END: u32 = 0x0010_0000;
+/// The least usable RAM Cairn boots with: what a 16 MiB machine has left
+/// after the BIOS areas (QEMU's `-m 16M` gives 15.4 MiB). The kernel image,
+/// its page tables, the frame allocator's metadata, the kernel heap and the
+/// in-kernel tests fit in that; below it the kernel stops and says so.
+pub const MIN_USABLE_RAM: u64 = 15 << 20;
 
 const _: () = assert!(1 << PAGE_SHIFT == PAGE_SIZE);
 const _: () = assert!(1 << PDX_SHIFT == LARGE_PAGE_SIZE);

@@ -3,9 +3,12 @@
 
 mod support;
 
+mod console;
 mod family;
 mod foundation;
 mod frames;
+mod gdb;
+mod hardening;
 mod heap;
 mod paging;
 mod user;

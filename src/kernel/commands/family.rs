@@ -250,12 +250,19 @@ fn key_code(key: Key) -> u32 {
         Key::Left => CODE_SPECIAL + 6,
         Key::Right => CODE_SPECIAL + 7,
         Key::Ctrl(c) => CODE_CTRL + c as u32,
+        Key::Home => CODE_SPECIAL + 8,
+        Key::End => CODE_SPECIAL + 9,
+        Key::Delete => CODE_SPECIAL + 10,
+        Key::PageUp => CODE_SPECIAL + 11,
+        Key::PageDown => CODE_SPECIAL + 12,
+        Key::ScrollUp => CODE_SPECIAL + 13,
+        Key::ScrollDown => CODE_SPECIAL + 14,
     }
 }
 
 /// Print a message's `code` the way `channel` shows a key.
 fn write_key(out: &mut dyn Write, code: u32) {
-    const SPECIAL: [&str; 8] = [
+    const SPECIAL: [&str; 15] = [
         "Enter",
         "Backspace",
         "Escape",
@@ -264,6 +271,13 @@ fn write_key(out: &mut dyn Write, code: u32) {
         "Down",
         "Left",
         "Right",
+        "Home",
+        "End",
+        "Delete",
+        "PgUp",
+        "PgDn",
+        "Shift+PgUp",
+        "Shift+PgDn",
     ];
     let _ = match code {
         c if c >= CODE_CTRL => match char::from_u32(c - CODE_CTRL) {

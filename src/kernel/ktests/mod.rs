@@ -18,6 +18,7 @@ pub mod paging;
 pub mod playground;
 pub mod user;
 
+use crate::kernel::boot::boot_info;
 use crate::kernel::halt;
 use crate::println;
 use kit::Test;
@@ -37,12 +38,34 @@ fn all() -> [&'static [Test]; 9] {
     ]
 }
 
+/// With `teststop` on the command line, one test more runs last: it stops
+/// the kernel (a kernel stack overflow, a double fault) to show that a fatal
+/// fault in test mode still reports the true totals and names the test.
+static STOP: &[Test] = &[Test {
+    name: "stop_the_kernel_on_purpose",
+    run: stop_the_kernel,
+}];
+
+fn stop_the_kernel() -> Result<(), alloc::string::String> {
+    let mut out = alloc::string::String::new();
+    crate::kernel::commands::run("fault stack", &mut out);
+    Err(alloc::format!("`fault stack` returned: {out}"))
+}
+
 /// Run every in-kernel test, print the summary and leave QEMU.
 pub fn run_all() -> ! {
     println!("running in-kernel tests");
     let (mut passed, mut failed) = (0, 0);
-    for test in all().into_iter().flatten() {
-        match (test.run)() {
+    let stop: &[Test] = if boot_info().flag("teststop") {
+        STOP
+    } else {
+        &[]
+    };
+    for test in all().into_iter().flatten().chain(stop) {
+        halt::test_started(Some(test.name));
+        let outcome = (test.run)();
+        halt::test_finished(outcome.is_ok());
+        match outcome {
             Ok(()) => {
                 passed += 1;
                 println!("test {} ... ok", test.name);

@@ -11,7 +11,7 @@ use crate::kassert;
 use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
 use crate::kernel::ktests::kit::{Test, run_command};
 use crate::kernel::memory::{self, KernelPhys};
-use crate::kernel::stack::{boot_stack, stack_note};
+use crate::kernel::stack::{boot_stack, kernel_stacks, stack_note};
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE, RECURSIVE_DIRECTORY, RECURSIVE_INDEX};
@@ -41,6 +41,10 @@ pub static TESTS: &[Test] = &[
     Test {
         name: "paging_guard_page_below_boot_stack_unmapped",
         run: guard_page_unmapped,
+    },
+    Test {
+        name: "paging_every_kernel_stack_has_an_unmapped_guard_page",
+        run: every_stack_has_a_guard,
     },
     Test {
         name: "paging_recursive_slot_shows_the_directory",
@@ -311,6 +315,43 @@ fn guard_page_unmapped() -> Result<(), String> {
         stack_note(guard + 0xFF0).is_some(),
         "the double-fault report would not name the guard page"
     );
+    Ok(())
+}
+
+/// Every kernel stack (the boot stack and the 16 KiB double-fault stack)
+/// sits right above a page that is not mapped: a write just below its
+/// bottom, where an overflowing push would land, faults (not present)
+/// instead of corrupting what lies below.
+fn every_stack_has_a_guard() -> Result<(), String> {
+    for (name, guard, bottom, top) in kernel_stacks() {
+        kassert!(
+            bottom - guard == PAGE_SIZE as u32 && top > bottom,
+            "{name}: guard {guard:#x}, bottom {bottom:#x}, top {top:#x}"
+        );
+        let (g, b, t) = memory::with(|m| {
+            let mapper = m.mapper();
+            (
+                mapper.translate(VirtAddr(guard)),
+                mapper.translate(VirtAddr(bottom)),
+                mapper.translate(VirtAddr(top - 4)),
+            )
+        });
+        kassert!(g.is_none(), "{name}: the guard page maps to {g:?}");
+        kassert!(
+            b.is_some() && t.is_some(),
+            "{name} is not mapped: {b:?} {t:?}"
+        );
+        // The first push past the bottom: 4 bytes below it.
+        let below = bottom - 4;
+        // SAFETY: the probe catches the fault; the address is the guard
+        // page, which nothing uses, so a write that did land would harm nothing.
+        let wrote = probe::quietly(|| unsafe { probe::write_u32(below, 0xDEAD_BEEF) });
+        let code = caught_page_fault(wrote, below)?;
+        kassert!(
+            !code.contains(PageFaultCode::PRESENT) && code.contains(PageFaultCode::WRITE),
+            "{name}: {code}"
+        );
+    }
     Ok(())
 }
 

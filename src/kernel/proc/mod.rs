@@ -97,7 +97,7 @@ pub fn foreground(pid: u32, out: &mut dyn Write) {
         if !alive {
             break;
         }
-        while let Some(key) = interrupts::next_key() {
+        while let Some((key, _source)) = interrupts::next_key() {
             match key {
                 Key::Ctrl('c') => {
                     let _ = writeln!(out, "^C");
