@@ -24,6 +24,8 @@ const LEGEND: &str = "legend: @ used block start  # used  + free block start  . 
 /// A picture of a buddy heap, copied under its lock.
 struct Map {
     start: usize,
+    /// Address of the first cell (on the block grid, at or below `start`).
+    first: usize,
     bytes: usize,
     cell_scale: u8,
     cells: Vec<Cell>,
@@ -34,6 +36,7 @@ impl Map {
     fn reserve() -> Map {
         Map {
             start: 0,
+            first: 0,
             bytes: 0,
             cell_scale: 0,
             cells: Vec::with_capacity(MAP_CELLS),
@@ -46,6 +49,7 @@ impl Map {
         self.start = h.start_addr();
         self.bytes = h.heap_bytes();
         self.cell_scale = report::cell_scale_to_fit(h, MAP_CELLS);
+        self.first = report::first_cell_addr(h, self.cell_scale);
         for c in report::cells(h, self.cell_scale) {
             if self.cells.len() == self.cells.capacity() {
                 break;
@@ -65,7 +69,7 @@ impl Map {
             self.cell_scale
         );
         for (i, row) in self.cells.chunks(MAP_WIDTH).enumerate() {
-            let addr = self.start + ((i * MAP_WIDTH) << self.cell_scale);
+            let addr = self.first + ((i * MAP_WIDTH) << self.cell_scale);
             let _ = write!(out, "{addr:#010X} ");
             for c in row {
                 let _ = out.write_char(c.glyph());
