@@ -27,7 +27,8 @@ TIMEOUT ?= 180
 APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps kernel user iso run run-serial debug test test-host test-property test-kernel test-qemu doccheck lint soak bench clean
+.PHONY: all deps kernel user iso run run-serial debug test test-host test-property test-kernel test-qemu doccheck lint soak bench clean \
+	course-tool module-branches grade course-check
 
 all: iso
 
@@ -55,16 +56,22 @@ deps:
 kernel:
 	cargo build $(CARGO_KERNEL_FLAGS)
 
+# course: module 08
 ## user: the user library and programs (ring 3), for the ISO.
 user:
 	cd user && cargo build $(USER_FLAGS)
+# course: end
 
 ## iso: the bootable GRUB image.
 iso: $(ISO)
 
 # GRUB reads the whole kernel file into RAM: the ISO's copy drops the debug
 # info (gdb reads $(KERNEL), which keeps it) so the kernel boots at 16 MiB.
+# course: module 08
 $(ISO): kernel user iso/boot/grub/grub.cfg
+# course: else
+# $(ISO): kernel iso/boot/grub/grub.cfg
+# course: end
 	@mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/progs
 	@rm -f $(BUILD)/iso/boot/progs/* $(BUILD)/iso/boot/grub/programs.cfg
 	@for p in $(USER_PROGS); do \
@@ -100,27 +107,45 @@ debug: deps iso
 	@echo "In another terminal: gdb -x debug.gdb (then cairn-walk ADDR, cairn-pagedir, cairn-heap, cairn-playground, cairn-frames). Ctrl+A X leaves QEMU."
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
 
-## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven tests.
-test: deps lint test-host test-property iso test-kernel test-qemu doccheck
+## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven
+## tests, the module pages replayed, then the course: every module and lab branch
+## cut and checked.
+test: deps lint test-host test-property iso test-kernel test-qemu doccheck course-check
 	@echo "make test: all tiers passed"
 
-## lint: formatting and clippy (host and kernel target), warnings are errors.
+## lint: formatting and clippy (host and kernel target), warnings are errors;
+## every file belongs to a course module and every `course:` marker parses.
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy $(CARGO_KERNEL_FLAGS) -- -D warnings
+	# course: module 08
 	cd user && cargo fmt --check && cargo clippy $(USER_FLAGS) -- -D warnings
+	# course: end
+	cargo fmt --check --manifest-path $(COURSE_TOOL)/Cargo.toml
+	cargo clippy -q --all-targets --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course -- -D warnings
+	@$(MAKE) -s course-tool && $(COURSE) lint
 
-## test-host: tier 1, pure code on the host, and the layer order of src/kernel.
+## test-host: tier 1, pure code on the host, the layer order of src/kernel,
+## and the course tool's own tests.
 test-host:
 	cargo test --lib
 	cargo test --test kernel_layers
+	cargo test -q --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course
 
 ## test-kernel: tier 2, boot with `test` on the command line and run the
 ## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, on every PMM and heap, and
 ## with heap poisoning on.
-KERNEL_TEST_RUNS := "128M" "16M" "3G" "128M pmm=bitmap" "128M pmm=freelist" \
-	"128M heap=pool" "128M heap=gaptree" "128M heap=firstfit" "128M poison"
+KERNEL_TEST_RUNS := "128M" "16M" "3G"
+# course: module 04
+KERNEL_TEST_RUNS += "128M pmm=bitmap" "128M pmm=freelist"
+# course: end
+# course: module 07
+KERNEL_TEST_RUNS += "128M heap=pool" "128M heap=gaptree" "128M heap=firstfit"
+# course: end
+# course: module 03
+KERNEL_TEST_RUNS += "128M poison"
+# course: end
 test-kernel: iso
 	@for run in $(KERNEL_TEST_RUNS); do \
 	  set -- $$run; mem=$$1; shift; \
@@ -173,7 +198,31 @@ bench:
 	cargo bench --bench workload
 	cargo bench --bench frames
 
+## The course (docs/teaching.md): one tool, course/tool, cuts and grades.
+COURSE_TOOL := course/tool
+COURSE := target/course/release/course
+
+course-tool:
+	@cargo build -q --release --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course
+
+## module-branches: cut module-NN-* and lab-NN-* from this commit (MODULE=03: one module).
+module-branches: course-tool
+	@$(COURSE) branches $(MODULE)
+
+## grade: score this branch's lab (LAB=03 picks one; SUBMISSION=<ref> grades
+## a commit; PRISTINE=<ref> names the pristine lab commit). JSON: build/grade.json.
+grade: deps course-tool
+	@$(COURSE) grade $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--tree $(SUBMISSION)) \
+	  $(if $(PRISTINE),--pristine $(PRISTINE))
+
+## course-check: cut every branch in a scratch clone and check them all (CI;
+## MODULE=03 checks one module, FULL=1 runs each module branch's `make test`).
+course-check: deps course-tool
+	@$(COURSE) check $(if $(FULL),--full) $(MODULE)
+
 clean:
 	cargo clean
+	# course: module 08
 	cd user && cargo clean
+	# course: end
 	rm -rf $(BUILD)

@@ -22,21 +22,31 @@
 //! that needs growth inside `memory::with` fails with
 //! [`GrowFailure::MemoryLocked`] (see "Locking" in `kernel::memory`).
 
+// course: module 06
 use crate::arch::x86::without_interrupts;
+// course: end
 use crate::bootinfo::BootInfo;
 use crate::kernel::halt::fatal_because;
 use crate::kernel::memory;
+use crate::mm::AllocError;
 use crate::mm::addr::VirtAddr;
-use crate::mm::family::AllocError;
 use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
 use crate::mm::layout::KERNEL_HEAP_START;
 use crate::mm::paging::EntryFlags;
+// course: module 06
 use crate::mm::vm::{Grow, GrowError, Region, VirtRange};
+// course: else
+// use crate::mm::paging::ZeroFill;
+// course: end
 use crate::println;
 use core::alloc::Layout;
+// course: module 06
 use core::fmt;
+// course: end
 use core::ptr::NonNull;
+// course: module 06
 use spin::Mutex;
+// course: end
 
 /// The kernel heap's sizes, kept with every other size in `mm::layout`.
 /// (The buddy heap's side table, `HeapKind::table_bytes`, is mapped with
@@ -61,6 +71,7 @@ pub fn init(info: &BootInfo) {
         }
     };
     let first_map = INITIAL_HEAP + kind.table_bytes(HEAP_ARENA);
+    // course: module 06
     let first = Grow {
         step: first_map,
         ..growth(KERNEL_HEAP_START as usize, first_map)
@@ -68,6 +79,19 @@ pub fn init(info: &BootInfo) {
     if let Err(e) = memory::with(|m| m.grow_region(&first)) {
         fatal_because("memory: cannot map the first heap pages", e);
     }
+    // course: else
+    // // Before the VMM (module 6) the heap is mapped once, at boot, straight
+    // // from the PMM, and never grows.
+    // let flags = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
+    // let at = VirtAddr(KERNEL_HEAP_START);
+    // let mapped = memory::with(|m| {
+    //     m.mapper()
+    //         .map_range_sparse(at, first_map, flags, ZeroFill::No, &mut m.frames)
+    // });
+    // if let Err(e) = mapped {
+    //     fatal_because("memory: cannot map the first heap pages", e);
+    // }
+    // course: end
     // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for
     // the heap alone; the rest of the arena is mapped by `grow` before use.
     match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, first_map) } {
@@ -87,9 +111,13 @@ pub fn init(info: &BootInfo) {
         }
         Err(e) => fatal_because("memory: cannot start the heap", e),
     }
+    // course: module 06
     KERNEL_HEAP.set_grow(grow);
     KERNEL_HEAP.set_ungrow(ungrow);
+    // course: end
 }
+
+// course: module 06
 
 /// Why the heap did not grow when it was short.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +188,7 @@ fn ungrow(start: usize, len: usize) {
     let undone = memory::try_with(|m| m.shrink_region(Region::KernelHeap, range));
     log::warn!("heap refused {len} bytes mapped at {start:#x}; unmapped: {undone:?}");
 }
+// course: end
 
 /// Run `f` on the kernel heap under its lock; `None` before [`init`].
 /// `f` must not allocate (the lock is a spin lock).

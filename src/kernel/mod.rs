@@ -118,10 +118,14 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     require_minimum_memory(info); // before the memory managers count on it
     memory::init(info); // PMM from the memory map, kernel page tables
     heap::init(info); // the kernel heap over them: before any Box or Vec
+    // course: module 06
     fault_report::install_fault_detail(); // after the heap: fault reports read its tables, regions and heap
+    // course: end
     boot::print_summary(info);
     playground::init(info); // the playground heap, sized by `playground=`: after the summary
+    // course: module 08
     proc::init(); // the system-call gate's handler and the scheduler hooks: after memory::init
+    // course: end
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
 
@@ -153,10 +157,21 @@ pub fn run() -> ! {
         if interrupts::ticks().wrapping_sub(last_key) > interrupts::TIMER_HZ / 3 {
             shell.idle();
         }
+        // course: module 08
         proc::report_exits(&mut console::Out); // `[pid N] exited ...` of background processes
         // Run the ready processes, or sleep until the next interrupt (`sti;
         // hlt` cannot miss a key that arrives between the check and the halt).
         proc::idle();
+        // course: else
+        // // Sleep until the next interrupt; `sti; hlt` cannot miss a key that
+        // // arrives between the check above and the halt.
+        // x86::disable_interrupts();
+        // if interrupts::key_waiting() {
+        //     x86::enable_interrupts();
+        // } else {
+        //     x86::enable_interrupts_and_hlt();
+        // }
+        // course: end
         print!("");
     }
 }

@@ -49,6 +49,12 @@ pub const USER_END: u32 = KERNEL_BASE;
 pub const RECURSIVE_INDEX: usize = 1023;
 /// Where the recursive mapping shows the current page tables.
 pub const RECURSIVE_BASE: u32 = 0xFFC0_0000;
+/// First byte of the kernel heap.
+pub const KERNEL_HEAP_START: u32 = KERNEL_REGIONS_START;
+/// First byte of the kernel private region (stacks, MMIO).
+pub const KERNEL_PRIVATE_START: u32 = 0xF800_0000;
+/// First byte of the temporary-mapping window (one page table's worth).
+pub const KERNEL_TEMP_MAP_START: u32 = RECURSIVE_BASE - LARGE_PAGE_SIZE as u32;
 /// Where the recursive mapping shows the current page directory.
 pub const RECURSIVE_DIRECTORY: u32 = 0xFFFF_F000;
 
@@ -65,12 +71,6 @@ pub const USER_SHARE_START: u32 = 0xA000_0000;
 pub const USER_STACK_START: u32 = 0xB000_0000;
 /// First byte of the argument page(s), just above the stack.
 pub const USER_ARGS_START: u32 = 0xBFC0_0000;
-/// First byte of the kernel heap.
-pub const KERNEL_HEAP_START: u32 = KERNEL_REGIONS_START;
-/// First byte of the kernel private region (stacks, MMIO).
-pub const KERNEL_PRIVATE_START: u32 = 0xF800_0000;
-/// First byte of the temporary-mapping window (one page table's worth).
-pub const KERNEL_TEMP_MAP_START: u32 = RECURSIVE_BASE - LARGE_PAGE_SIZE as u32;
 
 // The kernel heap inside its region (`kernel::heap` maps and grows it).
 

@@ -4,6 +4,7 @@
 //! the VMM asks the PMM (`frame`) for frames and maps them (`paging`).
 
 pub mod addr;
+pub mod alloc_error;
 pub mod bitmap;
 pub mod family;
 pub mod frame;
@@ -16,3 +17,4 @@ pub mod segment;
 pub mod vm;
 
 pub use addr::{Frame, Page, PhysAddr, VirtAddr};
+pub use alloc_error::AllocError;

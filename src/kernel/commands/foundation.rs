@@ -2,11 +2,11 @@
 
 use super::kit::{Command, Outcome};
 use crate::arch::x86::{self, gdt, idt, probe};
+use crate::exception::PageFaultCode;
 use crate::kernel::boot::boot_info;
 use crate::kernel::stack::boot_stack;
 use crate::kernel::{console, interrupts, memory};
 use crate::mm::segment;
-use crate::mm::vm::PageFaultCode;
 use alloc::format;
 use core::fmt::Write;
 

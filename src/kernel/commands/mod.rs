@@ -25,22 +25,34 @@ static HELP: &[Command] = &[Command {
     run: help,
 }];
 
-/// Every table, layer by layer, with the layer's name.
-fn layers() -> [(&'static str, [&'static [Command]; 2]); 7] {
+/// Every table, layer by layer, with the layer's name (the layers of later
+/// course modules are cut on earlier module branches).
+fn layers() -> impl Iterator<Item = (&'static str, [&'static [Command]; 2])> {
     [
         ("foundation", [HELP, foundation::COMMANDS]),
+        // course: module 03
         ("heap", [heap::COMMANDS, &[]]),
+        // course: end
+        // course: module 04
         ("frames", [frames::COMMANDS, &[]]),
+        // course: end
+        // course: module 05
         ("paging", [paging::COMMANDS, &[]]),
+        // course: end
+        // course: module 07
         ("family", [family::COMMANDS, &[]]),
+        // course: end
         ("console", [console::COMMANDS, &[]]),
+        // course: module 08
         ("user", [user::COMMANDS, &[]]),
+        // course: end
     ]
+    .into_iter()
 }
 
 /// Every table, layer by layer.
 fn tables() -> impl Iterator<Item = &'static [Command]> {
-    layers().into_iter().flat_map(|(_, cmds)| cmds)
+    layers().flat_map(|(_, cmds)| cmds)
 }
 
 /// Find a command by name.

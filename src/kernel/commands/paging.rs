@@ -29,17 +29,27 @@
 
 use super::kit::{Command, Outcome};
 use crate::arch::x86::{gdt, probe};
+// course: module 06
 use crate::kernel::fault_report::write_region;
+// course: end
+// course: module 06
 use crate::kernel::heap as kheap;
+// course: end
 use crate::kernel::memory;
+// course: module 08
 use crate::kernel::proc;
+// course: end
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::plan::FrameClass;
 use crate::mm::frame::{FrameAllocator, ReserveReason};
 use crate::mm::layout::{KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, PAGE_SIZE, RECURSIVE_INDEX};
 use crate::mm::paging::{EntryFlags, MapError, Release, UnmapError, ZeroFill, recursive};
 use crate::mm::segment::{self, Descriptor};
+// course: module 06
 use crate::mm::vm::Region;
+// course: else
+// use crate::mm::layout::{KERNEL_BASE, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, LARGE_PAGE_SIZE};
+// course: end
 use crate::shell::parse_number;
 use alloc::format;
 use alloc::string::String;
@@ -58,12 +68,14 @@ pub static COMMANDS: &[Command] = &[
         help: "the kernel's mappings (or process N's), merged into runs, with their flags",
         run: pagedir,
     },
+    // course: module 06
     Command {
         name: "vmregions",
         args: "[pid=N]",
         help: "the region table: ranges, sizes, pages mapped (in process N's space with pid=N), use",
         run: vmregions,
     },
+    // course: end
     Command {
         name: "map",
         args: "<vaddr> [phys]",
@@ -117,18 +129,27 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         *slot = VirtAddr(parse_addr(arg)?);
     }
     for &va in &vas[..args.len()] {
+        // course: module 06
         let (walk, region) = match pid {
             None => memory::with(|m| (m.mapper().trace(va), m.regions.region_of(va))),
+            // course: module 08
             Some(pid) => proc::with_space(pid, |mapper, regions| {
                 (mapper.trace(va), regions.region_of(va))
             })
             .ok_or_else(|| format!("no live process {pid}"))?,
+            // course: else
+            // Some(pid) => return Err(format!("no process {pid}: processes come in module 8")),
+            // course: end
         };
         if let Some(pid) = pid {
             let _ = writeln!(out, "in the address space of pid {pid}:");
         }
         let _ = walk.write_indented(&mut &mut *out, "");
         write_region(out, region, va);
+        // course: else
+        // let walk = memory::with(|m| m.mapper().trace(va));
+        // let _ = walk.write_indented(&mut &mut *out, "");
+        // course: end
         let _ = write!(
             out,
             "  through PD[{RECURSIVE_INDEX}]: the PDE is at {}",
@@ -152,6 +173,7 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
         return Err("pagedir takes only pid=N".into());
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
+    // course: module 08
     match pid {
         None => memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ())),
         Some(pid) => {
@@ -163,6 +185,13 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
     }
     .map_err(|_| String::from("the report could not be written"))?;
+    // course: else
+    // if let Some(pid) = pid {
+    //     return Err(format!("no process {pid}: processes come in module 8"));
+    // }
+    // memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ()))
+    //     .map_err(|_| String::from("the report could not be written"))?;
+    // course: end
     let _ = writeln!(
         out,
         "flags: P present W writable U user T write-through C cache-disable A accessed D dirty S 4 MiB G global; own = the mapping owns its frame"
@@ -170,6 +199,7 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     Ok(())
 }
 
+// course: module 06
 /// `vmregions`: the region table with what is mapped in each region.
 fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (pid, args) = take_pid(args)?;
@@ -178,12 +208,16 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     }
     // Writes while the memory lock is held: `out` is the console (no heap).
     if let Some(pid) = pid {
+        // course: module 08
         let _ = writeln!(out, "the address space of pid {pid}:");
         return proc::with_space(pid, |mapper, regions| {
             regions.write_report(mapper, &mut &mut *out)
         })
         .ok_or_else(|| format!("no live process {pid}"))?
         .map_err(|_| String::from("the report could not be written"));
+        // course: else
+        // return Err(format!("no process {pid}: processes come in module 8"));
+        // course: end
     }
     memory::with(|m| m.regions.write_report(&m.mapper(), &mut &mut *out))
         .map_err(|_| String::from("the report could not be written"))?;
@@ -197,19 +231,34 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     );
     Ok(())
 }
+// course: end
 
 // ---- map, unmap ----
 
+// course: module 06
 /// True for the regions `map` and `unmap` may change: the user half (but
 /// the null guard) and the kernel-private region.
 fn may_change(region: Option<Region>) -> bool {
     matches!(region, Some(r) if (r.is_user() && r.is_mappable()) || r == Region::KernelPrivate)
 }
+// course: else
+// /// True where `map` and `unmap` may change the kernel's space (before the
+// /// region table of module 6): the user half above its first 4 MiB, and
+// /// kernel private (V0xf8000000-V0xff7fffff).
+// fn may_change(va: u32) -> bool {
+//     (LARGE_PAGE_SIZE as u32..KERNEL_BASE).contains(&va)
+//         || (KERNEL_PRIVATE_START..KERNEL_TEMP_MAP_START).contains(&va)
+// }
+// course: end
 
 /// Why `map` or `unmap` refused; nothing was changed.
 enum Refusal {
     Unaligned(u32),
+    // course: module 06
     Region(VirtAddr, Option<Region>),
+    // course: else
+    // Outside(VirtAddr),
+    // course: end
     FreeFrame(Frame),
     Map(MapError),
     Unmap(UnmapError),
@@ -219,6 +268,7 @@ impl Refusal {
     fn message(&self) -> String {
         match self {
             Refusal::Unaligned(a) => format!("{a:#010x} is not page aligned (4 KiB)"),
+            // course: module 06
             Refusal::Region(va, Some(r)) => format!(
                 "{va} is in the {} region ({}): map and unmap leave it to the kernel; \
                  use a user region or kernel private ({KernelPrivate})",
@@ -228,6 +278,12 @@ impl Refusal {
             Refusal::Region(va, None) => format!(
                 "{va} is outside every region; use a user region or kernel private ({KernelPrivate})"
             ),
+            // course: else
+            // Refusal::Outside(va) => format!(
+            //     "{va} is the kernel's: map and unmap leave it alone; \
+            //      use the user half or kernel private (V0xf8000000-V0xff7fffff)"
+            // ),
+            // course: end
             Refusal::FreeFrame(f) => format!(
                 "{} is free in the PMM: it would be handed out again while mapped here; \
                  `map <vaddr>` alone takes a frame from the PMM",
@@ -278,10 +334,16 @@ fn map(args: &[&str], out: &mut dyn Write) -> Outcome {
     };
     let done = memory::with(|m| -> Result<(Frame, EntryFlags, Option<Given>), Refusal> {
         let page = page_of(va)?;
+        // course: module 06
         let region = m.regions.region_of(VirtAddr(va));
         if !may_change(region) {
             return Err(Refusal::Region(VirtAddr(va), region));
         }
+        // course: else
+        // if !may_change(va) {
+        //     return Err(Refusal::Outside(VirtAddr(va)));
+        // }
+        // course: end
         let Some(phys) = phys else {
             let flags = EntryFlags::WRITABLE;
             let frame = m
@@ -348,10 +410,16 @@ fn unmap(args: &[&str], out: &mut dyn Write) -> Outcome {
     let va = parse_addr(va)?;
     let done = memory::with(|m| -> Result<(Frame, EntryFlags, bool), Refusal> {
         let page = page_of(va)?;
+        // course: module 06
         let region = m.regions.region_of(VirtAddr(va));
         if !may_change(region) {
             return Err(Refusal::Region(VirtAddr(va), region));
         }
+        // course: else
+        // if !may_change(va) {
+        //     return Err(Refusal::Outside(VirtAddr(va)));
+        // }
+        // course: end
         let mut mapper = m.mapper();
         let (frame, flags) = match mapper.mapping(page) {
             Some(found) => found,

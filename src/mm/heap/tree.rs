@@ -249,6 +249,7 @@ pub(crate) unsafe fn replace<T: TreeKind>(
 ///
 /// # Safety
 /// See the module convention.
+// course: lab 07
 pub(crate) unsafe fn lower_bound<T: TreeKind>(mut n: *mut T::Node, key: T::Key) -> *mut T::Node {
     let mut best = ptr::null_mut();
     // SAFETY: module convention.
@@ -264,11 +265,24 @@ pub(crate) unsafe fn lower_bound<T: TreeKind>(mut n: *mut T::Node, key: T::Key) 
     }
     best
 }
+// course: stub
+// pub(crate) unsafe fn lower_bound<T: TreeKind>(n: *mut T::Node, key: T::Key) -> *mut T::Node {
+//     // LAB 07 (1/4): walk down from the root `n`. A node whose key is >= `key`
+//     // is a candidate: remember it and look for a smaller one on its left;
+//     // otherwise go right. Return the last candidate (null when none).
+//     // Read a node's key with `T::key(node)` and its children with
+//     // `(*T::links(node)).left` / `.right` (inside `unsafe`: the module
+//     // convention above says why it is sound). O(height), no recursion.
+//     let _ = (n, key);
+//     ptr::null_mut()
+// }
+// course: end
 
 /// The node with the largest key `< key`, or null.
 ///
 /// # Safety
 /// See the module convention.
+// course: lab 07
 pub(crate) unsafe fn below<T: TreeKind>(mut n: *mut T::Node, key: T::Key) -> *mut T::Node {
     let mut best = ptr::null_mut();
     // SAFETY: module convention.
@@ -284,6 +298,15 @@ pub(crate) unsafe fn below<T: TreeKind>(mut n: *mut T::Node, key: T::Key) -> *mu
     }
     best
 }
+// course: stub
+// pub(crate) unsafe fn below<T: TreeKind>(n: *mut T::Node, key: T::Key) -> *mut T::Node {
+//     // LAB 07 (2/4): the mirror of `lower_bound`: the node with the largest
+//     // key strictly below `key`, or null. The gap tree asks it for the gap
+//     // that may end where a freed block starts.
+//     let _ = (n, key);
+//     ptr::null_mut()
+// }
+// course: end
 
 /// The node with the largest key, or null for an empty tree.
 ///

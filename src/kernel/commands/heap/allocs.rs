@@ -8,7 +8,7 @@ use crate::kernel::heap::{self as kheap};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::MAX_ALIGN;
 use crate::mm::heap::buddy::{HeapError, Scale};
-use crate::mm::vm::region::KERNEL_HEAP_START;
+use crate::mm::layout::KERNEL_HEAP_START;
 use alloc::format;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -222,7 +222,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
         let ptr = NonNull::new(addr as *mut u8);
         let r = match ptr {
             Some(p) => kheap::deallocate(p, layout),
-            None => Err(crate::mm::family::AllocError::InvalidAddress),
+            None => Err(crate::mm::AllocError::InvalidAddress),
         };
         let place = if outside {
             "outside the heap"

@@ -6,7 +6,7 @@ use crate::kernel::heap::{self as kheap, HEAP_ARENA};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::HeapKind;
 use crate::mm::heap::buddy::{BuddyHeap, FreeCounts, Scale};
-use crate::mm::vm::region::KERNEL_HEAP_START;
+use crate::mm::layout::KERNEL_HEAP_START;
 use crate::text::Size;
 use alloc::string::String;
 use core::fmt::Write;
