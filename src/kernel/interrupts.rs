@@ -180,7 +180,13 @@ fn fault_detail() -> Option<FaultDetail> {
 
 /// Handles every exception raised in ring 3, given the frame and CR2 (the
 /// process layer installs it: demand paging, or the process is killed).
-pub static USER_EXCEPTION: spin::Once<fn(&mut InterruptFrame, u32)> = spin::Once::new();
+static USER_EXCEPTION: spin::Once<fn(&mut InterruptFrame, u32)> = spin::Once::new();
+
+/// Installs the handler of every exception raised in ring 3, given the frame
+/// and CR2; only the first call counts (later ones change nothing).
+pub fn set_user_exception_handler(handler: fn(&mut InterruptFrame, u32)) {
+    USER_EXCEPTION.call_once(|| handler);
+}
 
 /// Every CPU exception but the double fault lands here.
 fn exception(frame: &mut InterruptFrame) {

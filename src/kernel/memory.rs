@@ -270,6 +270,7 @@ pub fn init(info: &BootInfo) {
         Ok(f) => f,
         Err(e) => fatal_because("memory: cannot build the PMM", e),
     };
+    let _ = frames.report_reach(&mut crate::kernel::console::Out);
 
     // The window's table in the boot directory too: frames above 768 MiB can
     // be reached while the kernel directory is built.

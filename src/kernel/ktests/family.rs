@@ -116,7 +116,7 @@ fn bit_allocator() -> TestResult {
         }
     }
     kassert!(a.available() == 0, "full but {} available", a.available());
-    a.check()?;
+    a.check().map_err(|e| format!("check: {e}"))?;
     for addr in extra
         .into_iter()
         .chain(runs.iter().map(|(r, _)| r.address))
@@ -129,7 +129,7 @@ fn bit_allocator() -> TestResult {
         a.available() == a.size() && a.allocations() == 0,
         "leak after release"
     );
-    a.check()?;
+    a.check().map_err(|e| format!("check: {e}"))?;
     Ok(())
 }
 
@@ -182,7 +182,7 @@ fn bubble_allocator() -> TestResult {
         rest.end() == block.range().end() && b.available() == 0,
         "{rest:?}"
     );
-    b.check()?;
+    b.check().map_err(|e| format!("check: {e}"))?;
     Ok(())
 }
 
@@ -213,7 +213,7 @@ fn pool_allocator() -> TestResult {
     for &(a, size, v) in &objs {
         kassert!(holds(a, size, v), "object {v} at {a:#x} overwritten");
     }
-    pools.check()?;
+    pools.check().map_err(|e| format!("check: {e}"))?;
     // An overflow into the postfix is reported as corruption; nothing changes.
     let (a, size, _) = objs[7];
     let postfix = (a + size.next_multiple_of(4)) as *mut u32;
@@ -251,7 +251,7 @@ fn pool_allocator() -> TestResult {
         parent.available(),
         parent.size()
     );
-    pools.check()?;
+    pools.check().map_err(|e| format!("check: {e}"))?;
     Ok(())
 }
 
@@ -398,6 +398,6 @@ fn split_checks(phys: PhysAddr, window: VirtAddr) -> TestResult {
     kassert!(s.available() == avail, "a refused chunk was not given back");
     s.release(pr.address).map_err(|e| format!("{e}"))?;
     kassert!(s.available() == LEN, "pages left allocated");
-    s.check()?;
+    s.check().map_err(|e| format!("check: {e}"))?;
     Ok(())
 }

@@ -23,7 +23,7 @@
 //! objects), when a dense picture of use is wanted (one bit per chunk), and
 //! when "allocate exactly this address" must be possible (`allocate_at`).
 
-use super::{AllocError, Allocator, Range};
+use super::{AllocError, Allocator, FamilyCheckError, Range};
 use crate::mm::bitmap::Bitmap;
 use crate::mm::runs::{Runs, RunsCheckError};
 use core::fmt;
@@ -251,11 +251,11 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
 
     /// Integrity check: both bit arrays are sound, every start is in use,
     /// and every used chunk either starts a run or continues one.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FamilyCheckError> {
         self.runs.check().map_err(|e| match e {
-            RunsCheckError::Used(b) | RunsCheckError::Starts(b) => b.as_str(),
-            RunsCheckError::StartOnFree(_) => "bitalloc: a start bit on a free chunk",
-            RunsCheckError::Orphan(_) => "bitalloc: a used chunk belongs to no allocation",
+            RunsCheckError::Used(b) | RunsCheckError::Starts(b) => FamilyCheckError::Bitmap(b),
+            RunsCheckError::StartOnFree(_) => FamilyCheckError::StartOnFree,
+            RunsCheckError::Orphan(_) => FamilyCheckError::Orphan,
         })
     }
 

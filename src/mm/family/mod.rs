@@ -81,6 +81,53 @@ impl Range {
 /// (defined with the heaps, which come first in the course).
 pub use crate::mm::AllocError;
 
+/// The first broken invariant a family member's `check()` found; `Display`
+/// gives the message the member reported before these were kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FamilyCheckError {
+    /// A bit array is unsound (bit allocator, split allocator, a pool).
+    Bitmap(crate::mm::bitmap::BitmapCheckError),
+    /// Bit allocator: a start bit on a free chunk.
+    StartOnFree,
+    /// Bit allocator: a used chunk belongs to no allocation.
+    Orphan,
+    /// Bubble allocator: the bump pointer is past the end.
+    BumpPastEnd,
+    /// Bubble allocator: the bump pointer is off the range's alignment.
+    BumpMisaligned,
+    /// Pool allocator: a pool list does not end (a cycle).
+    PoolListCycle,
+    /// Pool allocator: a back link or a pool's size index is wrong.
+    PoolBrokenList,
+    /// Pool allocator: a pool's slots run past its block.
+    PoolSlotsPastBlock,
+    /// Pool allocator: a live object's guard was overwritten.
+    PoolGuardOverwritten,
+}
+
+impl FamilyCheckError {
+    /// The message (the text `Display` writes).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FamilyCheckError::Bitmap(b) => b.as_str(),
+            FamilyCheckError::StartOnFree => "bitalloc: a start bit on a free chunk",
+            FamilyCheckError::Orphan => "bitalloc: a used chunk belongs to no allocation",
+            FamilyCheckError::BumpPastEnd => "bubble: bump pointer past the end",
+            FamilyCheckError::BumpMisaligned => "bubble: bump pointer not aligned",
+            FamilyCheckError::PoolListCycle => "pool: list cycle",
+            FamilyCheckError::PoolBrokenList => "pool: broken list or index",
+            FamilyCheckError::PoolSlotsPastBlock => "pool: slots run past the block",
+            FamilyCheckError::PoolGuardOverwritten => "pool: object guard overwritten",
+        }
+    }
+}
+
+impl core::fmt::Display for FamilyCheckError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The interface every member of the family implements (FreeNOS `Allocator`).
 pub trait Allocator {
     /// Reserve `request.size` bytes aligned to `request.alignment` and return

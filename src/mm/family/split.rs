@@ -20,7 +20,7 @@
 //! bytes were handed over (those stay with the caller).
 
 use super::bit::BitAllocator;
-use super::{AllocError, Allocator, Range};
+use super::{AllocError, Allocator, FamilyCheckError, Range};
 use crate::mm::addr::{PhysAddr, VirtAddr};
 use crate::mm::paging::sparse::{ChunkError, SPARSE_CHUNK, in_chunks};
 use core::fmt;
@@ -181,7 +181,7 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> SplitAllocator<S> {
     }
 
     /// Integrity check of the page bits.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FamilyCheckError> {
         self.alloc.check()
     }
 

@@ -20,16 +20,16 @@
 //! `runs.rs`): 2 bits of metadata per frame.
 
 use super::check::FrameCheckError;
-use super::meta::{ALIGN_SLACK, Carver, InitError};
+use super::meta::{self, Carver, InitError};
 use super::plan::{FramePlan, PmmChoice};
-use super::runs::{self, RunMap};
+use super::runs::RunMap;
 use super::{FrameAllocator, FrameError, ORDERS, normalize_align};
 use crate::mm::addr::Frame;
 use core::fmt;
 
 /// Metadata bytes for a span of `span_frames` frames (2 bits per frame).
 pub const fn metadata_bytes(span_frames: usize) -> usize {
-    runs::metadata_bytes(span_frames) + ALIGN_SLACK
+    meta::bitmap_metadata_bytes(span_frames)
 }
 
 /// A next-fit bitmap frame allocator over caller-given metadata.

@@ -31,7 +31,7 @@
 //! largest run is 1024 frames.
 
 use super::check::FrameCheckError;
-use super::meta::{ALIGN_SLACK, Carver, InitError, bitmap_bytes, words_bytes};
+use super::meta::{self, Carver, InitError};
 use super::plan::{FramePlan, PmmChoice};
 use super::{FrameAllocator, FrameError, MAX_ORDER, ORDERS, for_each_block, normalize_align};
 use crate::mm::addr::Frame;
@@ -43,13 +43,7 @@ const NIL: u32 = u32::MAX;
 
 /// Metadata bytes for a span of `span_frames` frames: links, per-order bitmaps, run starts.
 pub const fn metadata_bytes(span_frames: usize) -> usize {
-    let mut bytes = words_bytes(2 * span_frames) + bitmap_bytes(span_frames) + ALIGN_SLACK;
-    let mut k = 0;
-    while k < ORDERS {
-        bytes += bitmap_bytes(span_frames >> k);
-        k += 1;
-    }
-    bytes
+    meta::buddy_metadata_bytes(span_frames)
 }
 
 /// The smallest order whose block holds `n` frames, or `None` past `MAX_ORDER`.

@@ -24,9 +24,9 @@
 //! [`SimMemory`]: crate::mm::phys::SimMemory
 
 use super::check::FrameCheckError;
-use super::meta::{ALIGN_SLACK, Carver, InitError};
+use super::meta::{self, Carver, InitError};
 use super::plan::{FramePlan, FrameRange, PmmChoice};
-use super::runs::{self, RunMap};
+use super::runs::RunMap;
 use super::{FrameAllocator, FrameError, ORDERS, normalize_align};
 use crate::mm::addr::Frame;
 use crate::mm::phys::PhysMemory;
@@ -38,7 +38,7 @@ const NIL: u32 = u32::MAX;
 /// Metadata bytes for a span of `span_frames` frames (2 bits per frame; the
 /// list itself lives in the free frames).
 pub const fn metadata_bytes(span_frames: usize) -> usize {
-    runs::metadata_bytes(span_frames) + ALIGN_SLACK
+    meta::freelist_metadata_bytes(span_frames)
 }
 
 /// A doubly linked list of free frames, threaded through the frames themselves.

@@ -14,16 +14,11 @@
 //! Freeing with a wrong start or length is detected (`BadRun`).
 
 use super::check::FrameCheckError;
-use super::meta::{Carver, InitError, bitmap_bytes};
+use super::meta::{Carver, InitError};
 use super::plan::FrameRange;
 use super::{FrameError, ORDERS, for_each_block};
 use crate::mm::bitmap::Bitmap;
 use crate::mm::runs::{RunError, Runs};
-
-/// Metadata bytes for `span` frames: two bitmaps.
-pub(crate) const fn metadata_bytes(span: usize) -> usize {
-    2 * bitmap_bytes(span)
-}
 
 pub(crate) struct RunMap<'a> {
     runs: Runs<&'a mut [u32]>,
