@@ -76,6 +76,7 @@ const EVERY_COMMAND: &[(&str, &str)] = &[
     ("help", "help all"),
     ("clear", "clear"),
     ("echo", "echo out of memory is an answer"),
+    ("color", "color on"),
     ("uptime", "uptime"),
     ("mmap", "mmap"),
     ("gdt", "gdt"),
