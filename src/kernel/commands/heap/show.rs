@@ -198,7 +198,10 @@ pub fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
     Ok(())
 }
 
-/// One line on the reserve the kernel falls back to when the heap is dry.
+/// One line (within 80 columns, so `heap` fits one screen without the pager)
+/// on the reserve the kernel falls back to when the heap is dry: what it
+/// holds, how many allocations it served, and how many requests neither the
+/// heap nor the reserve could serve.
 fn write_reserve_line(out: &mut dyn Write) {
     let Some(r) = kheap::reserve_stats() else {
         return;
@@ -206,7 +209,7 @@ fn write_reserve_line(out: &mut dyn Write) {
     let (served, refused) = kheap::reserve_counts();
     let _ = writeln!(
         out,
-        "reserve: {} of {} in use by {} blocks (served {served} when the heap was dry; {refused} requests refused by both)",
+        "reserve: {} of {} in use by {} blocks (served {served}; {refused} refused)",
         Size::exact(r.used as u64),
         Size::exact(kheap::RESERVE_BYTES as u64),
         r.allocations
