@@ -209,7 +209,7 @@ fn write_reserve_line(out: &mut dyn Write) {
     let (served, refused) = kheap::reserve_counts();
     let _ = writeln!(
         out,
-        "reserve: {} of {} in use by {} blocks (served {served}; {refused} refused)",
+        "reserve: {} of {} in use by {} blocks (served {served} times, refused {refused})",
         Size::exact(r.used as u64),
         Size::exact(kheap::RESERVE_BYTES as u64),
         r.allocations
