@@ -14,6 +14,7 @@
 //!              commands/mod.rs            the tables, `help`, run(line)
 //!              commands/*                 one file per layer of commands
 //!              commands/heap/*            the heap layer: one file per command
+//!              commands/family/*          the family layer: one file per command
 //!              commands/heap/capture.rs   writers that never allocate
 //!              commands/heap/allocs.rs    `alloc`, `free` and their table
 //!              commands/kit.rs            Command, Outcome, argument parsing
@@ -47,8 +48,8 @@
 //! layer 8: proc/mod.rs
 //! layer 9: commands/kit.rs
 //! layer 10: commands/heap/capture.rs commands/heap/allocs.rs
-//! layer 11: commands/heap/*
-//! layer 12: commands/heap/mod.rs commands/*
+//! layer 11: commands/heap/* commands/family/*
+//! layer 12: commands/heap/mod.rs commands/family/mod.rs commands/*
 //! layer 13: commands/mod.rs
 //! layer 14: host.rs
 //! layer 15: ktests/kit.rs
