@@ -8,7 +8,9 @@
 //! ```text
 //!   top        mod.rs                     init() in order, run() the shell loop
 //!   tests      ktests/mod.rs              the runner
-//!              ktests/*                   one file per subject
+//!              ktests/*                   one file (or folder) per subject
+//!              ktests/frames/*            the frame tests: one file per subject
+//!              ktests/frames/kit.rs       what the frame tests share
 //!              ktests/kit.rs              Test, kassert!, shared helpers
 //!   shell      host.rs                    KernelHost: hotkeys, command dispatch
 //!              commands/mod.rs            the tables, `help`, run(line)
@@ -53,9 +55,11 @@
 //! layer 13: commands/mod.rs
 //! layer 14: host.rs
 //! layer 15: ktests/kit.rs
-//! layer 16: ktests/*
-//! layer 17: ktests/mod.rs
-//! layer 18: mod.rs
+//! layer 16: ktests/frames/kit.rs
+//! layer 17: ktests/frames/*
+//! layer 18: ktests/* ktests/frames/mod.rs
+//! layer 19: ktests/mod.rs
+//! layer 20: mod.rs
 //! ```
 //! <!-- /layers -->
 
