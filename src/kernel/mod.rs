@@ -17,6 +17,7 @@
 //!              commands/*                 one file per layer of commands
 //!              commands/heap/*            the heap layer: one file per command
 //!              commands/family/*          the family layer: one file per command
+//!              commands/paging/*          the paging layer: one file per command
 //!              commands/heap/capture.rs   writers that never allocate
 //!              commands/heap/allocs.rs    `alloc`, `free` and their table
 //!              commands/kit.rs            Command, Outcome, argument parsing
@@ -49,9 +50,9 @@
 //! layer 7: proc/syscall.rs
 //! layer 8: proc/mod.rs
 //! layer 9: commands/kit.rs
-//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs
-//! layer 11: commands/heap/* commands/family/*
-//! layer 12: commands/heap/mod.rs commands/family/mod.rs commands/*
+//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs commands/paging/args.rs
+//! layer 11: commands/heap/* commands/family/* commands/paging/*
+//! layer 12: commands/heap/mod.rs commands/family/mod.rs commands/paging/mod.rs commands/*
 //! layer 13: commands/mod.rs
 //! layer 14: host.rs
 //! layer 15: ktests/kit.rs
