@@ -4,6 +4,7 @@
 //! never be handed out (`known_reserved`, `vet`), and commands run into a
 //! buffer reserved beforehand.
 
+use crate::kassert;
 use crate::kernel::boot::boot_info;
 use crate::kernel::ktests::kit::run_command_with_room;
 use crate::kernel::memory::{self, KernelPhys};
@@ -102,6 +103,21 @@ impl fmt::Display for Fault {
 /// `Ok` when nothing went wrong, else the first fault as the test's message.
 pub fn no_fault(fault: Option<Fault>) -> Result<(), String> {
     fault.map_or(Ok(()), |f| Err(format!("{f}")))
+}
+
+/// `Ok` when the allocator is back where it was (free count, blocks per
+/// order) and its `check()` passed afterwards.
+pub fn back_where_it_was(
+    before: State,
+    after: State,
+    check_after: Result<(), impl fmt::Debug>,
+) -> Result<(), String> {
+    kassert!(
+        after == before,
+        "not back where it was: before {before:?}, after {after:?}"
+    );
+    kassert!(check_after.is_ok(), "check after: {check_after:?}");
+    Ok(())
 }
 
 /// The pattern word of stripe `s` of frame `f`: a bijection of the frame

@@ -3,7 +3,7 @@
 //! change; and the reserved ranges, listed with their reason and never
 //! handed out or freed.
 
-use super::kit::{Fault, Pmm, State, known_reserved, no_fault, state};
+use super::kit::{Fault, Pmm, State, back_where_it_was, known_reserved, no_fault, state};
 use crate::kassert;
 use crate::kernel::boot::boot_info;
 use crate::kernel::memory::{self, Memory};
@@ -104,14 +104,7 @@ fn try_bad_frees(m: &mut Memory) -> BadFrees {
 pub fn bad_frees() -> Result<(), String> {
     let r = memory::with(try_bad_frees);
     no_fault(r.fault)?;
-    kassert!(
-        r.after == r.before,
-        "not back where it was: before {:?}, after {:?}",
-        r.before,
-        r.after
-    );
-    kassert!(r.check_after.is_ok(), "check after: {:?}", r.check_after);
-    Ok(())
+    back_where_it_was(r.before, r.after, r.check_after)
 }
 
 /// The reserved ranges: low memory, the kernel image (from the linker
