@@ -9,8 +9,8 @@
 //!   top        mod.rs                     init() in order, run() the shell loop
 //!   tests      ktests/mod.rs              the runner
 //!              ktests/*                   one file (or folder) per subject
-//!              ktests/frames/*            the frame tests: one file per subject
-//!              ktests/frames/kit.rs       what the frame tests share
+//!              ktests/{frames,paging}/*   the frame and paging tests: one file per subject
+//!              ktests/{frames,paging}/kit.rs  what each folder's tests share
 //!              ktests/kit.rs              Test, kassert!, shared helpers
 //!   shell      host.rs                    KernelHost: hotkeys, command dispatch
 //!              commands/mod.rs            the tables, `help`, run(line)
@@ -59,9 +59,9 @@
 //! layer 13: commands/mod.rs
 //! layer 14: host.rs
 //! layer 15: ktests/kit.rs
-//! layer 16: ktests/frames/kit.rs
-//! layer 17: ktests/frames/*
-//! layer 18: ktests/* ktests/frames/mod.rs
+//! layer 16: ktests/frames/kit.rs ktests/paging/kit.rs
+//! layer 17: ktests/frames/* ktests/paging/*
+//! layer 18: ktests/* ktests/frames/mod.rs ktests/paging/mod.rs
 //! layer 19: ktests/mod.rs
 //! layer 20: mod.rs
 //! ```
