@@ -15,8 +15,8 @@
 //!   shell      host.rs                    KernelHost: hotkeys, command dispatch
 //!              commands/mod.rs            the tables, `help`, run(line)
 //!              commands/*                 one file per layer of commands, or a folder
-//!              commands/{heap,frames,paging,family}/mod.rs   a folder's table,
-//!              commands/{heap,frames,paging,family}/*        one file per command,
+//!              commands/{heap,frames,paging,family,foundation}/mod.rs   a folder's table,
+//!              commands/{heap,frames,paging,family,foundation}/*        one file per command,
 //!                                         over the helpers below
 //!              commands/heap/capture.rs   writers that never allocate
 //!              commands/heap/allocs.rs    `alloc`, `free` and their table
@@ -54,8 +54,8 @@
 //! layer 8: proc/mod.rs
 //! layer 9: commands/kit.rs
 //! layer 10: commands/heap/capture.rs commands/heap/allocs.rs commands/paging/args.rs commands/frames/report.rs commands/frames/fallocs.rs
-//! layer 11: commands/heap/* commands/family/* commands/paging/* commands/frames/*
-//! layer 12: commands/heap/mod.rs commands/family/mod.rs commands/paging/mod.rs commands/frames/mod.rs commands/*
+//! layer 11: commands/heap/* commands/family/* commands/paging/* commands/frames/* commands/foundation/*
+//! layer 12: commands/heap/mod.rs commands/family/mod.rs commands/paging/mod.rs commands/frames/mod.rs commands/foundation/mod.rs commands/*
 //! layer 13: commands/mod.rs
 //! layer 14: host.rs
 //! layer 15: ktests/kit.rs
