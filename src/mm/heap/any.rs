@@ -105,7 +105,7 @@ impl AnyHeap {
             HeapKind::Buddy => {
                 let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
                 // SAFETY: forwarded from the caller.
-                let b = unsafe {
+                let mut b = unsafe {
                     BuddyHeap::with_arena(
                         base as *mut u8,
                         arena_len,
@@ -115,6 +115,8 @@ impl AnyHeap {
                     )
                 }
                 .map_err(to_alloc_error)?;
+                // The kernel's buddy heap defers merging small frees.
+                b.set_quick_cache(true);
                 return Ok(AnyHeap::Buddy(b));
             }
             HeapKind::Pool => AnyHeap::Pool(PoolHeap::new()),
@@ -205,7 +207,9 @@ impl HeapBackend for BuddyHeap {
         BuddyHeap::resize_in_place(self, ptr, layout, new_size).map_err(to_alloc_error)
     }
     fn stats(&self) -> HeapStats {
-        let free = self.free_counts().total_bytes();
+        // Blocks on the quick cache count as free: any allocation that
+        // needs them gets them (the cache is flushed before one fails).
+        let free = self.free_counts().total_bytes() + self.cached_bytes();
         let report = self.check().ok();
         HeapStats {
             size: self.heap_bytes(),
