@@ -42,7 +42,7 @@ pub const CACHE_SCALES: usize = 8;
 /// The most bytes each scale's cache holds: 262144 blocks of 16 bytes down
 /// to 2048 of 2 KiB, 32 MiB over all eight scales (the whole heap may sit
 /// in the cache: it is flushed before any request fails). With 256 KiB per
-/// scale, the real-program workload still merged 45% of its frees. Programs free small
+/// scale, the real-program workload still merged over 40% of its frees. Programs free small
 /// blocks in bursts of thousands (a parsed document dropped) and allocate
 /// them again in bursts: a shallow cache would overflow and merge anyway.
 pub const CACHE_BYTES: usize = 4 << 20;
