@@ -21,11 +21,14 @@ ISO := $(BUILD)/cairn.iso
 QEMU := qemu-system-i386
 MEM ?= 128M
 QEMU_FLAGS := -m $(MEM) -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
-TIMEOUT ?= 60
-APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools
+# Seconds one in-kernel test boot may take: the 1,000 spawn/exit cycles of
+# the user-space tests need about 20 s alone, more on a loaded machine.
+TIMEOUT ?= 180
+APT_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps kernel user iso run run-serial debug test test-host test-property test-kernel test-qemu doccheck lint soak bench clean
+.PHONY: all deps kernel user iso run run-serial debug test test-host test-property test-miri miri miri-setup test-kernel test-qemu doccheck lint soak bench clean \
+	course-tool module-branches grade course-check
 
 all: iso
 
@@ -37,6 +40,7 @@ deps:
 	[ -d /usr/lib/grub/i386-pc ] || missing="$$missing grub-pc-bin"; \
 	command -v xorriso >/dev/null || missing="$$missing xorriso"; \
 	command -v mformat >/dev/null || missing="$$missing mtools"; \
+	command -v gdb >/dev/null || missing="$$missing gdb"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null; then \
 	    echo "deps: installing$$missing"; \
@@ -52,16 +56,22 @@ deps:
 kernel:
 	cargo build $(CARGO_KERNEL_FLAGS)
 
+# course: module 08
 ## user: the user library and programs (ring 3), for the ISO.
 user:
 	cd user && cargo build $(USER_FLAGS)
+# course: end
 
 ## iso: the bootable GRUB image.
 iso: $(ISO)
 
 # GRUB reads the whole kernel file into RAM: the ISO's copy drops the debug
 # info (gdb reads $(KERNEL), which keeps it) so the kernel boots at 16 MiB.
+# course: module 08
 $(ISO): kernel user iso/boot/grub/grub.cfg
+# course: else
+# $(ISO): kernel iso/boot/grub/grub.cfg
+# course: end
 	@mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/progs
 	@rm -f $(BUILD)/iso/boot/progs/* $(BUILD)/iso/boot/grub/programs.cfg
 	@for p in $(USER_PROGS); do \
@@ -76,43 +86,66 @@ $(ISO): kernel user iso/boot/grub/grub.cfg
 
 ## run: boot in a window when there is a display, else the curses screen in this terminal.
 run: deps iso
-	@echo "Leave QEMU: the 'halt' command; or Alt+2 then 'quit' (window); or Esc 2 then 'quit' / Ctrl-A X (terminal). Serial log: $(BUILD)/serial.log"
+	@if [ -n "$$DISPLAY" ]; then \
+	  echo "Leave QEMU: the 'halt' command, or Ctrl+Alt+2 then 'quit' (Ctrl+Alt+1 returns to the screen). Serial log: $(BUILD)/serial.log"; \
+	else \
+	  echo "Leave QEMU: the 'halt' command, or Esc then 2 (or Alt+2), then 'quit' (Esc 1 returns to the screen). Serial log: $(BUILD)/serial.log"; \
+	fi
 	@if [ -n "$$DISPLAY" ]; then \
 	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial file:$(BUILD)/serial.log; \
 	else \
 	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display curses -serial file:$(BUILD)/serial.log; \
 	fi; true
 
-## run-serial: the serial console only (type here; Ctrl-A X leaves QEMU).
+## run-serial: the serial console only (type here; Ctrl+A X leaves QEMU).
 run-serial: deps iso
+	@echo "Leave QEMU: the 'halt' command, or Ctrl+A then X (Ctrl+A C: the QEMU monitor)."
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio; true
 
 ## debug: QEMU waits for gdb on :1234; `gdb -x debug.gdb` in another terminal.
 debug: deps iso
-	@echo "In another terminal: gdb -x debug.gdb"
+	@echo "In another terminal: gdb -x debug.gdb (then cairn-walk ADDR, cairn-pagedir, cairn-heap, cairn-playground, cairn-frames). Ctrl+A X leaves QEMU."
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -display none -serial mon:stdio -s -S; true
 
-## test: every tier: lint, host unit/property tests, in-kernel tests, QEMU-driven tests.
-test: deps lint test-host test-property iso test-kernel test-qemu doccheck
+## test: every tier: lint, host unit/property tests, a short Miri pass, in-kernel
+## tests, QEMU-driven tests, the module pages replayed, then the course: every
+## module and lab branch cut and checked.
+test: deps lint test-host test-property test-miri iso test-kernel test-qemu doccheck course-check
 	@echo "make test: all tiers passed"
 
-## lint: formatting and clippy (host and kernel target), warnings are errors.
+## lint: formatting and clippy (host and kernel target), warnings are errors;
+## every file belongs to a course module and every `course:` marker parses.
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy $(CARGO_KERNEL_FLAGS) -- -D warnings
+	# course: module 08
 	cd user && cargo fmt --check && cargo clippy $(USER_FLAGS) -- -D warnings
+	# course: end
+	cargo fmt --check --manifest-path $(COURSE_TOOL)/Cargo.toml
+	cargo clippy -q --all-targets --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course -- -D warnings
+	@$(MAKE) -s course-tool && $(COURSE) lint
 
-## test-host: tier 1, pure code on the host, and the layer order of src/kernel.
+## test-host: tier 1, pure code on the host, the layer order of src/kernel,
+## and the course tool's own tests.
 test-host:
 	cargo test --lib
 	cargo test --test kernel_layers
+	cargo test -q --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course
 
 ## test-kernel: tier 2, boot with `test` on the command line and run the
 ## in-kernel tests: at 128 MiB, 16 MiB and 3 GiB, on every PMM and heap, and
 ## with heap poisoning on.
-KERNEL_TEST_RUNS := "128M" "16M" "3G" "128M pmm=bitmap" "128M pmm=freelist" \
-	"128M heap=pool" "128M heap=gaptree" "128M heap=firstfit" "128M poison"
+KERNEL_TEST_RUNS := "128M" "16M" "3G"
+# course: module 04
+KERNEL_TEST_RUNS += "128M pmm=bitmap" "128M pmm=freelist"
+# course: end
+# course: module 07
+KERNEL_TEST_RUNS += "128M heap=pool" "128M heap=gaptree" "128M heap=firstfit"
+# course: end
+# course: module 03
+KERNEL_TEST_RUNS += "128M poison"
+# course: end
 test-kernel: iso
 	@for run in $(KERNEL_TEST_RUNS); do \
 	  set -- $$run; mem=$$1; shift; \
@@ -123,7 +156,7 @@ test-kernel: iso
 
 ## test-qemu: tier 3, boot the ISO headless and type through the QEMU monitor.
 test-qemu: iso
-	CAIRN_ISO=$(abspath $(ISO)) cargo test --test qemu -- --ignored --test-threads=2
+	CAIRN_ISO=$(abspath $(ISO)) CAIRN_KERNEL=$(abspath $(KERNEL)) cargo test --test qemu -- --ignored --test-threads=2
 
 ## doccheck: the module pages stay true: every transcript replayed in QEMU,
 ## every file, type and function cited found in the source, every host
@@ -136,14 +169,18 @@ doccheck: iso
 	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_DOCCHECK_PAGE=$(PAGE) cargo test --test doccheck -- --ignored --exact replay_one_page --nocapture; \
 	else \
 	  CAIRN_ISO=$(abspath $(ISO)) CAIRN_TEST_LIST=$(abspath $(BUILD)/host-tests.txt) \
-	    cargo test --test doccheck -- --include-ignored --skip replay_one_page; \
+	    cargo test --test doccheck -- --include-ignored --skip replay_one_page --nocapture; \
 	fi
 
 ## soak: every property test (everything `soak_ops` sizes) at 1,000,000
-## operations each, in release: the whole host suite with the count raised.
+## operations each, in release: the whole host suite with the count raised;
+## then the console abuse soak: 10,000 random keys (PS/2) and 10,000 random
+## serial bytes (the seed is printed; CAIRN_SOAK_SEED=N replays a run).
 SOAK_OPS := 1000000
-soak:
+soak: iso
 	CAIRN_SOAK_OPS=$(SOAK_OPS) cargo test --release --lib -- --nocapture
+	CAIRN_ISO=$(abspath $(ISO)) CAIRN_SOAK_KEYS=10000 CAIRN_SOAK_BYTES=10000 \
+	  cargo test --test qemu -- --ignored console::abuse_soak --nocapture
 
 ## test-property: the property tests of the buddy heap and of the three
 ## frame allocators at 1,000,000 operations each, in release (part of
@@ -155,13 +192,69 @@ PROPERTY_TESTS := mm::heap::buddy::tests::soak_ \
 test-property:
 	CAIRN_SOAK_OPS=$(SOAK_OPS) cargo test --release --lib -- $(PROPERTY_TESTS)
 
+## miri: every host test of the memory code (`mm::`) under Miri, Rust's
+## undefined-behaviour detector, on the pinned nightly; property tests run
+## `soak_ops`'s Miri count (testutil::MIRI_SOAK_OPS). Heaps keep addresses
+## as integers (a kernel allocator's memory comes from a memory map), hence
+## permissive provenance; tests leak their arenas on purpose (heaps that live
+## for the program), hence no leak check. MIRI_SKIP: tests that take the interpreter many
+## minutes (frame allocators over 128 MiB plans); their code runs in the
+## smaller tests beside them. Code with inline asm (arch, drivers, kernel)
+## is i686-only and never reaches Miri.
+MIRIFLAGS_CAIRN := -Zmiri-permissive-provenance -Zmiri-ignore-leaks
+MIRI_SKIP := mm::frame::any::tests::every_choice_reports_a_fresh_machine
+miri: miri-setup
+	MIRIFLAGS="$(MIRIFLAGS_CAIRN)" cargo miri test --lib mm:: -- $(addprefix --skip ,$(MIRI_SKIP))
+
+## test-miri: the short Miri pass of `make test` (two or three minutes on
+## an idle machine): the gap-tree heap (whose headers a double free read as
+## padding) with one of its property tests, its AVL tree's unit tests, the
+## reserve, simulated memory. `make miri` runs the rest of `mm::` (the
+## paging tests over 2-4 MiB of simulated memory take the interpreter
+## minutes each).
+MIRI_SHORT := mm::heap::gaptree mm::heap::tree mm::reserve mm::phys
+MIRI_SHORT_SKIP := mm::heap::gaptree::tests::gaptree_soak_no_void \
+	mm::heap::tree::tests::tree_soak_against_btreeset \
+	mm::heap::tree::tests::sequential_inserts_stay_logarithmic $(MIRI_SKIP)
+test-miri: miri-setup
+	MIRIFLAGS="$(MIRIFLAGS_CAIRN)" cargo miri test --lib -- $(MIRI_SHORT) $(addprefix --skip ,$(MIRI_SHORT_SKIP))
+
+## miri-setup: the miri component of the pinned toolchain and its sysroot.
+miri-setup:
+	@rustup component list --installed 2>/dev/null | grep -q '^miri' || rustup component add miri
+	@cargo miri setup >/dev/null 2>&1 || cargo miri setup
+
 ## bench: allocator benchmarks against the peer crates (results in docs/bench/).
 bench:
 	cargo bench --bench heap
 	cargo bench --bench workload
 	cargo bench --bench frames
 
+## The course (docs/teaching.md): one tool, course/tool, cuts and grades.
+COURSE_TOOL := course/tool
+COURSE := target/course/release/course
+
+course-tool:
+	@cargo build -q --release --manifest-path $(COURSE_TOOL)/Cargo.toml --target-dir target/course
+
+## module-branches: cut module-NN-* and lab-NN-* from this commit (MODULE=03: one module).
+module-branches: course-tool
+	@$(COURSE) branches $(MODULE)
+
+## grade: score this branch's lab (LAB=03 picks one; SUBMISSION=<ref> grades
+## a commit; PRISTINE=<ref> names the pristine lab commit). JSON: build/grade.json.
+grade: deps course-tool
+	@$(COURSE) grade $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--tree $(SUBMISSION)) \
+	  $(if $(PRISTINE),--pristine $(PRISTINE))
+
+## course-check: cut every branch in a scratch clone and check them all (CI;
+## MODULE=03 checks one module, FULL=1 runs each module branch's `make test`).
+course-check: deps course-tool
+	@$(COURSE) check $(if $(FULL),--full) $(MODULE)
+
 clean:
 	cargo clean
+	# course: module 08
 	cd user && cargo clean
+	# course: end
 	rm -rf $(BUILD)

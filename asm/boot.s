@@ -15,6 +15,7 @@
 .set PDX_SHIFT, {pdx_shift}
 .set LINEAR_PDES, {linear_pdes}
 .set BOOT_STACK_SIZE, {boot_stack_size}
+.set DOUBLE_FAULT_STACK_SIZE, {double_fault_stack_size}
 .set PAGE_SIZE, {page_size}
 
 .set MB2_MAGIC, 0xE85250D6
@@ -97,3 +98,13 @@ boot_stack_bottom:
     .skip BOOT_STACK_SIZE
 .global boot_stack_top
 boot_stack_top:
+# The double-fault handler's own stack (its TSS points here), with its own
+# guard page: an overflow there faults instead of running into the boot stack.
+.global double_fault_stack_guard
+double_fault_stack_guard:
+    .skip PAGE_SIZE
+.global double_fault_stack_bottom
+double_fault_stack_bottom:
+    .skip DOUBLE_FAULT_STACK_SIZE
+.global double_fault_stack_top
+double_fault_stack_top:

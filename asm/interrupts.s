@@ -61,8 +61,10 @@ isr_no_error 31
 .irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
 isr_no_error \v
 .endr
+# course: module 08
 # System calls: `int 0x80` from ring 3 (a DPL-3 gate), the same frame.
 isr_no_error 128
+# course: end
 
 isr_common:
     pusha
@@ -93,6 +95,8 @@ isr_table:
 .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
     .long isr_\v
 .endr
+# course: module 08
 .global isr_syscall
 isr_syscall:
     .long isr_128
+# course: end

@@ -11,12 +11,17 @@
 //! docs/bench/frames.md. Each figure is the best of 5 timed repetitions.
 
 use cairn::mm::Frame;
-use cairn::mm::frame::qemu::qemu_map;
+use cairn::mm::frame::plan::{MemoryKind, MemoryRegion};
+
+/// QEMU's memory maps (a fixture shared with the host tests).
+#[path = "../tests/fixtures/qemu_maps.rs"]
+mod qemu_maps;
 use cairn::mm::frame::{
     AnyFrameAllocator, FrameAllocator, FramePlan, PmmChoice, Reservation, ReserveReason, plan,
 };
 use cairn::mm::phys::{PhysMemory, SimMemory};
 use cairn::rand::Rng;
+use qemu_maps::qemu_map;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};

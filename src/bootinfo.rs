@@ -112,6 +112,11 @@ impl BootInfo {
 
     /// Bytes of available RAM (overlaps counted once).
     pub fn usable_bytes(&self) -> u64 {
+        self.usable_bytes_below(u64::MAX)
+    }
+
+    /// Bytes of available RAM below the physical address `limit`.
+    pub fn usable_bytes_below(&self, limit: u64) -> u64 {
         let mut total = 0;
         let mut covered_to = 0u64;
         let mut sorted = self.regions;
@@ -119,9 +124,10 @@ impl BootInfo {
         avail.sort_unstable_by_key(|r| (r.kind != MemoryKind::Available, r.start));
         for r in avail.iter().filter(|r| r.kind == MemoryKind::Available) {
             let start = r.start.max(covered_to);
-            if r.end() > start {
-                total += r.end() - start;
-                covered_to = r.end();
+            let end = r.end().min(limit);
+            if end > start {
+                total += end - start;
+                covered_to = end;
             }
         }
         total
@@ -174,18 +180,62 @@ impl BootInfo {
                 self.regions_dropped
             )?;
         }
+        // 32-bit paging without PAE reaches physical addresses below 4 GiB only.
+        let reachable = self.usable_bytes_below(FOUR_GIB);
         writeln!(
             out,
             "usable RAM: {} ({} bytes)",
-            Size::new(self.usable_bytes()),
-            self.usable_bytes()
-        )
+            Size::new(reachable),
+            reachable
+        )?;
+        let above = self.usable_bytes() - reachable;
+        if above > 0 {
+            writeln!(
+                out,
+                "left alone: {} above 4 GiB (32-bit paging without PAE cannot address it)",
+                Size::new(above)
+            )?;
+        }
+        Ok(())
     }
 }
+
+/// The first physical address 32-bit paging (no PAE) cannot reach.
+pub const FOUR_GIB: u64 = 1 << 32;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ram_above_4_gib_is_left_alone_and_said_so() {
+        // QEMU at -m 4G: 3 GiB below the PCI hole, 1 GiB above 4 GiB.
+        let mut b = BootInfo::empty();
+        for (start, len, typ) in [
+            (0u64, 0x9FC00u64, 1u32),
+            (0x100000, 0xBFEE_0000 - 0x100000, 1),
+            (0xFFFC_0000, 0x40000, 2),
+            (0x1_0000_0000, 0x4000_0000, 1),
+        ] {
+            b.push_region(MemoryRegion {
+                start,
+                len,
+                kind: MemoryKind::from_multiboot(typ),
+            });
+        }
+        let mut s = String::new();
+        b.write_memory_map(&mut s).unwrap();
+        assert!(s.contains("usable RAM: 3070.4 MiB"), "{s}");
+        assert!(s.contains("left alone: 1 GiB above 4 GiB"), "{s}");
+        assert_eq!(b.usable_bytes() - b.usable_bytes_below(FOUR_GIB), 1 << 30);
+        assert!(!qemu_128m_map().contains("left alone"));
+    }
+
+    fn qemu_128m_map() -> String {
+        let mut s = String::new();
+        qemu_128m().write_memory_map(&mut s).unwrap();
+        s
+    }
 
     fn qemu_128m() -> BootInfo {
         let mut b = BootInfo::empty();

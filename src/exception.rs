@@ -1,6 +1,6 @@
 //! CPU exceptions: the saved register frame, the names of vectors 0-31, the
 //! error-code decoding and the report printed when one happens (the #PF
-//! error code is decoded by `mm::vm::PageFaultCode`, the one decoder).
+//! error code by [`PageFaultCode`], the one decoder, which `mm::vm` uses).
 //!
 //! Pure code: the kernel's interrupt entry (`arch::x86::idt`) hands the frame
 //! here to be printed, and host tests check the report's wording.
@@ -11,8 +11,73 @@
 //!  entry stub    pusha                              entry stub     CPU
 //! ```
 
-use crate::mm::vm::PageFaultCode;
+use bitflags::bitflags;
 use core::fmt;
+
+// ```text
+// #PF error code (pushed by the CPU; the faulting address is in CR2)
+//  31                         5   4   3   2   1   0
+// +----------------------------+---+---+---+---+---+
+// |          reserved          | I | R | U | W | P |
+// +----------------------------+---+---+---+---+---+
+//  P  0: the page was not present        1: a protection violation
+//  W  0: a read                          1: a write
+//  U  0: in supervisor mode (ring 0)     1: in user mode (ring 3)
+//  R  1: a reserved bit was set in an entry on the walk
+//  I  1: an instruction fetch (only with NX or SMEP; not on plain i386)
+// ```
+bitflags! {
+    /// The error code of a page fault (#PF, vector 14), drawn above.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct PageFaultCode: u32 {
+        /// The page was present: a protection violation (clear: not present).
+        const PRESENT = 1 << 0;
+        /// The access was a write (clear: a read).
+        const WRITE = 1 << 1;
+        /// The access came from user mode (clear: supervisor).
+        const USER = 1 << 2;
+        /// A reserved bit was set in a paging entry.
+        const RESERVED = 1 << 3;
+        /// The access was an instruction fetch.
+        const INSTRUCTION = 1 << 4;
+    }
+}
+
+impl PageFaultCode {
+    /// Decode the raw code the CPU pushed; unknown bits are kept.
+    pub const fn from_raw(raw: u32) -> PageFaultCode {
+        PageFaultCode::from_bits_retain(raw)
+    }
+}
+
+impl fmt::Display for PageFaultCode {
+    /// `page not present, write, supervisor mode` (plus `, reserved bit set`
+    /// and `, instruction fetch` when those bits are set).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.contains(Self::PRESENT) {
+            "protection violation"
+        } else {
+            "page not present"
+        })?;
+        f.write_str(if self.contains(Self::WRITE) {
+            ", write"
+        } else {
+            ", read"
+        })?;
+        f.write_str(if self.contains(Self::USER) {
+            ", user mode"
+        } else {
+            ", supervisor mode"
+        })?;
+        if self.contains(Self::RESERVED) {
+            f.write_str(", reserved bit set")?;
+        }
+        if self.contains(Self::INSTRUCTION) {
+            f.write_str(", instruction fetch")?;
+        }
+        Ok(())
+    }
+}
 
 /// The registers saved on interrupt entry, in the order the entry stub
 /// leaves them on the stack (see `asm/interrupts.s`).

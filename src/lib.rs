@@ -29,6 +29,7 @@ pub mod mm;
 pub mod process;
 pub mod rand;
 pub mod shell;
+pub mod term;
 pub mod text;
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod kernel_entry {
         pdx_shift = const PDX_SHIFT,
         linear_pdes = const (cairn::mm::layout::LINEAR_SPACE_SIZE >> PDX_SHIFT),
         boot_stack_size = const BOOT_STACK_SIZE,
+        double_fault_stack_size = const cairn::arch::x86::gdt::DOUBLE_FAULT_STACK_SIZE,
         page_size = const PAGE_SIZE,
         options(att_syntax)
     );

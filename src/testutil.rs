@@ -4,8 +4,18 @@
 //! Every allocator's model test runs `soak_ops()` random operations: a modest
 //! number under `make test`, `CAIRN_SOAK_OPS` (1,000,000 from `make soak`) when set.
 
-/// Operations a model test runs: `CAIRN_SOAK_OPS` if set, else `default`.
+/// Operations a model test runs under Miri when `CAIRN_SOAK_OPS` is not
+/// forwarded (Miri interprets every instruction: thousands of times slower).
+pub const MIRI_SOAK_OPS: usize = 300;
+
+/// Operations a model test runs: `CAIRN_SOAK_OPS` if set, else `default`
+/// (at most [`MIRI_SOAK_OPS`] under Miri).
 pub fn soak_ops(default: usize) -> usize {
+    let default = if cfg!(miri) {
+        default.min(MIRI_SOAK_OPS)
+    } else {
+        default
+    };
     std::env::var("CAIRN_SOAK_OPS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -55,4 +65,25 @@ impl Drop for Arena {
         // SAFETY: allocated in `new` with this layout.
         unsafe { std::alloc::dealloc(self.ptr, self.layout) }
     }
+}
+
+/// `s` without its ANSI escape sequences (`ESC [ ... final`), as a reader
+/// of plain text sees it.
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.next() == Some('[') {
+                for d in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&d) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

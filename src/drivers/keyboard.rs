@@ -1,5 +1,6 @@
 //! The PS/2 keyboard on IRQ 1: scancode set 1, US layout, through pc-keyboard
-//! (shift, caps lock, ctrl, arrows). Keys go to the shell's input queue.
+//! (shift, caps lock, ctrl, arrows, Home, End, Delete, PgUp, PgDn; Shift+PgUp
+//! and Shift+PgDn scroll the screen). Keys go to the shell's input queue.
 
 use crate::arch::x86::inb;
 use crate::shell::input::Key;
@@ -22,13 +23,15 @@ pub fn read_key() -> Option<Key> {
     let scancode = unsafe { inb(DATA_PORT) };
     let mut keyboard = DECODER.lock();
     let event = keyboard.add_byte(scancode).ok().flatten()?;
+    let mods = keyboard.get_modifiers();
+    let shift = mods.lshift || mods.rshift;
     match keyboard.process_keyevent(event)? {
         DecodedKey::Unicode(c) => Some(match c {
             '\n' | '\r' => Key::Enter,
             '\u{8}' => Key::Backspace,
             '\u{1b}' => Key::Escape,
             '\t' => Key::Tab,
-            '\u{7f}' => return None, // Delete: not used by the line editor
+            '\u{7f}' => Key::Delete,
             c if (c as u32) < 0x20 => Key::Ctrl((b'a' + c as u8 - 1) as char),
             c => Key::Char(c),
         }),
@@ -38,6 +41,12 @@ pub fn read_key() -> Option<Key> {
             KeyCode::ArrowLeft => Some(Key::Left),
             KeyCode::ArrowRight => Some(Key::Right),
             KeyCode::Escape => Some(Key::Escape),
+            KeyCode::Home => Some(Key::Home),
+            KeyCode::End => Some(Key::End),
+            KeyCode::PageUp if shift => Some(Key::ScrollUp),
+            KeyCode::PageDown if shift => Some(Key::ScrollDown),
+            KeyCode::PageUp => Some(Key::PageUp),
+            KeyCode::PageDown => Some(Key::PageDown),
             _ => None,
         },
     }

@@ -1,7 +1,10 @@
 //! COM1 at 115200 baud, 8N1, through the uart_16550 crate; received bytes
-//! raise IRQ 4 and become keys.
+//! raise IRQ 4 and become keys. When the kernel's input queue is nearly full
+//! the receive interrupt is switched off: bytes then wait in the UART (and
+//! in the sender, which the full UART holds back) instead of being lost.
 
 use crate::arch::x86::outb;
+use crate::term::ColorFilter;
 use core::fmt;
 use uart_16550::SerialPort;
 
@@ -11,6 +14,8 @@ pub const COM1: u16 = 0x3F8;
 /// The serial port and its line settings.
 pub struct Serial {
     port: SerialPort,
+    plain: bool,
+    filter: ColorFilter,
 }
 
 impl Serial {
@@ -19,6 +24,8 @@ impl Serial {
         // SAFETY: 0x3F8 is COM1 on every PC and on QEMU's machine.
         Serial {
             port: unsafe { SerialPort::new(COM1) },
+            plain: false,
+            filter: ColorFilter::new(),
         }
     }
 
@@ -36,6 +43,19 @@ impl Serial {
         }
     }
 
+    /// Receive interrupts on (bytes become keys) or off (bytes wait in the
+    /// UART: the back-pressure used when the input queue is nearly full).
+    pub fn set_receive_interrupt(on: bool) {
+        // SAFETY: COM1's interrupt-enable register (base+1, DLAB off):
+        // bit 0 is "received data available".
+        unsafe { outb(COM1 + 1, on as u8) };
+    }
+
+    /// ANSI colour sequences passed to the terminal (true) or dropped.
+    pub fn set_color(&mut self, on: bool) {
+        self.plain = !on;
+    }
+
     /// A byte waiting in the receiver, if any.
     pub fn try_receive(&mut self) -> Option<u8> {
         self.port.try_receive().ok()
@@ -48,10 +68,16 @@ impl Serial {
 }
 
 impl fmt::Write for Serial {
-    /// Send text: `\n` becomes CR LF, `\x08` becomes BS SPACE BS (erase left).
+    /// Send text: `\n` becomes CR LF, `\x08` becomes BS SPACE BS (erase
+    /// left); colour sequences are dropped when colour is off.
     fn write_str(&mut self, s: &str) -> fmt::Result {
         for b in s.bytes() {
-            self.port.send(b);
+            if self.plain {
+                let port = &mut self.port;
+                self.filter.feed(b, |b| port.send(b));
+            } else {
+                self.port.send(b);
+            }
         }
         Ok(())
     }

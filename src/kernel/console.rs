@@ -35,6 +35,19 @@ pub fn init() {
     c.screen.clear();
 }
 
+/// Colours on or off on both outputs (the `color` command).
+pub fn set_color(on: bool) {
+    with(|c| {
+        c.screen.set_color(on);
+        c.serial.set_color(on);
+    });
+}
+
+/// True while colour sequences reach the screens.
+pub fn color() -> bool {
+    with(|c| c.screen.color())
+}
+
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments) {
     without_interrupts(|| {
@@ -56,6 +69,7 @@ pub fn force_unlock() {
         // interrupted for good and will never touch the console again.
         unsafe { CONSOLE.force_unlock() };
     }
+    Screen::force_unlock();
 }
 
 /// A `fmt::Write` that prints to the console (for code that writes reports

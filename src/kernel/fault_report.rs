@@ -21,8 +21,8 @@ use crate::kernel::memory;
 use crate::kernel::stack::boot_stack;
 use crate::mm::addr::{Frame, PhysAddr, VirtAddr};
 use crate::mm::layout::{KERNEL_BASE, LOW_MEMORY_END, PAGE_SIZE, RECURSIVE_DIRECTORY};
+use crate::mm::layout::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
 use crate::mm::paging::{Entry, PageWalk, TableStep, recursive};
-use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
 use crate::mm::vm::{FaultReport, PageFaultCode, Region, RegionMap};
 use core::fmt::Write;
 

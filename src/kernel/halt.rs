@@ -10,7 +10,9 @@
 
 use crate::arch::x86;
 use crate::println;
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::term::style::{ERROR, RESET};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use spin::Mutex;
 
 /// isa-debug-exit code for success (QEMU exits with 0x21 = 33).
 pub const EXIT_SUCCESS: u32 = 0x10;
@@ -29,6 +31,32 @@ pub fn test_mode() -> bool {
     TEST_MODE.load(Ordering::Relaxed)
 }
 
+/// The in-kernel tests' progress, kept here so a fatal fault in the middle
+/// of a test can still print the true totals and name the test.
+static TESTS_PASSED: AtomicU32 = AtomicU32::new(0);
+static TESTS_FAILED: AtomicU32 = AtomicU32::new(0);
+static CURRENT_TEST: Mutex<Option<&'static str>> = Mutex::new(None);
+
+/// The test runner starts `name` (`None`: between tests).
+pub fn test_started(name: Option<&'static str>) {
+    *CURRENT_TEST.lock() = name;
+}
+
+/// The test runner finished a test with this outcome.
+pub fn test_finished(ok: bool) {
+    let counter = if ok { &TESTS_PASSED } else { &TESTS_FAILED };
+    counter.fetch_add(1, Ordering::Relaxed);
+    *CURRENT_TEST.lock() = None;
+}
+
+/// Tests passed and failed so far.
+pub fn test_counts() -> (u32, u32) {
+    (
+        TESTS_PASSED.load(Ordering::Relaxed),
+        TESTS_FAILED.load(Ordering::Relaxed),
+    )
+}
+
 /// Leave QEMU with the outcome of the in-kernel tests.
 pub fn exit_qemu(passed: bool) -> ! {
     x86::qemu_exit(if passed { EXIT_SUCCESS } else { EXIT_FAILURE })
@@ -37,9 +65,17 @@ pub fn exit_qemu(passed: bool) -> ! {
 /// Print why the kernel stops, then stop: in test mode QEMU exits with the
 /// failure code, otherwise the CPU halts with the report on screen.
 pub fn fatal(why: &str) -> ! {
-    println!("cairn: halted: {why}");
+    println!("{ERROR}cairn: halted: {why}{RESET}");
     if test_mode() {
-        println!("0 passed, 1 failed");
+        // The test that was running counts as failed; the ones before keep
+        // their outcome. (Never wait for the lock: the fault may hold it.)
+        let current = CURRENT_TEST.try_lock().and_then(|t| *t);
+        let (passed, failed) = test_counts();
+        match current {
+            Some(name) => println!("test {name} ... FAILED: the kernel stopped in it ({why})"),
+            None => println!("(between tests)"),
+        }
+        println!("{passed} passed, {} failed", failed + 1);
         exit_qemu(false);
     }
     x86::halt_forever()

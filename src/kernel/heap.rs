@@ -14,6 +14,12 @@
 //!         growth can serve)
 //! ```
 //!
+//! Behind the heap, a reserve ([`RESERVE_BYTES`] in the kernel image, a
+//! heap of its own): Rust allocations of kernel code fall back to it when
+//! the heap cannot serve them even after growing (`mm::reserve`), so the
+//! shell answers when the heap and the PMM are both dry. `alloc` asks the
+//! heap alone ([`allocate`]) and can never drain the reserve.
+//!
 //! Everything the kernel knows about its heap is asked of the heap itself:
 //! its design ([`kind`]), how much of the arena is mapped ([`mapped_bytes`],
 //! the end of its highest region), its statistics. Nothing here copies it.
@@ -22,34 +28,56 @@
 //! that needs growth inside `memory::with` fails with
 //! [`GrowFailure::MemoryLocked`] (see "Locking" in `kernel::memory`).
 
+// course: module 06
 use crate::arch::x86::without_interrupts;
+// course: end
 use crate::bootinfo::BootInfo;
 use crate::kernel::halt::fatal_because;
 use crate::kernel::memory;
+use crate::mm::AllocError;
 use crate::mm::addr::VirtAddr;
-use crate::mm::family::AllocError;
 use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
+use crate::mm::layout::KERNEL_HEAP_START;
 use crate::mm::paging::EntryFlags;
-use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
+use crate::mm::reserve::WithReserve;
+// course: module 06
 use crate::mm::vm::{Grow, GrowError, Region, VirtRange};
+// course: else
+// use crate::mm::paging::ZeroFill;
+// course: end
 use crate::println;
 use core::alloc::Layout;
+// course: module 06
 use core::fmt;
+// course: end
 use core::ptr::NonNull;
+// course: module 06
 use spin::Mutex;
+// course: end
 
-/// Bytes of heap blocks mapped at boot; the rest comes through the grow
-/// hook. (The buddy heap's side table, `HeapKind::table_bytes`, is mapped
-/// with them.)
-pub const INITIAL_HEAP: usize = 256 * 1024;
-/// The least the heap grows by at a time.
-pub const HEAP_GROW_STEP: usize = 64 * 1024;
-/// Bytes of address space reserved for the kernel heap.
-pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usize;
+/// The kernel heap's sizes, kept with every other size in `mm::layout`.
+/// (The buddy heap's side table, `HeapKind::table_bytes`, is mapped with
+/// the first `INITIAL_HEAP` bytes.)
+pub use crate::mm::layout::{HEAP_ARENA, HEAP_GROW_STEP, INITIAL_HEAP};
 
-/// The kernel heap: one of four designs behind one `GlobalAlloc`.
-#[global_allocator]
+/// The kernel heap: one of four designs.
 static KERNEL_HEAP: KernelHeap = KernelHeap::empty();
+
+/// Bytes of the reserve: the largest report (8 KiB) several times over,
+/// and the error messages and slot stacks of a shell that keeps answering.
+pub const RESERVE_BYTES: usize = 64 * 1024;
+
+/// The reserve's memory, in the kernel image (.bss).
+#[repr(C, align(4096))]
+struct ReserveBuf([u8; RESERVE_BYTES]);
+static mut RESERVE_BUF: ReserveBuf = ReserveBuf([0; RESERVE_BYTES]);
+
+/// The reserve heap (buddy, never grows).
+static RESERVE: KernelHeap = KernelHeap::empty();
+
+/// Every Rust allocation of the kernel: the heap, then the reserve.
+#[global_allocator]
+static ALLOCATOR: WithReserve = WithReserve::new(&KERNEL_HEAP, &RESERVE);
 
 /// Map the first [`INITIAL_HEAP`] bytes (and the design's side table),
 /// start the design `heap=` names (buddy by default; a bad name prints why
@@ -65,6 +93,7 @@ pub fn init(info: &BootInfo) {
         }
     };
     let first_map = INITIAL_HEAP + kind.table_bytes(HEAP_ARENA);
+    // course: module 06
     let first = Grow {
         step: first_map,
         ..growth(KERNEL_HEAP_START as usize, first_map)
@@ -72,6 +101,19 @@ pub fn init(info: &BootInfo) {
     if let Err(e) = memory::with(|m| m.grow_region(&first)) {
         fatal_because("memory: cannot map the first heap pages", e);
     }
+    // course: else
+    // // Before the VMM (module 6) the heap is mapped once, at boot, straight
+    // // from the PMM, and never grows.
+    // let flags = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
+    // let at = VirtAddr(KERNEL_HEAP_START);
+    // let mapped = memory::with(|m| {
+    //     m.mapper()
+    //         .map_range_sparse(at, first_map, flags, ZeroFill::No, &mut m.frames)
+    // });
+    // if let Err(e) = mapped {
+    //     fatal_because("memory: cannot map the first heap pages", e);
+    // }
+    // course: end
     // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for
     // the heap alone; the rest of the arena is mapped by `grow` before use.
     match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, first_map) } {
@@ -91,9 +133,45 @@ pub fn init(info: &BootInfo) {
         }
         Err(e) => fatal_because("memory: cannot start the heap", e),
     }
+    // course: module 06
     KERNEL_HEAP.set_grow(grow);
     KERNEL_HEAP.set_ungrow(ungrow);
+    // course: end
+    init_reserve();
 }
+
+/// Start the reserve heap over its static buffer. Called once, by [`init`].
+fn init_reserve() {
+    let base = (&raw mut RESERVE_BUF).cast::<u8>() as usize;
+    // SAFETY: RESERVE_BUF is used by this heap alone, for the whole run;
+    // `init` runs once, before anything can fall back to the reserve.
+    match unsafe { AnyHeap::new(HeapKind::Buddy, base, RESERVE_BYTES, RESERVE_BYTES) } {
+        Ok(heap) => {
+            RESERVE.init(heap);
+            ALLOCATOR.set_reserve_range(base, RESERVE_BYTES);
+        }
+        Err(e) => fatal_because("memory: cannot start the reserve heap", e),
+    }
+}
+
+/// The reserve's usage, or `None` before [`init`].
+pub fn reserve_stats() -> Option<HeapStats> {
+    RESERVE.stats()
+}
+
+/// Run `f` on the reserve heap under its lock (for `heapcheck`); `None`
+/// before [`init`]. `f` must not allocate.
+pub fn with_reserve<R>(f: impl FnOnce(&mut AnyHeap) -> R) -> Option<R> {
+    RESERVE.with(f)
+}
+
+/// How many allocations the reserve served since boot, and how many
+/// requests neither the heap nor the reserve could serve.
+pub fn reserve_counts() -> (usize, usize) {
+    (ALLOCATOR.served(), ALLOCATOR.refused())
+}
+
+// course: module 06
 
 /// Why the heap did not grow when it was short.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +242,7 @@ fn ungrow(start: usize, len: usize) {
     let undone = memory::try_with(|m| m.shrink_region(Region::KernelHeap, range));
     log::warn!("heap refused {len} bytes mapped at {start:#x}; unmapped: {undone:?}");
 }
+// course: end
 
 /// Run `f` on the kernel heap under its lock; `None` before [`init`].
 /// `f` must not allocate (the lock is a spin lock).
@@ -213,7 +292,8 @@ pub fn times_grown() -> usize {
     KERNEL_HEAP.times_grown()
 }
 
-/// Allocate for `layout` from the kernel heap, growing it if it is short.
+/// Allocate for `layout` from the kernel heap, growing it if it is short;
+/// never from the reserve.
 pub fn allocate(layout: Layout) -> Result<NonNull<u8>, AllocError> {
     KERNEL_HEAP.allocate(layout)
 }

@@ -10,19 +10,112 @@
 //! ```
 
 use crate::arch::x86::probe;
+use crate::drivers::vga::{HEIGHT, WIDTH};
 use crate::kernel::commands;
 use crate::kernel::playground::with_playground;
+use crate::kernel::{console, interrupts};
 use crate::shell::Host;
+use crate::shell::input::{Key, Source};
+use crate::shell::pager::{MoreKey, Pager, more_key};
 use core::fmt::Write;
 
-/// The kernel's [`Host`] for the shell. Its state (the playground) is global,
-/// so the host itself is empty.
-pub struct KernelHost {}
+/// The kernel's [`Host`] for the shell. Its state (the playground) is
+/// global; the host keeps whether the
+/// key being handled came from the PS/2 keyboard (then long output pauses
+/// at `-- more --` on VGA), and a serial key that arrived during such a pause.
+pub struct KernelHost {
+    paging: bool,
+    held: Option<(Key, Source)>,
+}
 
 impl KernelHost {
     /// The host; the playground is the shared one of [`with_playground`].
     pub fn new() -> KernelHost {
-        KernelHost {}
+        KernelHost {
+            paging: false,
+            held: None,
+        }
+    }
+
+    /// Where the key about to be fed came from: output it causes is paged
+    /// on VGA only for a key from the keyboard.
+    pub fn set_source(&mut self, source: Source) {
+        self.paging = source == Source::Keyboard;
+    }
+
+    /// A key that arrived from the serial line while the pager waited; the
+    /// shell loop feeds it next.
+    pub fn take_held_key(&mut self) -> Option<(Key, Source)> {
+        self.held.take()
+    }
+}
+
+/// Output of one command typed at the keyboard: pauses at `-- more --` on
+/// VGA each screenful; serial gets every byte without a prompt.
+struct PagedOut<'a> {
+    out: &'a mut dyn Write,
+    pager: Pager,
+    /// `q` was pressed, or a serial key came: the rest goes unpaged
+    /// (`vga_too`: still to both screens; else to serial only).
+    stopped: bool,
+    vga_too: bool,
+    held: &'a mut Option<(Key, Source)>,
+}
+
+impl PagedOut<'_> {
+    /// `-- more --` on VGA, then wait for a key that answers it.
+    fn more(&mut self) {
+        console::with(|c| {
+            let _ = c
+                .screen
+                .write_str("\x1b[30;47m-- more --\x1b[0m (Space, Enter, q)");
+        });
+        let answer = loop {
+            match interrupts::next_key() {
+                Some((key, Source::Keyboard)) => match more_key(key) {
+                    MoreKey::Ignore => {}
+                    how => break how,
+                },
+                Some(held) => {
+                    // Someone on the serial line: stop pausing, keep the key.
+                    *self.held = Some(held);
+                    self.stopped = true;
+                    self.vga_too = true;
+                    break MoreKey::Page;
+                }
+                None => interrupts::wait_for_interrupt(),
+            }
+        };
+        console::with(|c| {
+            let _ = c.screen.write_str("\r\x1b[K");
+        });
+        if answer == MoreKey::Quit {
+            self.stopped = true;
+            self.vga_too = false;
+        } else {
+            self.pager.resume(answer);
+        }
+    }
+}
+
+impl Write for PagedOut<'_> {
+    fn write_str(&mut self, mut s: &str) -> core::fmt::Result {
+        loop {
+            if self.stopped {
+                return if self.vga_too {
+                    self.out.write_str(s)
+                } else {
+                    console::with(|c| c.serial.write_str(s))
+                };
+            }
+            let (n, full) = self.pager.fit(s);
+            self.out.write_str(&s[..n])?;
+            s = &s[n..];
+            if !full {
+                return Ok(());
+            }
+            self.more();
+        }
     }
 }
 
@@ -55,6 +148,25 @@ impl Host for KernelHost {
     }
 
     fn command(&mut self, line: &str, out: &mut dyn Write) {
-        commands::run(line, out);
+        if !self.paging {
+            return commands::run_styled(line, out, true);
+        }
+        let mut paged = PagedOut {
+            out,
+            pager: Pager::new(WIDTH, HEIGHT - 1),
+            stopped: false,
+            vga_too: false,
+            held: &mut self.held,
+        };
+        commands::run_styled(line, &mut paged, true);
+    }
+
+    fn command_names(&self, each: &mut dyn FnMut(&'static str)) {
+        commands::names().for_each(&mut *each);
+        each("exit");
+    }
+
+    fn scroll(&mut self, rows: isize) {
+        crate::kernel::console::with(|c| c.screen.scroll_view(rows));
     }
 }

@@ -4,13 +4,15 @@
 //! Handlers run with interrupts off and must not block or allocate.
 
 use crate::arch::x86::{self, gdt, idt, pic, pit, probe};
+use crate::drivers::serial::Serial;
 use crate::exception::{self, InterruptFrame, vector};
 use crate::kernel::console;
 use crate::kernel::halt::fatal;
 use crate::kernel::stack::{boot_stack, stack_note};
-use crate::shell::input::{InputQueue, Key, SerialDecoder};
+use crate::shell::input::{HIGH_WATER, InputQueue, Key, LOW_WATER, SerialDecoder, Source};
+use crate::term::style::{ERROR, FRAME, RESET};
 use crate::{print, println};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use spin::Mutex;
 
 /// Timer interrupts per second.
@@ -60,8 +62,20 @@ pub fn uptime_ms() -> u64 {
 }
 
 /// The oldest key from the keyboard or the serial line not yet taken, if any.
-pub fn next_key() -> Option<Key> {
-    INPUT.pop()
+/// Keys lost because the queue was full, not yet reported (0 when none).
+pub fn unreported_drops() -> usize {
+    INPUT.take_unreported_drops()
+}
+
+/// Sleep until the next interrupt unless a key already waits (`sti; hlt`
+/// cannot miss a key that arrives between the check and the halt).
+pub fn wait_for_interrupt() {
+    x86::disable_interrupts();
+    if INPUT.is_empty() {
+        x86::enable_interrupts_and_hlt();
+    } else {
+        x86::enable_interrupts();
+    }
 }
 
 /// True when a key waits in the input queue.
@@ -77,7 +91,7 @@ fn timer() {
         && now.wrapping_sub(s.last_byte_tick) > 2
     {
         s.decoder.flush(|k| {
-            INPUT.push(k);
+            INPUT.push_from(k, Source::Serial);
         });
     }
 }
@@ -107,14 +121,41 @@ fn keyboard() {
     }
 }
 
+/// True while COM1's receive interrupt is off because the queue is nearly full.
+static SERIAL_PAUSED: AtomicBool = AtomicBool::new(false);
+
+/// Move received bytes into the queue while it has room; near full, switch
+/// the receive interrupt off so the rest waits in the UART (and its sender)
+/// until [`next_key`] has made room: no byte is lost.
 fn com1() {
     let mut s = SERIAL_INPUT.lock();
     s.last_byte_tick = TICKS.load(Ordering::Relaxed);
-    while let Some(byte) = s.port.try_receive() {
+    loop {
+        if INPUT.len() >= HIGH_WATER {
+            SERIAL_PAUSED.store(true, Ordering::Relaxed);
+            Serial::set_receive_interrupt(false);
+            return;
+        }
+        let Some(byte) = s.port.try_receive() else {
+            return;
+        };
         s.decoder.feed(byte, |k| {
-            INPUT.push(k);
+            INPUT.push_from(k, Source::Serial);
         });
     }
+}
+
+/// The oldest waiting key and where it came from (for the shell loop); resumes a paused serial
+/// receiver once the queue has drained below its low-water mark.
+pub fn next_key() -> Option<(Key, Source)> {
+    let key = INPUT.pop_with_source();
+    if SERIAL_PAUSED.load(Ordering::Relaxed) && INPUT.len() < LOW_WATER {
+        x86::without_interrupts(|| {
+            SERIAL_PAUSED.store(false, Ordering::Relaxed);
+            Serial::set_receive_interrupt(true);
+        });
+    }
+    key
 }
 
 /// Adds detail to a fault report, given CR2, the faulting EIP and the #PF
@@ -139,7 +180,13 @@ fn fault_detail() -> Option<FaultDetail> {
 
 /// Handles every exception raised in ring 3, given the frame and CR2 (the
 /// process layer installs it: demand paging, or the process is killed).
-pub static USER_EXCEPTION: spin::Once<fn(&mut InterruptFrame, u32)> = spin::Once::new();
+static USER_EXCEPTION: spin::Once<fn(&mut InterruptFrame, u32)> = spin::Once::new();
+
+/// Installs the handler of every exception raised in ring 3, given the frame
+/// and CR2; only the first call counts (later ones change nothing).
+pub fn set_user_exception_handler(handler: fn(&mut InterruptFrame, u32)) {
+    USER_EXCEPTION.call_once(|| handler);
+}
 
 /// Every CPU exception but the double fault lands here.
 fn exception(frame: &mut InterruptFrame) {
@@ -173,13 +220,40 @@ fn exception(frame: &mut InterruptFrame) {
     fatal("unrecoverable exception in kernel code")
 }
 
+/// An exception report as a block in the frame colours: its first line
+/// white on red, the rest bright red (the text itself is unchanged, so a
+/// plain reader, or `color off`, sees exactly the report).
 fn report(frame: &InterruptFrame, cr2: u32) {
-    let mut out = console::Out;
+    let mut out = Framed { first: true };
     let _ = exception::write_report(&mut out, frame, cr2);
     if frame.vector == vector::PAGE_FAULT
         && let Some(detail) = fault_detail()
     {
+        print!("{ERROR}");
         detail(cr2, frame.eip, Some(frame.error_code));
+    }
+    print!("{RESET}");
+}
+
+/// Writes to the console: the first line in the frame colour, then the error colour.
+struct Framed {
+    first: bool,
+}
+
+impl core::fmt::Write for Framed {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        if !self.first {
+            print!("{ERROR}{s}");
+            return Ok(());
+        }
+        match s.split_once('\n') {
+            Some((head, rest)) => {
+                self.first = false;
+                print!("{FRAME}{head}{RESET}\n{ERROR}{rest}");
+            }
+            None => print!("{FRAME}{s}"),
+        }
+        Ok(())
     }
 }
 
@@ -191,7 +265,7 @@ extern "C" fn double_fault_task() -> ! {
     // The #PF that could not be delivered left its address in CR2.
     let cr2 = x86::cr2();
     let (guard, bottom, top) = boot_stack();
-    println!("EXCEPTION #DF double fault (vector 8)");
+    println!("{FRAME}EXCEPTION #DF double fault (vector 8){RESET}{ERROR}");
     println!("  the CPU could not deliver an exception; state of the faulting code:");
     println!("  EIP {eip:#010x}  ESP {esp:#010x}  EBP {ebp:#010x}  CR2 {cr2:#010x}");
     println!(
@@ -206,7 +280,7 @@ extern "C" fn double_fault_task() -> ! {
         println!("  the last page fault (CR2), which could not be delivered:");
         detail(cr2, eip, None);
     }
-    println!("  a double fault cannot be survived: the kernel stops here (no reboot)");
+    println!("  a double fault cannot be survived: the kernel stops here (no reboot){RESET}");
     print!("");
     fatal("double fault")
 }

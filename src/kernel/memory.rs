@@ -38,18 +38,48 @@ use crate::arch::x86::{self, gdt, without_interrupts};
 use crate::bootinfo::BootInfo;
 use crate::kernel::boot;
 use crate::kernel::halt::{fatal, fatal_because};
-use crate::kernel::stack::boot_stack;
+use crate::kernel::stack::kernel_stacks;
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
+use crate::mm::layout::{KERNEL_HEAP_START, KERNEL_TEMP_MAP_START};
 use crate::mm::paging::{
     Entry, EntryFlags, FrameUser, KERNEL_PDX, Mapper, NoFlush, PageSize, Scope, TlbFlush,
 };
 use crate::mm::phys::PhysMemory;
-use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_TEMP_MAP_START};
+// course: module 06
 use crate::mm::vm::{
     self, AddressSpace, Grow, GrowError, Region, RegionMap, ShrinkError, VirtRange,
 };
+// course: else
+// use crate::mm::layout::{ENTRIES_PER_TABLE, RECURSIVE_INDEX};
+//
+// /// Before virtual memory (module 6), the kernel's address space is its page
+// /// directory alone: a fresh frame, empty but for the recursive slot.
+// pub struct AddressSpace(Frame);
+//
+// impl AddressSpace {
+//     fn new_kernel(mem: &KernelPhys, frames: &mut dyn FrameAllocator) -> Result<Self, ()> {
+//         let directory = frames.allocate().ok_or(())?;
+//         let pd = mem.frame_ptr(directory) as *mut u32;
+//         let recursive = Entry::new(directory, EntryFlags::PRESENT | EntryFlags::WRITABLE);
+//         // SAFETY: a fresh frame of 1024 entries, reached through the linear space.
+//         unsafe {
+//             core::ptr::write_bytes(pd, 0, ENTRIES_PER_TABLE);
+//             pd.add(RECURSIVE_INDEX).write(recursive.raw());
+//         }
+//         Ok(AddressSpace(directory))
+//     }
+//     /// The page directory's frame.
+//     pub fn directory(&self) -> Frame {
+//         self.0
+//     }
+//     /// The value CR3 takes to switch to it.
+//     pub fn cr3(&self) -> PhysAddr {
+//         self.0.start_address()
+//     }
+// }
+// course: end
 use crate::println;
 use spin::Mutex;
 
@@ -96,7 +126,9 @@ impl TlbFlush for Invlpg {
 pub struct Memory {
     pub frames: AnyFrameAllocator<'static, KernelPhys>,
     pub kernel: AddressSpace,
+    // course: module 06
     pub regions: RegionMap,
+    // course: end
 }
 
 impl Memory {
@@ -107,6 +139,7 @@ impl Memory {
         unsafe { Mapper::new(self.kernel.directory(), Scope::All, &KernelPhys, &Invlpg) }
     }
 
+    // course: module 06
     /// Grow a region of the kernel's space as `req` asks, with frames from
     /// the PMM ([`vm::grow_region`]); on error nothing changed.
     pub fn grow_region(&mut self, req: &Grow) -> Result<usize, GrowError> {
@@ -128,6 +161,7 @@ impl Memory {
             &mut self.frames,
         )
     }
+    // course: end
 
     /// A page of the kernel's address space that maps a frame of
     /// `first..first + count`, or `None`. Searched: the user half, the heap
@@ -236,6 +270,7 @@ pub fn init(info: &BootInfo) {
         Ok(f) => f,
         Err(e) => fatal_because("memory: cannot build the PMM", e),
     };
+    let _ = frames.report_reach(&mut crate::kernel::console::Out);
 
     // The window's table in the boot directory too: frames above 768 MiB can
     // be reached while the kernel directory is built.
@@ -255,7 +290,9 @@ pub fn init(info: &BootInfo) {
     *MEMORY.lock() = Some(Memory {
         frames,
         kernel,
+        // course: module 06
         regions: RegionMap::standard(),
+        // course: end
     });
 }
 
@@ -281,7 +318,9 @@ fn build_kernel_space(
     let rw = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
     let ro = EntryFlags::GLOBAL;
     let (start, text_end, rodata_end, end) = image();
-    let (guard, _, _) = boot_stack();
+    // The guard pages below the kernel stacks stay unmapped.
+    let [(_, guard, _, _), (_, df_guard, _, _)] = kernel_stacks();
+    debug_assert!(guard < df_guard);
     let lin = |va: u32| PhysAddr(va - KERNEL_BASE);
     let mut map = |va: u32, to: u32, flags: EntryFlags, frames: &mut dyn FrameAllocator| {
         if to > va {
@@ -296,7 +335,8 @@ fn build_kernel_space(
     map(start, text_end, ro, frames)?;
     map(text_end, rodata_end, ro, frames)?;
     map(rodata_end, guard, rw, frames)?;
-    map(guard + PAGE_SIZE as u32, end, rw, frames)?;
+    map(guard + PAGE_SIZE as u32, df_guard, rw, frames)?;
+    map(df_guard + PAGE_SIZE as u32, end, rw, frames)?;
     let four_mib = KERNEL_BASE + crate::mm::layout::LARGE_PAGE_SIZE as u32;
     map(end, four_mib, rw, frames)?;
     let ram_top = info

@@ -9,7 +9,7 @@
 //!   top        mod.rs                     init() in order, run() the shell loop
 //!   tests      ktests/mod.rs              the runner
 //!              ktests/*                   one file per subject
-//!              ktests/kit.rs              Test, kassert!
+//!              ktests/kit.rs              Test, kassert!, shared helpers
 //!   shell      host.rs                    KernelHost: hotkeys, command dispatch
 //!              commands/mod.rs            the tables, `help`, run(line)
 //!              commands/*                 one file per layer of commands
@@ -73,8 +73,29 @@ pub mod proc;
 pub mod stack;
 
 use crate::arch::x86;
+use crate::bootinfo::{BootInfo, FOUR_GIB};
+use crate::mm::layout::MIN_USABLE_RAM;
 use crate::shell::Shell;
+use crate::term::style::{HEADING, RESET};
+use crate::text::Size;
 use crate::{print, println};
+
+/// Stop with a plain message when the machine has less RAM than Cairn needs
+/// ([`MIN_USABLE_RAM`]), instead of booting into failures further on.
+fn require_minimum_memory(info: &BootInfo) {
+    let usable = info.usable_bytes_below(FOUR_GIB);
+    if usable < MIN_USABLE_RAM {
+        boot::print_summary(info);
+        halt::fatal_because(
+            "too little memory",
+            format_args!(
+                "{} usable, and Cairn needs at least {} (a 16 MiB machine: `-m 16M`, `make run MEM=16M`)",
+                Size::new(usable),
+                Size::new(MIN_USABLE_RAM)
+            ),
+        );
+    }
+}
 
 /// Bring the kernel up, in order; each step names what it needs.
 ///
@@ -85,7 +106,7 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     console::init(); // first: everything after may print
     console::init_logger(log::LevelFilter::Info);
     println!(
-        "Cairn {} - a teaching kernel for memory management (i686)",
+        "{HEADING}Cairn {} - a teaching kernel for memory management (i686){RESET}",
         env!("CARGO_PKG_VERSION")
     );
     // SAFETY: forwarded from the caller: `info_phys` is what the loader passed.
@@ -94,12 +115,17 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     let info = boot::keep(info);
     interrupts::init(); // GDT, TSS, IDT, PIC, PIT: before anything may fault
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
+    require_minimum_memory(info); // before the memory managers count on it
     memory::init(info); // PMM from the memory map, kernel page tables
     heap::init(info); // the kernel heap over them: before any Box or Vec
+    // course: module 06
     fault_report::install_fault_detail(); // after the heap: fault reports read its tables, regions and heap
+    // course: end
     boot::print_summary(info);
     playground::init(info); // the playground heap, sized by `playground=`: after the summary
+    // course: module 08
     proc::init(); // the system-call gate's handler and the scheduler hooks: after memory::init
+    // course: end
     x86::enable_interrupts(); // the timer and the keyboard run from here on
 }
 
@@ -112,14 +138,40 @@ pub fn run() -> ! {
     println!("{}", crate::shell::HOTKEY_HELP);
     let mut shell = Shell::new();
     let mut host = host::KernelHost::new();
+    let mut last_key = 0;
     loop {
-        while let Some(key) = interrupts::next_key() {
+        while let Some((key, source)) = host.take_held_key().or_else(interrupts::next_key) {
+            host.set_source(source);
             shell.feed(key, &mut host, &mut console::Out);
+            last_key = interrupts::ticks();
         }
+        let dropped = interrupts::unreported_drops();
+        if dropped > 0 {
+            println!(
+                "{}input: {dropped} keys were lost (the input queue was full){}",
+                crate::term::style::ERROR,
+                crate::term::style::RESET
+            );
+        }
+        // A quiet moment ends a burst of keys (for the unknown-hotkey hint).
+        if interrupts::ticks().wrapping_sub(last_key) > interrupts::TIMER_HZ / 3 {
+            shell.idle();
+        }
+        // course: module 08
         proc::report_exits(&mut console::Out); // `[pid N] exited ...` of background processes
         // Run the ready processes, or sleep until the next interrupt (`sti;
         // hlt` cannot miss a key that arrives between the check and the halt).
         proc::idle();
+        // course: else
+        // // Sleep until the next interrupt; `sti; hlt` cannot miss a key that
+        // // arrives between the check above and the halt.
+        // x86::disable_interrupts();
+        // if interrupts::key_waiting() {
+        //     x86::enable_interrupts();
+        // } else {
+        //     x86::enable_interrupts_and_hlt();
+        // }
+        // course: end
         print!("");
     }
 }

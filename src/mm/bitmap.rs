@@ -40,6 +40,43 @@ pub enum BitmapError {
     OutOfRange,
 }
 
+/// The first broken invariant [`Bitmap::check`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BitmapCheckError {
+    /// The cached count of set bits differs from the bits.
+    WrongCount { cached: usize, counted: usize },
+    /// A bit past the last one is set.
+    BitPastEnd,
+}
+
+impl BitmapCheckError {
+    /// The message, for checks that report `&'static str`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BitmapCheckError::WrongCount { .. } => "bitmap: cached count of set bits is wrong",
+            BitmapCheckError::BitPastEnd => "bitmap: a bit past the end is set",
+        }
+    }
+}
+
+impl fmt::Display for BitmapCheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BitmapCheckError::WrongCount { cached, counted } => write!(
+                f,
+                "bitmap: cached count of set bits is {cached}, the bits hold {counted}"
+            ),
+            BitmapCheckError::BitPastEnd => f.write_str(self.as_str()),
+        }
+    }
+}
+
+impl From<BitmapCheckError> for &'static str {
+    fn from(e: BitmapCheckError) -> &'static str {
+        e.as_str()
+    }
+}
+
 /// A fixed-length array of bits over storage `S` (`Vec<u32>`, `&mut [u32]`, `[u32; N]`).
 #[derive(Clone)]
 pub struct Bitmap<S> {
@@ -214,6 +251,12 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> Bitmap<S> {
         self.scan(from, self.len, false)
     }
 
+    /// The first set bit in `from..end`, or `None`: a search that stops at
+    /// `end` instead of running to the last bit.
+    pub fn next_set_before(&self, from: usize, end: usize) -> Option<usize> {
+        self.scan(from, end, true)
+    }
+
     /// Next fit: the first clear bit at or after `cursor`, else the first clear
     /// bit before it (the search wraps once). `None` when every bit is set.
     pub fn find_clear(&self, cursor: usize) -> Option<usize> {
@@ -263,17 +306,20 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> Bitmap<S> {
 
     /// Recount the set bits and compare with the cached count; also checks that
     /// bits past `len` are clear. `Err` names the first broken invariant.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), BitmapCheckError> {
         let words = self.as_words();
         let counted: usize = words.iter().map(|w| w.count_ones() as usize).sum();
         if counted != self.ones {
-            return Err("bitmap: cached count of set bits is wrong");
+            return Err(BitmapCheckError::WrongCount {
+                cached: self.ones,
+                counted,
+            });
         }
         if let Some(last) = words.last()
             && !self.len.is_multiple_of(BITS_PER_WORD)
             && last & !low_mask(self.len % BITS_PER_WORD) != 0
         {
-            return Err("bitmap: a bit past the end is set");
+            return Err(BitmapCheckError::BitPastEnd);
         }
         Ok(())
     }
@@ -571,7 +617,13 @@ mod tests {
         let mut m = map(40);
         m.set(3);
         m.ones = 2;
-        assert!(m.check().is_err());
+        assert_eq!(
+            m.check(),
+            Err(BitmapCheckError::WrongCount {
+                cached: 2,
+                counted: 1
+            })
+        );
     }
 
     /// Model: a `Vec<bool>`. Random set/clear/ranges/searches, compared after each step.

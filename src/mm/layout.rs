@@ -49,13 +49,47 @@ pub const USER_END: u32 = KERNEL_BASE;
 pub const RECURSIVE_INDEX: usize = 1023;
 /// Where the recursive mapping shows the current page tables.
 pub const RECURSIVE_BASE: u32 = 0xFFC0_0000;
+/// First byte of the kernel heap.
+pub const KERNEL_HEAP_START: u32 = KERNEL_REGIONS_START;
+/// First byte of the kernel private region (stacks, MMIO).
+pub const KERNEL_PRIVATE_START: u32 = 0xF800_0000;
+/// First byte of the temporary-mapping window (one page table's worth).
+pub const KERNEL_TEMP_MAP_START: u32 = RECURSIVE_BASE - LARGE_PAGE_SIZE as u32;
 /// Where the recursive mapping shows the current page directory.
 pub const RECURSIVE_DIRECTORY: u32 = 0xFFFF_F000;
+
+// The regions of every address space (`mm::vm::region` names and draws them).
+/// First byte of user data (4 MiB: the first table stays empty).
+pub const USER_DATA_START: u32 = 0x0040_0000;
+/// First byte of the user heap.
+pub const USER_HEAP_START: u32 = 0x1000_0000;
+/// First byte of the user private mappings.
+pub const USER_PRIVATE_START: u32 = 0x6000_0000;
+/// First byte of the user shared memory.
+pub const USER_SHARE_START: u32 = 0xA000_0000;
+/// Lowest byte of the user stack region (the stack grows down from `USER_ARGS_START`).
+pub const USER_STACK_START: u32 = 0xB000_0000;
+/// First byte of the argument page(s), just above the stack.
+pub const USER_ARGS_START: u32 = 0xBFC0_0000;
+
+// The kernel heap inside its region (`kernel::heap` maps and grows it).
+
+/// Bytes of kernel heap mapped at boot; the rest comes through the grow hook.
+pub const INITIAL_HEAP: usize = 256 * 1024;
+/// The least the kernel heap grows by at a time.
+pub const HEAP_GROW_STEP: usize = 64 * 1024;
+/// Bytes of address space reserved for the kernel heap (its whole region).
+pub const HEAP_ARENA: usize = (KERNEL_PRIVATE_START - KERNEL_HEAP_START) as usize;
 
 /// Physical address of the VGA text buffer.
 pub const VGA_TEXT_PHYS: u32 = 0x000B_8000;
 /// Memory below this physical address is never handed out (BIOS, VGA, ROMs).
 pub const LOW_MEMORY_END: u32 = 0x0010_0000;
+/// The least usable RAM Cairn boots with: what a 16 MiB machine has left
+/// after the BIOS areas (QEMU's `-m 16M` gives 15.4 MiB). The kernel image,
+/// its page tables, the frame allocator's metadata, the kernel heap and the
+/// in-kernel tests fit in that; below it the kernel stops and says so.
+pub const MIN_USABLE_RAM: u64 = 15 << 20;
 
 const _: () = assert!(1 << PAGE_SHIFT == PAGE_SIZE);
 const _: () = assert!(1 << PDX_SHIFT == LARGE_PAGE_SIZE);

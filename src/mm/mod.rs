@@ -4,6 +4,7 @@
 //! the VMM asks the PMM (`frame`) for frames and maps them (`paging`).
 
 pub mod addr;
+pub mod alloc_error;
 pub mod bitmap;
 pub mod family;
 pub mod frame;
@@ -11,7 +12,10 @@ pub mod heap;
 pub mod layout;
 pub mod paging;
 pub mod phys;
+pub mod reserve;
+pub mod runs;
 pub mod segment;
 pub mod vm;
 
 pub use addr::{Frame, Page, PhysAddr, VirtAddr};
+pub use alloc_error::AllocError;

@@ -1,13 +1,17 @@
-//! The command line's editor: typing, backspace, and a history walked with
-//! the up and down arrows. No heap: fixed buffers, so it works at any time.
+//! The command line's editor: typing anywhere in the line (Left, Right,
+//! Home, End, Backspace, Delete), and a history walked with the up and down
+//! arrows. No heap: fixed buffers, so it works at any time.
 //!
 //! ```text
 //!  history (oldest .. newest)      line being edited
-//!  [ "help", "gdt", "echo hi" ]    "ech_"
+//!  [ "help", "gdt", "echo hi" ]    "ec_ho"   cursor between 'c' and 'h'
 //!                       ^ Up shows the newest first; Down walks back to the draft
 //! ```
 //!
-//! Every change is echoed to `out`: characters as typed, `\x08` to erase one.
+//! Every change is echoed to `out` in a way both the VGA console and a
+//! serial terminal follow: characters as typed, `\x08` to erase the one left
+//! of the cursor, `ESC [ n D` to move left without erasing, and the rest of
+//! the line reprinted after a change in the middle.
 
 use core::fmt;
 
@@ -42,6 +46,8 @@ pub struct LineEditor {
     next: usize,
     /// How far back Up has gone: 0 = editing the draft.
     browsing: usize,
+    /// The cursor, a byte index into `line` on a character boundary.
+    cursor: usize,
 }
 
 impl Default for LineEditor {
@@ -60,6 +66,7 @@ impl LineEditor {
             stored: 0,
             next: 0,
             browsing: 0,
+            cursor: 0,
         }
     }
 
@@ -68,25 +75,123 @@ impl LineEditor {
         self.line.as_str()
     }
 
-    /// Type one printable character; a full line refuses it (returns false).
+    /// The cursor's position, in bytes from the start of the line.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// True when the line holds [`MAX_LINE`] bytes or nearly (no room for `c`).
+    pub fn is_full_for(&self, c: char) -> bool {
+        self.line.len + c.len_utf8() > MAX_LINE
+    }
+
+    /// Characters after the cursor.
+    fn after(&self) -> usize {
+        self.text()[self.cursor..].chars().count()
+    }
+
+    /// Move the terminal's cursor `n` cells left without erasing.
+    fn move_left(n: usize, out: &mut impl fmt::Write) {
+        if n > 0 {
+            let _ = write!(out, "\x1b[{n}D");
+        }
+    }
+
+    /// Reprint from the cursor to the end, blank `erase` cells after it,
+    /// and bring the terminal's cursor back to the editor's.
+    fn redraw_tail(&self, erase: usize, out: &mut impl fmt::Write) {
+        let _ = out.write_str(&self.text()[self.cursor..]);
+        for _ in 0..erase {
+            let _ = out.write_char(' ');
+        }
+        Self::move_left(self.after() + erase, out);
+    }
+
+    /// Type one printable character at the cursor; a full line refuses it
+    /// (returns false).
     pub fn insert(&mut self, c: char, out: &mut impl fmt::Write) -> bool {
         let mut buf = [0u8; 4];
         let s = c.encode_utf8(&mut buf);
-        if c.is_control() || self.line.len + s.len() > MAX_LINE {
+        if c.is_control() || self.is_full_for(c) {
             return false;
         }
-        self.line.bytes[self.line.len..self.line.len + s.len()].copy_from_slice(s.as_bytes());
-        self.line.len += s.len();
+        let (at, n) = (self.cursor, s.len());
+        self.line.bytes.copy_within(at..self.line.len, at + n);
+        self.line.bytes[at..at + n].copy_from_slice(s.as_bytes());
+        self.line.len += n;
+        self.cursor += n;
         let _ = out.write_str(s);
+        if self.cursor < self.line.len {
+            self.redraw_tail(0, out);
+        }
         true
     }
 
-    /// Erase the last character, if any.
+    /// Type a whole string at the cursor (as far as it fits); false if cut.
+    pub fn insert_str(&mut self, s: &str, out: &mut impl fmt::Write) -> bool {
+        s.chars().all(|c| self.insert(c, out))
+    }
+
+    /// Remove the character at byte index `at` (a boundary before the end).
+    fn remove_at(&mut self, at: usize) {
+        let n = self.text()[at..].chars().next().map_or(0, char::len_utf8);
+        self.line.bytes.copy_within(at + n..self.line.len, at);
+        self.line.len -= n;
+    }
+
+    /// Erase the character left of the cursor, if any (Backspace).
     pub fn backspace(&mut self, out: &mut impl fmt::Write) {
-        if let Some(c) = self.text().chars().next_back() {
-            self.line.len -= c.len_utf8();
+        if let Some(c) = self.text()[..self.cursor].chars().next_back() {
+            self.cursor -= c.len_utf8();
+            self.remove_at(self.cursor);
             let _ = out.write_char('\x08');
+            if self.cursor < self.line.len {
+                self.redraw_tail(1, out);
+            }
         }
+    }
+
+    /// Erase the character under the cursor, if any (Delete).
+    pub fn delete(&mut self, out: &mut impl fmt::Write) {
+        if self.cursor < self.line.len {
+            self.remove_at(self.cursor);
+            self.redraw_tail(1, out);
+        }
+    }
+
+    /// Move the cursor one character left (Left).
+    pub fn left(&mut self, out: &mut impl fmt::Write) {
+        if let Some(c) = self.text()[..self.cursor].chars().next_back() {
+            self.cursor -= c.len_utf8();
+            Self::move_left(1, out);
+        }
+    }
+
+    /// Move the cursor one character right (Right): the character is reprinted.
+    pub fn right(&mut self, out: &mut impl fmt::Write) {
+        if let Some(c) = self.text()[self.cursor..].chars().next() {
+            self.cursor += c.len_utf8();
+            let _ = out.write_char(c);
+        }
+    }
+
+    /// Move the cursor to the start of the line (Home).
+    pub fn home(&mut self, out: &mut impl fmt::Write) {
+        Self::move_left(self.text()[..self.cursor].chars().count(), out);
+        self.cursor = 0;
+    }
+
+    /// Move the cursor to the end of the line (End).
+    pub fn end(&mut self, out: &mut impl fmt::Write) {
+        let _ = out.write_str(&self.text()[self.cursor..]);
+        self.cursor = self.line.len;
+    }
+
+    /// Print the whole line again (after something was printed over it),
+    /// leaving the terminal's cursor where the editor's is.
+    pub fn reprint(&self, out: &mut impl fmt::Write) {
+        let _ = out.write_str(self.text());
+        Self::move_left(self.after(), out);
     }
 
     /// Show the previous history line (Up).
@@ -132,6 +237,7 @@ impl LineEditor {
         self.line = Line::EMPTY;
         self.draft = Line::EMPTY;
         self.browsing = 0;
+        self.cursor = 0;
         f(line.as_str())
     }
 
@@ -139,13 +245,16 @@ impl LineEditor {
     pub fn clear(&mut self) {
         self.line = Line::EMPTY;
         self.browsing = 0;
+        self.cursor = 0;
     }
 
     fn replace(&mut self, new: Line, out: &mut impl fmt::Write) {
+        self.end(out);
         for _ in self.text().chars() {
             let _ = out.write_char('\x08');
         }
         self.line = new;
+        self.cursor = new.len;
         let _ = out.write_str(new.as_str());
     }
 }
@@ -154,17 +263,82 @@ impl LineEditor {
 mod tests {
     use super::*;
 
-    /// Apply the echo stream to a string, as a terminal would.
+    /// Apply the echo stream to one line of cells, as a terminal would:
+    /// `\x08` erases left, `ESC [ n D` moves left, anything else overwrites.
     fn screen(echo: &str) -> String {
-        let mut s = String::new();
-        for c in echo.chars() {
-            if c == '\x08' {
-                s.pop();
-            } else {
-                s.push(c);
+        let mut cells: Vec<char> = Vec::new();
+        let mut at = 0;
+        let mut chars = echo.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\x08' => {
+                    at -= 1;
+                    cells[at] = ' ';
+                }
+                '\x1b' => {
+                    assert_eq!(chars.next(), Some('['));
+                    let mut n = String::new();
+                    while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                        n.push(d);
+                    }
+                    assert_eq!(chars.next(), Some('D'));
+                    at -= n.parse::<usize>().unwrap();
+                }
+                c => {
+                    if at == cells.len() {
+                        cells.push(c);
+                    } else {
+                        cells[at] = c;
+                    }
+                    at += 1;
+                }
             }
         }
-        s
+        cells.iter().collect::<String>().trim_end().to_string()
+    }
+
+    #[test]
+    fn editing_in_the_middle_of_the_line() {
+        let mut e = LineEditor::new();
+        let mut out = String::new();
+        type_str(&mut e, "echo ab", &mut out);
+        e.left(&mut out);
+        type_str(&mut e, "X", &mut out);
+        assert_eq!(e.text(), "echo aXb", "Left then X inserts before b");
+        assert_eq!(screen(&out), "echo aXb");
+        e.home(&mut out);
+        e.delete(&mut out);
+        assert_eq!(e.text(), "cho aXb");
+        e.right(&mut out);
+        e.backspace(&mut out);
+        assert_eq!(e.text(), "ho aXb");
+        assert_eq!(screen(&out), "ho aXb");
+        e.end(&mut out);
+        type_str(&mut e, "!", &mut out);
+        assert_eq!(e.text(), "ho aXb!");
+        assert_eq!(screen(&out), "ho aXb!");
+        e.delete(&mut out); // at the end: nothing
+        e.home(&mut out);
+        e.left(&mut out); // at the start: nothing
+        e.backspace(&mut out);
+        assert_eq!(e.cursor(), 0);
+        e.up(&mut out); // no history: nothing
+        assert_eq!(screen(&out), "ho aXb!");
+    }
+
+    #[test]
+    fn history_replaces_a_line_edited_in_the_middle() {
+        let mut e = LineEditor::new();
+        let mut out = String::new();
+        type_str(&mut e, "gdt", &mut out);
+        e.submit(|_| ());
+        out.clear();
+        type_str(&mut e, "heapmap", &mut out);
+        e.home(&mut out);
+        e.up(&mut out);
+        assert_eq!(e.text(), "gdt");
+        assert_eq!(screen(&out), "gdt");
+        assert_eq!(e.cursor(), 3);
     }
 
     fn type_str(e: &mut LineEditor, s: &str, out: &mut String) {

@@ -36,6 +36,7 @@ impl Session {
             cmdline,
             memory,
             timeout: Duration::from_secs(150),
+            ..Boot::default()
         });
         let all = strip_ansi(&machine.output());
         let end = all

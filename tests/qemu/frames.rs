@@ -381,6 +381,28 @@ fn pmm_freelist_at_3g_leaves_memory_above_768m_out_of_reach() {
         "out of reach = managed ranges above 768 MiB"
     );
     assert!(f.managed < 768 << 8, "{f:?}");
+    // The boot line: `pmm freelist: U usable frames = M managed (..) + O out
+    // of reach (..)`, whose figures add up and match `frames`.
+    let log = m.output();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("pmm freelist: "))
+        .unwrap_or_else(|| panic!("no `pmm freelist:` boot line in:\n{log}"));
+    let number = |after: &str, before: &str| -> u64 {
+        let rest = line.split_once(after).unwrap_or_else(|| panic!("{line}")).1;
+        let n = rest
+            .split_once(before)
+            .unwrap_or_else(|| panic!("{line}"))
+            .0;
+        n.parse().unwrap_or_else(|_| panic!("`{n}` in {line}"))
+    };
+    let usable = number("pmm freelist: ", " usable frames = ");
+    let managed = number(" usable frames = ", " managed (");
+    let out = number(") + ", " out of reach (");
+    assert_eq!(managed + out, usable, "{line}");
+    assert_eq!(managed, f.managed, "{line} vs frames: {f:?}");
+    assert_eq!(out, f.out_of_reach, "{line} vs frames: {f:?}");
+    assert!(out > 0, "{line}");
 }
 
 /// The start address `falloc` printed (`... at P0x00210000-P0x0021ffff; ...`).

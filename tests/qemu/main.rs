@@ -3,9 +3,14 @@
 
 mod support;
 
+mod console;
+mod exhaustion;
 mod family;
 mod foundation;
 mod frames;
+mod gdb;
+mod hardening;
 mod heap;
+mod messages;
 mod paging;
 mod user;

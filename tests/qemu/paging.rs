@@ -3,8 +3,11 @@
 //! double fault on a kernel stack overflow, and map/unmap/pagedir/vmregions.
 
 use crate::support::Machine;
+// course: module 06
 use std::time::Duration;
+// course: end
 
+// course: module 06
 /// The `mapped` column of a `vmregions` line for `region`.
 fn mapped_pages(report: &str, region: &str) -> u64 {
     let line = report
@@ -17,7 +20,9 @@ fn mapped_pages(report: &str, region: &str) -> u64 {
         .parse()
         .unwrap_or_else(|_| panic!("no page count in `{line}`"))
 }
+// course: end
 
+// course: module 06
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn translate_kernel_text_walks_to_one_mib_via_ps2() {
@@ -37,7 +42,9 @@ fn translate_kernel_text_walks_to_one_mib_via_ps2() {
     m.expect("-> 4 MiB page at P0x00400000");
     m.expect("=>   physical P0x00400010");
 }
+// course: end
 
+// course: module 06
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn page_faults_are_decoded_placed_and_survived() {
@@ -74,6 +81,7 @@ fn page_faults_are_decoded_placed_and_survived() {
     m.type_serial("echo alive\r");
     m.expect("cairn> echo alive\nalive");
 }
+// course: end
 
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
@@ -122,6 +130,7 @@ fn segdemo_shows_logical_linear_physical_and_the_gp() {
     m.expect("cairn> echo alive\nalive");
 }
 
+// course: module 06
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn stack_overflow_double_faults_on_its_own_tss_and_halts() {
@@ -155,7 +164,9 @@ fn stack_overflow_double_faults_on_its_own_tss_and_halts() {
         "the halted kernel answered:\n{out}"
     );
 }
+// course: end
 
+// course: module 06
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn map_unmap_show_in_pagedir_and_vmregions() {
@@ -224,3 +235,4 @@ fn map_unmap_show_in_pagedir_and_vmregions() {
     let after = m.expect("the rest grown through the VMM");
     assert_eq!(mapped_pages(&after, "kernel private"), 0, "{after}");
 }
+// course: end

@@ -47,6 +47,10 @@ pub struct Boot<'a> {
     pub cmdline: &'a str,
     pub memory: &'a str,
     pub timeout: Duration,
+    /// QEMU's gdb stub on a Unix socket in the machine's directory.
+    pub gdb: bool,
+    /// What boot_with waits for.
+    pub ready: &'a str,
 }
 
 impl Default for Boot<'_> {
@@ -55,6 +59,8 @@ impl Default for Boot<'_> {
             cmdline: "",
             memory: "128M",
             timeout: Duration::from_secs(90),
+            gdb: false,
+            ready: "cairn: ready",
         }
     }
 }
@@ -92,7 +98,16 @@ impl Machine {
 
         let monitor_path = dir.join("monitor.sock");
         let serial_path = dir.join("serial.sock");
+        let gdb_args = if opts.gdb {
+            vec![
+                "-gdb".to_string(),
+                format!("unix:{},server=on,wait=off", dir.join("gdb.sock").display()),
+            ]
+        } else {
+            vec![]
+        };
         let child = Command::new("qemu-system-i386")
+            .args(&gdb_args)
             .args(["-m", opts.memory, "-no-reboot", "-display", "none"])
             .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
             .arg("-cdrom")
@@ -138,12 +153,19 @@ impl Machine {
             deadline,
         };
         m.monitor_command("info status");
-        m.expect("cairn: ready");
+        m.expect(opts.ready);
         m
     }
 
-    /// Everything the serial line has carried so far.
+    /// Everything the serial line has carried so far, as a reader sees it:
+    /// without carriage returns and without the colour and cursor escape
+    /// sequences (`ESC [ ... final`).
     pub fn output(&self) -> String {
+        strip_ansi(&String::from_utf8_lossy(&self.received.lock().unwrap())).replace('\r', "")
+    }
+
+    /// Everything the serial line has carried, escape sequences included.
+    pub fn raw_output(&self) -> String {
         String::from_utf8_lossy(&self.received.lock().unwrap()).replace('\r', "")
     }
 
@@ -235,6 +257,47 @@ impl Machine {
         }
     }
 
+    /// The gdb stub's socket (booted with `gdb: true`).
+    pub fn gdb_socket(&self) -> PathBuf {
+        self.dir.join("gdb.sock")
+    }
+
+    /// Press one key given by its QEMU name (`shift-pgup`, `caps_lock`, `left`).
+    pub fn press(&mut self, qcode: &str) {
+        self.monitor_command(&format!("sendkey {qcode} 20"));
+        std::thread::sleep(Duration::from_millis(30));
+    }
+
+    /// Send bytes on the serial line all at once (a paste).
+    pub fn paste_serial(&mut self, bytes: &[u8]) {
+        self.serial.write_all(bytes).unwrap();
+    }
+
+    /// The text of the VGA screen as it shows now, row by row, with each
+    /// cell's attribute byte: read from video memory through the monitor.
+    pub fn vga_screen(&mut self) -> Vec<Vec<(char, u8)>> {
+        let answer = self.monitor_command("xp /2000hx 0xb8000");
+        let cells: Vec<u16> = answer
+            .lines()
+            .filter_map(|l| l.split_once(": "))
+            .flat_map(|(_, words)| {
+                words
+                    .split_whitespace()
+                    .filter_map(|w| u16::from_str_radix(w.trim_start_matches("0x"), 16).ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(cells.len(), 2000, "80x25 cells from the monitor: {answer}");
+        cells
+            .chunks(80)
+            .map(|row| {
+                row.iter()
+                    .map(|&c| ((c & 0xFF) as u8 as char, (c >> 8) as u8))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Type bytes on the serial line.
     pub fn type_serial(&mut self, text: &str) {
         for b in text.bytes() {
@@ -305,6 +368,26 @@ fn connect(path: &Path, deadline: Instant) -> UnixStream {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `s` without ANSI escape sequences (`ESC [ params final`).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.next() == Some('[') {
+                for d in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&d) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn unique() -> u64 {

@@ -82,13 +82,16 @@ impl TaskStateSegment {
     }
 }
 
-/// Bytes of the double-fault handler's own stack.
-const DOUBLE_FAULT_STACK_SIZE: usize = 16 * 1024;
+/// Bytes of the double-fault handler's own stack. `asm/boot.s` reserves it
+/// in `.bss`, above a guard page of its own that the kernel page tables
+/// leave unmapped.
+pub const DOUBLE_FAULT_STACK_SIZE: usize = 16 * 1024;
 
-#[repr(C, align(4096))]
-struct Stack([u8; DOUBLE_FAULT_STACK_SIZE]);
-
-static mut DOUBLE_FAULT_STACK: Stack = Stack([0; DOUBLE_FAULT_STACK_SIZE]);
+unsafe extern "C" {
+    static double_fault_stack_guard: [u8; 0];
+    static double_fault_stack_bottom: [u8; 0];
+    static double_fault_stack_top: [u8; 0];
+}
 
 /// The TSSes live at fixed addresses the CPU reads and writes on task switches.
 static mut MAIN_TSS: TaskStateSegment = TaskStateSegment::zeroed();
@@ -120,7 +123,7 @@ pub fn init(double_fault_entry: extern "C" fn() -> !) {
         (*main).esp0 = 0; // set when a ring-3 task first runs
         (*main).iomap_base = core::mem::size_of::<TaskStateSegment>() as u16;
 
-        let stack_top = (&raw const DOUBLE_FAULT_STACK) as u32 + DOUBLE_FAULT_STACK_SIZE as u32;
+        let (_, _, stack_top) = double_fault_stack();
         (*df).esp = stack_top;
         (*df).esp0 = stack_top;
         (*df).ss0 = KERNEL_DATA.0 as u32;
@@ -195,10 +198,13 @@ pub fn faulting_task_state() -> (u32, u32, u32) {
     }
 }
 
-/// Bounds of the double-fault stack (bottom, top), for the memory map.
-pub fn double_fault_stack() -> (u32, u32) {
-    let bottom = (&raw const DOUBLE_FAULT_STACK) as u32;
-    (bottom, bottom + DOUBLE_FAULT_STACK_SIZE as u32)
+/// The double-fault stack: (guard page start, stack bottom, stack top).
+pub fn double_fault_stack() -> (u32, u32, u32) {
+    (
+        (&raw const double_fault_stack_guard) as u32,
+        (&raw const double_fault_stack_bottom) as u32,
+        (&raw const double_fault_stack_top) as u32,
+    )
 }
 
 /// A copy of the GDT, for `gdt` and `segdemo`.

@@ -25,11 +25,15 @@ const STUBS: usize = 48;
 
 unsafe extern "C" {
     static isr_table: [u32; STUBS];
+    // course: module 08
     static isr_syscall: u32;
+    // course: end
 }
 
+// course: module 08
 /// The system-call vector (`int 0x80`).
 pub const SYSCALL_VECTOR: u8 = crate::process::abi::SYSCALL_VECTOR;
+// course: end
 
 /// One 8-byte IDT gate.
 #[derive(Clone, Copy)]
@@ -61,8 +65,10 @@ static IDT: Mutex<[Gate; 256]> = Mutex::new([Gate::MISSING; 256]);
 /// The kernel's handlers, stored as function addresses (0 = none).
 static EXCEPTION_HANDLER: AtomicUsize = AtomicUsize::new(0);
 static IRQ_HANDLERS: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
+// course: module 08
 static SYSCALL_HANDLER: AtomicUsize = AtomicUsize::new(0);
 static USER_RETURN_HOOK: AtomicUsize = AtomicUsize::new(0);
+// course: end
 
 /// Fill and load the IDT: gates for the 48 stubs, a task gate for #DF.
 pub fn init() {
@@ -75,8 +81,10 @@ pub fn init() {
         *gate = Gate::interrupt(stub, dpl);
     }
     idt[8] = Gate::task(gdt::DOUBLE_FAULT_TSS.0);
+    // course: module 08
     // SAFETY: isr_syscall is a read-only word in .rodata holding the stub's address.
     idt[SYSCALL_VECTOR as usize] = Gate::interrupt(unsafe { isr_syscall }, 3);
+    // course: end
     let pointer = x86::dtables::DescriptorTablePointer::new_from_slice(&idt[..]);
     // SAFETY: the table lives in a static and every present gate points at a stub.
     unsafe { x86::dtables::lidt(&pointer) };
@@ -92,6 +100,7 @@ pub fn set_irq_handler(irq: u8, handler: fn()) {
     IRQ_HANDLERS[irq as usize].store(handler as usize, Ordering::Release);
 }
 
+// course: module 08
 /// Route `int 0x80` to `handler` (arguments and answer in the frame's registers).
 pub fn set_syscall_handler(handler: fn(&mut InterruptFrame)) {
     SYSCALL_HANDLER.store(handler as usize, Ordering::Release);
@@ -103,11 +112,13 @@ pub fn set_syscall_handler(handler: fn(&mut InterruptFrame)) {
 pub fn set_user_return_hook(hook: fn(&mut InterruptFrame)) {
     USER_RETURN_HOOK.store(hook as usize, Ordering::Release);
 }
+// course: end
 
 /// Called by `isr_common` for every interrupt with the saved registers.
 #[unsafe(no_mangle)]
 extern "C" fn interrupt_dispatch(frame: &mut InterruptFrame) {
     dispatch(frame);
+    // course: module 08
     if frame.from_user() {
         let h = USER_RETURN_HOOK.load(Ordering::Acquire);
         if h != 0 {
@@ -116,10 +127,12 @@ extern "C" fn interrupt_dispatch(frame: &mut InterruptFrame) {
             hook(frame);
         }
     }
+    // course: end
 }
 
 fn dispatch(frame: &mut InterruptFrame) {
     let vector = frame.vector;
+    // course: module 08
     if vector == SYSCALL_VECTOR as u32 {
         let h = SYSCALL_HANDLER.load(Ordering::Acquire);
         if h == 0 {
@@ -131,6 +144,7 @@ fn dispatch(frame: &mut InterruptFrame) {
         handler(frame);
         return;
     }
+    // course: end
     if vector < IRQ_BASE as u32 {
         let h = EXCEPTION_HANDLER.load(Ordering::Acquire);
         if h == 0 {

@@ -22,7 +22,7 @@
 //! waits; the consumer lives in [`CONSUMER`], which the handler never touches.
 //! The ring itself needs no lock: each side writes only its own index.
 
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most};
 use crate::arch::x86::{self, without_interrupts};
 use crate::kernel::boot::boot_info;
 use crate::kernel::heap as kheap;
@@ -33,7 +33,7 @@ use crate::mm::heap::HeapKind;
 use crate::mm::layout::PAGE_SIZE;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
 use crate::shell::input::Key;
-use alloc::alloc::{Layout, alloc_zeroed, dealloc};
+use alloc::alloc::Layout;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -68,9 +68,7 @@ pub static COMMANDS: &[Command] = &[
 /// `heapinfo`: which heap design is the kernel's, how it was chosen, and
 /// its figures (`HeapStats`, mapping and growth, refused frees, check).
 fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
-    if !args.is_empty() {
-        return Err(String::from("heapinfo takes no arguments"));
-    }
+    at_most(args, 0)?;
     let kind = kheap::kind();
     let stats = kheap::stats().ok_or_else(|| String::from("the kernel heap is not set up"))?;
     // Formatted after the heap's lock is released (never allocate under it).
@@ -258,12 +256,19 @@ fn key_code(key: Key) -> u32 {
         Key::Left => CODE_SPECIAL + 6,
         Key::Right => CODE_SPECIAL + 7,
         Key::Ctrl(c) => CODE_CTRL + c as u32,
+        Key::Home => CODE_SPECIAL + 8,
+        Key::End => CODE_SPECIAL + 9,
+        Key::Delete => CODE_SPECIAL + 10,
+        Key::PageUp => CODE_SPECIAL + 11,
+        Key::PageDown => CODE_SPECIAL + 12,
+        Key::ScrollUp => CODE_SPECIAL + 13,
+        Key::ScrollDown => CODE_SPECIAL + 14,
     }
 }
 
 /// Print a message's `code` the way `channel` shows a key.
 fn write_key(out: &mut dyn Write, code: u32) {
-    const SPECIAL: [&str; 8] = [
+    const SPECIAL: [&str; 15] = [
         "Enter",
         "Backspace",
         "Escape",
@@ -272,6 +277,13 @@ fn write_key(out: &mut dyn Write, code: u32) {
         "Down",
         "Left",
         "Right",
+        "Home",
+        "End",
+        "Delete",
+        "PgUp",
+        "PgDn",
+        "Shift+PgUp",
+        "Shift+PgDn",
     ];
     let _ = match code {
         c if c >= CODE_CTRL => match char::from_u32(c - CODE_CTRL) {
@@ -314,6 +326,8 @@ fn channel(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
         ["fill"] => channel_fill(out),
         ["off"] => channel_off(out),
+        ["fill" | "off", ..] => at_most(args, 1),
+        ["read" | "on", _, ..] => at_most(args, 2),
         _ => Err(format!("unknown channel arguments `{}`", args.join(" "))),
     }
 }
@@ -328,10 +342,13 @@ fn page_layout() -> Layout {
     Layout::from_size_align(PAGE_SIZE, PAGE_SIZE).expect("channel: page layout")
 }
 
-/// One zeroed, page-aligned page from the kernel heap.
+/// One zeroed, page-aligned page from the kernel heap (never from the
+/// reserve: the demo holds its pages until `channel off`).
 fn heap_page() -> Option<NonNull<u8>> {
-    // SAFETY: the layout has a non-zero size.
-    NonNull::new(unsafe { alloc_zeroed(page_layout()) })
+    let page = kheap::allocate(page_layout()).ok()?;
+    // SAFETY: a fresh block of PAGE_SIZE bytes, ours alone.
+    unsafe { core::ptr::write_bytes(page.as_ptr(), 0, PAGE_SIZE) };
+    Some(page)
 }
 
 /// Give back a page from [`heap_page`].
@@ -339,8 +356,8 @@ fn heap_page() -> Option<NonNull<u8>> {
 /// # Safety
 /// `page` came from `heap_page` and nothing uses it any more.
 unsafe fn free_page(page: NonNull<u8>) {
-    // SAFETY: forwarded: allocated with this layout, no longer used.
-    unsafe { dealloc(page.as_ptr(), page_layout()) };
+    // A refusal is counted by the heap; it cannot happen for our own page.
+    let _ = kheap::deallocate(page, page_layout());
 }
 
 /// `channel on [bytes]`: two heap pages, both endpoints, the keyboard tap.
@@ -350,11 +367,12 @@ fn channel_on(message_size: usize, out: &mut dyn Write) -> Outcome {
             "the channel is already on (`channel off` first)",
         ));
     }
-    let data = heap_page().ok_or_else(|| String::from("no memory for the data page"))?;
+    let data =
+        heap_page().ok_or_else(|| String::from("out of memory: no heap page for the data"))?;
     let Some(feedback) = heap_page() else {
         // SAFETY: just allocated, never shared.
         unsafe { free_page(data) };
-        return Err(String::from("no memory for the feedback page"));
+        return Err(String::from("out of memory: no heap page for the feedback"));
     };
     // SAFETY: two distinct zeroed heap pages, owned by the demo until
     // `channel off` has removed both endpoints.
@@ -566,8 +584,9 @@ const BENCH_LIVE: usize = 300;
 const BENCH_MAX: usize = 1000;
 
 /// `bench [operations]`: allocate or free at random on the kernel heap (at
-/// most 300 live blocks, sizes 4..1000, alignments mostly 8), through the
-/// global allocator; time in PIT ticks (10 ms each).
+/// most 300 live blocks, sizes 4..1000, alignments mostly 8), never on the
+/// reserve (a dry heap counts as failed allocations); time in PIT ticks
+/// (10 ms each).
 fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
     let ops = match args {
         [] => 500_000,
@@ -576,10 +595,13 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
             .ok()
             .filter(|n| (1..=10_000_000).contains(n))
             .ok_or_else(|| format!("`{n}` is not a number of operations (1 to 10000000)"))?,
-        _ => return Err(String::from("too many arguments")),
+        _ => return at_most(args, 1),
     };
     let before = kheap::stats().unwrap_or_default();
-    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(BENCH_LIVE);
+    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();
+    live.try_reserve_exact(BENCH_LIVE).map_err(|_| {
+        String::from("out of memory: no room for the benchmark's table of live blocks")
+    })?;
     let grown = kheap::times_grown();
     let mut rng = crate::rand::Rng::new(0x2545_F491);
     let (mut allocs, mut frees, mut failed) = (0usize, 0usize, 0usize);
@@ -596,8 +618,7 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
             };
             // Never fails: size > 0 and align is a small power of two.
             let layout = Layout::from_size_align(size, align).expect("bench: layout");
-            // SAFETY: non-zero size.
-            match NonNull::new(unsafe { alloc::alloc::alloc(layout) }) {
+            match kheap::allocate(layout).ok() {
                 Some(p) => {
                     // SAFETY: the block holds at least one byte.
                     unsafe { p.as_ptr().write(size as u8) };
@@ -609,8 +630,7 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
         } else {
             let i = rng.range(0, live.len());
             let (p, layout) = live.swap_remove(i);
-            // SAFETY: allocated above with this layout, freed once.
-            unsafe { dealloc(p.as_ptr(), layout) };
+            let _ = kheap::deallocate(p, layout); // ours: never refused
             frees += 1;
         }
     }
@@ -619,8 +639,7 @@ fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
     let peak = kheap::stats().unwrap_or_default();
     let live_end = live.len();
     for (p, layout) in live.drain(..) {
-        // SAFETY: allocated above with this layout, freed once.
-        unsafe { dealloc(p.as_ptr(), layout) };
+        let _ = kheap::deallocate(p, layout); // ours: never refused
     }
     drop(live);
     let after = kheap::stats().unwrap_or_default();

@@ -1,12 +1,12 @@
 //! Foundation commands (after `help`, which lives with the tables): clear echo uptime mmap gdt idt fault reboot halt.
 
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most};
 use crate::arch::x86::{self, gdt, idt, probe};
+use crate::exception::PageFaultCode;
 use crate::kernel::boot::boot_info;
 use crate::kernel::stack::boot_stack;
 use crate::kernel::{console, interrupts, memory};
 use crate::mm::segment;
-use crate::mm::vm::PageFaultCode;
 use alloc::format;
 use core::fmt::Write;
 
@@ -67,7 +67,8 @@ pub static COMMANDS: &[Command] = &[
     },
 ];
 
-fn clear(_: &[&str], _: &mut dyn Write) -> Outcome {
+fn clear(args: &[&str], _: &mut dyn Write) -> Outcome {
+    at_most(args, 0)?;
     console::with(|c| c.screen.clear());
     Ok(())
 }
@@ -77,7 +78,8 @@ fn echo(args: &[&str], out: &mut dyn Write) -> Outcome {
     Ok(())
 }
 
-fn uptime(_: &[&str], out: &mut dyn Write) -> Outcome {
+fn uptime(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 0)?;
     let ms = interrupts::uptime_ms();
     let _ = writeln!(
         out,
@@ -90,7 +92,8 @@ fn uptime(_: &[&str], out: &mut dyn Write) -> Outcome {
     Ok(())
 }
 
-fn mmap(_: &[&str], out: &mut dyn Write) -> Outcome {
+fn mmap(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 0)?;
     let info = boot_info();
     let _ = writeln!(
         out,
@@ -105,7 +108,8 @@ fn mmap(_: &[&str], out: &mut dyn Write) -> Outcome {
     Ok(())
 }
 
-fn gdt_cmd(_: &[&str], out: &mut dyn Write) -> Outcome {
+fn gdt_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 0)?;
     let _ = writeln!(out, "GDT ({} entries):", gdt::GDT_ENTRIES);
     let _ = writeln!(out, "idx sel     base        limit        gran  dpl  type");
     let mut w = &mut *out;
@@ -115,7 +119,8 @@ fn gdt_cmd(_: &[&str], out: &mut dyn Write) -> Outcome {
     Ok(())
 }
 
-fn idt_cmd(_: &[&str], out: &mut dyn Write) -> Outcome {
+fn idt_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 0)?;
     let _ = writeln!(out, "IDT: 256 entries; present gates:");
     for (v, kind, sel, offset) in idt::entries() {
         let name = if v < 32 {
@@ -136,6 +141,8 @@ fn idt_cmd(_: &[&str], out: &mut dyn Write) -> Outcome {
 
 fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
     let kind = args.first().ok_or("which fault?")?;
+    // `pf` takes an address; every other kind nothing.
+    at_most(args, if *kind == "pf" { 2 } else { 1 })?;
     match *kind {
         "de" => {
             let _ = writeln!(out, "dividing 1 by 0 ...");
@@ -170,17 +177,34 @@ fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
                 Some(a) => crate::shell::parse_number(a)?,
                 None => 0,
             };
-            let _ = writeln!(out, "reading {addr:#010x} ...");
+            let last = addr.wrapping_add(3);
+            let _ = writeln!(out, "reading 4 bytes at {addr:#010x}..{last:#010x} ...");
             match probe::read_u32(addr) {
                 Ok(v) => {
                     let _ = writeln!(out, "no fault: {addr:#010x} is mapped and holds {v:#010x}");
                 }
                 Err(c) => {
-                    let _ = writeln!(
+                    let _ = write!(
                         out,
                         "survived #PF at {:#010x} (error code {:#x})",
                         c.cr2, c.error_code
                     );
+                    if c.cr2 == addr {
+                        let _ = writeln!(out);
+                    } else if last < addr {
+                        // The read ran off the top of the address space.
+                        let _ = writeln!(
+                            out,
+                            "; tried {addr:#010x}: the 4-byte read wraps past 0xffffffff to \
+                             0x00000000, and the fault is at its first byte that is not mapped"
+                        );
+                    } else {
+                        let _ = writeln!(
+                            out,
+                            "; tried {addr:#010x}: the 4-byte read crosses into the next page, \
+                             and the fault is at its first byte that is not mapped"
+                        );
+                    }
                 }
             }
         }
@@ -279,12 +303,14 @@ fn fault_stack(out: &mut dyn Write) -> Outcome {
     Err(format!("no double fault after the recursion ({depth})"))
 }
 
-fn reboot(_: &[&str], out: &mut dyn Write) -> Outcome {
+fn reboot(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 0)?;
     let _ = writeln!(out, "rebooting ...");
     x86::reboot()
 }
 
-fn halt(_: &[&str], out: &mut dyn Write) -> Outcome {
+fn halt(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 0)?;
     let _ = writeln!(out, "cairn: powering off");
     x86::power_off()
 }

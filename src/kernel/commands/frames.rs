@@ -7,7 +7,7 @@
 //!   at P0x00210000-P0x0021ffff   at P0x00210000-P0x0021ffff     is already free (double free)
 //!
 //!   the kernel's own frames     ┌─ FALLOCS ─────────────┐     ffree <addr>
-//!   (page tables, heap pages)   │ start  len  (≤ 64)    │ <── only these, so a typo cannot
+//!   (page tables, heap pages)   │ start  len  (≤ 256)   │ <── only these, so a typo cannot
 //!   are refused by ffree        └───────────────────────┘     free a page table under the kernel
 //! ```
 //!
@@ -15,12 +15,12 @@
 //! is held (the heap's grow hook takes it). Reports are written under the
 //! lock into a [`NoGrow`] buffer reserved beforehand, and printed after.
 
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most};
 use crate::kernel::memory::{self, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::frames_size;
-use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER};
+use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameCheckError, FrameError, MAX_ORDER};
 use crate::mm::paging::FrameUser;
 use alloc::format;
 use alloc::string::String;
@@ -59,7 +59,7 @@ pub static COMMANDS: &[Command] = &[
 const REPORT_CAPACITY: usize = 8 * 1024;
 
 /// Most allocations `falloc` keeps track of at once.
-pub const MAX_FALLOCS: usize = 64;
+pub const MAX_FALLOCS: usize = 256;
 
 /// A `fmt::Write` into the spare capacity of a `String` that never
 /// reallocates, so it may be written while `MEMORY` is held. Text that does
@@ -94,18 +94,27 @@ impl Write for NoGrow<'_> {
 
 /// Run `f` on the kernel's memory with the lock held and a [`NoGrow`] writer
 /// over a fresh buffer of [`REPORT_CAPACITY`] bytes; returns the text
-/// (with a note when it was cut) and `f`'s result.
-pub fn report_under_lock<R>(f: impl FnOnce(&mut Memory, &mut NoGrow) -> R) -> (String, R) {
-    let mut buf = String::with_capacity(REPORT_CAPACITY); // before the lock
+/// (with a note when it was cut) and `f`'s result. When not even the
+/// buffer can be had, `Err("out of memory ...")` and `f` does not run.
+pub fn report_under_lock<R>(
+    f: impl FnOnce(&mut Memory, &mut NoGrow) -> R,
+) -> Result<(String, R), String> {
+    let mut buf = String::new();
+    buf.try_reserve_exact(REPORT_CAPACITY) // before the lock
+        .map_err(|_| format!("out of memory: no room for the report ({REPORT_CAPACITY} bytes)"))?;
     let (r, cut) = memory::with(|m| {
         let mut w = NoGrow::new(&mut buf);
         let r = f(m, &mut w);
         (r, w.was_cut())
     });
     if cut {
-        buf.push_str("... (report cut: longer than the buffer)\n");
+        // Within the capacity kept for it: the note never reallocates.
+        let note = "... (report cut: longer than the buffer)\n";
+        if buf.capacity() - buf.len() >= note.len() {
+            buf.push_str(note);
+        }
     }
-    (buf, r)
+    Ok((buf, r))
 }
 
 /// One allocation `falloc` made: `len` frames from `start`.
@@ -162,9 +171,7 @@ const DRAW_COLUMNS: usize = 128;
 /// Parse `frames draw [from] [count] [order]` (frames; defaults: the first
 /// 4 MiB, one column per 16 frames).
 fn parse_draw(args: &[&str]) -> Result<View, String> {
-    if args.len() > 3 {
-        return Err("too many arguments".into());
-    }
+    at_most(args, 3)?;
     let arg = |i: usize, default: usize, what: &str| match args.get(i) {
         Some(a) => parse_frames(a, what),
         None => Ok(default),
@@ -201,11 +208,12 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
         ["dump"] => View::Dump,
         ["check"] => View::Check,
         ["draw", rest @ ..] => parse_draw(rest)?,
+        ["dump" | "check", ..] => return at_most(args, 1),
         [other, ..] => return Err(format!("unknown option `{other}`")),
     };
     let (text, outcome) = report_under_lock(|m, w| match view {
         View::Dump => m.frames.dump(w).map_err(|_| "dump cut short"),
-        View::Check => m.frames.check(),
+        View::Check => m.frames.check().map_err(FrameCheckError::as_str),
         View::Draw { from, count, order } => match &m.frames {
             AnyFrameAllocator::Buddy(b) => {
                 let _ = writeln!(
@@ -240,7 +248,7 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
             }
             Ok(())
         }
-    });
+    })?;
     let _ = out.write_str(&text);
     match (view, outcome) {
         (View::Check, Ok(())) => {
@@ -257,9 +265,7 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
 /// allocators keep no per-order lists; for them the line shows their free
 /// runs cut into aligned power-of-two blocks, and a note says so.
 fn buddyinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
-    if !args.is_empty() {
-        return Err("buddyinfo takes no arguments".into());
-    }
+    at_most(args, 0)?;
     let (text, ()) = report_under_lock(|m, w| {
         let _ = m.frames.report_buddyinfo(w);
         if !matches!(m.frames, AnyFrameAllocator::Buddy(_)) {
@@ -269,7 +275,7 @@ fn buddyinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
                 m.frames.name()
             );
         }
-    });
+    })?;
     let _ = out.write_str(&text);
     Ok(())
 }
@@ -303,7 +309,7 @@ fn falloc(args: &[&str], out: &mut dyn Write) -> Outcome {
         [n] => (parse_frames(n, "count")?, 1),
         [n, a] => (parse_frames(n, "count")?, parse_frames(a, "align")?),
         [] => return Err("how many frames?".into()),
-        _ => return Err("too many arguments".into()),
+        _ => return at_most(args, 2),
     };
     if n == 0 {
         return Err("the count must be at least 1".into());
@@ -379,7 +385,7 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
     let addr = match args {
         [a] => parse_phys(a)?,
         [] => return Err("which address? (as falloc printed it)".into()),
-        _ => return Err("too many arguments".into()),
+        _ => return at_most(args, 1),
     };
     let frame = Frame::containing_address(addr);
     let (freed, free) = memory::with(|m| {

@@ -12,6 +12,16 @@ use core::fmt::Write;
 /// What a command returns: `Err` carries a message printed as `error: ...`.
 pub type Outcome = Result<(), String>;
 
+/// Refuse the arguments past the first `max`, in the words every command
+/// uses: ``unexpected argument `x` `` (the first one too many). Checked
+/// before the command changes anything.
+pub fn at_most(args: &[&str], max: usize) -> Outcome {
+    match args.get(max) {
+        Some(extra) => Err(format!("unexpected argument `{extra}`")),
+        None => Ok(()),
+    }
+}
+
 /// One command.
 pub struct Command {
     pub name: &'static str,
@@ -29,8 +39,5 @@ pub fn parse(s: &str) -> Result<usize, String> {
 
 /// `Ok` when a command that takes no arguments got none.
 pub fn no_args(args: &[&str]) -> Outcome {
-    match args.first() {
-        Some(a) => Err(format!("unexpected argument `{a}`")),
-        None => Ok(()),
-    }
+    at_most(args, 0)
 }

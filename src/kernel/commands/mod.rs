@@ -3,6 +3,7 @@
 //! Each command gets its arguments (the words after its name) and a writer;
 //! bad arguments print `error: ...` and change nothing.
 
+mod console;
 mod family;
 mod foundation;
 mod frames;
@@ -11,6 +12,7 @@ pub mod kit;
 mod paging;
 mod user;
 
+use crate::term::style::{ERROR, RESET};
 use core::fmt::Write;
 pub use kit::{Command, Outcome};
 
@@ -23,21 +25,34 @@ static HELP: &[Command] = &[Command {
     run: help,
 }];
 
-/// Every table, layer by layer, with the layer's name.
-fn layers() -> [(&'static str, [&'static [Command]; 2]); 6] {
+/// Every table, layer by layer, with the layer's name (the layers of later
+/// course modules are cut on earlier module branches).
+fn layers() -> impl Iterator<Item = (&'static str, [&'static [Command]; 2])> {
     [
         ("foundation", [HELP, foundation::COMMANDS]),
+        // course: module 03
         ("heap", [heap::COMMANDS, &[]]),
+        // course: end
+        // course: module 04
         ("frames", [frames::COMMANDS, &[]]),
+        // course: end
+        // course: module 05
         ("paging", [paging::COMMANDS, &[]]),
+        // course: end
+        // course: module 07
         ("family", [family::COMMANDS, &[]]),
+        // course: end
+        ("console", [console::COMMANDS, &[]]),
+        // course: module 08
         ("user", [user::COMMANDS, &[]]),
+        // course: end
     ]
+    .into_iter()
 }
 
 /// Every table, layer by layer.
 fn tables() -> impl Iterator<Item = &'static [Command]> {
-    layers().into_iter().flat_map(|(_, cmds)| cmds)
+    layers().flat_map(|(_, cmds)| cmds)
 }
 
 /// Find a command by name.
@@ -45,15 +60,28 @@ pub fn find(name: &str) -> Option<&'static Command> {
     tables().flatten().find(|c| c.name == name)
 }
 
-/// Run one command line.
+/// Every command's name, layer by layer.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    tables().flatten().map(|c| c.name)
+}
+
+/// Run one command line, in plain text (the in-kernel tests read this).
 pub fn run(line: &str, out: &mut dyn Write) {
+    run_styled(line, out, false);
+}
+
+/// Run one command line; with `styled`, errors are printed in the error
+/// colour (the shell's console: VGA and serial turn the sequences into
+/// colour, `color off` drops them).
+pub fn run_styled(line: &str, out: &mut dyn Write, styled: bool) {
+    let (err, reset) = if styled { (ERROR, RESET) } else { ("", "") };
     let mut words = [""; 16];
     let mut n = 0;
     for w in line.split_whitespace() {
         if n == words.len() {
             let _ = writeln!(
                 out,
-                "error: too many arguments (at most {})",
+                "{err}error: too many arguments (at most {}){reset}",
                 words.len() - 1
             );
             return;
@@ -67,29 +95,56 @@ pub fn run(line: &str, out: &mut dyn Write) {
     match find(name) {
         Some(cmd) => {
             if let Err(msg) = (cmd.run)(args, out) {
-                let _ = writeln!(out, "error: {msg}");
+                let _ = writeln!(out, "{err}error: {msg}{reset}");
                 if !cmd.args.is_empty() {
                     let _ = writeln!(out, "usage: {} {}", cmd.name, cmd.args);
                 }
             }
         }
         None => {
-            let _ = writeln!(out, "unknown command `{name}`; `help` lists them");
+            let _ = writeln!(
+                out,
+                "{err}unknown command `{name}`{reset}; `help` lists them"
+            );
         }
     }
 }
 
+/// One command: its name and arguments, then its help wrapped to fit the
+/// 80-column screen under a 6-column indent.
+fn explain(cmd: &Command, out: &mut dyn Write) {
+    const INDENT: usize = 6;
+    const WIDTH: usize = 79;
+    let _ = writeln!(out, "{} {}", cmd.name, cmd.args);
+    let mut col = 0;
+    for word in cmd.help.split(' ') {
+        if col > 0 && col + 1 + word.len() > WIDTH {
+            let _ = writeln!(out);
+            col = 0;
+        }
+        if col == 0 {
+            let _ = write!(out, "{:INDENT$}{word}", "");
+            col = INDENT + word.len();
+        } else {
+            let _ = write!(out, " {word}");
+            col += 1 + word.len();
+        }
+    }
+    let _ = writeln!(out);
+}
+
 /// `help`: every command with its arguments and one line of help.
 fn help(args: &[&str], out: &mut dyn Write) -> Outcome {
+    kit::at_most(args, 1)?;
     match args.first() {
         Some(&"all") => {
             for cmd in tables().flatten() {
-                let _ = writeln!(out, "{} {}\n      {}", cmd.name, cmd.args, cmd.help);
+                explain(cmd, out);
             }
         }
         Some(name) => {
             let cmd = find(name).ok_or_else(|| alloc::format!("no command `{name}`"))?;
-            let _ = writeln!(out, "{} {}\n      {}", cmd.name, cmd.args, cmd.help);
+            explain(cmd, out);
         }
         None => {
             // One line per layer, so the list fits the 80x25 screen.

@@ -27,19 +27,29 @@
 //! `pagedir` and `vmregions` write while they walk, so their writer must not
 //! allocate (the shell passes the console's `Out`, which does not).
 
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most};
 use crate::arch::x86::{gdt, probe};
+// course: module 06
 use crate::kernel::fault_report::write_region;
+// course: end
+// course: module 06
 use crate::kernel::heap as kheap;
+// course: end
 use crate::kernel::memory;
+// course: module 08
 use crate::kernel::proc;
+// course: end
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::plan::FrameClass;
 use crate::mm::frame::{FrameAllocator, ReserveReason};
-use crate::mm::layout::{PAGE_SIZE, RECURSIVE_INDEX};
+use crate::mm::layout::{KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, PAGE_SIZE, RECURSIVE_INDEX};
 use crate::mm::paging::{EntryFlags, MapError, Release, UnmapError, ZeroFill, recursive};
 use crate::mm::segment::{self, Descriptor};
+// course: module 06
 use crate::mm::vm::Region;
+// course: else
+// use crate::mm::layout::{KERNEL_BASE, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, LARGE_PAGE_SIZE};
+// course: end
 use crate::shell::parse_number;
 use alloc::format;
 use alloc::string::String;
@@ -58,12 +68,14 @@ pub static COMMANDS: &[Command] = &[
         help: "the kernel's mappings (or process N's), merged into runs, with their flags",
         run: pagedir,
     },
+    // course: module 06
     Command {
         name: "vmregions",
         args: "[pid=N]",
         help: "the region table: ranges, sizes, pages mapped (in process N's space with pid=N), use",
         run: vmregions,
     },
+    // course: end
     Command {
         name: "map",
         args: "<vaddr> [phys]",
@@ -113,22 +125,32 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         return Err("which address?".into());
     }
     let mut vas = [VirtAddr(0); 15];
+    at_most(args, vas.len())?;
     for (slot, arg) in vas.iter_mut().zip(args) {
         *slot = VirtAddr(parse_addr(arg)?);
     }
     for &va in &vas[..args.len()] {
+        // course: module 06
         let (walk, region) = match pid {
             None => memory::with(|m| (m.mapper().trace(va), m.regions.region_of(va))),
+            // course: module 08
             Some(pid) => proc::with_space(pid, |mapper, regions| {
                 (mapper.trace(va), regions.region_of(va))
             })
             .ok_or_else(|| format!("no live process {pid}"))?,
+            // course: else
+            // Some(pid) => return Err(format!("no process {pid}: processes come in module 8")),
+            // course: end
         };
         if let Some(pid) = pid {
             let _ = writeln!(out, "in the address space of pid {pid}:");
         }
         let _ = walk.write_indented(&mut &mut *out, "");
         write_region(out, region, va);
+        // course: else
+        // let walk = memory::with(|m| m.mapper().trace(va));
+        // let _ = walk.write_indented(&mut &mut *out, "");
+        // course: end
         let _ = write!(
             out,
             "  through PD[{RECURSIVE_INDEX}]: the PDE is at {}",
@@ -148,10 +170,9 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
 /// `pagedir`: the kernel directory's mappings, merged into runs.
 fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (pid, args) = take_pid(args)?;
-    if !args.is_empty() {
-        return Err("pagedir takes only pid=N".into());
-    }
+    at_most(&args, 0)?;
     // Writes while the memory lock is held: `out` is the console (no heap).
+    // course: module 08
     match pid {
         None => memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ())),
         Some(pid) => {
@@ -163,6 +184,13 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
     }
     .map_err(|_| String::from("the report could not be written"))?;
+    // course: else
+    // if let Some(pid) = pid {
+    //     return Err(format!("no process {pid}: processes come in module 8"));
+    // }
+    // memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ()))
+    //     .map_err(|_| String::from("the report could not be written"))?;
+    // course: end
     let _ = writeln!(
         out,
         "flags: P present W writable U user T write-through C cache-disable A accessed D dirty S 4 MiB G global; own = the mapping owns its frame"
@@ -170,20 +198,23 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     Ok(())
 }
 
+// course: module 06
 /// `vmregions`: the region table with what is mapped in each region.
 fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (pid, args) = take_pid(args)?;
-    if !args.is_empty() {
-        return Err("vmregions takes only pid=N".into());
-    }
+    at_most(&args, 0)?;
     // Writes while the memory lock is held: `out` is the console (no heap).
     if let Some(pid) = pid {
+        // course: module 08
         let _ = writeln!(out, "the address space of pid {pid}:");
         return proc::with_space(pid, |mapper, regions| {
             regions.write_report(mapper, &mut &mut *out)
         })
         .ok_or_else(|| format!("no live process {pid}"))?
         .map_err(|_| String::from("the report could not be written"));
+        // course: else
+        // return Err(format!("no process {pid}: processes come in module 8"));
+        // course: end
     }
     memory::with(|m| m.regions.write_report(&m.mapper(), &mut &mut *out))
         .map_err(|_| String::from("the report could not be written"))?;
@@ -197,19 +228,34 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     );
     Ok(())
 }
+// course: end
 
 // ---- map, unmap ----
 
+// course: module 06
 /// True for the regions `map` and `unmap` may change: the user half (but
 /// the null guard) and the kernel-private region.
 fn may_change(region: Option<Region>) -> bool {
     matches!(region, Some(r) if (r.is_user() && r.is_mappable()) || r == Region::KernelPrivate)
 }
+// course: else
+// /// True where `map` and `unmap` may change the kernel's space (before the
+// /// region table of module 6): the user half above its first 4 MiB, and
+// /// kernel private (V0xf8000000-V0xff7fffff).
+// fn may_change(va: u32) -> bool {
+//     (LARGE_PAGE_SIZE as u32..KERNEL_BASE).contains(&va)
+//         || (KERNEL_PRIVATE_START..KERNEL_TEMP_MAP_START).contains(&va)
+// }
+// course: end
 
 /// Why `map` or `unmap` refused; nothing was changed.
 enum Refusal {
     Unaligned(u32),
+    // course: module 06
     Region(VirtAddr, Option<Region>),
+    // course: else
+    // Outside(VirtAddr),
+    // course: end
     FreeFrame(Frame),
     Map(MapError),
     Unmap(UnmapError),
@@ -219,15 +265,22 @@ impl Refusal {
     fn message(&self) -> String {
         match self {
             Refusal::Unaligned(a) => format!("{a:#010x} is not page aligned (4 KiB)"),
+            // course: module 06
             Refusal::Region(va, Some(r)) => format!(
                 "{va} is in the {} region ({}): map and unmap leave it to the kernel; \
-                 use a user region or kernel private (V0xf8000000-V0xff7fffff)",
+                 use a user region or kernel private ({KernelPrivate})",
                 r.name(),
                 r.purpose()
             ),
             Refusal::Region(va, None) => format!(
-                "{va} is outside every region; use a user region or kernel private (V0xf8000000-V0xff7fffff)"
+                "{va} is outside every region; use a user region or kernel private ({KernelPrivate})"
             ),
+            // course: else
+            // Refusal::Outside(va) => format!(
+            //     "{va} is the kernel's: map and unmap leave it alone; \
+            //      use the user half or kernel private (V0xf8000000-V0xff7fffff)"
+            // ),
+            // course: end
             Refusal::FreeFrame(f) => format!(
                 "{} is free in the PMM: it would be handed out again while mapped here; \
                  `map <vaddr>` alone takes a frame from the PMM",
@@ -248,6 +301,20 @@ enum Given {
     Alias(Option<ReserveReason>),
 }
 
+/// The kernel-private region `map` may use, `V0x........-V0x........`,
+/// written from the layout's constants.
+struct KernelPrivate;
+
+impl core::fmt::Display for KernelPrivate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "V{KERNEL_PRIVATE_START:#010x}-V{:#010x}",
+            KERNEL_TEMP_MAP_START - 1
+        )
+    }
+}
+
 fn page_of(va: u32) -> Result<Page, Refusal> {
     if !VirtAddr(va).is_page_aligned() {
         return Err(Refusal::Unaligned(va));
@@ -260,14 +327,21 @@ fn map(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (va, phys) = match args {
         [va] => (parse_addr(va)?, None),
         [va, phys] => (parse_addr(va)?, Some(parse_addr(phys)?)),
-        _ => return Err("one address, and at most one frame".into()),
+        [] => return Err("which address?".into()),
+        _ => return at_most(args, 2),
     };
     let done = memory::with(|m| -> Result<(Frame, EntryFlags, Option<Given>), Refusal> {
         let page = page_of(va)?;
+        // course: module 06
         let region = m.regions.region_of(VirtAddr(va));
         if !may_change(region) {
             return Err(Refusal::Region(VirtAddr(va), region));
         }
+        // course: else
+        // if !may_change(va) {
+        //     return Err(Refusal::Outside(VirtAddr(va)));
+        // }
+        // course: end
         let Some(phys) = phys else {
             let flags = EntryFlags::WRITABLE;
             let frame = m
@@ -328,16 +402,23 @@ fn map(args: &[&str], out: &mut dyn Write) -> Outcome {
 /// `unmap <vaddr>`: remove a page from a region `map` may change; an owned
 /// frame goes back to the PMM; `invlpg` drops the TLB's copy.
 fn unmap(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 1)?;
     let [va] = args else {
-        return Err("one address, please".into());
+        return Err("which address?".into());
     };
     let va = parse_addr(va)?;
     let done = memory::with(|m| -> Result<(Frame, EntryFlags, bool), Refusal> {
         let page = page_of(va)?;
+        // course: module 06
         let region = m.regions.region_of(VirtAddr(va));
         if !may_change(region) {
             return Err(Refusal::Region(VirtAddr(va), region));
         }
+        // course: else
+        // if !may_change(va) {
+        //     return Err(Refusal::Outside(VirtAddr(va)));
+        // }
+        // course: end
         let mut mapper = m.mapper();
         let (frame, flags) = match mapper.mapping(page) {
             Some(found) => found,
@@ -412,7 +493,7 @@ fn segdemo(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (offsets, gdt_limit_too): (&[u32], bool) = match args {
         [] => (&[0x10, 0x20], true),
         [o] => (&[parse_addr(o)?], false),
-        _ => return Err("at most one offset".into()),
+        _ => return at_most(args, 1),
     };
     let base = SEGDEMO_WORDS.as_ptr() as u32;
     let limit = core::mem::size_of_val(&SEGDEMO_WORDS) as u32 - 1;
@@ -492,6 +573,20 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
                 return Err("the read through the segment gave other bytes".into());
             }
         }
+        (Err(c), Err(_)) if c.vector == crate::exception::vector::PAGE_FAULT => {
+            let linear = d.base().wrapping_add(offset);
+            let _ = writeln!(
+                out,
+                "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
+                 data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
+                 #GP(0) here), so it formed the linear address base {:#010x} + offset \
+                 {offset:#x} = {} (mod 2^32) and paging found no page there",
+                c.cr2,
+                c.error_code,
+                d.base(),
+                VirtAddr(linear)
+            );
+        }
         (Err(c), Err(_)) if c.vector == crate::exception::vector::GENERAL_PROTECTION => {
             let _ = writeln!(
                 out,
@@ -546,6 +641,20 @@ fn segdemo_code_limit(out: &mut dyn Write) -> Outcome {
                 let _ = writeln!(
                     out,
                     "         ran the retf at linear {} (base + {offset:#x}) and came back",
+                    VirtAddr(linear)
+                );
+            }
+            (Err(c), Err(_)) if c.vector == crate::exception::vector::PAGE_FAULT => {
+                let linear = d.base().wrapping_add(offset);
+                let _ = writeln!(
+                    out,
+                    "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
+                 data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
+                 #GP(0) here), so it formed the linear address base {:#010x} + offset \
+                 {offset:#x} = {} (mod 2^32) and paging found no page there",
+                    c.cr2,
+                    c.error_code,
+                    d.base(),
                     VirtAddr(linear)
                 );
             }

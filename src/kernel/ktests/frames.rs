@@ -25,15 +25,15 @@
 use crate::arch::x86;
 use crate::kassert;
 use crate::kernel::boot::boot_info;
-use crate::kernel::commands;
 use crate::kernel::interrupts::{self, TIMER_HZ};
-use crate::kernel::ktests::kit::Test;
+use crate::kernel::ktests::kit::{Test, run_command_with_room};
 use crate::kernel::memory::{self, KernelPhys, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::frames_size;
 use crate::mm::frame::{
-    AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER, ORDERS, PmmChoice, ReserveReason,
+    AnyFrameAllocator, FrameAllocator, FrameCheckError, FrameError, MAX_ORDER, ORDERS, PmmChoice,
+    ReserveReason,
 };
 use crate::mm::layout::{KERNEL_BASE, LOW_MEMORY_END, PAGE_SHIFT, PAGE_SIZE};
 use crate::mm::phys::PhysMemory;
@@ -258,9 +258,7 @@ fn tsc_per_ms() -> u64 {
 /// Run a command into a buffer reserved beforehand (so writing the output
 /// does not make the heap grow and take frames).
 fn run_command(line: &str) -> String {
-    let mut out = String::with_capacity(16 * 1024);
-    commands::run(line, &mut out);
-    out
+    run_command_with_room(line, 16 * 1024)
 }
 
 /// The number after `key` at the start of a line of `report`.
@@ -372,12 +370,12 @@ fn reports_agree() -> Result<(), String> {
 /// What the drain saw, recorded under the lock.
 struct Drain {
     before: State,
-    check_before: Result<(), &'static str>,
+    check_before: Result<(), FrameCheckError>,
     taken: usize,
     free_when_empty: usize,
     one_more: bool,
     after: State,
-    check_after: Result<(), &'static str>,
+    check_after: Result<(), FrameCheckError>,
     fault: Option<Fault>,
     cycles_take: u64,
     cycles_give: u64,
@@ -514,8 +512,8 @@ const RUNS: [(usize, usize); 9] = [
 struct Runs {
     before: State,
     after: State,
-    check_held: Result<(), &'static str>,
-    check_after: Result<(), &'static str>,
+    check_held: Result<(), FrameCheckError>,
+    check_after: Result<(), FrameCheckError>,
     fault: Option<Fault>,
 }
 
@@ -702,7 +700,7 @@ fn try_bad_frees(m: &mut Memory) -> BadFrees {
     BadFrees {
         before,
         after: state(pmm),
-        check_after: pmm.check(),
+        check_after: pmm.check().map_err(FrameCheckError::as_str),
         fault,
     }
 }

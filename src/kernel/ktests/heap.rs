@@ -1,32 +1,30 @@
-//! In-kernel tests of the kernel heap (whatever design `heap=` chose) and of
-//! the hotkey playground, run by `make test-kernel` on every design.
+//! In-kernel tests of the kernel heap, whatever design `heap=` chose (run
+//! by `make test-kernel` on every design): collections, growth through the
+//! VMM, alignment, bad frees, the lock rule, write-after-free, the design
+//! and its figures.
 //!
 //! ```text
-//!   kernel heap:  Box Vec String BTreeMap ─► growth past INITIAL_HEAP
-//!                 ─► alignment 1..4096 ─► bad frees refused, check() ok
-//!                 ─► poison on: a write after free is named by heapcheck
-//!   playground:   keys through KernelHost::hotkey, output captured in a String
-//!                 boot `p` | `4 9 p` | `9 9 9` | `4 4 e e e` | counts >= 10
-//!   commands:     heap, heapcheck, alloc/free (good and bad), playground N
+//!   Box Vec String BTreeMap ─► growth past INITIAL_HEAP ─► alignment 1..4096
+//!   ─► bad frees refused, check() ok ─► growth under the memory lock: named error
+//!   the design heap= chose ─► stats ─► a burst ─► growth ─► bad frees counted
 //! ```
 
 use crate::kassert;
-use crate::kernel::commands;
+use crate::kernel::boot::boot_info;
 use crate::kernel::heap::{self as kheap, GrowFailure, INITIAL_HEAP};
-use crate::kernel::host::KernelHost;
-use crate::kernel::ktests::kit::Test;
+use crate::kernel::ktests::kit::{
+    HeapBlock, Test, TestResult, fill, heap_stats, holds, kernel_heap_ok, run_command,
+};
 use crate::kernel::memory;
-use crate::kernel::playground;
 use crate::mm::heap::HeapBackend;
-use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
+use crate::mm::heap::HeapKind;
 use crate::mm::layout::PAGE_SIZE;
-use crate::shell::Host;
+use alloc::alloc::{Layout, dealloc};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::alloc::Layout;
 use core::ptr::NonNull;
 
 pub static TESTS: &[Test] = &[
@@ -55,57 +53,26 @@ pub static TESTS: &[Test] = &[
         run: write_after_free,
     },
     Test {
-        name: "playground_boot_p_one_block_of_scale_a",
-        run: boot_p,
+        name: "family_heap_is_the_one_chosen_at_boot",
+        run: heap_is_the_one_chosen,
     },
     Test {
-        name: "playground_4_9_p_splits_like_shompos",
-        run: keys_4_9_p,
+        name: "family_heap_stats_are_sane",
+        run: heap_stats_are_sane,
     },
     Test {
-        name: "playground_third_9_is_out_of_memory",
-        run: three_nines,
+        name: "family_heap_burst_keeps_check_passing",
+        run: heap_burst,
     },
     Test {
-        name: "playground_stacks_and_counts_past_ten",
-        run: stacks_and_counts,
+        name: "family_heap_grows_through_the_vmm",
+        run: heap_grows,
     },
     Test {
-        name: "heap_commands_alloc_free_check_playground",
-        run: commands_work,
+        name: "family_heap_refuses_and_counts_bad_frees",
+        run: heap_bad_frees,
     },
 ];
-
-/// The old hang: an allocation that needs the heap to grow, made inside
-/// `memory::with`, spun for ever on the memory lock its own caller held.
-/// Now the grow hook does not wait: the allocation fails, the failure is
-/// `GrowFailure::MemoryLocked`, and the heap is intact.
-fn growth_under_memory_lock() -> Result<(), String> {
-    let _ = kheap::take_grow_failure();
-    // Larger than all the heap has mapped: no free block can hold it.
-    let size = (kheap::mapped_bytes() + PAGE_SIZE).next_power_of_two();
-    let layout = Layout::from_size_align(size, PAGE_SIZE).map_err(|e| format!("{e}"))?;
-    let r = memory::with(|_| kheap::allocate(layout));
-    let failure = kheap::take_grow_failure();
-    if let Ok(p) = r {
-        let _ = kheap::deallocate(p, layout);
-        return Err(format!("{size} bytes were allocated under the memory lock"));
-    }
-    kassert!(
-        failure == Some(GrowFailure::MemoryLocked),
-        "the growth under the memory lock failed with {failure:?}, not MemoryLocked"
-    );
-    kernel_heap_ok()
-}
-
-/// The kernel heap's own verdict.
-fn kernel_heap_ok() -> Result<(), String> {
-    match kheap::with(|h| HeapBackend::check(h)) {
-        Some(Ok(())) => Ok(()),
-        Some(Err(e)) => Err(format!("{} heap check: {e}", kheap::kind().name())),
-        None => Err("no kernel heap".into()),
-    }
-}
 
 fn collections() -> Result<(), String> {
     let b = Box::new([0x5A5A_5A5Au32; 256]);
@@ -276,6 +243,28 @@ fn bad_free() -> Result<(), String> {
     kernel_heap_ok()
 }
 
+/// The old hang: an allocation that needs the heap to grow, made inside
+/// `memory::with`, spun for ever on the memory lock its own caller held.
+/// Now the grow hook does not wait: the allocation fails, the failure is
+/// `GrowFailure::MemoryLocked`, and the heap is intact.
+fn growth_under_memory_lock() -> Result<(), String> {
+    let _ = kheap::take_grow_failure();
+    // Larger than all the heap has mapped: no free block can hold it.
+    let size = (kheap::mapped_bytes() + PAGE_SIZE).next_power_of_two();
+    let layout = Layout::from_size_align(size, PAGE_SIZE).map_err(|e| format!("{e}"))?;
+    let r = memory::with(|_| kheap::allocate(layout));
+    let failure = kheap::take_grow_failure();
+    if let Ok(p) = r {
+        let _ = kheap::deallocate(p, layout);
+        return Err(format!("{size} bytes were allocated under the memory lock"));
+    }
+    kassert!(
+        failure == Some(GrowFailure::MemoryLocked),
+        "the growth under the memory lock failed with {failure:?}, not MemoryLocked"
+    );
+    kernel_heap_ok()
+}
+
 /// Poison on (as the `poison` boot option does), free a block, write into
 /// it: `check()` and the `heapcheck` command name the block; with the byte
 /// restored the heap checks clean again. Designs that do not poison say so.
@@ -308,7 +297,7 @@ fn write_after_free() -> Result<(), String> {
         })
     })
     .flatten();
-    let out = run("heapcheck");
+    let out = run_command("heapcheck");
     // SAFETY: undo the write: the byte is the poison again.
     unsafe { last.write_volatile(POISON) };
     let clean = kernel_heap_ok();
@@ -327,247 +316,162 @@ fn write_after_free() -> Result<(), String> {
     clean
 }
 
-// ----- the playground, through the real hotkey path ------------------------------
-
-/// Reset the playground to its boot state (1 KiB, scales 4..A) and return its
-/// heap's first address.
-fn fresh_playground() -> Result<usize, String> {
-    playground::resize_playground(DEFAULT_MAX_SCALE).map_err(|e| format!("{e}"))?;
-    Ok(playground::with_playground(|p| p.heap().start_addr()))
-}
-
-/// Press `keys` in hotkey mode and return what was printed.
-fn press(keys: &str) -> Result<String, String> {
-    let mut host = KernelHost::new();
-    let mut out = String::new();
-    for c in keys.chars().filter(|c| !c.is_whitespace()) {
-        kassert!(host.hotkey(c, &mut out), "`{c}` is not a hotkey");
-    }
-    Ok(out)
-}
-
-/// `p`'s output for counts of scales 4..A.
-fn counts(c: [usize; 7]) -> String {
-    let mut s = String::from("free_block counts:\n");
-    for (i, n) in c.iter().enumerate() {
-        s += &format!("{n} free blocks of scale {:X}\n", i + 4);
-    }
-    s
-}
-
-fn playground_ok() -> Result<(), String> {
-    playground::with_playground(|p| p.heap().check())
-        .map(|_| ())
-        .map_err(|e| format!("playground check: {e}"))
-}
-
-fn boot_p() -> Result<(), String> {
-    fresh_playground()?;
-    let out = press("p")?;
-    let want = counts([0, 0, 0, 0, 0, 0, 1]);
-    kassert!(out == want, "p printed:\n{out}want:\n{want}");
-    playground_ok()
-}
-
-fn keys_4_9_p() -> Result<(), String> {
-    let base = fresh_playground()?;
-    let out = press("4 9 p")?;
-    let want = format!(
-        "slot 4: allocate(1) -> {:#010X} (scale 4)\nslot 9: allocate(248) -> {:#010X} (scale 9)\n{}",
-        base + 9,
-        base + 512 + 9,
-        counts([1, 1, 1, 1, 1, 0, 0])
-    );
-    kassert!(out == want, "4 9 p printed:\n{out}want:\n{want}");
-    playground_ok()?;
-    fresh_playground().map(|_| ())
-}
-
-fn three_nines() -> Result<(), String> {
-    fresh_playground()?;
-    let out = press("9 9 9")?;
-    let lines: Vec<&str> = out.lines().collect();
-    kassert!(lines.len() == 3, "9 9 9 printed:\n{out}");
+fn heap_is_the_one_chosen() -> TestResult {
+    let asked = boot_info().option("heap");
+    let expect = asked
+        .and_then(|v| HeapKind::parse(v).ok())
+        .unwrap_or(HeapKind::Buddy);
+    let kind = kheap::kind();
+    kassert!(kind == expect, "heap= {asked:?} but the heap is {kind:?}");
+    let name = kheap::with(|h| h.name());
     kassert!(
-        lines[0].starts_with("slot 9: allocate(248) -> 0x") && lines[0].ends_with("(scale 9)"),
-        "first 9: {}",
-        lines[0]
+        name == Some(kind.name()),
+        "the global allocator says {name:?}, the kernel {}",
+        kind.name()
+    );
+    Ok(())
+}
+
+fn heap_stats_are_sane() -> TestResult {
+    let before = heap_stats()?;
+    // black_box: without it the compiler may drop the allocation altogether.
+    let boxed = core::hint::black_box(alloc::boxed::Box::new(0x5A5A_5A5Au32));
+    let s = heap_stats()?;
+    kassert!(s.size > 0, "empty heap: {s:?}");
+    kassert!(s.used + s.free == s.size, "used + free != size: {s:?}");
+    kassert!(s.largest_free <= s.free, "largest free above free: {s:?}");
+    kassert!(
+        s.allocations == before.allocations + 1,
+        "a Box did not count: {before:?} -> {s:?}"
     );
     kassert!(
-        lines[1].starts_with("slot 9: allocate(248) -> 0x") && lines[0] != lines[1],
-        "second 9: {}",
-        lines[1]
+        s.used > before.used,
+        "a Box used nothing: {before:?} -> {s:?}"
     );
-    kassert!(lines[2] == "Out of memory!", "third 9: {}", lines[2]);
-    let p = press("p")?;
-    kassert!(p == counts([0; 7]), "after 9 9 9, p printed:\n{p}");
-    playground_ok()?;
-    fresh_playground().map(|_| ())
-}
-
-fn stacks_and_counts() -> Result<(), String> {
-    let base = fresh_playground()?;
-    // A second press stacks a block; its free key frees the newest first.
-    let out = press("4 4 e e e")?;
-    let want = format!(
-        "slot 4: allocate(1) -> {a:#010X} (scale 4)\nslot 4: allocate(1) -> {b:#010X} (scale 4)\n\
-         slot 4: free({b:#010X})\nslot 4: free({a:#010X})\nslot 4 is empty\n",
-        a = base + 9,
-        b = base + 16 + 9
-    );
-    kassert!(out == want, "4 4 e e e printed:\n{out}want:\n{want}");
+    let mapped = kheap::mapped_bytes();
     kassert!(
-        press("p")? == counts([0, 0, 0, 0, 0, 0, 1]),
-        "nothing leaked"
+        s.size <= mapped,
+        "the heap manages {} bytes but only {mapped} are mapped",
+        s.size
     );
-    // Slots 1 and 4 take 16-byte buddies in turn; freeing slot 1 leaves 12
-    // free blocks of scale 4 whose buddies are used: a count of two digits.
-    press(&"14".repeat(12))?;
-    let frees = press(&"a".repeat(12))?;
     kassert!(
-        frees.lines().count() == 12 && frees.lines().all(|l| l.starts_with("slot 1: free(0x")),
-        "a x12 printed:\n{frees}"
+        s.fragmentation_permille() <= 1000,
+        "fragmentation {}",
+        s.fragmentation_permille()
     );
-    let out = press("p")?;
-    // 24 blocks of 16 bytes were taken: 640 bytes = 512 + 128 are left whole.
-    let want = counts([12, 0, 0, 1, 0, 1, 0]);
-    kassert!(out == want, "p printed:\n{out}want:\n{want}");
-    playground_ok()?;
-    fresh_playground().map(|_| ())
-}
-
-// ----- the commands, output captured -----------------------------------------------
-
-fn run(line: &str) -> String {
-    let mut out = String::new();
-    commands::run(line, &mut out);
-    out
-}
-
-/// The address after `-> ` in an `alloc` line.
-fn returned_addr(out: &str) -> Result<usize, String> {
-    let hex = out
-        .split("-> 0x")
-        .nth(1)
-        .and_then(|s| s.get(..8))
-        .ok_or(format!("no address in {out:?}"))?;
-    usize::from_str_radix(hex, 16).map_err(|e| format!("{hex}: {e}"))
-}
-
-fn commands_work() -> Result<(), String> {
-    let kind = kheap::kind().name();
-    let out = run("heap");
+    kassert!(*boxed == 0x5A5A_5A5A, "the Box lost its value");
+    drop(boxed);
+    let after = heap_stats()?;
     kassert!(
-        out.starts_with(&format!("kernel heap: {kind} design")),
-        "heap:\n{out}"
+        after.allocations == before.allocations,
+        "the Box was not given back: {before:?} -> {after:?}"
     );
-    if kind == "buddy" {
+    kernel_heap_ok()
+}
+
+fn heap_burst() -> TestResult {
+    const N: usize = 300;
+    let mut live: Vec<(NonNull<u8>, Layout, u8)> = Vec::with_capacity(N);
+    let bad = kheap::bad_frees();
+    let before = heap_stats()?;
+    for i in 0..N {
+        let size = 1 + (i * 73) % 2000;
+        let align = 1 << (i % 13).min(12);
+        let layout = Layout::from_size_align(size, align).map_err(|e| format!("{e}"))?;
+        // SAFETY: non-zero size.
+        let p = NonNull::new(unsafe { alloc::alloc::alloc(layout) })
+            .ok_or_else(|| format!("allocation {i} ({size} bytes, align {align}) failed"))?;
         kassert!(
-            out.contains("scale        bytes  free blocks    free bytes")
-                && out.contains("\n    4           16 ")
-                && out.contains("free: "),
-            "heap table:\n{out}"
+            (p.as_ptr() as usize).is_multiple_of(align),
+            "{p:?} not aligned to {align}"
         );
-    } else {
-        kassert!(out.contains("heap's dump:"), "heap dump:\n{out}");
+        fill(p.as_ptr() as usize, size, i as u8);
+        live.push((p, layout, i as u8));
     }
-
-    let out = run("alloc 100");
+    let mid = heap_stats()?;
     kassert!(
-        out.starts_with("alloc(100, align 8) -> 0x"),
-        "alloc:\n{out}"
+        mid.allocations == before.allocations + N,
+        "{N} allocations counted as {}",
+        mid.allocations - before.allocations
     );
-    let addr = returned_addr(&out)?;
-    kassert!(addr.is_multiple_of(8), "{addr:#x} not 8-aligned");
-    // An interior pointer of our own block: refused, the block stays ours.
-    let out = run(&format!("free {:#x}", addr + 4));
-    kassert!(
-        out.starts_with(&format!("error: free({:#010X}) refused: ", addr + 4))
-            && !out.contains("heap bug"),
-        "interior free:\n{out}"
-    );
-    let list = run("alloc");
-    kassert!(
-        list.contains(&format!("{addr:#010X}  100 bytes, align 8")),
-        "alloc's table lost the block:\n{list}"
-    );
-    let out = run(&format!("free {addr:#x}"));
-    kassert!(
-        out == format!("free({addr:#010X}): 100 bytes (align 8) returned to the kernel heap\n"),
-        "free:\n{out}"
-    );
-    // Again: a double free (or a block someone took since): refused.
-    let out = run(&format!("free {addr:#x}"));
-    kassert!(
-        out.starts_with(&format!("error: free({addr:#010X}) refused: ")),
-        "double free:\n{out}"
-    );
-    if kind == "buddy" {
+    kassert!(mid.used + mid.free == mid.size, "{mid:?}");
+    kernel_heap_ok()?;
+    // Free every other block, check, then the rest.
+    let mut i = 0;
+    live.retain(|&(p, layout, v)| {
+        i += 1;
+        if i % 2 == 0 {
+            return true;
+        }
+        // SAFETY: allocated above with this layout, freed once.
+        unsafe { dealloc(p.as_ptr(), layout) };
+        let _ = v;
+        false
+    });
+    kernel_heap_ok()?;
+    for (p, layout, v) in live.drain(..) {
         kassert!(
-            out.contains("double free") || out.contains("the kernel itself uses"),
-            "double free reason:\n{out}"
+            holds(p.as_ptr() as usize, layout.size(), v),
+            "block {v} at {p:?} was overwritten"
         );
+        // SAFETY: allocated above with this layout, freed once.
+        unsafe { dealloc(p.as_ptr(), layout) };
     }
-    let out = run("free 0x1000");
+    let after = heap_stats()?;
     kassert!(
-        out.starts_with("error: free(0x00001000) refused: ") && out.contains("outside the heap"),
-        "wild free:\n{out}"
+        after.allocations == before.allocations,
+        "allocations {} before, {} after freeing everything",
+        before.allocations,
+        after.allocations
     );
-    let out = run("free twelve");
-    kassert!(
-        out.starts_with("error: `twelve`: not a number"),
-        "bad argument:\n{out}"
-    );
-    let out = run("heapcheck");
-    kassert!(
-        out.lines().count() == 2
-            && out.lines().all(|l| l.contains(": heap ok: "))
-            && out.starts_with(&format!("kernel heap ({kind}): heap ok")),
-        "heapcheck:\n{out}"
-    );
+    kassert!(kheap::bad_frees() == bad, "a good free was refused");
+    kernel_heap_ok()
+}
 
-    // playground <max-scale> resizes (and empties) the playground.
-    press("4 9")?;
-    let out = run("playground 12");
+fn heap_grows() -> TestResult {
+    let s = heap_stats()?;
+    let mapped = kheap::mapped_bytes();
+    let grown = kheap::times_grown();
+    // More than the largest free block (and more than is free): the heap
+    // must ask the VMM for pages.
+    let size = s.free + 64 * 1024;
+    let block = HeapBlock::new(size, 8)?;
     kassert!(
-        out.starts_with("playground reset: 4096-byte buddy heap at 0x")
-            && out.ends_with("scales 4..C; every slot emptied (2 blocks dropped)\n"),
-        "playground 12:\n{out}"
+        kheap::times_grown() > grown,
+        "a {size}-byte block came without growing ({s:?})"
     );
-    let p = press("p")?;
+    let now = kheap::mapped_bytes();
+    kassert!(now > mapped, "mapped {mapped} -> {now}");
+    fill(block.addr(), size, 0xC3);
+    kassert!(holds(block.addr(), size, 0xC3), "the grown block lost data");
+    let with = heap_stats()?;
+    kassert!(with.size > s.size, "size {} -> {}", s.size, with.size);
+    drop(block);
+    kernel_heap_ok()
+}
+
+fn heap_bad_frees() -> TestResult {
+    let bad = kheap::bad_frees();
+    let layout = Layout::new::<u64>();
+    let p = kheap::allocate(layout).map_err(|e| format!("allocate: {e}"))?;
+    kheap::deallocate(p, layout).map_err(|e| format!("first free: {e}"))?;
+    let before = heap_stats()?;
+    let twice = kheap::deallocate(p, layout);
+    kassert!(twice.is_err(), "a double free was accepted");
+    static OUTSIDE: u64 = 0;
+    let wild = NonNull::from(&OUTSIDE).cast::<u8>();
+    let r = kheap::deallocate(wild, layout);
+    kassert!(r.is_err(), "a pointer outside the heap was accepted");
     kassert!(
-        p.ends_with("0 free blocks of scale B\n1 free blocks of scale C\n"),
-        "p after playground 12:\n{p}"
+        kheap::bad_frees() == bad + 2,
+        "bad frees {} -> {}",
+        bad,
+        kheap::bad_frees()
     );
-    for bad in ["4", "17", "x"] {
-        let out = run(&format!("playground {bad}"));
-        kassert!(
-            out.starts_with(&format!("error: `{bad}`: ")),
-            "playground {bad}:\n{out}"
-        );
-    }
-    let out = run("playground");
+    let after = heap_stats()?;
     kassert!(
-        out.starts_with("playground: 4096-byte buddy heap at 0x")
-            && out.contains("slots: all empty"),
-        "playground:\n{out}"
-    );
-    let out = run("heapmap playground");
-    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("0x")).collect();
-    kassert!(
-        rows.len() == 4
-            && rows.iter().all(|r| r.len() == 11 + 64)
-            && rows[0][11..].starts_with('+')
-            && rows.iter().map(|r| &r[11..]).collect::<String>()[1..]
-                .bytes()
-                .all(|b| b == b'.'),
-        "heapmap of a 4 KiB playground:\n{out}"
-    );
-    fresh_playground()?;
-    kassert!(
-        run("heapmap").contains("\n0x")
-            && run("heapmap nowhere").starts_with("error: no heap `nowhere`"),
-        "heapmap arguments"
+        after == before,
+        "a refused free changed the heap: {before:?} -> {after:?}"
     );
     kernel_heap_ok()
 }

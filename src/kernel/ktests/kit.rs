@@ -1,7 +1,20 @@
-//! What every in-kernel test file needs: the [`Test`] entry of a table and
-//! the `kassert!` macro that fails a test with a message.
+//! What the in-kernel test files share: the [`Test`] entry of a table, the
+//! `kassert!` macro that fails a test with a message, running a command
+//! into a `String`, the kernel heap's own verdict, and heap blocks to test
+//! allocators over.
 
+use crate::kernel::commands;
+use crate::kernel::heap as kheap;
+use crate::kernel::host::KernelHost;
+use crate::kernel::playground;
+use crate::mm::family::Range;
+use crate::mm::heap::HeapBackend;
+use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
+use crate::shell::Host;
+use alloc::alloc::{Layout, alloc_zeroed, dealloc};
+use alloc::format;
 use alloc::string::String;
+use core::ptr::NonNull;
 
 /// One in-kernel test.
 pub struct Test {
@@ -17,4 +30,117 @@ macro_rules! kassert {
             return Err(alloc::format!($($msg)*));
         }
     };
+}
+
+/// What a test returns: `Err` carries the failure message.
+pub type TestResult = Result<(), String>;
+
+/// Run a command line and return what it printed.
+pub fn run_command(line: &str) -> String {
+    run_command_with_room(line, 0)
+}
+
+/// Like [`run_command`], into a `String` with `bytes` reserved beforehand
+/// (so writing the output does not make the heap grow and take frames).
+pub fn run_command_with_room(line: &str, bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes);
+    commands::run(line, &mut out);
+    out
+}
+
+/// Run a command line and check that its output holds every one of `want`
+/// and none of `not` (the output is dropped before returning, so heap
+/// figures taken after it do not count it).
+pub fn expect_output(line: &str, want: &[&str], not: &[&str]) -> TestResult {
+    let out = run_command(line);
+    for w in want {
+        kassert!(out.contains(w), "`{line}` printed no `{w}`:\n{out}");
+    }
+    for n in not {
+        kassert!(!out.contains(n), "`{line}` printed `{n}`:\n{out}");
+    }
+    Ok(())
+}
+
+/// The kernel heap's own verdict.
+pub fn kernel_heap_ok() -> Result<(), String> {
+    match kheap::with(|h| HeapBackend::check(h)) {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(format!("{} heap check: {e}", kheap::kind().name())),
+        None => Err("no kernel heap".into()),
+    }
+}
+
+/// A block of kernel heap memory, zeroed and given back when dropped.
+pub struct HeapBlock {
+    pub ptr: NonNull<u8>,
+    pub layout: Layout,
+}
+
+impl HeapBlock {
+    pub fn new(size: usize, align: usize) -> Result<HeapBlock, String> {
+        let layout = Layout::from_size_align(size, align).map_err(|e| format!("{e}"))?;
+        // SAFETY: tests ask for non-zero sizes.
+        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).ok_or_else(|| {
+            format!(
+                "the kernel heap has no {size} bytes (grown {} times: {:?})",
+                kheap::times_grown(),
+                kheap::stats()
+            )
+        })?;
+        Ok(HeapBlock { ptr, layout })
+    }
+    pub fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+    pub fn range(&self) -> Range {
+        Range {
+            address: self.addr(),
+            size: self.layout.size(),
+            alignment: 0,
+        }
+    }
+}
+
+impl Drop for HeapBlock {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout; freed once.
+        unsafe { dealloc(self.ptr.as_ptr(), self.layout) };
+    }
+}
+
+/// Fill `len` bytes at `addr` with `v`.
+pub fn fill(addr: usize, len: usize, v: u8) {
+    // SAFETY: callers pass memory they own.
+    unsafe { core::ptr::write_bytes(addr as *mut u8, v, len) };
+}
+
+/// True when every one of `len` bytes at `addr` is `v`.
+pub fn holds(addr: usize, len: usize, v: u8) -> bool {
+    // SAFETY: callers pass memory they own.
+    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
+        .iter()
+        .all(|&b| b == v)
+}
+
+/// The kernel heap's statistics, or why there are none.
+pub fn heap_stats() -> Result<crate::mm::heap::HeapStats, String> {
+    kheap::stats().ok_or_else(|| String::from("no kernel heap"))
+}
+
+/// Reset the playground to its boot state (1 KiB, scales 4..A) and return its
+/// heap's first address.
+pub fn fresh_playground() -> Result<usize, String> {
+    playground::resize_playground(DEFAULT_MAX_SCALE).map_err(|e| format!("{e}"))?;
+    Ok(playground::with_playground(|p| p.heap().start_addr()))
+}
+
+/// Press `keys` in hotkey mode and return what was printed.
+pub fn press(keys: &str) -> Result<String, String> {
+    let mut host = KernelHost::new();
+    let mut out = String::new();
+    for c in keys.chars().filter(|c| !c.is_whitespace()) {
+        kassert!(host.hotkey(c, &mut out), "`{c}` is not a hotkey");
+    }
+    Ok(out)
 }

@@ -2,38 +2,70 @@
 //! `test NAME ... ok|FAILED`, then a closing `N passed, N failed` line, and
 //! QEMU leaves through `isa-debug-exit` with the outcome.
 //!
-//! One file per subject, each a table of [`kit::Test`]s; this runner on top.
+//! One file per subject (foundation, the kernel heap, the playground, the
+//! heap commands, frames, paging, the allocator family, the channel), each
+//! a table of [`kit::Test`]s over the shared helpers of [`kit`]; this
+//! runner on top.
 
+pub mod channel;
 pub mod family;
 pub mod foundation;
 pub mod frames;
 pub mod heap;
+pub mod heap_commands;
 pub mod kit;
 pub mod paging;
+pub mod playground;
 pub mod user;
 
+use crate::kernel::boot::boot_info;
 use crate::kernel::halt;
 use crate::println;
 use kit::Test;
 
-/// Every table of tests, layer by layer.
-fn all() -> [&'static [Test]; 6] {
+/// Every table of tests, subject by subject, layer by layer.
+fn all() -> [&'static [Test]; 9] {
     [
         foundation::TESTS,
         heap::TESTS,
+        playground::TESTS,
+        heap_commands::TESTS,
         frames::TESTS,
         paging::TESTS,
         family::TESTS,
+        channel::TESTS,
         user::TESTS,
     ]
+}
+
+/// With `teststop` on the command line, one test more runs last: it stops
+/// the kernel (a kernel stack overflow, a double fault) to show that a fatal
+/// fault in test mode still reports the true totals and names the test.
+static STOP: &[Test] = &[Test {
+    name: "stop_the_kernel_on_purpose",
+    run: stop_the_kernel,
+}];
+
+fn stop_the_kernel() -> Result<(), alloc::string::String> {
+    let mut out = alloc::string::String::new();
+    crate::kernel::commands::run("fault stack", &mut out);
+    Err(alloc::format!("`fault stack` returned: {out}"))
 }
 
 /// Run every in-kernel test, print the summary and leave QEMU.
 pub fn run_all() -> ! {
     println!("running in-kernel tests");
     let (mut passed, mut failed) = (0, 0);
-    for test in all().into_iter().flatten() {
-        match (test.run)() {
+    let stop: &[Test] = if boot_info().flag("teststop") {
+        STOP
+    } else {
+        &[]
+    };
+    for test in all().into_iter().flatten().chain(stop) {
+        halt::test_started(Some(test.name));
+        let outcome = (test.run)();
+        halt::test_finished(outcome.is_ok());
+        match outcome {
             Ok(()) => {
                 passed += 1;
                 println!("test {} ... ok", test.name);

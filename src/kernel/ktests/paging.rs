@@ -8,11 +8,10 @@
 
 use crate::arch::x86::{self, probe};
 use crate::kassert;
-use crate::kernel::commands;
 use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
-use crate::kernel::ktests::kit::Test;
+use crate::kernel::ktests::kit::{Test, run_command};
 use crate::kernel::memory::{self, KernelPhys};
-use crate::kernel::stack::{boot_stack, stack_note};
+use crate::kernel::stack::{boot_stack, kernel_stacks, stack_note};
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE, RECURSIVE_DIRECTORY, RECURSIVE_INDEX};
@@ -42,6 +41,10 @@ pub static TESTS: &[Test] = &[
     Test {
         name: "paging_guard_page_below_boot_stack_unmapped",
         run: guard_page_unmapped,
+    },
+    Test {
+        name: "paging_every_kernel_stack_has_an_unmapped_guard_page",
+        run: every_stack_has_a_guard,
     },
     Test {
         name: "paging_recursive_slot_shows_the_directory",
@@ -315,6 +318,43 @@ fn guard_page_unmapped() -> Result<(), String> {
     Ok(())
 }
 
+/// Every kernel stack (the boot stack and the 16 KiB double-fault stack)
+/// sits right above a page that is not mapped: a write just below its
+/// bottom, where an overflowing push would land, faults (not present)
+/// instead of corrupting what lies below.
+fn every_stack_has_a_guard() -> Result<(), String> {
+    for (name, guard, bottom, top) in kernel_stacks() {
+        kassert!(
+            bottom - guard == PAGE_SIZE as u32 && top > bottom,
+            "{name}: guard {guard:#x}, bottom {bottom:#x}, top {top:#x}"
+        );
+        let (g, b, t) = memory::with(|m| {
+            let mapper = m.mapper();
+            (
+                mapper.translate(VirtAddr(guard)),
+                mapper.translate(VirtAddr(bottom)),
+                mapper.translate(VirtAddr(top - 4)),
+            )
+        });
+        kassert!(g.is_none(), "{name}: the guard page maps to {g:?}");
+        kassert!(
+            b.is_some() && t.is_some(),
+            "{name} is not mapped: {b:?} {t:?}"
+        );
+        // The first push past the bottom: 4 bytes below it.
+        let below = bottom - 4;
+        // SAFETY: the probe catches the fault; the address is the guard
+        // page, which nothing uses, so a write that did land would harm nothing.
+        let wrote = probe::quietly(|| unsafe { probe::write_u32(below, 0xDEAD_BEEF) });
+        let code = caught_page_fault(wrote, below)?;
+        kassert!(
+            !code.contains(PageFaultCode::PRESENT) && code.contains(PageFaultCode::WRITE),
+            "{name}: {code}"
+        );
+    }
+    Ok(())
+}
+
 /// Through PD[1023], the directory appears at 0xFFFFF000 and the tables at
 /// 0xFFC00000: the entries read there are the ones the mapper reads.
 fn recursive_slot() -> Result<(), String> {
@@ -452,11 +492,7 @@ fn heap_grows() -> Result<(), String> {
 /// free frames, map a fresh frame and give it back, and alias a used frame
 /// read-only.
 fn map_commands() -> Result<(), String> {
-    let run = |line: &str| {
-        let mut out = String::new();
-        commands::run(line, &mut out);
-        out
-    };
+    let run = run_command;
     let free = || memory::with(|m| m.frames.free_count());
     let (heap_page, kernel_pd) = (KERNEL_HEAP_START, RECURSIVE_DIRECTORY);
     for line in [
@@ -547,11 +583,7 @@ fn map_commands() -> Result<(), String> {
 /// map draws a frame and a page table, each unmap gives both back, so the
 /// free count ends exactly where it began (it lost 100 frames before).
 fn map_unmap_areas_is_frame_exact() -> Result<(), String> {
-    let run = |line: &str| {
-        let mut out = String::new();
-        crate::kernel::commands::run(line, &mut out);
-        out
-    };
+    let run = run_command;
     let free = || memory::with(|m| m.frames.free_count());
     let before = free();
     let areas = (0..100u32).map(|i| 0x1000_0000 + i * crate::mm::layout::LARGE_PAGE_SIZE as u32);
@@ -578,11 +610,7 @@ fn map_unmap_areas_is_frame_exact() -> Result<(), String> {
 /// `ffree` refuses a falloc run while `map` shows one of its frames, naming
 /// the page; after `unmap` it frees the run.
 fn ffree_refuses_a_mapped_frame() -> Result<(), String> {
-    let run = |line: &str| {
-        let mut out = String::new();
-        crate::kernel::commands::run(line, &mut out);
-        out
-    };
+    let run = run_command;
     let free = || memory::with(|m| m.frames.free_count());
     let before = free();
     let out = run("falloc 2");

@@ -43,7 +43,7 @@ pub fn init() {
     sched::init();
     idt::set_syscall_handler(syscall::dispatch);
     idt::set_user_return_hook(sched::on_user_return);
-    crate::kernel::interrupts::USER_EXCEPTION.call_once(|| sched::user_exception);
+    crate::kernel::interrupts::set_user_exception_handler(sched::user_exception);
 }
 
 /// Start program `name` with `args` (its name first) as a child of the
@@ -97,7 +97,7 @@ pub fn foreground(pid: u32, out: &mut dyn Write) {
         if !alive {
             break;
         }
-        while let Some(key) = interrupts::next_key() {
+        while let Some((key, _source)) = interrupts::next_key() {
             match key {
                 Key::Ctrl('c') => {
                     let _ = writeln!(out, "^C");
@@ -162,7 +162,7 @@ pub fn with_space<R>(
 ) -> Option<R> {
     use crate::kernel::memory::{self, KernelPhys};
     x86::without_interrupts(|| {
-        let mut t = table::TABLE.lock();
+        let mut t = table::lock_table();
         let space = t.by_pid(pid)?.space.as_mut()?;
         Some(memory::with(|m| {
             let mut mapper = space.mapper(&KernelPhys, &crate::mm::paging::NoFlush);

@@ -2,7 +2,7 @@
 //! on the timer for code interrupted in ring 3, and where kernel code blocks.
 //! Also the user-exception handler (demand paging or death) and the reaper.
 
-use super::table::{ExitKind, MAX_PROCS, SHARED, SLICE_TICKS, State, TABLE};
+use super::table::{ExitKind, MAX_PROCS, SLICE_TICKS, State, lock_shared, lock_table};
 use crate::arch::x86::{self, gdt, usermode};
 use crate::exception::{InterruptFrame, vector};
 use crate::kernel::memory::{self, Invlpg, KernelPhys};
@@ -26,7 +26,7 @@ fn now() -> u32 {
 /// True when some process is ready to run (sleepers whose time came are woken).
 pub fn any_ready() -> bool {
     x86::without_interrupts(|| {
-        let mut t = TABLE.lock();
+        let mut t = lock_table();
         t.wake_sleepers(now());
         t.slots.iter().flatten().any(|p| p.state == State::Ready)
     })
@@ -42,7 +42,7 @@ pub fn yield_now() {
 /// picked again (never, for a zombie).
 pub fn schedule() {
     let (from, to, cr3, esp0) = {
-        let mut guard = TABLE.lock();
+        let mut guard = lock_table();
         let t = &mut *guard;
         t.wake_sleepers(now());
         let kernel = MAX_PROCS;
@@ -115,7 +115,7 @@ pub fn schedule() {
 pub fn reap() {
     loop {
         let taken = x86::without_interrupts(|| {
-            let mut t = TABLE.lock();
+            let mut t = lock_table();
             let current = t.current;
             for (i, slot) in t.slots.iter_mut().enumerate() {
                 let Some(p) = slot.as_deref_mut() else {
@@ -135,7 +135,7 @@ pub fn reap() {
             return;
         };
         x86::without_interrupts(|| {
-            let mut shared = SHARED.lock();
+            let mut shared = lock_shared();
             memory::with(|m| {
                 if let Some(space) = space
                     && let Err(e) = space.destroy(&KernelPhys, &mut m.frames, UserFrames::FreeOwned)
@@ -159,7 +159,7 @@ pub fn reap() {
 /// over or the process has ended.
 pub fn on_user_return(_frame: &mut InterruptFrame) {
     let (dying, over) = {
-        let mut t = TABLE.lock();
+        let mut t = lock_table();
         let over = now().wrapping_sub(t.slice_start) >= SLICE_TICKS;
         let dying = t.current_mut().is_none_or(|p| p.state != State::Running);
         (dying, over)
@@ -173,7 +173,7 @@ pub fn on_user_return(_frame: &mut InterruptFrame) {
 /// the instruction runs again; a breakpoint is reported; anything else
 /// kills the process with a report naming the address, region and cause.
 pub fn user_exception(frame: &mut InterruptFrame, cr2: u32) {
-    let mut t = TABLE.lock();
+    let mut t = lock_table();
     let Some(p) = t.current_mut() else {
         drop(t);
         crate::kernel::halt::fatal("an exception from ring 3 with no process on the CPU");

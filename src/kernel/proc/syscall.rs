@@ -4,7 +4,7 @@
 //! before the copy, which goes through the exception table all the same.
 
 use super::sched::{reap, schedule};
-use super::table::{self, ExitKind, LINE_MAX, SHARED, State, TABLE};
+use super::table::{self, ExitKind, LINE_MAX, State, lock_shared, lock_table};
 use crate::arch::x86::usermode::copy_bytes;
 use crate::exception::InterruptFrame;
 use crate::kernel::interrupts::{self, TIMER_HZ};
@@ -52,7 +52,7 @@ pub fn dispatch(frame: &mut InterruptFrame) {
 }
 
 fn current_pid() -> u32 {
-    TABLE.lock().current_mut().map_or(0, |p| p.pid)
+    lock_table().current_mut().map_or(0, |p| p.pid)
 }
 
 /// Run `f` on the running process's user memory, its mapper (loaded: TLB
@@ -60,7 +60,7 @@ fn current_pid() -> u32 {
 fn with_current<R>(
     f: impl FnOnce(&mut UserMemory, &mut Mapper<'_, KernelPhys, Invlpg>, &mut dyn FrameAllocator) -> R,
 ) -> R {
-    let mut t = TABLE.lock();
+    let mut t = lock_table();
     let p = t
         .current_mut()
         .expect("a system call with no process on the CPU");
@@ -88,7 +88,7 @@ fn copy_out(addr: u32, data: &[u8]) -> Result<(), Errno> {
 }
 
 fn sys_exit(status: i32) -> Answer {
-    let mut t = TABLE.lock();
+    let mut t = lock_table();
     let pid = t.current_mut().map_or(0, |p| p.pid);
     t.end(pid, ExitKind::Status(status));
     Ok(0) // the user-return hook switches away for good
@@ -131,7 +131,7 @@ fn sys_read(fd: u32, addr: u32, len: usize) -> Answer {
     }
     with_current(|mem, m, f| mem.prepare(m, f, addr, len, Access::Write))?;
     {
-        let mut t = TABLE.lock();
+        let mut t = lock_table();
         let fg = super::table::foreground_locked(&t);
         let p = t.current_mut().expect("read with no process");
         if p.pid != fg {
@@ -142,7 +142,7 @@ fn sys_read(fd: u32, addr: u32, len: usize) -> Answer {
     }
     loop {
         schedule();
-        let mut t = TABLE.lock();
+        let mut t = lock_table();
         let p = t.current_mut().expect("read with no process");
         if p.input_ready {
             let n = p.input_len.min(len);
@@ -161,7 +161,7 @@ fn sys_read(fd: u32, addr: u32, len: usize) -> Answer {
 fn sys_sleep(ms: u32) -> Answer {
     let ticks = (ms as u64 * TIMER_HZ as u64).div_ceil(1000).max(1) as u32;
     let until = interrupts::ticks().wrapping_add(ticks);
-    if let Some(p) = TABLE.lock().current_mut() {
+    if let Some(p) = lock_table().current_mut() {
         p.state = State::Sleeping(until);
     }
     schedule();
@@ -169,7 +169,7 @@ fn sys_sleep(ms: u32) -> Answer {
 }
 
 fn sys_share(key: u32, len: usize) -> Answer {
-    let mut t = TABLE.lock();
+    let mut t = lock_table();
     let p = t.current_mut().expect("share with no process");
     if key == 0 || key > SHARE_KEYS {
         return Err(Errno::Inval);
@@ -178,7 +178,7 @@ fn sys_share(key: u32, len: usize) -> Answer {
         return Ok(crate::process::share::address(key));
     }
     let space = p.space.as_mut().expect("a running process has a space");
-    let mut shared = SHARED.lock();
+    let mut shared = lock_shared();
     let addr = memory::with(|m| {
         let mut mapper = space.mapper(&KernelPhys, &Invlpg);
         shared.attach(&mut mapper, &mut m.frames, key, len)
@@ -218,7 +218,7 @@ fn sys_wait(pid: u32, status_ptr: u32) -> Answer {
     let me = current_pid();
     loop {
         let status = {
-            let mut t = TABLE.lock();
+            let mut t = lock_table();
             let Some(child) = t.by_pid(pid).filter(|c| c.parent == me && !c.waited) else {
                 return Err(Errno::Child);
             };

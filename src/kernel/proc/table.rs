@@ -29,7 +29,7 @@ use crate::text::FixedStr;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use spin::Mutex;
+use spin::{Mutex, MutexGuard};
 
 /// The most processes alive at once.
 pub const MAX_PROCS: usize = 32;
@@ -137,8 +137,8 @@ pub struct Table {
     foreground: u32,
 }
 
-/// The process table.
-pub static TABLE: Mutex<Table> = Mutex::new(Table {
+/// The process table (reached through [`lock_table`]).
+static TABLE: Mutex<Table> = Mutex::new(Table {
     slots: [const { None }; MAX_PROCS],
     current: None,
     kernel_ctx: 0,
@@ -147,8 +147,21 @@ pub static TABLE: Mutex<Table> = Mutex::new(Table {
     foreground: 0,
 });
 
-/// The shared regions (lock order: TABLE, then SHARED, then the memory lock).
-pub static SHARED: Mutex<SharedRegions> = Mutex::new(SharedRegions::new());
+/// The shared regions (reached through [`lock_shared`]; lock order: the
+/// table, then the shared regions, then the memory lock).
+static SHARED: Mutex<SharedRegions> = Mutex::new(SharedRegions::new());
+
+/// Locks the process table and returns its guard (interrupts must be off
+/// while it is held; take it before [`lock_shared`] and the memory lock).
+pub fn lock_table() -> MutexGuard<'static, Table> {
+    TABLE.lock()
+}
+
+/// Locks the shared regions and returns their guard (interrupts must be
+/// off; take it after [`lock_table`] and before the memory lock).
+pub fn lock_shared() -> MutexGuard<'static, SharedRegions> {
+    SHARED.lock()
+}
 
 impl Table {
     /// The running process.

@@ -1,5 +1,6 @@
-//! BitAllocator: one bit per fixed-size chunk of a range, built on the
-//! shared bit array [`crate::mm::bitmap::Bitmap`].
+//! BitAllocator: one bit per fixed-size chunk of a range, its allocations
+//! kept as runs over two bit arrays ([`crate::mm::runs::Runs`], shared with
+//! the frame allocators).
 //!
 //! ```text
 //!   range:  base                                                  base+size
@@ -22,16 +23,16 @@
 //! objects), when a dense picture of use is wanted (one bit per chunk), and
 //! when "allocate exactly this address" must be possible (`allocate_at`).
 
-use super::{AllocError, Allocator, Range};
+use super::{AllocError, Allocator, FamilyCheckError, Range};
 use crate::mm::bitmap::Bitmap;
+use crate::mm::runs::{Runs, RunsCheckError};
 use core::fmt;
 
 /// A bitmap allocator of `chunk`-byte pieces over one range.
 pub struct BitAllocator<S> {
     range: Range,
     chunk: usize,
-    used: Bitmap<S>,
-    starts: Bitmap<S>,
+    runs: Runs<S>,
 }
 
 /// Bit storage inside raw memory (for allocators that keep their bitmap
@@ -100,8 +101,7 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
                 ..range
             },
             chunk: chunk_size,
-            used,
-            starts,
+            runs: Runs::new(used, starts),
         })
     }
 
@@ -112,12 +112,12 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
 
     /// Number of chunks.
     pub fn chunks(&self) -> usize {
-        self.used.len()
+        self.runs.len()
     }
 
     /// Live allocations (runs).
     pub fn allocations(&self) -> usize {
-        self.starts.count_ones()
+        self.runs.allocations()
     }
 
     /// Chunk alignment and phase for an address alignment, or an error.
@@ -147,13 +147,13 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
     /// searching from chunk `from` and wrapping once.
     fn find_run(&self, count: usize, a: usize, phase: usize, from: usize) -> Option<usize> {
         if phase == 0 {
-            return self.used.find_clear_run(count, a, from);
+            return self.runs.used().find_clear_run(count, a, from);
         }
         let n = self.chunks();
         let scan = |lo: usize, hi: usize| {
             let mut s = lo + (phase + a - lo % a) % a;
             while s < hi && s + count <= n {
-                if self.used.is_range_clear(s, count) {
+                if self.runs.is_free(s, count) {
                     return Some(s);
                 }
                 s += a;
@@ -179,10 +179,7 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
         let start = self
             .find_run(count, a, phase, offset / self.chunk)
             .ok_or(AllocError::OutOfMemory)?;
-        self.used
-            .set_range(start, count)
-            .map_err(|_| AllocError::OutOfMemory)?;
-        self.starts.set(start);
+        self.runs.mark(start, count);
         Ok(Range {
             address: self.range.address + start * self.chunk,
             size: count * self.chunk,
@@ -200,13 +197,10 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
         }
         let i = self.index_of(address).ok_or(AllocError::InvalidAddress)?;
         let count = size.div_ceil(self.chunk);
-        if !self.used.is_range_clear(i, count) {
+        if !self.runs.is_free(i, count) {
             return Err(AllocError::InvalidAddress);
         }
-        self.used
-            .set_range(i, count)
-            .map_err(|_| AllocError::InvalidAddress)?;
-        self.starts.set(i);
+        self.runs.mark(i, count);
         Ok(Range {
             address,
             size: count * self.chunk,
@@ -226,35 +220,29 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
     /// True when the chunk holding `address` is in use (false outside the range).
     pub fn is_allocated(&self, address: usize) -> bool {
         match address.checked_sub(self.range.address) {
-            Some(off) if off < self.range.size => self.used.test(off / self.chunk),
+            Some(off) if off < self.range.size => self.runs.is_used(off / self.chunk),
             _ => false,
         }
-    }
-
-    /// One past the last chunk of the run that starts at chunk `i`.
-    fn run_end(&self, i: usize) -> usize {
-        let n = self.chunks();
-        let free = self.used.next_clear(i + 1).unwrap_or(n);
-        let next = self.starts.next_set(i + 1).unwrap_or(n);
-        free.min(next)
     }
 
     /// Bytes of the live allocation starting at `address`; `InvalidAddress`
     /// when no allocation starts there.
     pub fn allocation_size(&self, address: usize) -> Result<usize, AllocError> {
         let i = self.index_of(address).ok_or(AllocError::InvalidAddress)?;
-        if !self.starts.test(i) {
-            return Err(AllocError::InvalidAddress);
-        }
-        Ok((self.run_end(i) - i) * self.chunk)
+        let len = self
+            .runs
+            .run_at(i, None)
+            .map_err(|_| AllocError::InvalidAddress)?;
+        Ok(len * self.chunk)
     }
 
     /// Bytes of the longest run of free chunks.
     pub fn largest_free(&self) -> usize {
         let n = self.chunks();
+        let used = self.runs.used();
         let (mut best, mut i) = (0, 0);
-        while let Some(s) = self.used.next_clear(i) {
-            let e = self.used.next_set(s).unwrap_or(n);
+        while let Some(s) = used.next_clear(i) {
+            let e = used.next_set(s).unwrap_or(n);
             best = best.max(e - s);
             i = e;
         }
@@ -263,24 +251,12 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
 
     /// Integrity check: both bit arrays are sound, every start is in use,
     /// and every used chunk either starts a run or continues one.
-    pub fn check(&self) -> Result<(), &'static str> {
-        self.used.check()?;
-        self.starts.check()?;
-        let mut i = 0;
-        while let Some(s) = self.starts.next_set(i) {
-            if !self.used.test(s) {
-                return Err("bitalloc: a start bit on a free chunk");
-            }
-            i = s + 1;
-        }
-        let mut i = 0;
-        while let Some(u) = self.used.next_set(i) {
-            if !self.starts.test(u) && (u == 0 || !self.used.test(u - 1)) {
-                return Err("bitalloc: a used chunk belongs to no allocation");
-            }
-            i = u + 1;
-        }
-        Ok(())
+    pub fn check(&self) -> Result<(), FamilyCheckError> {
+        self.runs.check().map_err(|e| match e {
+            RunsCheckError::Used(b) | RunsCheckError::Starts(b) => FamilyCheckError::Bitmap(b),
+            RunsCheckError::StartOnFree(_) => FamilyCheckError::StartOnFree,
+            RunsCheckError::Orphan(_) => FamilyCheckError::Orphan,
+        })
     }
 
     /// A summary line, then the used bits (`#`) 64 chunks to a line.
@@ -291,12 +267,12 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
             self.range.address,
             self.range.end() - 1,
             self.chunk,
-            self.used.count_ones(),
+            self.runs.used().count_ones(),
             self.chunks(),
             self.allocations()
         )?;
         let mut s = alloc::string::String::new();
-        self.used.dump(&mut s, 0, self.chunks())?;
+        self.runs.used().dump(&mut s, 0, self.chunks())?;
         out.write_str(&s)
     }
 
@@ -304,8 +280,8 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> BitAllocator<S> {
     #[cfg(test)]
     pub(crate) fn words(&self) -> (alloc::vec::Vec<u32>, alloc::vec::Vec<u32>) {
         (
-            self.used.as_words().to_vec(),
-            self.starts.as_words().to_vec(),
+            self.runs.used().as_words().to_vec(),
+            self.runs.starts().as_words().to_vec(),
         )
     }
 }
@@ -319,14 +295,11 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> Allocator for BitAllocator<S> {
     /// Free the whole run that starts at `address`.
     fn release(&mut self, address: usize) -> Result<(), AllocError> {
         let i = self.index_of(address).ok_or(AllocError::InvalidAddress)?;
-        if !self.starts.test(i) {
-            return Err(AllocError::InvalidAddress);
-        }
-        let end = self.run_end(i);
-        self.starts.clear(i);
-        self.used
-            .clear_range(i, end - i)
+        let len = self
+            .runs
+            .run_at(i, None)
             .map_err(|_| AllocError::InvalidAddress)?;
+        self.runs.unmark(i, len);
         Ok(())
     }
 
@@ -335,7 +308,7 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> Allocator for BitAllocator<S> {
     }
 
     fn available(&self) -> usize {
-        self.used.count_zeros() * self.chunk
+        self.runs.free_count() * self.chunk
     }
 
     fn base(&self) -> usize {

@@ -13,7 +13,7 @@
 //! only when the whole allocator is dropped. Use it for boot-time tables
 //! that live forever, or as the parent of a short-lived pool.
 
-use super::{AllocError, Allocator, Range, align_up};
+use super::{AllocError, Allocator, FamilyCheckError, Range, align_up};
 use core::fmt;
 
 /// A bump allocator over one range.
@@ -52,12 +52,12 @@ impl BubbleAllocator {
 
     /// Integrity check: the bump pointer lies inside the range and on the
     /// range's alignment.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FamilyCheckError> {
         if self.allocated > self.range.size {
-            return Err("bubble: bump pointer past the end");
+            return Err(FamilyCheckError::BumpPastEnd);
         }
         if !self.allocated.is_multiple_of(self.range.alignment) {
-            return Err("bubble: bump pointer not aligned");
+            return Err(FamilyCheckError::BumpMisaligned);
         }
         Ok(())
     }

@@ -42,8 +42,6 @@ pub use channel::{ChannelError, Consumer, Producer, Reset};
 pub use pool::{ObjectPostfix, ObjectPrefix, PoolAllocator};
 pub use split::{SparseError, SplitAllocator};
 
-use core::fmt;
-
 /// A piece of memory: where it starts, how long it is, and the alignment it
 /// was asked with (0 means "the allocator's default").
 ///
@@ -79,34 +77,54 @@ impl Range {
     }
 }
 
-/// Why an allocator refused. The allocator is unchanged after every one.
+/// Why an allocator refused: the one error of the heaps and of the family
+/// (defined with the heaps, which come first in the course).
+pub use crate::mm::AllocError;
+
+/// The first broken invariant a family member's `check()` found; `Display`
+/// gives the message the member reported before these were kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AllocError {
-    /// The address was not handed out by this allocator, or was already
-    /// released (double free), or this allocator never releases.
-    InvalidAddress,
-    /// The size is zero, too large for this allocator, or (at release) does
-    /// not match what was allocated.
-    InvalidSize,
-    /// The alignment is not a power of two, or not one this allocator serves.
-    InvalidAlignment,
-    /// Not enough free memory (and the parent, if any, had none either).
-    OutOfMemory,
-    /// A guard word around an object was overwritten: a buffer overflow or
-    /// underflow happened. Nothing was released.
-    Corrupted,
+pub enum FamilyCheckError {
+    /// A bit array is unsound (bit allocator, split allocator, a pool).
+    Bitmap(crate::mm::bitmap::BitmapCheckError),
+    /// Bit allocator: a start bit on a free chunk.
+    StartOnFree,
+    /// Bit allocator: a used chunk belongs to no allocation.
+    Orphan,
+    /// Bubble allocator: the bump pointer is past the end.
+    BumpPastEnd,
+    /// Bubble allocator: the bump pointer is off the range's alignment.
+    BumpMisaligned,
+    /// Pool allocator: a pool list does not end (a cycle).
+    PoolListCycle,
+    /// Pool allocator: a back link or a pool's size index is wrong.
+    PoolBrokenList,
+    /// Pool allocator: a pool's slots run past its block.
+    PoolSlotsPastBlock,
+    /// Pool allocator: a live object's guard was overwritten.
+    PoolGuardOverwritten,
 }
 
-impl fmt::Display for AllocError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            AllocError::InvalidAddress => "invalid address",
-            AllocError::InvalidSize => "invalid size",
-            AllocError::InvalidAlignment => "invalid alignment",
-            AllocError::OutOfMemory => "out of memory",
-            AllocError::Corrupted => "corrupted object guard",
-        };
-        f.write_str(s)
+impl FamilyCheckError {
+    /// The message (the text `Display` writes).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FamilyCheckError::Bitmap(b) => b.as_str(),
+            FamilyCheckError::StartOnFree => "bitalloc: a start bit on a free chunk",
+            FamilyCheckError::Orphan => "bitalloc: a used chunk belongs to no allocation",
+            FamilyCheckError::BumpPastEnd => "bubble: bump pointer past the end",
+            FamilyCheckError::BumpMisaligned => "bubble: bump pointer not aligned",
+            FamilyCheckError::PoolListCycle => "pool: list cycle",
+            FamilyCheckError::PoolBrokenList => "pool: broken list or index",
+            FamilyCheckError::PoolSlotsPastBlock => "pool: slots run past the block",
+            FamilyCheckError::PoolGuardOverwritten => "pool: object guard overwritten",
+        }
+    }
+}
+
+impl core::fmt::Display for FamilyCheckError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

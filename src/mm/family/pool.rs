@@ -29,7 +29,7 @@
 //! next object must cross.
 
 use super::bit::RawWords;
-use super::{AllocError, Allocator, Range, align_up};
+use super::{AllocError, Allocator, FamilyCheckError, Range, align_up};
 use crate::mm::bitmap::Bitmap;
 use core::fmt;
 use core::mem::size_of;
@@ -398,7 +398,7 @@ impl<P: Allocator> PoolAllocator<P> {
 
     /// Integrity check: list links, pool indices, bitmaps, and every live
     /// object's prefix and guard.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FamilyCheckError> {
         for i in 0..=MAX_POOL_INDEX {
             let mut prev: *mut Pool = ptr::null_mut();
             let mut p = self.pools[i];
@@ -408,20 +408,20 @@ impl<P: Allocator> PoolAllocator<P> {
                 while !p.is_null() {
                     n += 1;
                     if n > 1 << 20 {
-                        return Err("pool: list cycle");
+                        return Err(FamilyCheckError::PoolListCycle);
                     }
                     if (*p).prev != prev || (*p).index != i || i < MIN_POOL_INDEX {
-                        return Err("pool: broken list or index");
+                        return Err(FamilyCheckError::PoolBrokenList);
                     }
-                    (*p).bits.check()?;
+                    (*p).bits.check().map_err(FamilyCheckError::Bitmap)?;
                     let osize = object_size(i);
                     if (*p).payload + (*p).bits.len() * osize > (*p).block.end() {
-                        return Err("pool: slots run past the block");
+                        return Err(FamilyCheckError::PoolSlotsPastBlock);
                     }
                     let mut b = 0;
                     while let Some(s) = (*p).bits.next_set(b) {
                         if !Self::guards_ok(p, (*p).payload + s * osize) {
-                            return Err("pool: object guard overwritten");
+                            return Err(FamilyCheckError::PoolGuardOverwritten);
                         }
                         b = s + 1;
                     }

@@ -20,12 +20,14 @@
 //! bytes were handed over (those stay with the caller).
 
 use super::bit::BitAllocator;
-use super::{AllocError, Allocator, Range};
+use super::{AllocError, Allocator, FamilyCheckError, Range};
 use crate::mm::addr::{PhysAddr, VirtAddr};
+use crate::mm::paging::sparse::{ChunkError, SPARSE_CHUNK, in_chunks};
 use core::fmt;
 
-/// Pages per `allocate_sparse` chunk (FreeNOS: `m_pageSize * 8`).
-pub const SPARSE_CHUNK_PAGES: usize = 8;
+/// Pages per `allocate_sparse` chunk (FreeNOS: `m_pageSize * 8`): the
+/// paging layer's chunk, whose [`in_chunks`] hands them out.
+pub const SPARSE_CHUNK_PAGES: usize = SPARSE_CHUNK;
 
 /// Why `allocate_sparse` stopped. `done` bytes were handed to the callback
 /// successfully before it; those chunks belong to the caller.
@@ -154,23 +156,32 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> SplitAllocator<S> {
                 error: AllocError::OutOfMemory,
             });
         }
-        let mut done = 0;
-        while done < size {
-            let r = self
-                .allocate(Range::request(chunk, 0))
-                .map_err(|error| SparseError::Alloc { done, error })?;
-            if let Err(error) = map(PhysAddr(r.address as u32)) {
-                // Never fails: r is a live allocation we just made.
-                let _ = self.release(r.address);
-                return Err(SparseError::Callback { done, error });
-            }
-            done += chunk;
-        }
-        Ok(())
+        let page = self.page;
+        in_chunks(
+            self,
+            size / page,
+            |a, pages| a.allocate(Range::request(pages * page, 0)),
+            |a, r| {
+                map(PhysAddr(r.address as u32)).inspect_err(|_| {
+                    // Never fails: r is a live allocation just made.
+                    let _ = a.release(r.address);
+                })
+            },
+        )
+        .map_err(|e| match e {
+            ChunkError::Take { delivered, error } => SparseError::Alloc {
+                done: delivered * page,
+                error,
+            },
+            ChunkError::Give { delivered, error } => SparseError::Callback {
+                done: delivered * page,
+                error,
+            },
+        })
     }
 
     /// Integrity check of the page bits.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FamilyCheckError> {
         self.alloc.check()
     }
 

@@ -7,8 +7,9 @@
 //!                                                       └ FreeList(FreeListFrameAllocator)
 //! ```
 
+use super::check::FrameCheckError;
 use super::plan::{FramePlan, LINEAR_FRAMES, PmmChoice};
-use super::report::{FrameCounts, write_buddyinfo, write_frames};
+use super::report::{FrameCounts, write_buddyinfo, write_frames, write_reach_summary};
 use super::{
     BitmapFrameAllocator, BuddyFrameAllocator, FrameAllocator, FrameError, FreeListFrameAllocator,
     InitError, ORDERS,
@@ -104,7 +105,7 @@ impl<'a, M: PhysMemory> AnyFrameAllocator<'a, M> {
     }
 
     /// The allocator's integrity check; `Err` names the first broken invariant.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FrameCheckError> {
         each!(self, a => a.check())
     }
 
@@ -121,15 +122,28 @@ impl<'a, M: PhysMemory> AnyFrameAllocator<'a, M> {
         }
     }
 
-    /// Write the `frames` report.
-    pub fn report_frames(&self, out: &mut impl fmt::Write) -> fmt::Result {
-        let counts = FrameCounts {
+    /// The counts the `frames` report prints.
+    pub fn counts(&self) -> FrameCounts {
+        FrameCounts {
             name: self.name(),
             total: self.total_count(),
             free: self.free_count(),
             out_of_reach: self.out_of_reach_frames(),
-        };
-        write_frames(out, &counts, self.plan())
+        }
+    }
+
+    /// Write the `frames` report.
+    pub fn report_frames(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        write_frames(out, &self.counts(), self.plan())
+    }
+
+    /// Write the boot line of an allocator with memory out of its reach (the
+    /// free list; see [`write_reach_summary`]); nothing for the others.
+    pub fn report_reach(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        match self {
+            AnyFrameAllocator::FreeList(_) => write_reach_summary(out, &self.counts(), self.plan()),
+            _ => Ok(()),
+        }
     }
 
     /// Write the `buddyinfo` report (Linux's /proc/buddyinfo layout).

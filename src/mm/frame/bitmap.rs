@@ -19,16 +19,17 @@
 //! the cursor wraps. Runs are tracked by a second "head" bitmap (see
 //! `runs.rs`): 2 bits of metadata per frame.
 
-use super::meta::{ALIGN_SLACK, Carver, InitError};
+use super::check::FrameCheckError;
+use super::meta::{self, Carver, InitError};
 use super::plan::{FramePlan, PmmChoice};
-use super::runs::{self, RunMap};
+use super::runs::RunMap;
 use super::{FrameAllocator, FrameError, ORDERS, normalize_align};
 use crate::mm::addr::Frame;
 use core::fmt;
 
 /// Metadata bytes for a span of `span_frames` frames (2 bits per frame).
 pub const fn metadata_bytes(span_frames: usize) -> usize {
-    runs::metadata_bytes(span_frames) + ALIGN_SLACK
+    meta::bitmap_metadata_bytes(span_frames)
 }
 
 /// A next-fit bitmap frame allocator over caller-given metadata.
@@ -91,9 +92,9 @@ impl<'a> BitmapFrameAllocator<'a> {
     }
 
     /// Integrity check: bitmap counts, heads, unmanaged frames marked, cursor in range.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FrameCheckError> {
         if self.cursor > self.runs.span() {
-            return Err("bitmap: cursor past the span");
+            return Err(FrameCheckError::CursorPastSpan);
         }
         self.runs.check(self.plan.usable().iter().copied())
     }
@@ -410,7 +411,7 @@ mod tests {
         fn snap(&self) -> Vec<u32> {
             self.snapshot()
         }
-        fn integrity(&self) -> Result<(), &'static str> {
+        fn integrity(&self) -> Result<(), crate::mm::frame::FrameCheckError> {
             self.check()
         }
         fn try_allocate_at(&mut self, frame: Frame) -> Option<Result<(), FrameError>> {

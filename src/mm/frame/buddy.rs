@@ -30,7 +30,8 @@
 //! Linux's `alloc_pages_exact` does), so runs need not be powers of two; the
 //! largest run is 1024 frames.
 
-use super::meta::{ALIGN_SLACK, Carver, InitError, bitmap_bytes, words_bytes};
+use super::check::FrameCheckError;
+use super::meta::{self, Carver, InitError};
 use super::plan::{FramePlan, PmmChoice};
 use super::{FrameAllocator, FrameError, MAX_ORDER, ORDERS, for_each_block, normalize_align};
 use crate::mm::addr::Frame;
@@ -42,13 +43,7 @@ const NIL: u32 = u32::MAX;
 
 /// Metadata bytes for a span of `span_frames` frames: links, per-order bitmaps, run starts.
 pub const fn metadata_bytes(span_frames: usize) -> usize {
-    let mut bytes = words_bytes(2 * span_frames) + bitmap_bytes(span_frames) + ALIGN_SLACK;
-    let mut k = 0;
-    while k < ORDERS {
-        bytes += bitmap_bytes(span_frames >> k);
-        k += 1;
-    }
-    bytes
+    meta::buddy_metadata_bytes(span_frames)
 }
 
 /// The smallest order whose block holds `n` frames, or `None` past `MAX_ORDER`.
@@ -218,7 +213,7 @@ impl<'a> BuddyFrameAllocator<'a> {
     /// count; blocks are aligned, inside managed memory, not nested in a free
     /// block of a higher order, and not left unmerged with a free buddy;
     /// allocations do not overlap free blocks or each other; the counts add up.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FrameCheckError> {
         let mut free = 0;
         for k in 0..ORDERS {
             let mut i = self.first[k];
@@ -227,38 +222,38 @@ impl<'a> BuddyFrameAllocator<'a> {
             while i != NIL {
                 let b = i as usize;
                 if n > self.counts[k] {
-                    return Err("buddy: a free list is longer than its count (cycle?)");
+                    return Err(FrameCheckError::BuddyListTooLong);
                 }
                 if self.prev[b] != prev {
-                    return Err("buddy: broken prev link");
+                    return Err(FrameCheckError::BuddyBrokenLink);
                 }
                 if !b.is_multiple_of(1 << k) || b + (1 << k) > self.span {
-                    return Err("buddy: free block misaligned or past the span");
+                    return Err(FrameCheckError::BuddyMisaligned);
                 }
                 if !self.free_at[k].test(b >> k) {
-                    return Err("buddy: listed block not marked in its order's bitmap");
+                    return Err(FrameCheckError::BuddyNotInBitmap);
                 }
                 if !self.plan.is_usable_run(b, 1 << k) {
-                    return Err("buddy: free block covers a frame that is not managed");
+                    return Err(FrameCheckError::BuddyUnmanaged);
                 }
                 if ((k + 1)..ORDERS).any(|j| self.free_at[j].test(b >> j)) {
-                    return Err("buddy: free block inside a larger free block");
+                    return Err(FrameCheckError::BuddyNested);
                 }
                 if k < MAX_ORDER && self.free_at[k].test((b ^ (1 << k)) >> k) {
-                    return Err("buddy: free block and its free buddy were not merged");
+                    return Err(FrameCheckError::BuddyUnmerged);
                 }
                 prev = i;
                 i = self.next[b];
                 n += 1;
             }
             if n != self.counts[k] || self.free_at[k].count_ones() != n {
-                return Err("buddy: list length, count and bitmap disagree");
+                return Err(FrameCheckError::BuddyCountMismatch);
             }
             self.free_at[k].check()?;
             free += n << k;
         }
         if free != self.free {
-            return Err("buddy: free blocks do not add up to the free count");
+            return Err(FrameCheckError::BuddyFreeSum);
         }
         self.starts.check()?;
         let mut used = 0;
@@ -267,20 +262,20 @@ impl<'a> BuddyFrameAllocator<'a> {
         while let Some(s) = self.starts.next_set(at) {
             let len = self.next[s] as usize;
             if s < end {
-                return Err("buddy: allocations overlap");
+                return Err(FrameCheckError::BuddyOverlap);
             }
             if len == 0 || !self.plan.is_usable_run(s, len) {
-                return Err("buddy: allocation empty or outside managed memory");
+                return Err(FrameCheckError::BuddyEmptyAllocation);
             }
             if (s..s + len).any(|f| self.is_free(f)) {
-                return Err("buddy: an allocated frame is also free");
+                return Err(FrameCheckError::BuddyAllocatedAndFree);
             }
             used += len;
             end = s + len;
             at = s + 1;
         }
         if used + self.free != self.plan.usable_frames() {
-            return Err("buddy: free + allocated is not the managed total");
+            return Err(FrameCheckError::BuddyTotal);
         }
         Ok(())
     }
@@ -646,7 +641,7 @@ mod tests {
         fn snap(&self) -> Vec<u32> {
             self.snapshot()
         }
-        fn integrity(&self) -> Result<(), &'static str> {
+        fn integrity(&self) -> Result<(), crate::mm::frame::FrameCheckError> {
             self.check()
         }
     }

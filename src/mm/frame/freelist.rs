@@ -23,9 +23,10 @@
 //!
 //! [`SimMemory`]: crate::mm::phys::SimMemory
 
-use super::meta::{ALIGN_SLACK, Carver, InitError};
+use super::check::FrameCheckError;
+use super::meta::{self, Carver, InitError};
 use super::plan::{FramePlan, FrameRange, PmmChoice};
-use super::runs::{self, RunMap};
+use super::runs::RunMap;
 use super::{FrameAllocator, FrameError, ORDERS, normalize_align};
 use crate::mm::addr::Frame;
 use crate::mm::phys::PhysMemory;
@@ -37,7 +38,7 @@ const NIL: u32 = u32::MAX;
 /// Metadata bytes for a span of `span_frames` frames (2 bits per frame; the
 /// list itself lives in the free frames).
 pub const fn metadata_bytes(span_frames: usize) -> usize {
-    runs::metadata_bytes(span_frames) + ALIGN_SLACK
+    meta::freelist_metadata_bytes(span_frames)
 }
 
 /// A doubly linked list of free frames, threaded through the frames themselves.
@@ -118,30 +119,30 @@ impl<'a, M: PhysMemory> FreeListFrameAllocator<'a, M> {
 
     /// Integrity check: the run bitmaps are consistent and the list, walked
     /// from the head, holds exactly the free frames, each once, correctly linked.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FrameCheckError> {
         self.runs.check(clip(&self.plan, self.reach))?;
         let mut f = self.head;
         let mut prev = NIL;
         let mut n = 0;
         while f != NIL {
             if n >= self.runs.free_count() {
-                return Err("freelist: list longer than the free count (cycle or stray frame)");
+                return Err(FrameCheckError::FreelistTooLong);
             }
             if f >= self.reach || self.plan.check_managed(Frame(f)).is_err() {
-                return Err("freelist: a listed frame is not managed");
+                return Err(FrameCheckError::FreelistUnmanaged);
             }
             if self.runs.is_used(f as usize) {
-                return Err("freelist: a listed frame is marked allocated");
+                return Err(FrameCheckError::FreelistAllocated);
             }
             if self.prev_of(f) != prev {
-                return Err("freelist: broken prev link");
+                return Err(FrameCheckError::FreelistBrokenLink);
             }
             prev = f;
             f = self.next_of(f);
             n += 1;
         }
         if n != self.runs.free_count() {
-            return Err("freelist: list shorter than the free count");
+            return Err(FrameCheckError::FreelistTooShort);
         }
         Ok(())
     }
@@ -440,7 +441,7 @@ mod tests {
         fn snap(&self) -> Vec<u32> {
             self.snapshot()
         }
-        fn integrity(&self) -> Result<(), &'static str> {
+        fn integrity(&self) -> Result<(), crate::mm::frame::FrameCheckError> {
             self.check()
         }
         fn limit(&self) -> u32 {

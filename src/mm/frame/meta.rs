@@ -1,4 +1,7 @@
-//! Carving the caller's metadata bytes into the word arrays an allocator needs.
+//! Sizing each allocator's metadata, and carving the caller's metadata bytes
+//! into the word arrays an allocator needs. The sizes live here, not in the
+//! allocators, so `plan` (which sizes the metadata) and the allocators (which
+//! carve it) both import this file and never each other.
 //!
 //! ```text
 //!   metadata bytes (given by the caller; in the kernel, frames the plan picked)
@@ -6,6 +9,7 @@
 //!    ^ 0..3 bytes skipped so every array is 4-byte aligned (ALIGN_SLACK)
 //! ```
 
+use super::ORDERS;
 use crate::mm::bitmap::Bitmap;
 use core::fmt;
 
@@ -20,6 +24,36 @@ pub const fn words_bytes(words: usize) -> usize {
 /// Bytes of a bitmap of `bits` bits.
 pub const fn bitmap_bytes(bits: usize) -> usize {
     Bitmap::<&mut [u32]>::bytes_for(bits)
+}
+
+/// Metadata bytes of a run map over `span_frames` frames: two bitmaps
+/// (used, run start).
+pub const fn run_map_bytes(span_frames: usize) -> usize {
+    2 * bitmap_bytes(span_frames)
+}
+
+/// Metadata bytes the bitmap allocator needs for a span of `span_frames`
+/// frames (2 bits per frame).
+pub const fn bitmap_metadata_bytes(span_frames: usize) -> usize {
+    run_map_bytes(span_frames) + ALIGN_SLACK
+}
+
+/// Metadata bytes the free-list allocator needs for a span of `span_frames`
+/// frames (2 bits per frame; the list itself lives in the free frames).
+pub const fn freelist_metadata_bytes(span_frames: usize) -> usize {
+    run_map_bytes(span_frames) + ALIGN_SLACK
+}
+
+/// Metadata bytes the buddy allocator needs for a span of `span_frames`
+/// frames: links, per-order bitmaps, run starts.
+pub const fn buddy_metadata_bytes(span_frames: usize) -> usize {
+    let mut bytes = words_bytes(2 * span_frames) + bitmap_bytes(span_frames) + ALIGN_SLACK;
+    let mut k = 0;
+    while k < ORDERS {
+        bytes += bitmap_bytes(span_frames >> k);
+        k += 1;
+    }
+    bytes
 }
 
 /// Why an allocator could not be built.

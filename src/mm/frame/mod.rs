@@ -26,16 +26,17 @@
 pub mod any;
 pub mod bitmap;
 pub mod buddy;
+pub mod check;
 pub mod freelist;
 mod meta;
 pub mod plan;
-pub mod qemu;
 pub mod report;
 mod runs;
 #[cfg(test)]
 pub(crate) mod testmaps;
 
 use super::addr::{Frame, PhysAddr};
+pub use check::FrameCheckError;
 use core::fmt;
 
 pub use any::AnyFrameAllocator;

@@ -21,7 +21,7 @@
 //!
 //! All of it is fixed-size (no heap): the PMM is planned before any heap exists.
 
-use super::{bitmap, buddy, freelist};
+use super::meta;
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::layout::{LINEAR_SPACE_SIZE, LOW_MEMORY_END, PAGE_SHIFT, PAGE_SIZE};
 use core::fmt;
@@ -277,9 +277,9 @@ impl PmmChoice {
     /// Metadata bytes this allocator needs for a span of `span_frames` frames.
     pub fn metadata_bytes(self, span_frames: usize) -> usize {
         match self {
-            PmmChoice::Bitmap => bitmap::metadata_bytes(span_frames),
-            PmmChoice::Buddy => buddy::metadata_bytes(span_frames),
-            PmmChoice::FreeList => freelist::metadata_bytes(span_frames),
+            PmmChoice::Bitmap => meta::bitmap_metadata_bytes(span_frames),
+            PmmChoice::Buddy => meta::buddy_metadata_bytes(span_frames),
+            PmmChoice::FreeList => meta::freelist_metadata_bytes(span_frames),
         }
     }
 }
@@ -611,7 +611,7 @@ mod tests {
         assert_eq!(p.metadata().start, Frame(0x191));
         assert_eq!(
             p.metadata().len(),
-            buddy::metadata_bytes(0x7FE0).div_ceil(PAGE_SIZE)
+            meta::buddy_metadata_bytes(0x7FE0).div_ceil(PAGE_SIZE)
         );
         assert!(p.metadata().end.0 <= LINEAR_FRAMES);
         // Usable = available minus the reserved frames that were available.

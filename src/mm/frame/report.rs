@@ -84,6 +84,31 @@ pub fn write_frames(out: &mut impl fmt::Write, c: &FrameCounts, plan: &FramePlan
     Ok(())
 }
 
+/// Write the boot line of an allocator that leaves usable frames out of its
+/// reach (the free list, which writes its links through the 768 MiB linear
+/// space): the plan's usable frames, split into those it manages and those
+/// it leaves alone; the two figures add up to the first.
+///
+/// ```text
+///   pmm freelist: 785793 usable frames = 196001 managed (765.6 MiB) + 589792 out of reach (2.2 GiB, ...)
+/// ```
+pub fn write_reach_summary(
+    out: &mut impl fmt::Write,
+    c: &FrameCounts,
+    plan: &FramePlan,
+) -> fmt::Result {
+    writeln!(
+        out,
+        "pmm {}: {} usable frames = {} managed ({}) + {} out of reach ({}, above the linear space it writes through)",
+        c.name,
+        plan.usable_frames(),
+        c.total,
+        frames_size(c.total),
+        c.out_of_reach,
+        frames_size(c.out_of_reach)
+    )
+}
+
 /// Write one line in Linux's /proc/buddyinfo layout: `Node 0, zone   Normal `
 /// and then the free block count of each order 0..=10 as `%6lu `.
 pub fn write_buddyinfo(out: &mut impl fmt::Write, counts: &[usize; ORDERS]) -> fmt::Result {
@@ -114,6 +139,27 @@ mod tests {
             s,
             "Node 0, zone   Normal      1      0      2      0      0      0      0      0      0 123456     30 \n"
         );
+    }
+
+    #[test]
+    fn reach_summary_adds_up() {
+        let p = qemu_plan(128, PmmChoice::FreeList);
+        let c = FrameCounts {
+            name: "freelist",
+            total: p.usable_frames() - 1000,
+            free: 0,
+            out_of_reach: 1000,
+        };
+        let mut s = String::new();
+        write_reach_summary(&mut s, &c, &p).unwrap();
+        let want = format!(
+            "pmm freelist: {} usable frames = {} managed ({}) + 1000 out of reach (3.9 MiB, ",
+            p.usable_frames(),
+            c.total,
+            frames_size(c.total)
+        );
+        assert!(s.starts_with(&want), "{s}");
+        assert_eq!(s.lines().count(), 1);
     }
 
     #[test]

@@ -9,7 +9,13 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
-pub use super::qemu::qemu_map;
+use super::plan::{MemoryKind, MemoryRegion};
+
+/// QEMU's memory maps (a fixture shared with the frames benchmark).
+#[path = "../../../tests/fixtures/qemu_maps.rs"]
+mod qemu;
+
+pub use qemu::qemu_map;
 
 /// Kernel image at 1 MiB (512 KiB), multiboot2 information just after it
 /// (one frame), one 64 KiB boot module after that.
@@ -226,7 +232,7 @@ pub fn soak<A: FrameAllocator + Soakable>(
 /// What the shared model test needs beyond the trait.
 pub trait Soakable {
     fn snap(&self) -> Vec<u32>;
-    fn integrity(&self) -> Result<(), &'static str>;
+    fn integrity(&self) -> Result<(), crate::mm::frame::FrameCheckError>;
     /// Frames below this are the only ones handed out (free-list reach).
     fn limit(&self) -> u32 {
         u32::MAX
@@ -242,4 +248,26 @@ fn overlaps(live: &BTreeMap<u32, usize>, s: u32, n: usize) -> bool {
     live.range(..e as u32)
         .next_back()
         .is_some_and(|(&ls, &ln)| ls as usize + ln > s as usize)
+}
+
+/// The fixture itself: QEMU puts RAM above 4 GiB for big guests, and the
+/// 128 MiB map holds what GRUB reports.
+#[cfg(test)]
+mod fixture_tests {
+    use super::*;
+
+    #[test]
+    fn big_guests_get_ram_above_4g() {
+        let m = qemu_map(4096);
+        assert_eq!(
+            m.last().unwrap(),
+            &MemoryRegion::new(1 << 32, 1 << 30, MemoryKind::Available)
+        );
+        let avail: u64 = qemu_map(128)
+            .iter()
+            .filter(|e| e.kind == MemoryKind::Available)
+            .map(|e| e.len)
+            .sum();
+        assert_eq!(avail, 0x9_FC00 + 0x7FE_0000 - 0x10_0000);
+    }
 }

@@ -15,10 +15,12 @@
 use super::backend::{HeapBackend, HeapStats};
 use super::buddy::{BuddyHeap, HeapError};
 use super::fault::HeapCheckError;
+// course: module 07
 use super::firstfit::FirstFitHeap;
 use super::gaptree::{GapTreeHeap, VoidPolicy};
 use super::poolheap::PoolHeap;
-use crate::mm::family::AllocError;
+// course: end
+use crate::mm::AllocError;
 use core::alloc::Layout;
 use core::fmt;
 use core::ptr::NonNull;
@@ -27,28 +29,36 @@ use core::ptr::NonNull;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeapKind {
     Buddy,
+    // course: module 07
     Pool,
     GapTree,
     FirstFit,
+    // course: end
 }
 
 impl HeapKind {
     /// Every kind, in the order the GRUB menu lists them.
-    pub const ALL: [HeapKind; 4] = [
+    pub const ALL: &[HeapKind] = &[
         HeapKind::Buddy,
+        // course: module 07
         HeapKind::Pool,
         HeapKind::GapTree,
         HeapKind::FirstFit,
+        // course: end
     ];
 
     /// The kind named by a `heap=` value.
     pub fn parse(s: &str) -> Result<HeapKind, &'static str> {
         match s {
             "buddy" => Ok(HeapKind::Buddy),
+            // course: module 07
             "pool" => Ok(HeapKind::Pool),
             "gaptree" => Ok(HeapKind::GapTree),
             "firstfit" => Ok(HeapKind::FirstFit),
             _ => Err("heap= takes buddy, pool, gaptree or firstfit"),
+            // course: else
+            // _ => Err("heap= takes buddy (the other designs come in module 7)"),
+            // course: end
         }
     }
 
@@ -58,7 +68,9 @@ impl HeapKind {
     pub const fn table_bytes(self, arena_len: usize) -> usize {
         match self {
             HeapKind::Buddy => BuddyHeap::arena_table_bytes(arena_len, KERNEL_MIN_SCALE),
+            // course: module 07
             _ => 0,
+            // course: end
         }
     }
 
@@ -66,9 +78,11 @@ impl HeapKind {
     pub fn name(self) -> &'static str {
         match self {
             HeapKind::Buddy => "buddy",
+            // course: module 07
             HeapKind::Pool => "pool",
             HeapKind::GapTree => "gaptree",
             HeapKind::FirstFit => "firstfit",
+            // course: end
         }
     }
 }
@@ -82,9 +96,11 @@ pub const KERNEL_MIN_SCALE: u8 = 4;
 #[allow(clippy::large_enum_variant)]
 pub enum AnyHeap {
     Buddy(BuddyHeap),
+    // course: module 07
     Pool(PoolHeap),
     GapTree(GapTreeHeap),
     FirstFit(FirstFitHeap),
+    // course: end
 }
 
 impl AnyHeap {
@@ -101,7 +117,14 @@ impl AnyHeap {
         arena_len: usize,
         backed: usize,
     ) -> Result<AnyHeap, AllocError> {
-        let mut heap = match kind {
+        // course: module 07
+        // The family's heaps start empty and take the first region.
+        let with_region = |mut heap: AnyHeap| {
+            // SAFETY: forwarded from the caller.
+            unsafe { heap.add_region(base, backed) }.map(|()| heap)
+        };
+        // course: end
+        match kind {
             HeapKind::Buddy => {
                 let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
                 // SAFETY: forwarded from the caller.
@@ -117,22 +140,25 @@ impl AnyHeap {
                 .map_err(to_alloc_error)?;
                 // The kernel's buddy heap defers merging small frees.
                 b.set_quick_cache(true);
-                return Ok(AnyHeap::Buddy(b));
+                Ok(AnyHeap::Buddy(b))
             }
-            HeapKind::Pool => AnyHeap::Pool(PoolHeap::new()),
-            HeapKind::GapTree => AnyHeap::GapTree(GapTreeHeap::new(VoidPolicy::NoVoid)),
-            HeapKind::FirstFit => AnyHeap::FirstFit(FirstFitHeap::new()),
-        };
-        // SAFETY: forwarded from the caller.
-        unsafe { heap.add_region(base, backed)? };
-        Ok(heap)
+            // course: module 07
+            HeapKind::Pool => with_region(AnyHeap::Pool(PoolHeap::new())),
+            HeapKind::GapTree => {
+                with_region(AnyHeap::GapTree(GapTreeHeap::new(VoidPolicy::NoVoid)))
+            }
+            HeapKind::FirstFit => with_region(AnyHeap::FirstFit(FirstFitHeap::new())),
+            // course: end
+        }
     }
 
     /// The buddy heap, when that is the design in use (for `heap`, `heapmap`...).
     pub fn as_buddy(&mut self) -> Option<&mut BuddyHeap> {
         match self {
             AnyHeap::Buddy(b) => Some(b),
+            // course: module 07
             _ => None,
+            // course: end
         }
     }
 
@@ -140,9 +166,11 @@ impl AnyHeap {
     pub fn kind(&self) -> HeapKind {
         match self {
             AnyHeap::Buddy(_) => HeapKind::Buddy,
+            // course: module 07
             AnyHeap::Pool(_) => HeapKind::Pool,
             AnyHeap::GapTree(_) => HeapKind::GapTree,
             AnyHeap::FirstFit(_) => HeapKind::FirstFit,
+            // course: end
         }
     }
 }
@@ -152,9 +180,11 @@ macro_rules! dispatch {
     ($heap:expr, $h:ident => $call:expr) => {
         match $heap {
             AnyHeap::Buddy($h) => $call,
+            // course: module 07
             AnyHeap::Pool($h) => $call,
             AnyHeap::GapTree($h) => $call,
             AnyHeap::FirstFit($h) => $call,
+            // course: end
         }
     };
 }
@@ -295,7 +325,7 @@ mod tests {
 
     #[test]
     fn kinds_parse_and_name() {
-        for k in HeapKind::ALL {
+        for &k in HeapKind::ALL {
             assert_eq!(HeapKind::parse(k.name()), Ok(k));
         }
         assert!(HeapKind::parse("slab").is_err());

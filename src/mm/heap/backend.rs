@@ -14,7 +14,7 @@
 //! The trait is object-safe, so `&mut dyn HeapBackend` works too.
 
 use super::fault::HeapCheckError;
-use crate::mm::family::AllocError;
+use crate::mm::AllocError;
 use core::alloc::Layout;
 use core::fmt;
 use core::ptr::NonNull;

@@ -134,7 +134,7 @@ pub enum PoolFault {
     ArenaCount,
     /// A check of the FreeNOS family member underneath (page arena bits,
     /// pool lists and guards) failed; the family reports its own cause.
-    Family(&'static str),
+    Family(crate::mm::family::FamilyCheckError),
 }
 
 impl fmt::Display for PoolFault {
@@ -143,7 +143,7 @@ impl fmt::Display for PoolFault {
             PoolFault::ArenaCount => {
                 f.write_str("arena allocations differ from pools + large blocks")
             }
-            PoolFault::Family(e) => f.write_str(e),
+            PoolFault::Family(e) => write!(f, "{e}"),
         }
     }
 }

@@ -230,6 +230,7 @@ impl GapTreeHeap {
     ///
     /// # Safety
     /// `[start, end)` lies in a region, is not free, and overlaps no gap.
+    // course: lab 07
     unsafe fn free_block(&mut self, start: usize, end: usize) {
         // SAFETY: all gaps in the trees are valid headers inside our regions.
         unsafe {
@@ -279,6 +280,24 @@ impl GapTreeHeap {
             self.free += end - start;
         }
     }
+    // course: stub
+    // unsafe fn free_block(&mut self, start: usize, end: usize) {
+    //     // LAB 07 (4/4): make [start, end) one gap, merged with its neighbours.
+    //     // - the gap just before: `tree::below::<ByAddr>(self.by_addr, start)`;
+    //     //   it touches when `left as usize + gap_len(left) == start`;
+    //     // - the gap just after: `tree::lower_bound::<ByAddr>(self.by_addr, end)`;
+    //     //   it touches when `right as usize == end`.
+    //     // A gap that touches leaves the length tree (its length changes);
+    //     // the merged gap starts at the lowest address: write a fresh `Gap`
+    //     // header there when it is a new node, keep the address tree's node
+    //     // when the left neighbour already is it (`tree::replace` swaps the
+    //     // right neighbour's node for a new one at the same place in order).
+    //     // Then: tag = length | TAG_GAP, insert into `by_len`, and keep the
+    //     // `gaps` and `free` counters true. `check()` tells you what is off.
+    //     let _ = (start, end, TAG_GAP, Links::<Gap>::new, gap_len);
+    //     let _ = (tree::insert::<ByLen>, tree::remove::<ByLen>, tree::replace::<ByAddr>);
+    // }
+    // course: end
 
     /// Where a block of `body` buffer bytes aligned to `align` would sit in a
     /// gap at `g` of `len` bytes, or `None` when it does not fit.
@@ -326,6 +345,7 @@ impl GapTreeHeap {
         let min_extent = align_up(HEADER_SIZE + body, self.unit())
             .ok_or(AllocError::InvalidSize)?
             .max(GAP_SIZE);
+        // course: lab 07
         // SAFETY: the trees hold valid gaps inside our regions.
         unsafe {
             // Best fit: the smallest gaps that are long enough, in length
@@ -356,6 +376,20 @@ impl GapTreeHeap {
                 None => panic!("gaptree: a gap of the sure length did not fit"),
             }
         }
+        // course: stub
+        // // LAB 07 (3/4): best fit. The length tree orders gaps by
+        // // (length, address): `tree::lower_bound::<ByLen>(self.by_len,
+        // // (min_extent, 0))` is the smallest gap that may hold the block.
+        // // Ask `self.place(gap, len, body, align)` where the block would sit
+        // // (alignment padding can make a long-enough gap miss: then try the
+        // // next one, key (len, gap + 1), a few times), and cut the block
+        // // out with `self.carve(gap, len, placement, size)` (unsafe: the
+        // // gap must be in both trees). Give up on the search after a few
+        // // misses and take a gap of `min_extent + align + GAP_SIZE` bytes,
+        // // which always fits. No gap at all: `AllocError::OutOfMemory`.
+        // let _ = (size, align, body, min_extent, Self::place, Self::carve);
+        // Err(AllocError::OutOfMemory)
+        // course: end
     }
 
     /// Cut a superbuffer out of gap `g` as `pl` says and return its buffer.

@@ -27,7 +27,7 @@
 
 use super::any::{AnyHeap, HeapKind};
 use super::backend::{HeapBackend, HeapStats};
-use crate::mm::family::AllocError;
+use crate::mm::AllocError;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};

@@ -137,11 +137,20 @@ impl<'a> Playground<'a> {
     }
 
     /// Key `1`..`9`: allocate that key's size onto slot `n`'s stack and print
-    /// `slot N: allocate(S) -> 0xADDR (scale X)`, or `Out of memory!`.
+    /// `slot N: allocate(S) -> 0xADDR (scale X)`, or `Out of memory!`. When
+    /// the slot's stack (on the kernel heap) cannot grow, nothing is
+    /// allocated and it says so: `slot N: cannot store another block: out of memory`.
     pub fn allocate(&mut self, n: usize, out: &mut impl Write) {
         let Some(&size) = n.checked_sub(1).and_then(|i| KEY_SIZES.get(i)) else {
             return;
         };
+        if self.slots[n - 1].try_reserve(1).is_err() {
+            let _ = writeln!(
+                out,
+                "slot {n}: cannot store another block: out of memory (nothing allocated)"
+            );
+            return;
+        }
         match self.heap.allocate(size) {
             Ok(p) => {
                 let scale = self.heap.block_of(p.addr().get()).map_or(0, |b| b.scale.0);

@@ -23,7 +23,7 @@ use super::fault::{HeapCheckError, PoolFault};
 use crate::mm::bitmap::Bitmap;
 use crate::mm::family::bit::{BitAllocator, RawWords};
 use crate::mm::family::pool::{self, POOL_ALIGN, PoolAllocator};
-use crate::mm::family::{AllocError, Allocator, Range, align_down, align_up};
+use crate::mm::family::{AllocError, Allocator, FamilyCheckError, Range, align_down, align_up};
 use crate::mm::layout::PAGE_SIZE;
 use core::alloc::Layout;
 use core::fmt;
@@ -145,7 +145,7 @@ impl PageArena {
     }
 
     /// Integrity check of every region's bits.
-    pub fn check(&self) -> Result<(), &'static str> {
+    pub fn check(&self) -> Result<(), FamilyCheckError> {
         self.arenas.iter().flatten().try_for_each(|a| a.check())
     }
 

@@ -167,23 +167,44 @@ pub struct Cells<'a> {
 }
 
 /// The cells of the heap's blocks, each `2^cell_scale` bytes; a `cell_scale`
-/// below the heap's minimum scale is raised to it.
+/// below the heap's minimum scale is raised to it. Cells sit on the block
+/// grid (see [`first_cell_addr`]), so a block of at least one cell starts
+/// exactly at the start of a cell, never inside the one before.
 pub fn cells(heap: &BuddyHeap, cell_scale: u8) -> Cells<'_> {
     let cell_scale = cell_scale.max(heap.min_scale().0);
     Cells {
         heap,
         blocks: heap.blocks(),
         cell: 1 << cell_scale,
-        at: heap.start_addr(),
+        at: first_cell_addr(heap, cell_scale),
         cur: None,
     }
+}
+
+/// Address of the first cell of `2^cell_scale` bytes: the heap's start
+/// rounded down to a multiple of the cell size from the grid origin. The
+/// heap may start past it (its first block sits a few bytes above the
+/// origin), so the first cell can begin below the heap's first byte.
+///
+/// ```text
+///   origin (page - 9)   start (origin + 16)
+///   v                   v
+///   |<------------- cell 0 ------------->|<------------- cell 1 ---...
+///   |...not heap...|[16][32]... blocks   |[block at offset 2^cell_scale]
+/// ```
+pub fn first_cell_addr(heap: &BuddyHeap, cell_scale: u8) -> usize {
+    let cell_scale = cell_scale.max(heap.min_scale().0);
+    let origin = heap.origin_addr();
+    let offset = heap.start_addr() - origin;
+    origin + (offset & !((1usize << cell_scale) - 1))
 }
 
 /// The smallest cell scale that shows the whole heap in at most `max_cells`
 /// cells (at least the minimum scale).
 pub fn cell_scale_to_fit(heap: &BuddyHeap, max_cells: usize) -> u8 {
     let mut s = heap.min_scale().0;
-    while s < 31 && heap.heap_bytes().div_ceil(1 << s) > max_cells.max(1) {
+    let count = |s: u8| (heap.end_addr() - first_cell_addr(heap, s)).div_ceil(1 << s);
+    while s < 31 && count(s) > max_cells.max(1) {
         s += 1;
     }
     s
@@ -200,8 +221,9 @@ impl Iterator for Cells<'_> {
         let mut state: Option<CellState> = None;
         let mut start = false;
         let mut scale = None;
-        // Blocks tile the heap: walk those overlapping [at, cell_end).
-        let mut pos = self.at;
+        // Blocks tile the heap: walk those overlapping [at, cell_end) (the
+        // first cell may begin below the heap's first block).
+        let mut pos = self.at.max(self.heap.start_addr());
         while pos < cell_end {
             let (addr, bend, free, s) = match self.cur {
                 Some(c) if c.1 > pos => c,
@@ -246,7 +268,7 @@ pub fn write_heapmap(
 ) -> fmt::Result {
     let cell_scale = cell_scale.max(heap.min_scale().0);
     let width = width.max(1);
-    let mut addr = heap.start_addr();
+    let mut addr = first_cell_addr(heap, cell_scale);
     for (i, c) in cells(heap, cell_scale).enumerate() {
         if i % width == 0 {
             if i > 0 {
@@ -332,6 +354,70 @@ mod tests {
         assert!(lines[0].ends_with(" %++."), "{text}");
         assert!(lines[1].ends_with(" +..."), "{text}");
         assert!(lines[2].starts_with("one cell = 128 bytes"));
+    }
+
+    /// A heap over a page-aligned base, as the kernel heap is: the grid
+    /// origin sits 9 bytes below the base and the first block 16 bytes above
+    /// the origin, so cells counted from the first block would straddle the
+    /// grid. For every cell size, the cell holding each block's start marker
+    /// covers that block's first byte, and every marker stands for a block.
+    #[test]
+    fn every_block_start_sits_in_the_cell_covering_its_first_byte() {
+        const LEN: usize = BuddyHeap::region_for(8192, 4);
+        let mut buf = alloc::vec![0u8; LEN + 2 * MAX_ALIGN];
+        let base = buf
+            .as_mut_ptr()
+            .wrapping_add(buf.as_ptr().addr().wrapping_neg() % MAX_ALIGN);
+        // SAFETY: base..base+LEN lies in the buffer, which outlives the heap.
+        let mut h = unsafe { BuddyHeap::new(base, LEN, 4, 13).unwrap() };
+        assert_ne!(
+            h.start_addr(),
+            h.origin_addr(),
+            "the test needs an offset start"
+        );
+        for size in [1, 100, 3000, 40, 1000, 9] {
+            h.allocate(size).unwrap();
+        }
+        let blocks: Vec<(usize, usize)> = h
+            .blocks()
+            .map(|b| (b.addr, b.addr + b.scale.bytes()))
+            .collect();
+        assert!(blocks.iter().any(|&(a, e)| e - a >= 1024), "big blocks too");
+        for cell_scale in 4..=13u8 {
+            let cell = 1usize << cell_scale;
+            let first = first_cell_addr(&h, cell_scale);
+            assert!(first <= h.start_addr() && h.start_addr() < first + cell);
+            let cs: Vec<Cell> = cells(&h, cell_scale).collect();
+            assert!(
+                first + cs.len() * cell >= h.end_addr(),
+                "scale {cell_scale}"
+            );
+            for (i, c) in cs.iter().enumerate() {
+                let (lo, hi) = (first + i * cell, first + (i + 1) * cell);
+                let starts_here = blocks.iter().any(|&(a, _)| lo <= a && a < hi);
+                assert_eq!(
+                    c.block_start, starts_here,
+                    "scale {cell_scale} cell {i} at {lo:#x}"
+                );
+                // A block as large as a cell begins exactly at a cell start.
+                for &(a, e) in &blocks {
+                    if e - a >= cell && lo <= a && a < hi {
+                        assert_eq!(
+                            a, lo,
+                            "scale {cell_scale}: block {a:#x} inside cell {lo:#x}"
+                        );
+                    }
+                }
+            }
+            // The text map labels each row with its first cell's address.
+            let mut text = String::new();
+            write_heapmap(&h, cell_scale, 8, &mut text).unwrap();
+            let first_row = text.lines().next().unwrap();
+            assert!(
+                first_row.starts_with(&alloc::format!("{first:#010x} ")),
+                "{text}"
+            );
+        }
     }
 
     #[test]

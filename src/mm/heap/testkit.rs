@@ -9,7 +9,7 @@
 //! unchanged (arena contents, stats and dump compared).
 
 use super::backend::HeapBackend;
-use crate::mm::family::AllocError;
+use crate::mm::AllocError;
 pub use crate::testutil::Arena;
 use crate::testutil::Rng;
 use alloc::collections::BTreeMap;

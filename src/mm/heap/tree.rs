@@ -15,15 +15,25 @@
 //! node reachable from `root` is valid and that keys are unique.
 
 use super::fault::TreeFault;
+use core::mem::size_of;
 use core::ptr;
 
-/// The per-tree links inside a node.
+/// Bytes after `height` up to the next word on a 64-bit host (none on i686).
+const HEIGHT_PAD: usize = size_of::<usize>() - size_of::<u32>();
+
+/// The per-tree links inside a node. No implicit padding: on a 64-bit host
+/// `_pad` fills the word after `height` with zeros, so every byte of a node
+/// header is initialised (the gap tree reads a gap's first words back as a
+/// superbuffer header when it checks a free of a pointer inside a gap).
 #[repr(C)]
 pub(crate) struct Links<N> {
     pub left: *mut N,
     pub right: *mut N,
     pub height: u32,
+    _pad: [u8; HEIGHT_PAD],
 }
+
+const _: () = assert!(size_of::<Links<u8>>() == 3 * size_of::<usize>());
 
 impl<N> Links<N> {
     /// Links of a node that is in no tree.
@@ -32,6 +42,7 @@ impl<N> Links<N> {
             left: ptr::null_mut(),
             right: ptr::null_mut(),
             height: 0,
+            _pad: [0; HEIGHT_PAD],
         }
     }
 }
@@ -249,6 +260,7 @@ pub(crate) unsafe fn replace<T: TreeKind>(
 ///
 /// # Safety
 /// See the module convention.
+// course: lab 07
 pub(crate) unsafe fn lower_bound<T: TreeKind>(mut n: *mut T::Node, key: T::Key) -> *mut T::Node {
     let mut best = ptr::null_mut();
     // SAFETY: module convention.
@@ -264,11 +276,24 @@ pub(crate) unsafe fn lower_bound<T: TreeKind>(mut n: *mut T::Node, key: T::Key) 
     }
     best
 }
+// course: stub
+// pub(crate) unsafe fn lower_bound<T: TreeKind>(n: *mut T::Node, key: T::Key) -> *mut T::Node {
+//     // LAB 07 (1/4): walk down from the root `n`. A node whose key is >= `key`
+//     // is a candidate: remember it and look for a smaller one on its left;
+//     // otherwise go right. Return the last candidate (null when none).
+//     // Read a node's key with `T::key(node)` and its children with
+//     // `(*T::links(node)).left` / `.right` (inside `unsafe`: the module
+//     // convention above says why it is sound). O(height), no recursion.
+//     let _ = (n, key);
+//     ptr::null_mut()
+// }
+// course: end
 
 /// The node with the largest key `< key`, or null.
 ///
 /// # Safety
 /// See the module convention.
+// course: lab 07
 pub(crate) unsafe fn below<T: TreeKind>(mut n: *mut T::Node, key: T::Key) -> *mut T::Node {
     let mut best = ptr::null_mut();
     // SAFETY: module convention.
@@ -284,6 +309,15 @@ pub(crate) unsafe fn below<T: TreeKind>(mut n: *mut T::Node, key: T::Key) -> *mu
     }
     best
 }
+// course: stub
+// pub(crate) unsafe fn below<T: TreeKind>(n: *mut T::Node, key: T::Key) -> *mut T::Node {
+//     // LAB 07 (2/4): the mirror of `lower_bound`: the node with the largest
+//     // key strictly below `key`, or null. The gap tree asks it for the gap
+//     // that may end where a freed block starts.
+//     let _ = (n, key);
+//     ptr::null_mut()
+// }
+// course: end
 
 /// The node with the largest key, or null for an empty tree.
 ///

@@ -12,6 +12,10 @@
 //! Ownership: frames handed to `on_chunk` belong to the callback (it maps
 //! them, or frees what it could not map before returning `Err`). Frames of
 //! a chunk that could not be completed are freed here.
+//!
+//! The chunking itself, [`in_chunks`], is the one home of "eight at a
+//! time": the family's `SplitAllocator::allocate_sparse` hands out its
+//! 8-page chunks through it too.
 
 use crate::mm::addr::Frame;
 use crate::mm::frame::FrameAllocator;
@@ -31,6 +35,56 @@ pub enum SparseError<E> {
     Callback(E),
 }
 
+/// Where a chunked hand-over stopped; `delivered` units were handed on
+/// before it (those stay with the receiver).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkError<T, E> {
+    /// Taking the next chunk failed (undoing a partial take is `take`'s job).
+    Take { delivered: usize, error: T },
+    /// Handing a chunk on failed (the chunk is `give`'s to undo).
+    Give { delivered: usize, error: E },
+}
+
+/// Hand `count` units over in chunks of [`SPARSE_CHUNK`] (the last may be
+/// shorter), in order: `take(state, n)` gets the next `n` units, then
+/// `give(state, chunk)` hands them on. Stops at the first failure.
+pub fn in_chunks<S: ?Sized, C, T, E>(
+    state: &mut S,
+    count: usize,
+    mut take: impl FnMut(&mut S, usize) -> Result<C, T>,
+    mut give: impl FnMut(&mut S, C) -> Result<(), E>,
+) -> Result<(), ChunkError<T, E>> {
+    let mut delivered = 0;
+    while delivered < count {
+        let want = (count - delivered).min(SPARSE_CHUNK);
+        let chunk = take(state, want).map_err(|error| ChunkError::Take { delivered, error })?;
+        give(state, chunk).map_err(|error| ChunkError::Give { delivered, error })?;
+        delivered += want;
+    }
+    Ok(())
+}
+
+/// `n` frames from `frames`, all or none (a partial take is freed again).
+fn take_frames(
+    frames: &mut dyn FrameAllocator,
+    n: usize,
+) -> Result<([Frame; SPARSE_CHUNK], usize), ()> {
+    let mut chunk = [Frame(0); SPARSE_CHUNK];
+    for i in 0..n {
+        match frames.allocate() {
+            Some(f) => chunk[i] = f,
+            None => {
+                for &f in &chunk[..i] {
+                    let freed = frames.free(f);
+                    debug_assert!(freed.is_ok(), "draw_sparse: cannot return {f:?}");
+                }
+                return Err(());
+            }
+        }
+    }
+    Ok((chunk, n))
+}
+
 /// Allocate `count` frames one by one and pass them to `on_chunk` in chunks
 /// of [`SPARSE_CHUNK`] (the last may be shorter), in allocation order. The
 /// callback also gets the allocator (for page tables). On failure the
@@ -40,26 +94,17 @@ pub fn draw_sparse<E>(
     count: usize,
     mut on_chunk: impl FnMut(&[Frame], &mut dyn FrameAllocator) -> Result<(), E>,
 ) -> Result<(), SparseError<E>> {
-    let mut chunk = [Frame(0); SPARSE_CHUNK];
-    let mut delivered = 0;
-    while delivered < count {
-        let want = (count - delivered).min(SPARSE_CHUNK);
-        for i in 0..want {
-            match frames.allocate() {
-                Some(f) => chunk[i] = f,
-                None => {
-                    for &f in &chunk[..i] {
-                        let freed = frames.free(f);
-                        debug_assert!(freed.is_ok(), "draw_sparse: cannot return {f:?}");
-                    }
-                    return Err(SparseError::NoFrames { delivered });
-                }
-            }
-        }
-        on_chunk(&chunk[..want], frames).map_err(SparseError::Callback)?;
-        delivered += want;
-    }
-    Ok(())
+    let mut frames = frames;
+    in_chunks(
+        &mut frames,
+        count,
+        |frames, n| take_frames(&mut **frames, n),
+        |frames, (chunk, n)| on_chunk(&chunk[..n], &mut **frames),
+    )
+    .map_err(|e| match e {
+        ChunkError::Take { delivered, .. } => SparseError::NoFrames { delivered },
+        ChunkError::Give { error, .. } => SparseError::Callback(error),
+    })
 }
 
 #[cfg(test)]

@@ -17,61 +17,11 @@
 use super::region::{Region, RegionMap};
 use crate::mm::addr::VirtAddr;
 use crate::mm::paging::{EntryFlags, PageWalk, WalkEnd};
-use bitflags::bitflags;
 use core::fmt;
 
-bitflags! {
-    /// The error code of a page fault (#PF, vector 14).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-    pub struct PageFaultCode: u32 {
-        /// The page was present: a protection violation (clear: not present).
-        const PRESENT = 1 << 0;
-        /// The access was a write (clear: a read).
-        const WRITE = 1 << 1;
-        /// The access came from user mode (clear: supervisor).
-        const USER = 1 << 2;
-        /// A reserved bit was set in a paging entry.
-        const RESERVED = 1 << 3;
-        /// The access was an instruction fetch.
-        const INSTRUCTION = 1 << 4;
-    }
-}
-
-impl PageFaultCode {
-    /// Decode the raw code the CPU pushed; unknown bits are kept.
-    pub const fn from_raw(raw: u32) -> PageFaultCode {
-        PageFaultCode::from_bits_retain(raw)
-    }
-}
-
-impl fmt::Display for PageFaultCode {
-    /// `page not present, write, supervisor mode` (plus `, reserved bit set`
-    /// and `, instruction fetch` when those bits are set).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.contains(Self::PRESENT) {
-            "protection violation"
-        } else {
-            "page not present"
-        })?;
-        f.write_str(if self.contains(Self::WRITE) {
-            ", write"
-        } else {
-            ", read"
-        })?;
-        f.write_str(if self.contains(Self::USER) {
-            ", user mode"
-        } else {
-            ", supervisor mode"
-        })?;
-        if self.contains(Self::RESERVED) {
-            f.write_str(", reserved bit set")?;
-        }
-        if self.contains(Self::INSTRUCTION) {
-            f.write_str(", instruction fetch")?;
-        }
-        Ok(())
-    }
-}
+/// The #PF error code, decoded where every exception's code is (module 1
+/// of the course comes before virtual memory).
+pub use crate::exception::PageFaultCode;
 
 /// What the fault most likely means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -37,31 +37,18 @@
 
 use crate::mm::addr::VirtAddr;
 use crate::mm::layout::{
-    ENTRIES_PER_TABLE, KERNEL_BASE, KERNEL_REGIONS_START, LARGE_PAGE_SIZE, LINEAR_SPACE_END,
-    PAGE_SIZE, PDX_SHIFT, RECURSIVE_BASE, USER_END,
+    ENTRIES_PER_TABLE, KERNEL_BASE, LARGE_PAGE_SIZE, LINEAR_SPACE_END, PAGE_SIZE, PDX_SHIFT,
+    RECURSIVE_BASE, USER_END,
 };
 use crate::mm::paging::{Mapper, RunKind, Size, TlbFlush, WalkEnd};
 use crate::mm::phys::PhysMemory;
 use core::fmt;
 
-/// First byte of user data (4 MiB: the first table stays empty).
-pub const USER_DATA_START: u32 = 0x0040_0000;
-/// First byte of the user heap.
-pub const USER_HEAP_START: u32 = 0x1000_0000;
-/// First byte of the user private mappings.
-pub const USER_PRIVATE_START: u32 = 0x6000_0000;
-/// First byte of the user shared memory.
-pub const USER_SHARE_START: u32 = 0xA000_0000;
-/// Lowest byte of the user stack region (the stack grows down from `USER_ARGS_START`).
-pub const USER_STACK_START: u32 = 0xB000_0000;
-/// First byte of the argument page(s), just above the stack.
-pub const USER_ARGS_START: u32 = 0xBFC0_0000;
-/// First byte of the kernel heap.
-pub const KERNEL_HEAP_START: u32 = KERNEL_REGIONS_START;
-/// First byte of the kernel private region (stacks, MMIO).
-pub const KERNEL_PRIVATE_START: u32 = 0xF800_0000;
-/// First byte of the temporary-mapping window (one page table's worth).
-pub const KERNEL_TEMP_MAP_START: u32 = RECURSIVE_BASE - LARGE_PAGE_SIZE as u32;
+/// The regions' boundaries live with every other address in `mm::layout`.
+pub use crate::mm::layout::{
+    KERNEL_HEAP_START, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, USER_ARGS_START,
+    USER_DATA_START, USER_HEAP_START, USER_PRIVATE_START, USER_SHARE_START, USER_STACK_START,
+};
 
 /// The regions, in address order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -117,6 +117,7 @@ impl AddressSpace {
         frames: &mut dyn FrameAllocator,
         kernel: &AddressSpace,
     ) -> Result<AddressSpace, SpaceError> {
+        // course: lab 06
         let directory = frames.allocate().ok_or(SpaceError::NoFrames)?;
         zero_frame(mem, directory);
         for pdx in KERNEL_PDX..RECURSIVE_INDEX {
@@ -128,6 +129,18 @@ impl AddressSpace {
             directory,
             kind: SpaceKind::User,
         })
+        // course: stub
+        // // LAB 06 (1/3): a fresh directory frame from `frames` (none left:
+        // // `SpaceError::NoFrames`), zeroed (`zero_frame`): the user half
+        // // (PDEs 0..KERNEL_PDX) stays empty; the kernel half's PDEs
+        // // (KERNEL_PDX..RECURSIVE_INDEX) are copied from `kernel`'s directory
+        // // (`read_entry` / `write_entry`), so both share the kernel's page
+        // // tables; the last PDE points at the directory itself
+        // // (`recursive_entry`). The result is a `SpaceKind::User` space.
+        // let _ = (mem, frames, kernel, zero_frame::<M>, recursive_entry);
+        // let _ = (read_entry::<M>, write_entry::<M>, KERNEL_PDX, RECURSIVE_INDEX);
+        // Err(SpaceError::NoFrames)
+        // course: end
     }
 
     /// Take an existing directory (the one the boot code built, say) as an
@@ -187,6 +200,7 @@ impl AddressSpace {
         if self.kind == SpaceKind::Kernel {
             return Err(SpaceError::KernelSpace);
         }
+        // course: lab 06
         let mut stats = DestroyStats::default();
         let mut failed = None;
         let mut give_back = |frames: &mut dyn FrameAllocator, frame: Frame| {
@@ -221,5 +235,18 @@ impl AddressSpace {
             None => Ok(stats),
             Some(e) => Err(e),
         }
+        // course: stub
+        // // LAB 06 (2/3): give back what the space owns, and count it in a
+        // // `DestroyStats`. For every user PDE (0..KERNEL_PDX) that is present
+        // // and not a 4 MiB page (`is_large`), its page table frame goes back
+        // // to `frames`; before that, with `UserFrames::FreeOwned`, so does
+        // // every present PTE's frame flagged `EntryFlags::OWNED`. Then the
+        // // directory itself. A `frames.free` that fails must not stop the
+        // // others: remember the first error (`SpaceError::FreeFailed`) and
+        // // return it at the end. Kernel tables are shared: never free them.
+        // let _ = (mem, user_frames, ENTRIES_PER_TABLE, read_entry::<M>);
+        // let _ = frames.free(self.directory);
+        // Ok(DestroyStats::default())
+        // course: end
     }
 }

@@ -7,8 +7,8 @@ use crate::kernel::commands::kit::{Outcome, parse};
 use crate::kernel::heap::{self as kheap};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::MAX_ALIGN;
-use crate::mm::heap::buddy::{HeapError, Scale};
-use crate::mm::vm::region::KERNEL_HEAP_START;
+use crate::mm::heap::buddy::{HEADER_SIZE, HeapError, Scale};
+use crate::mm::layout::KERNEL_HEAP_START;
 use alloc::format;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -19,7 +19,7 @@ use spin::Mutex;
 /// The alignment `alloc <size>` uses when none is given (a `u64`'s, as malloc).
 const DEFAULT_ALIGN: usize = 8;
 /// Live blocks `alloc` can hold at once.
-const MAX_ALLOCS: usize = 32;
+const MAX_ALLOCS: usize = 256;
 /// Addresses `free` remembers having freed (to name a double free).
 const FREED_MEMORY: usize = 16;
 
@@ -81,6 +81,14 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
             "alignment {align}: a power of two up to {MAX_ALIGN} please"
         ));
     }
+    // Rust's limit on any allocation: isize::MAX, rounded down to the alignment.
+    let largest = (isize::MAX as usize) & !(align - 1);
+    if size > largest {
+        return Err(format!(
+            "{size} bytes is past the size limit of an allocation: at most {largest} bytes \
+             (isize::MAX, rounded down to the alignment {align})"
+        ));
+    }
     let layout = Layout::from_size_align(size, align).map_err(|e| format!("{e}"))?;
     // Claim a table entry first: a full table refuses before the heap changes.
     let slot = {
@@ -92,10 +100,21 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
     ))?;
     let kind = kheap::kind();
     let ptr = kheap::allocate(layout).map_err(|e| {
-        format!(
-            "the {} heap refused {size} bytes (align {align}): {e}",
-            kind.name()
-        )
+        // The buddy heap names the limit itself: the largest scale.
+        let too_big = kheap::with(|h| {
+            let b = h.as_buddy()?;
+            let max_scale = b.max_scale();
+            (size.saturating_add(HEADER_SIZE) > max_scale.bytes())
+                .then_some(HeapError::TooBig { size, max_scale })
+        })
+        .flatten();
+        match too_big {
+            Some(why) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
+            None => format!(
+                "the {} heap refused {size} bytes (align {align}): {e}",
+                kind.name()
+            ),
+        }
     })?;
     let addr = ptr.as_ptr() as usize;
     {
@@ -199,6 +218,15 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
     })
     .flatten();
     match buddy {
+        // The buddy calls any address in free memory "already free"; only
+        // an address `free` gave back is a double free. Anything else there
+        // was never handed out (or was freed long ago).
+        Some(BuddyVerdict::Refused(HeapError::DoubleFree { .. })) if !freed_before => {
+            return refused(&format_args!(
+                "{addr:#x} is not allocated: it lies in free memory of the {kind} heap \
+                 (never handed out, or freed long ago)"
+            ));
+        }
         Some(BuddyVerdict::Refused(e)) => return refused(&e),
         Some(BuddyVerdict::Foreign { scale }) => {
             return refused(&format_args!(
@@ -222,7 +250,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
         let ptr = NonNull::new(addr as *mut u8);
         let r = match ptr {
             Some(p) => kheap::deallocate(p, layout),
-            None => Err(crate::mm::family::AllocError::InvalidAddress),
+            None => Err(crate::mm::AllocError::InvalidAddress),
         };
         let place = if outside {
             "outside the heap"

@@ -31,7 +31,7 @@ fn write_check(name: &str, r: Result<CheckReport, CheckError>, out: &mut dyn Wri
     }
 }
 
-/// `heapcheck`: `check()` on the kernel heap and on the playground.
+/// `heapcheck`: `check()` on the kernel heap, its reserve and the playground.
 pub fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
     no_args(args)?;
     /// The kernel heap's verdict, copied under its lock.
@@ -57,9 +57,12 @@ pub fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
             false
         }
     };
+    // The reserve is a buddy heap (see `kernel::heap::init_reserve`).
+    let reserve = kheap::with_reserve(|h| h.as_buddy().map(|b| BuddyHeap::check(b))).flatten();
+    let reserve_ok = reserve.is_none_or(|r| write_check("reserve (buddy)", r, out));
     let playground_ok = playground::with_playground(|p| p.heap().check());
     let playground_ok = write_check("playground", playground_ok, out);
-    if kernel_ok && playground_ok {
+    if kernel_ok && reserve_ok && playground_ok {
         Ok(())
     } else {
         Err("a heap failed its check".into())

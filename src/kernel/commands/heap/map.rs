@@ -24,20 +24,26 @@ const LEGEND: &str = "legend: @ used block start  # used  + free block start  . 
 /// A picture of a buddy heap, copied under its lock.
 struct Map {
     start: usize,
+    /// Address of the first cell (on the block grid, at or below `start`).
+    first: usize,
     bytes: usize,
     cell_scale: u8,
     cells: Vec<Cell>,
 }
 
 impl Map {
-    /// Room for the cells, reserved before the heap is locked.
-    fn reserve() -> Map {
-        Map {
+    /// Room for the cells, reserved before the heap is locked; `None`
+    /// when there is no memory for them.
+    fn reserve() -> Option<Map> {
+        let mut cells = Vec::new();
+        cells.try_reserve_exact(MAP_CELLS).ok()?;
+        Some(Map {
             start: 0,
+            first: 0,
             bytes: 0,
             cell_scale: 0,
-            cells: Vec::with_capacity(MAP_CELLS),
-        }
+            cells,
+        })
     }
 
     /// Copy `h`'s cells: one per minimum block, or per larger power of two
@@ -46,6 +52,7 @@ impl Map {
         self.start = h.start_addr();
         self.bytes = h.heap_bytes();
         self.cell_scale = report::cell_scale_to_fit(h, MAP_CELLS);
+        self.first = report::first_cell_addr(h, self.cell_scale);
         for c in report::cells(h, self.cell_scale) {
             if self.cells.len() == self.cells.capacity() {
                 break;
@@ -65,7 +72,7 @@ impl Map {
             self.cell_scale
         );
         for (i, row) in self.cells.chunks(MAP_WIDTH).enumerate() {
-            let addr = self.start + ((i * MAP_WIDTH) << self.cell_scale);
+            let addr = self.first + ((i * MAP_WIDTH) << self.cell_scale);
             let _ = write!(out, "{addr:#010X} ");
             for c in row {
                 let _ = out.write_char(c.glyph());
@@ -130,7 +137,7 @@ pub fn heapmap(args: &[&str], out: &mut dyn Write) -> Outcome {
         [other] => return Err(format!("no heap `{other}` (playground or kernel)")),
         [_, extra, ..] => return Err(format!("unexpected argument `{extra}`")),
     };
-    let mut map = Map::reserve();
+    let mut map = Map::reserve().ok_or("out of memory: no room for the map's cells")?;
     let name = match which {
         Which::Playground => {
             playground::with_playground(|p| map.fill(p.heap()));

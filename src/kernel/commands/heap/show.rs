@@ -6,7 +6,7 @@ use crate::kernel::heap::{self as kheap, HEAP_ARENA};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::HeapKind;
 use crate::mm::heap::buddy::{BuddyHeap, FreeCounts, Scale};
-use crate::mm::vm::region::KERNEL_HEAP_START;
+use crate::mm::layout::KERNEL_HEAP_START;
 use crate::text::Size;
 use alloc::string::String;
 use core::fmt::Write;
@@ -133,11 +133,12 @@ pub fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
     no_args(args)?;
     let kind = kheap::kind();
     // Room for another design's dump (the buddy table needs none).
-    let mut dump = String::with_capacity(if kind == HeapKind::Buddy {
-        0
-    } else {
-        DUMP_BYTES
-    });
+    let mut dump = String::new();
+    if kind != HeapKind::Buddy {
+        dump.try_reserve_exact(DUMP_BYTES).map_err(|_| {
+            alloc::format!("out of memory: no room for the heap's dump ({DUMP_BYTES} bytes)")
+        })?;
+    }
     let (snapshot, cut, full) = kheap::with(|h| {
         if let Some(b) = h.as_buddy() {
             return (Some(BuddySnapshot::of(b)), 0, false);
@@ -204,5 +205,24 @@ pub fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
         kheap::bad_frees(),
         live_allocs().len()
     );
+    write_reserve_line(out);
     Ok(())
+}
+
+/// One line (within 80 columns, so `heap` fits one screen without the pager)
+/// on the reserve the kernel falls back to when the heap is dry: what it
+/// holds, how many allocations it served, and how many requests neither the
+/// heap nor the reserve could serve.
+fn write_reserve_line(out: &mut dyn Write) {
+    let Some(r) = kheap::reserve_stats() else {
+        return;
+    };
+    let (served, refused) = kheap::reserve_counts();
+    let _ = writeln!(
+        out,
+        "reserve: {} of {} in use by {} blocks (served {served} times, refused {refused})",
+        Size::exact(r.used as u64),
+        Size::exact(kheap::RESERVE_BYTES as u64),
+        r.allocations
+    );
 }

@@ -304,7 +304,11 @@ fn corruption_is_reported_not_fatal() {
     // SAFETY: the prefix of our live object.
     unsafe { ((keep.address - size_of::<ObjectPrefix>()) as *mut u32).write(0) };
     assert_eq!(pa.release(keep.address), Err(AllocError::Corrupted));
-    assert_eq!(pa.check(), Err("pool: object guard overwritten"));
+    assert_eq!(pa.check(), Err(FamilyCheckError::PoolGuardOverwritten));
+    assert_eq!(
+        FamilyCheckError::PoolGuardOverwritten.to_string(),
+        "pool: object guard overwritten"
+    );
     // SAFETY: restore it.
     unsafe { ((keep.address - size_of::<ObjectPrefix>()) as *mut u32).write(OBJECT_SIGNATURE) };
     pa.release(keep.address).unwrap();

@@ -400,6 +400,11 @@ impl BuddyHeap {
     pub fn max_scale(&self) -> Scale {
         Scale(self.max_scale as u8)
     }
+    /// Address of offset 0 of the block grid (9 bytes below a page
+    /// boundary): every block sits at a multiple of its own size from it.
+    pub fn origin_addr(&self) -> usize {
+        self.origin.addr()
+    }
     /// Address of the first block.
     pub fn start_addr(&self) -> usize {
         self.origin.addr() + self.start as usize

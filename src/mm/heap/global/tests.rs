@@ -35,7 +35,7 @@ fn every_kind_allocates_frees_grows_and_checks() {
         // The arena is already memory: hand out the next 64 KiB (or what is needed).
         Some(min.max(64 * 1024).next_multiple_of(PAGE_SIZE))
     }
-    for kind in HeapKind::ALL {
+    for &kind in HeapKind::ALL {
         let (base, layout) = arena();
         let heap = heap_over(kind, base, FIRST);
         heap.set_grow(grow);
@@ -147,7 +147,7 @@ fn sim_ungrow(_start: usize, len: usize) {
 /// heap holds, and impossible requests fail without mapping anything.
 #[test]
 fn soak_growth_maps_exactly_what_the_heap_holds() {
-    for kind in HeapKind::ALL {
+    for &kind in HeapKind::ALL {
         let (base, layout) = arena();
         *MAPPED.lock().unwrap() = (FIRST, base as usize + ARENA);
         let heap = heap_over(kind, base, FIRST);

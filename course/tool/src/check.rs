@@ -1,0 +1,304 @@
+//! `make course-check` (CI): cut every branch in a temporary clone and check
+//! the course is honest.
+//!
+//! ```text
+//!   clone of HEAD (target/course-check/repo), branches cut there
+//!   module-NN: host tests, ISO, in-kernel tests (128M), boots to `cairn: ready`,
+//!              its lab graded: 100/100           (--full: its own `make test`)
+//!   lab-NN:    no line of the solution in its tree, boots, graded: < 100
+//! ```
+//! The user's own branches are never touched: everything happens in the clone.
+
+use crate::cut;
+use crate::git;
+use crate::grade::{self, Options};
+use crate::manifest::{Manifest, TestKind};
+use crate::markers;
+use crate::run;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+/// Seconds for one module branch's build-and-test step.
+const STEP_SECS: u64 = 1800;
+
+/// Run the whole check; Err when any part failed.
+pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
+    let start = Instant::now();
+    let head = git::rev(top, "HEAD").ok_or("no HEAD commit")?;
+    let base = top.join("target/course-check");
+    let repo = base.join("repo");
+    let top_s = top.to_string_lossy().into_owned();
+    let repo_s = repo.to_string_lossy().into_owned();
+    if repo.join(".git").exists() {
+        // Keep the clone (and its target/ with the build cache); fetch HEAD.
+        git::git(&repo, &["fetch", "-q", &top_s, &head])?;
+    } else {
+        let _ = fs::remove_dir_all(&repo);
+        fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+        git::git(top, &["clone", "-q", "--no-checkout", &top_s, &repo_s])?;
+        git::git(&repo, &["fetch", "-q", &top_s, &head])?;
+    }
+    git::git(&repo, &["checkout", "-q", "-f", "--detach", &head])?;
+    git::git(&repo, &["clean", "-fdq"])?;
+    let manifest = cut::read_manifest(&repo)?;
+    let main_texts = texts_at_head(&repo)?;
+
+    let wanted = |m: &crate::manifest::Module| {
+        if only.is_empty() {
+            m.ready
+        } else {
+            only.contains(&m.id)
+        }
+    };
+    let ids: Vec<String> = manifest
+        .modules
+        .iter()
+        .filter(|m| wanted(m))
+        .map(|m| m.id.clone())
+        .collect();
+    let t = Instant::now();
+    for id in &ids {
+        crate::branches::make(&repo, Some(id), true)?;
+    }
+    println!(
+        "course-check: branches cut in {:.0}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let mut failures: Vec<String> = Vec::new();
+    let mut table: Vec<String> = Vec::new();
+    for id in &ids {
+        let m = manifest.module(id).expect("listed").clone();
+        // The module branch.
+        let t = Instant::now();
+        let name = m.branch();
+        println!("\n== {name}");
+        switch(&repo, &name)?;
+        let mut ok = true;
+        let steps: Vec<(&str, Vec<&str>)> = if full {
+            vec![("make test", vec!["make", "-s", "test"])]
+        } else {
+            vec![
+                ("host tests", vec!["cargo", "test", "--lib", "-q"]),
+                ("kernel", vec!["make", "-s", "iso"]),
+                (
+                    "in-kernel tests",
+                    vec!["tests/run-kernel-tests.sh", "build/cairn.iso", "120"],
+                ),
+            ]
+        };
+        for (what, cmd) in &steps {
+            let r = run::run(&repo, &[], STEP_SECS, cmd[0], &cmd[1..]);
+            println!(
+                "  {what:<16} {} ({:.0}s)",
+                if r.ok { "ok" } else { "FAILED" },
+                r.seconds
+            );
+            if !r.ok {
+                println!("{}", run::tail(&r.output, 40));
+                failures.push(format!("{name}: {what} failed"));
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            match run::boot_to_ready(&repo.join("build/cairn.iso"), 90) {
+                Ok(s) => println!("  {:<16} ok ({s:.0}s)", "cairn: ready"),
+                Err(e) => {
+                    println!("  {:<16} FAILED: {e}", "cairn: ready");
+                    failures.push(format!("{name}: does not boot to `cairn: ready`"));
+                    ok = false;
+                }
+            }
+        }
+        let mut solution_score = None;
+        if ok && manifest.lab(id).is_some() {
+            let r = grade::grade(
+                &repo,
+                &Options {
+                    labs: vec![id.clone()],
+                    in_place: true,
+                    json: Some(base.join(format!("grade-{name}.json"))),
+                    quiet: true,
+                    ..Options::default()
+                },
+            )?;
+            let score = r.first().map(|l| l.score()).unwrap_or(0);
+            solution_score = Some(score);
+            if score != 100 {
+                failures.push(format!(
+                    "{name}: its lab's solution scores {score}/100, not 100"
+                ));
+            }
+        }
+        let module_secs = t.elapsed().as_secs_f64();
+
+        // The lab branch.
+        let mut stub_score = None;
+        let mut lab_secs = 0.0;
+        if manifest.lab(id).is_some() {
+            let t = Instant::now();
+            let lab_name = m.lab_branch();
+            println!("\n== {lab_name}");
+            switch(&repo, &lab_name)?;
+            let leaks = solution_leaks(&repo, &main_texts, m.number())?;
+            if leaks.is_empty() {
+                println!("  no solution text in the branch");
+            } else {
+                for l in &leaks {
+                    println!("  solution text found: {l}");
+                }
+                failures.push(format!(
+                    "{lab_name}: holds {} line(s) of its solution",
+                    leaks.len()
+                ));
+            }
+            let r = grade::grade(
+                &repo,
+                &Options {
+                    labs: vec![id.clone()],
+                    in_place: true,
+                    json: Some(base.join(format!("grade-{lab_name}.json"))),
+                    quiet: true,
+                    ..Options::default()
+                },
+            )?;
+            if let Some(lab) = r.first() {
+                let score = lab.score();
+                stub_score = Some(score);
+                if score >= 100 {
+                    failures.push(format!("{lab_name}: the untouched stubs score {score}/100"));
+                }
+                for t in &lab.tests {
+                    if t.test.kind == TestKind::Boot && !t.passed {
+                        failures.push(format!("{lab_name}: does not boot on the stubs"));
+                    }
+                }
+            }
+            lab_secs = t.elapsed().as_secs_f64();
+        }
+        table.push(format!(
+            "  {:<26} {:>5.0}s   lab: stubs {:>7}  solution {:>7}  {:>5.0}s",
+            name,
+            module_secs,
+            stub_score.map_or("-".into(), |s| format!("{s}/100")),
+            solution_score.map_or("-".into(), |s| format!("{s}/100")),
+            lab_secs
+        ));
+    }
+    println!("\ncourse-check summary:");
+    for m in manifest
+        .modules
+        .iter()
+        .filter(|m| !m.ready && only.is_empty())
+    {
+        println!("  {:<26} not checked: a draft", m.branch());
+    }
+    for l in &table {
+        println!("{l}");
+    }
+    println!(
+        "course-check: {} module(s) in {:.1} min",
+        ids.len(),
+        start.elapsed().as_secs_f64() / 60.0
+    );
+    if failures.is_empty() {
+        println!("course-check: passed");
+        Ok(())
+    } else {
+        Err(format!(
+            "course-check: FAILED:\n  {}",
+            failures.join("\n  ")
+        ))
+    }
+}
+
+fn switch(repo: &Path, branch: &str) -> Result<(), String> {
+    git::git(repo, &["checkout", "-q", "-f", branch])?;
+    git::git(repo, &["clean", "-fdq"])?;
+    Ok(())
+}
+
+/// Every tracked text file at HEAD of `repo`: (path, text).
+fn texts_at_head(repo: &Path) -> Result<Vec<(String, String)>, String> {
+    let mut v = Vec::new();
+    for f in git::tracked_files(repo)? {
+        if let Ok(t) = fs::read_to_string(repo.join(&f)) {
+            v.push((f, t));
+        }
+    }
+    Ok(v)
+}
+
+/// Lines of lab `lab`'s solution (on main) found in the checked-out tree.
+/// A line counts when it is distinctive: at least 16 characters, not a
+/// comment, and found nowhere on main outside that lab's solutions (a line
+/// the rest of the kernel also has, `Some(e) => Err(e),` say, gives
+/// nothing away).
+pub fn solution_leaks(
+    repo: &Path,
+    main_texts: &[(String, String)],
+    lab: u32,
+) -> Result<Vec<String>, String> {
+    let mut elsewhere: BTreeSet<String> = BTreeSet::new();
+    let mut solution: Vec<(String, String)> = Vec::new();
+    for (path, text) in main_texts {
+        // Every file as the lab branch's cut would keep it (the solution
+        // dropped, its stub in place), later modules included.
+        let rest = markers::cut_file(
+            path,
+            text,
+            Some(markers::Target {
+                module: 99,
+                lab: Some(lab),
+            }),
+        )
+        .map_err(|e| format!("{path}: {e}"))?;
+        elsewhere.extend(rest.lines().map(|l| l.trim().to_string()));
+        for r in markers::solution_regions(path, text, lab) {
+            solution.extend(r.into_iter().map(|l| (path.clone(), l.trim().to_string())));
+        }
+    }
+    let distinctive: Vec<(String, String)> = solution
+        .into_iter()
+        .filter(|(_, t)| t.len() >= 16 && !t.starts_with("//") && !elsewhere.contains(t))
+        .collect();
+    let mut leaks = Vec::new();
+    for f in git::tracked_files(repo)? {
+        let Ok(text) = fs::read_to_string(repo.join(&f)) else {
+            continue;
+        };
+        let lines: BTreeSet<&str> = text.lines().map(str::trim).collect();
+        for (from, l) in &distinctive {
+            if lines.contains(l.as_str()) {
+                leaks.push(format!("{f}: `{l}` (solution in {from})"));
+            }
+        }
+    }
+    Ok(leaks)
+}
+
+/// A short table of the labs, for docs and `course list`.
+pub fn list(manifest: &Manifest) -> String {
+    let mut s = String::new();
+    for m in &manifest.modules {
+        s.push_str(&format!(
+            "{}  {:<28}{}",
+            m.id,
+            m.branch(),
+            if m.ready { "" } else { " (draft)" }
+        ));
+        if let Some(lab) = manifest.lab(&m.id) {
+            s.push_str(&format!(
+                " {:<22} [{}] {}",
+                m.lab_branch(),
+                lab.difficulty,
+                lab.title
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}
