@@ -81,8 +81,6 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
         Some(v) if HeapKind::parse(v).is_ok() => "chosen with heap= on the command line",
         Some(_) => "the default: the heap= value was not understood",
     };
-    let cached =
-        kheap::with(|h| h.as_buddy().map(|b| (b.cached_blocks(), b.cached_bytes()))).flatten();
     let mapped = kheap::mapped_bytes();
     let frag = stats.fragmentation_permille();
     let _ = writeln!(out, "kernel heap: {} ({how})", kind.name());
@@ -94,12 +92,6 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
     );
     let _ = writeln!(out, "  used          {:>10} bytes", stats.used);
     let _ = writeln!(out, "  free          {:>10} bytes", stats.free);
-    if let Some((blocks, bytes)) = cached {
-        let _ = writeln!(
-            out,
-            "    of which    {bytes:>10} bytes in {blocks} freed blocks on the quick cache (not merged yet)"
-        );
-    }
     let _ = writeln!(out, "  largest free  {:>10} bytes", stats.largest_free);
     let _ = writeln!(out, "  allocations   {:>10}", stats.allocations);
     let _ = writeln!(

@@ -128,7 +128,7 @@ impl AnyHeap {
             HeapKind::Buddy => {
                 let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
                 // SAFETY: forwarded from the caller.
-                let mut b = unsafe {
+                let b = unsafe {
                     BuddyHeap::with_arena(
                         base as *mut u8,
                         arena_len,
@@ -138,8 +138,6 @@ impl AnyHeap {
                     )
                 }
                 .map_err(to_alloc_error)?;
-                // The kernel's buddy heap defers merging small frees.
-                b.set_quick_cache(true);
                 Ok(AnyHeap::Buddy(b))
             }
             // course: module 07
@@ -237,9 +235,7 @@ impl HeapBackend for BuddyHeap {
         BuddyHeap::resize_in_place(self, ptr, layout, new_size).map_err(to_alloc_error)
     }
     fn stats(&self) -> HeapStats {
-        // Blocks on the quick cache count as free: any allocation that
-        // needs them gets them (the cache is flushed before one fails).
-        let free = self.free_counts().total_bytes() + self.cached_bytes();
+        let free = self.free_counts().total_bytes();
         let report = self.check().ok();
         HeapStats {
             size: self.heap_bytes(),

@@ -58,7 +58,7 @@ pub fn write_report(heap: &BuddyHeap, out: &mut impl Write) -> fmt::Result {
         )?;
     }
     let (mut used_blocks, mut used_bytes, mut requested) = (0usize, 0usize, 0usize);
-    for b in heap.blocks().filter(|b| !b.free && !b.cached) {
+    for b in heap.blocks().filter(|b| !b.free) {
         used_blocks += 1;
         used_bytes += b.scale.bytes();
         requested += b.requested.unwrap_or(0);
@@ -71,21 +71,6 @@ pub fn write_report(heap: &BuddyHeap, out: &mut impl Write) -> fmt::Result {
         used_bytes,
         used_blocks,
         requested
-    )?;
-    write_cache_line(heap, out)
-}
-
-/// One line on the quick cache, when it is on: the freed blocks it holds
-/// (free for allocations of their scale, merged before any request fails).
-pub fn write_cache_line(heap: &BuddyHeap, out: &mut impl Write) -> fmt::Result {
-    if !heap.quick_cache() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "quick cache: {} freed blocks, {} bytes, not merged yet (reused first)",
-        heap.cached_blocks(),
-        heap.cached_bytes()
     )
 }
 
@@ -103,13 +88,6 @@ pub fn write_check(heap: &BuddyHeap, out: &mut impl Write) -> Result<(), CheckEr
                 r.used_bytes,
                 r.requested_bytes
             );
-            if r.cached_blocks > 0 {
-                let _ = writeln!(
-                    out,
-                    "quick cache: {} blocks ({} bytes) checked",
-                    r.cached_blocks, r.cached_bytes
-                );
-            }
             Ok(())
         }
         Err(e) => {

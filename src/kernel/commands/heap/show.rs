@@ -28,14 +28,12 @@ struct BuddySnapshot {
     used_blocks: usize,
     used_bytes: usize,
     requested: usize,
-    cached_blocks: usize,
-    cached_bytes: usize,
 }
 
 impl BuddySnapshot {
     fn of(h: &BuddyHeap) -> BuddySnapshot {
         let (mut used_blocks, mut used_bytes, mut requested) = (0, 0, 0);
-        for b in h.blocks().filter(|b| !b.free && !b.cached) {
+        for b in h.blocks().filter(|b| !b.free) {
             used_blocks += 1;
             used_bytes += b.scale.bytes();
             requested += b.requested.unwrap_or(0);
@@ -52,8 +50,6 @@ impl BuddySnapshot {
             used_blocks,
             used_bytes,
             requested,
-            cached_blocks: h.cached_blocks(),
-            cached_bytes: h.cached_bytes(),
         }
     }
 
@@ -111,13 +107,6 @@ impl BuddySnapshot {
             self.used_blocks,
             self.requested
         );
-        if self.cached_blocks > 0 {
-            let _ = writeln!(
-                out,
-                "quick cache: {} bytes in {} freed blocks, not merged yet (reused first)",
-                self.cached_bytes, self.cached_blocks
-            );
-        }
     }
 }
 

@@ -1,10 +1,6 @@
 //! Reports and the integrity check.
 
-use super::cache::{CACHE_SCALES, CACHED};
-use super::{
-    BuddyHeap, CheckError, FREE, HEADER_SIZE, MAX_ALIGN, NIL, POISON, SCALE_MASK, SMALLEST_SCALE,
-    Scale,
-};
+use super::{BuddyHeap, CheckError, FREE, HEADER_SIZE, MAX_ALIGN, NIL, POISON, SCALE_MASK, Scale};
 
 /// What a successful `check()` counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -14,14 +10,10 @@ pub struct CheckReport {
     /// Free blocks and their bytes (headers included).
     pub free_blocks: usize,
     pub free_bytes: usize,
-    /// Used blocks, their bytes (headers included) and the bytes requested
-    /// (blocks on the quick cache not counted).
+    /// Used blocks, their bytes (headers included) and the bytes requested.
     pub used_blocks: usize,
     pub used_bytes: usize,
     pub requested_bytes: usize,
-    /// Blocks on the quick cache (freed, not merged yet) and their bytes.
-    pub cached_blocks: usize,
-    pub cached_bytes: usize,
 }
 
 /// Number of free blocks per scale.
@@ -60,9 +52,6 @@ pub struct BlockInfo {
     pub addr: usize,
     pub scale: Scale,
     pub free: bool,
-    /// Freed onto the quick cache, not merged yet (a used block in the
-    /// buddy view, free for a new allocation of its scale).
-    pub cached: bool,
     /// Used blocks: bytes requested.
     pub requested: Option<usize>,
     /// Used blocks: payload address.
@@ -120,7 +109,6 @@ impl BuddyHeap {
     pub fn check(&self) -> Result<CheckReport, CheckError> {
         let mut rep = CheckReport::default();
         let mut free_per_scale = [0usize; 32];
-        let listed = self.check_cache()?;
         let mut at = self.start;
         while at < self.end {
             // SAFETY: `at` is the start of the next block: the walk steps by
@@ -170,13 +158,6 @@ impl BuddyHeap {
                 }
             } else {
                 let (req, align) = (h.next, h.prev);
-                if align == CACHED {
-                    // On a cache list (`check_cache` counted those).
-                    rep.cached_blocks += 1;
-                    rep.cached_bytes += size as usize;
-                    at += size;
-                    continue;
-                }
                 let align_ok = align.is_power_of_two() && align <= size.min(MAX_ALIGN as u32);
                 if !align_ok || req as usize > size as usize - HEADER_SIZE {
                     return Err(CheckError::BadUsedHeader { offset: at });
@@ -188,12 +169,6 @@ impl BuddyHeap {
             at += size;
         }
         // Every block start is marked (above), and nothing else is.
-        if rep.cached_blocks != listed {
-            return Err(CheckError::CacheCount {
-                listed,
-                marked: rep.cached_blocks,
-            });
-        }
         let marked = self.starts.count();
         if marked != rep.blocks {
             return Err(CheckError::StartCount {
@@ -254,40 +229,6 @@ impl BuddyHeap {
             }
         }
         Ok(rep)
-    }
-
-    /// Every quick-cache list node is a genuine used block of its list's
-    /// scale carrying the cache mark, and each list ends after its length;
-    /// returns how many blocks the lists hold.
-    fn check_cache(&self) -> Result<usize, CheckError> {
-        let mut listed = 0;
-        for i in 0..CACHE_SCALES {
-            let s = i as u32 + SMALLEST_SCALE as u32;
-            let (mut at, len) = (self.cache.head[i], self.cache.len[i]);
-            for _ in 0..len {
-                let bad = CheckError::BadCached {
-                    scale: s as u8,
-                    offset: at,
-                };
-                if s < self.min_scale || s > self.max_scale || at == NIL || !self.is_start(at) {
-                    return Err(bad);
-                }
-                // SAFETY: the side table says a genuine block starts at `at`.
-                let h = unsafe { self.hdr(at).read() };
-                if h.tag != s as u8 || h.prev != CACHED {
-                    return Err(bad);
-                }
-                listed += 1;
-                at = h.next;
-            }
-            if at != NIL {
-                return Err(CheckError::BadCached {
-                    scale: s as u8,
-                    offset: at,
-                });
-            }
-        }
-        Ok(listed)
     }
 }
 

@@ -116,11 +116,6 @@ pub enum CheckError {
     StartUnmarked { offset: u32 },
     /// The side table marks more starts than there are blocks.
     StartCount { marked: usize, blocks: usize },
-    /// A quick-cache list node is not a marked used block of its scale, or
-    /// the list is longer than its count.
-    BadCached { scale: u8, offset: u32 },
-    /// Blocks carry the cache mark that no cache list holds (or the reverse).
-    CacheCount { listed: usize, marked: usize },
 }
 
 impl fmt::Display for CheckError {
@@ -180,18 +175,6 @@ impl fmt::Display for CheckError {
                 write!(
                     f,
                     "side table marks {marked} block starts, the heap has {blocks} blocks"
-                )
-            }
-            CheckError::BadCached { scale, offset } => {
-                write!(
-                    f,
-                    "quick cache {scale:X}: {offset:#x} is not a cached block of that scale, or the list runs past its count"
-                )
-            }
-            CheckError::CacheCount { listed, marked } => {
-                write!(
-                    f,
-                    "quick cache: {listed} blocks listed, {marked} blocks marked cached"
                 )
             }
         }

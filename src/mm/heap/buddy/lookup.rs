@@ -13,7 +13,6 @@
 
 use core::ptr::NonNull;
 
-use super::cache::CACHED;
 use super::{BlockInfo, BuddyHeap, FREE, HEADER_SIZE, HeapError, SCALE_MASK, Scale};
 
 impl BuddyHeap {
@@ -78,19 +77,6 @@ impl BuddyHeap {
         Err(self.refusal(addr))
     }
 
-    /// Like `classify`, and also refuses a block on the quick cache (freed,
-    /// not merged yet) as a double free: its header holds the cache mark.
-    #[inline(always)]
-    pub(super) fn classify_live(&self, ptr: NonNull<u8>) -> Result<(u32, u32, u32), HeapError> {
-        let (b, s, align) = self.classify(ptr)?;
-        if align == CACHED {
-            return Err(HeapError::DoubleFree {
-                addr: ptr.addr().get(),
-            });
-        }
-        Ok((b, s, align))
-    }
-
     /// Why `addr` is not the payload of a used block (the side table said
     /// no block starts 9 bytes below it).
     #[cold]
@@ -132,16 +118,14 @@ impl BuddyHeap {
         // SAFETY: callers pass genuine block offsets.
         let h = unsafe { self.hdr(b).read() };
         let free = h.tag & FREE != 0;
-        let cached = !free && h.prev == CACHED;
         let addr = self.origin.addr() + b as usize;
         BlockInfo {
             offset: b,
             addr,
             scale: Scale(h.tag & SCALE_MASK),
             free,
-            cached,
-            requested: (!free && !cached).then_some(h.next as usize),
-            payload: (!free && !cached).then_some(addr + HEADER_SIZE),
+            requested: (!free).then_some(h.next as usize),
+            payload: (!free).then_some(addr + HEADER_SIZE),
         }
     }
 }

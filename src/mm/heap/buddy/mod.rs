@@ -57,7 +57,6 @@ use core::ptr::NonNull;
 
 use crate::mm::layout::PAGE_SIZE;
 
-mod cache;
 mod check;
 mod error;
 mod lookup;
@@ -65,8 +64,6 @@ mod starts;
 #[cfg(test)]
 mod tests;
 
-use cache::QuickCache;
-pub use cache::{CACHE_BYTES, CACHE_SCALES, cache_limit};
 pub use check::{BlockInfo, Blocks, CheckReport, FreeCounts, FreeList};
 pub use error::{CheckError, HeapError};
 use starts::Starts;
@@ -178,8 +175,6 @@ pub struct BuddyHeap {
     starts: Starts,
     /// Fill freed payloads with [`POISON`] (and let `check` verify it).
     poison: bool,
-    /// Small freed blocks not merged yet (see `cache`); off unless turned on.
-    cache: QuickCache,
 }
 
 // SAFETY: the heap owns its memory region exclusively (the constructor's
@@ -197,7 +192,6 @@ impl fmt::Debug for BuddyHeap {
             .field("nonempty", &format_args!("{:#b}", self.nonempty))
             .field("side_table_bytes", &self.starts.len())
             .field("poison", &self.poison)
-            .field("cached_blocks", &self.cached_blocks())
             .finish()
     }
 }
@@ -218,7 +212,6 @@ impl BuddyHeap {
             limit: 0,
             starts: Starts::none(),
             poison: cfg!(debug_assertions),
-            cache: QuickCache::off(),
         }
     }
 
@@ -343,7 +336,6 @@ impl BuddyHeap {
             // SAFETY: the caller's guarantee for the table.
             starts: unsafe { Starts::new(table, table_len) },
             poison: cfg!(debug_assertions),
-            cache: QuickCache::off(),
         };
         debug_assert!(heap.starts.capacity() >= (arena_len >> min_scale));
         // SAFETY: the caller guarantees the first `backed` bytes.
@@ -449,8 +441,6 @@ impl BuddyHeap {
     /// now, so `check` can verify all of them from here on.
     pub fn set_poison(&mut self, on: bool) {
         if on && !self.poison {
-            // Poisoning bypasses the quick cache: merge what it holds first.
-            self.flush_cache();
             for s in self.min_scale..=self.max_scale {
                 let mut at = self.heads[s as usize];
                 while at != NIL {
@@ -652,11 +642,7 @@ impl BuddyHeap {
     #[inline]
     fn alloc_raw(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, HeapError> {
         let scale = self.request_scale(size, align)?;
-        let Some(b) = self
-            .cache_pop(scale)
-            .or_else(|| self.take(scale))
-            .or_else(|| self.take_after_flush(scale))
-        else {
+        let Some(b) = self.take(scale) else {
             return Err(HeapError::OutOfMemory {
                 size,
                 scale: Scale(scale as u8),
@@ -677,16 +663,6 @@ impl BuddyHeap {
         }
     }
 
-    /// No block of `scale` or above is free: merge the quick cache's blocks
-    /// and try again (so the cache never makes a request fail).
-    #[cold]
-    fn take_after_flush(&mut self, scale: u32) -> Option<u32> {
-        if self.flush_cache() == 0 {
-            return None;
-        }
-        self.take(scale)
-    }
-
     /// ShompOS's `allocate`: a block of the smallest scale with
     /// `2^scale >= size + 9`; the pointer is the first byte after the header.
     pub fn allocate(&mut self, size: usize) -> Result<NonNull<u8>, HeapError> {
@@ -704,11 +680,9 @@ impl BuddyHeap {
     /// checked, in constant time: outside the heap, inside a header, inside
     /// a payload, or already free gives an error and changes nothing.
     pub fn free(&mut self, ptr: NonNull<u8>) -> Result<(), HeapError> {
-        let (b, s, _) = self.classify_live(ptr)?;
-        if !self.cache_push(b, s) {
-            // SAFETY: `classify_live` found a genuine used block.
-            unsafe { self.release(b, s) };
-        }
+        let (b, s, _) = self.classify(ptr)?;
+        // SAFETY: `classify` found a genuine used block.
+        unsafe { self.release(b, s) };
         Ok(())
     }
 
@@ -718,10 +692,8 @@ impl BuddyHeap {
     #[inline]
     pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
         let (b, s) = self.checked_block(ptr, layout)?;
-        if !self.cache_push(b, s) {
-            // SAFETY: `checked_block` found a genuine used block.
-            unsafe { self.release(b, s) };
-        }
+        // SAFETY: `checked_block` found a genuine used block.
+        unsafe { self.release(b, s) };
         Ok(())
     }
 
@@ -730,7 +702,7 @@ impl BuddyHeap {
     /// `resize_in_place`.
     #[inline(always)]
     fn checked_block(&self, ptr: NonNull<u8>, layout: Layout) -> Result<(u32, u32), HeapError> {
-        let (b, s, align) = self.classify_live(ptr)?;
+        let (b, s, align) = self.classify(ptr)?;
         let fits = layout.size() + HEADER_SIZE <= 1 << s;
         if align as usize != layout.align() || !fits {
             return Err(HeapError::LayoutMismatch {
@@ -742,8 +714,7 @@ impl BuddyHeap {
 
     /// Free without the full check: the fast path behind `GlobalAlloc`.
     /// Cheap sanity checks (inside the heap, block in use) make obviously
-    /// bad pointers a no-op instead of corruption. It always merges (never
-    /// uses the quick cache).
+    /// bad pointers a no-op instead of corruption.
     ///
     /// # Safety
     /// `ptr` must come from `alloc_layout(layout)` (or a resize to `layout`) on

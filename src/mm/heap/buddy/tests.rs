@@ -605,10 +605,6 @@ struct Model {
     max: u32,
     /// End of the blocks (offsets), as the heap tiles growth.
     end: u32,
-    /// The quick cache as the heap should hold it: per scale, a stack of
-    /// offsets (empty rows while the cache is off).
-    cache: [Vec<u32>; 32],
-    cache_on: bool,
 }
 
 impl Model {
@@ -629,47 +625,7 @@ impl Model {
             min: h.min_scale().0 as u32,
             max: h.max_scale().0 as u32,
             end,
-            cache: core::array::from_fn(|_| Vec::new()),
-            cache_on: h.quick_cache(),
         }
-    }
-
-    /// A checked free of `b` (scale `s`): onto the cache when it covers
-    /// `s` and has room, else merged.
-    fn free_checked(&mut self, b: u32, s: u32, start: u32) {
-        let row = s as usize - SMALLEST_SCALE as usize;
-        if self.cache_on && row < CACHE_SCALES && self.cache[s as usize].len() < cache_limit(s) {
-            self.cache[s as usize].push(b);
-        } else {
-            self.give(b, s, start);
-        }
-    }
-
-    /// Every cached block merged (the heap's flush).
-    fn flush(&mut self, start: u32) {
-        for s in 0..32u32 {
-            while let Some(b) = self.cache[s as usize].pop() {
-                self.give(b, s, start);
-            }
-        }
-    }
-
-    /// The block at `b` of scale `s` was handed out: off the cache if the
-    /// cache had one (the most recent), else split from a free block,
-    /// flushing the cache first when no free block is large enough.
-    fn alloc(&mut self, b: u32, s: u32, start: u32) {
-        if let Some(top) = self.cache[s as usize].pop() {
-            assert_eq!(top, b, "model: the cache hands out its newest block");
-            return;
-        }
-        if !self.count[s as usize..].iter().any(|&c| c > 0) {
-            self.flush(start);
-        }
-        self.take(b, s);
-    }
-
-    fn cached_blocks(&self) -> usize {
-        self.cache.iter().map(Vec::len).sum()
     }
 
     fn insert(&mut self, b: u32, s: u32) {
@@ -747,25 +703,10 @@ impl Model {
 /// uses) `check()` passes after every step; with `grow`, the heap starts
 /// small and is grown.
 fn soak(seed: u64, ops: usize, grow: bool, check_every: usize) {
-    soak_with(seed, ops, grow, check_every, false);
-}
-
-/// [`soak`] on a heap with the quick cache on (the kernel's): the model
-/// mirrors the cache, and cached blocks are freed again (refused as double
-/// frees, nothing changed) along with the rest of the bad-free catalogue.
-fn soak_with(seed: u64, ops: usize, grow: bool, check_every: usize, cache: bool) {
     const ARENA: usize = 1 << 20;
     let backed = if grow { 16 * 1024 } else { ARENA };
     let (_v, _, mut h) = arena_heap(ARENA, backed, 4, 20);
-    if cache {
-        // Poisoning bypasses the cache (tested below on its own).
-        h.set_poison(false);
-    }
-    h.set_quick_cache(cache);
     let mut model = Model::of(&h);
-    // Recently freed (pointer, layout): freeing one again is a double free.
-    let mut freed: Vec<(NonNull<u8>, Layout)> = Vec::new();
-    let mut refused = 0usize;
     let start = h.blocks().next().map_or(0, |b| b.offset);
     let origin = h.start_addr() - start as usize;
     let initial: Vec<_> = if grow {
@@ -805,8 +746,7 @@ fn soak_with(seed: u64, ops: usize, grow: bool, check_every: usize, cache: bool)
                         .max(l.align())
                         .max(16)
                         .trailing_zeros();
-                    model.alloc((lo - origin) as u32, s, start);
-                    freed.retain(|&(p, _)| p != q);
+                    model.take((lo - origin) as u32, s);
                     let fill = rng.next_u64() as u8;
                     // SAFETY: our fresh payload of l.size() bytes.
                     unsafe { q.as_ptr().write_bytes(fill, l.size()) };
@@ -818,9 +758,6 @@ fn soak_with(seed: u64, ops: usize, grow: bool, check_every: usize, cache: bool)
                 }
                 Err(HeapError::OutOfMemory { scale, .. }) => {
                     ooms += 1;
-                    // The heap merged its cache before failing.
-                    model.flush(start);
-                    assert_eq!(h.cached_blocks(), 0, "step {step}: flushed before failing");
                     // The model agrees: no free block of that scale or larger.
                     let need = (l.size() + HEADER_SIZE)
                         .next_power_of_two()
@@ -849,82 +786,25 @@ fn soak_with(seed: u64, ops: usize, grow: bool, check_every: usize, cache: bool)
             let lo = ptr.addr().get() - HEADER_SIZE;
             spans.remove(&lo);
             let s = h.block_of(lo).expect("a live block").scale.0 as u32;
+            model.give((lo - origin) as u32, s, start);
             if rng.chance(1, 2) {
-                model.free_checked((lo - origin) as u32, s, start);
                 h.free_layout(ptr, layout).unwrap();
-                freed.push((ptr, layout));
-                if freed.len() > 64 {
-                    freed.remove(0);
-                }
             } else {
-                model.give((lo - origin) as u32, s, start);
                 // SAFETY: a live allocation with its layout.
                 unsafe { h.dealloc(ptr, layout) };
             }
         }
-        // Now and then a bad free, which must change nothing: a freed
-        // pointer again (cached or merged), or an interior / header pointer
-        // of a live block.
-        if rng.chance(1, 10) {
-            let before = (h.free_counts(), h.cached_blocks());
-            let r = if !freed.is_empty() && rng.chance(1, 2) {
-                let (p, l) = freed[rng.range(0, freed.len())];
-                let r = h.free_layout(p, l);
-                assert!(
-                    matches!(
-                        r,
-                        Err(HeapError::DoubleFree { .. }
-                            | HeapError::Interior { .. }
-                            | HeapError::NotPayload { .. })
-                    ),
-                    "step {step}: freed again: {r:?}"
-                );
-                r
-            } else if let Some(l) = live.first() {
-                let off = if rng.chance(1, 2) { 1 } else { usize::MAX - 3 };
-                let p = NonNull::new(l.ptr.as_ptr().wrapping_add(off)).unwrap();
-                let r = h.free_layout(p, l.layout);
-                assert!(
-                    matches!(
-                        r,
-                        Err(HeapError::Interior { .. } | HeapError::NotPayload { .. })
-                    ),
-                    "step {step}: bad pointer: {r:?}"
-                );
-                r
-            } else {
-                Ok(())
-            };
-            if r.is_err() {
-                refused += 1;
-            }
-            assert_eq!(
-                (h.free_counts(), h.cached_blocks()),
-                before,
-                "step {step}: a refused free changed the heap"
-            );
-        }
         let counts: Vec<usize> = h.free_counts().iter().map(|(_, c)| c).collect();
         assert_eq!(counts, model.counts(), "step {step}: free counts per scale");
-        assert_eq!(
-            h.cached_blocks(),
-            model.cached_blocks(),
-            "step {step}: cached"
-        );
         if step % check_every == 0 {
             let r = h.check().unwrap_or_else(|e| panic!("step {step}: {e}"));
             assert_eq!(r.used_blocks, live.len());
-            assert_eq!(r.cached_blocks, model.cached_blocks());
         }
     }
     std::eprintln!(
-        "soak: {ops} ops, {allocs} allocs, {ooms} ooms, {refused} refused, {} live at end",
+        "soak: {ops} ops, {allocs} allocs, {ooms} ooms, {} live at end",
         live.len()
     );
-    assert!(refused > 0, "bad frees were tried");
-    if cache {
-        assert!(ooms > 0 && h.quick_cache());
-    }
     assert!(
         allocs > ops / 3 && ooms > 0,
         "the test exercised both paths"
@@ -932,8 +812,6 @@ fn soak_with(seed: u64, ops: usize, grow: bool, check_every: usize, cache: bool)
     for Live { ptr, layout, .. } in live.drain(..) {
         h.free_layout(ptr, layout).unwrap();
     }
-    h.check().unwrap();
-    h.flush_cache();
     h.check().unwrap();
     if grow {
         assert_eq!(h.free_counts().total_blocks(), 1);
@@ -952,180 +830,9 @@ fn soak_growing_heap_against_a_model() {
     soak(0xC0FFEE, soak_ops(200_000) / 2, true, 997);
 }
 
-#[test]
-fn soak_quick_cache_against_a_model() {
-    soak_with(0xCAC4E, soak_ops(200_000), false, 997, true);
-    soak_with(0xCAC4F, soak_ops(200_000) / 2, true, 997, true);
-}
-
-/// The short run: `check()` after every single step (both heaps, with and
-/// without the quick cache).
+/// The short run: `check()` after every single step (both heaps).
 #[test]
 fn short_run_checks_after_every_step() {
     soak(0x5A5A, 12_000, false, 1);
     soak(0xA5A5, 12_000, true, 1);
-    soak_with(0x5A5B, 12_000, false, 1, true);
-    soak_with(0xA5A6, 12_000, true, 1, true);
-}
-
-/// A ShompOS-sized heap with the quick cache on and poisoning off.
-fn cached_heap() -> (Vec<u8>, BuddyHeap) {
-    let (v, mut h) = shomp();
-    h.set_poison(false);
-    h.set_quick_cache(true);
-    (v, h)
-}
-
-#[test]
-fn quick_cache_defers_the_merge_and_hands_the_block_back() {
-    let (_v, mut h) = cached_heap();
-    let fresh = counts(&h);
-    let a = h.alloc_layout(layout(1, 1)).unwrap(); // scale 4
-    let split = counts(&h);
-    h.free_layout(a, layout(1, 1)).unwrap();
-    // Not merged: the free lists are as after the split, the block is cached.
-    assert_eq!(counts(&h), split);
-    assert_eq!((h.cached_blocks(), h.cached_bytes()), (1, 16));
-    let r = h.check().unwrap();
-    assert_eq!((r.used_blocks, r.cached_blocks, r.cached_bytes), (0, 1, 16));
-    let info = h.block_of(a.addr().get()).unwrap();
-    assert!(info.cached && !info.free && info.payload.is_none());
-    // The next allocation of that scale gets it back, with no split.
-    let b = h.alloc_layout(layout(5, 4)).unwrap();
-    assert_eq!(b, a);
-    assert_eq!(h.cached_blocks(), 0);
-    assert_eq!(counts(&h), split);
-    h.free_layout(b, layout(5, 4)).unwrap();
-    // A flush merges everything back into one block.
-    assert_eq!(h.flush_cache(), 1);
-    assert_eq!(counts(&h), fresh);
-    h.check().unwrap();
-}
-
-#[test]
-fn double_free_of_a_cached_block_is_refused_and_changes_nothing() {
-    let (_v, mut h) = cached_heap();
-    let a = h.allocate(24).unwrap(); // scale 6
-    let keep = h.allocate(24).unwrap();
-    h.free(a).unwrap();
-    let before = (snapshot(&h), h.cached_blocks());
-    let addr = a.addr().get();
-    assert_eq!(h.free(a), Err(HeapError::DoubleFree { addr }));
-    assert_eq!(
-        h.free_layout(a, layout(24, 1)),
-        Err(HeapError::DoubleFree { addr })
-    );
-    // Even with another layout, and through resize: still a double free.
-    assert_eq!(
-        h.free_layout(a, layout(8, 8)),
-        Err(HeapError::DoubleFree { addr })
-    );
-    assert_eq!(
-        h.resize_in_place(a, layout(24, 1), 40),
-        Err(HeapError::DoubleFree { addr })
-    );
-    // The rest of the catalogue on the cached block: header and interior.
-    let inside = NonNull::new((addr + 3) as *mut u8).unwrap();
-    assert!(matches!(h.free(inside), Err(HeapError::Interior { .. })));
-    let header = NonNull::new((addr - 2) as *mut u8).unwrap();
-    assert!(matches!(h.free(header), Err(HeapError::NotPayload { .. })));
-    assert_eq!((snapshot(&h), h.cached_blocks()), before);
-    h.check().unwrap();
-    h.free(keep).unwrap();
-    h.flush_cache();
-    assert_eq!(counts(&h).iter().sum::<usize>(), 1);
-}
-
-#[test]
-fn quick_cache_is_bounded_and_flushed_before_a_request_fails() {
-    let (_v, mut h) = cached_heap();
-    // Fill the 1 KiB heap with 16-byte blocks (64 of them).
-    let mut ps = Vec::new();
-    while let Ok(p) = h.allocate(1) {
-        ps.push(p);
-    }
-    assert_eq!(ps.len(), 64);
-    for &p in &ps {
-        h.free(p).unwrap();
-    }
-    // Well under the cache's bound: every block stays cached.
-    assert_eq!(h.cached_blocks(), 64.min(cache_limit(4)));
-    h.check().unwrap();
-    // The whole heap can still be had in one block: the request flushes
-    // the cache instead of failing.
-    let big = h.allocate(1024 - HEADER_SIZE).unwrap();
-    assert_eq!(h.cached_blocks(), 0);
-    h.free(big).unwrap();
-    // The whole heap is now one cached 1 KiB block: a 16-byte request
-    // flushes it (merging nothing more) and splits it.
-    assert_eq!(h.cached_blocks(), 1);
-    let q = h.allocate(1).unwrap();
-    assert_eq!(h.cached_blocks(), 0);
-    h.free(q).unwrap();
-    // A request that fails even after the flush: OutOfMemory, cache empty.
-    let r = h.allocate(1024 - HEADER_SIZE);
-    assert!(r.is_ok());
-    assert!(matches!(h.allocate(1), Err(HeapError::OutOfMemory { .. })));
-    assert_eq!(h.cached_blocks(), 0);
-    h.check().unwrap();
-}
-
-#[test]
-fn poisoning_bypasses_the_quick_cache() {
-    let (_v, mut h) = cached_heap();
-    let a = h.allocate(1).unwrap();
-    h.free(a).unwrap();
-    assert_eq!(h.cached_blocks(), 1);
-    // Turning poisoning on merges (and poisons) the cached block.
-    h.set_poison(true);
-    assert_eq!(h.cached_blocks(), 0);
-    h.check().unwrap();
-    let b = h.allocate(1).unwrap();
-    h.free(b).unwrap();
-    assert_eq!(h.cached_blocks(), 0);
-    assert_eq!(counts(&h).iter().sum::<usize>(), 1);
-    h.check().unwrap();
-    // Off: the cache works again; switching the cache off flushes it.
-    h.set_poison(false);
-    let c = h.allocate(1).unwrap();
-    h.free(c).unwrap();
-    assert_eq!(h.cached_blocks(), 1);
-    h.set_quick_cache(false);
-    assert_eq!(h.cached_blocks(), 0);
-    assert_eq!(counts(&h).iter().sum::<usize>(), 1);
-}
-
-#[test]
-fn check_finds_a_broken_cache_entry() {
-    let (_v, mut h) = cached_heap();
-    let a = h.allocate(1).unwrap();
-    h.free(a).unwrap();
-    let b = a.addr().get() - HEADER_SIZE - h.origin.addr();
-    // A cached block whose header was overwritten (scale changed).
-    // SAFETY: the cached block's header is heap memory.
-    unsafe { (*h.hdr(b as u32)).tag = 5 };
-    assert!(matches!(h.check(), Err(CheckError::BadCached { .. })));
-    // SAFETY: as above; restore it.
-    unsafe { (*h.hdr(b as u32)).tag = 4 };
-    h.check().unwrap();
-}
-
-#[test]
-fn each_scale_caches_at_most_its_byte_bound() {
-    let (_v, _, mut h) = arena_heap(1 << 20, 1 << 20, 4, 20);
-    h.set_poison(false);
-    h.set_quick_cache(true);
-    let l = layout(2048 - HEADER_SIZE, 1); // scale 11
-    let ps: Vec<_> = (0..200).map(|_| h.alloc_layout(l).unwrap()).collect();
-    for &p in &ps {
-        h.free_layout(p, l).unwrap();
-    }
-    assert_eq!(cache_limit(11), CACHE_BYTES / 2048);
-    assert_eq!(h.cached_blocks(), cache_limit(11));
-    assert_eq!(h.cached_bytes(), CACHE_BYTES);
-    assert_eq!(cache_limit(12), 0);
-    let r = h.check().unwrap();
-    assert_eq!((r.used_blocks, r.cached_blocks), (0, cache_limit(11)));
-    h.flush_cache();
-    assert_eq!(h.free_counts().total_blocks(), 1);
 }

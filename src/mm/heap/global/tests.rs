@@ -239,45 +239,6 @@ fn over_builds_the_kernel_heap_and_realloc_stays_in_place() {
     unsafe { dealloc(base, layout) };
 }
 
-#[test]
-fn the_kernel_buddy_heap_caches_small_frees_and_refuses_a_second_free() {
-    let (base, layout) = arena();
-    let grid = crate::mm::heap::grid_base(base);
-    // SAFETY: the arena is ours until freed below.
-    let heap = unsafe { KernelHeap::over(HeapKind::Buddy, grid, ARENA - PAGE_SIZE) }.unwrap();
-    // Debug builds poison, which bypasses the cache: switch it off here.
-    heap.with(|h| h.set_poison(false));
-    let size = heap.stats().unwrap().size;
-    let l = Layout::from_size_align(40, 8).unwrap();
-    // SAFETY: valid layouts; pointers are used only while live.
-    unsafe {
-        let p = heap.alloc(l);
-        assert!(!p.is_null());
-        heap.dealloc(p, l);
-        let cached = heap
-            .with(|h| h.as_buddy().unwrap().cached_blocks())
-            .unwrap();
-        assert_eq!(cached, 1);
-        // Cached bytes count as free: nothing is in use.
-        let st = heap.stats().unwrap();
-        assert_eq!((st.used, st.free, st.allocations), (0, size, 0));
-        // A second free of the cached block: refused, counted, nothing changed.
-        heap.dealloc(p, l);
-        assert_eq!(heap.bad_frees(), 1);
-        assert_eq!(heap.last_bad_free(), Some(p as usize));
-        let again = heap
-            .with(|h| h.as_buddy().unwrap().cached_blocks())
-            .unwrap();
-        assert_eq!(again, 1);
-        // The next allocation of that size takes it back.
-        assert_eq!(heap.alloc(l), p);
-        heap.dealloc(p, l);
-    }
-    heap.with(|h| h.check()).unwrap().unwrap();
-    // SAFETY: the heap is done with the arena.
-    unsafe { dealloc(base, layout) };
-}
-
 /// The kernel's form: a `static` built by the `const fn`.
 static STATIC_HEAP: KernelHeap = KernelHeap::empty();
 
