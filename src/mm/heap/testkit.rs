@@ -114,6 +114,8 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
     for step in 0..cfg.ops {
         let want_alloc = live.len() < cfg.max_live && (keys.is_empty() || rng.chance(11, 20));
         if step % cfg.bad_every == cfg.bad_every - 1 {
+            // The kinds take turns, so even a short run (Miri's) tries each.
+            let turn = (step / cfg.bad_every) % 4;
             if let Some(kind) = bad_input(
                 heap,
                 arenas,
@@ -122,6 +124,7 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
                 &keys,
                 &freed,
                 cfg.exact_sizes,
+                turn,
             ) {
                 rep.bad[kind] += 1;
             }
@@ -283,8 +286,10 @@ pub fn catches_write_after_free<H: HeapBackend>(heap: &mut H) {
     assert!(!heap.poisoning());
 }
 
-/// One bad request; it must fail and change nothing. Returns its kind, or
-/// `None` when the draw was not bad after all (skipped).
+/// One bad request of kind `kind` (0..4; a kind with nothing to draw from
+/// falls back to a wild pointer); it must fail and change nothing. Returns
+/// its kind, or `None` when the draw was not bad after all (skipped).
+#[allow(clippy::too_many_arguments)]
 fn bad_input<H: HeapBackend>(
     heap: &mut H,
     arenas: &[&Arena],
@@ -293,9 +298,9 @@ fn bad_input<H: HeapBackend>(
     keys: &[usize],
     freed: &[usize],
     cfg_exact: bool,
+    kind: usize,
 ) -> Option<usize> {
     let before = snapshot(heap, arenas);
-    let kind = rng.range(0, 4);
     let exact = cfg_exact;
     let (ptr, layout) = match kind {
         // Double free of a block freed recently (and not reallocated).
