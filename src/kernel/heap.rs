@@ -88,7 +88,7 @@ pub fn init(info: &BootInfo) {
         None => HeapKind::Buddy,
         Some(Ok(k)) => k,
         Some(Err(e)) => {
-            println!("memory: {e}; using buddy");
+            crate::kernel::console::warn_line(format_args!("memory: {e}; using buddy"));
             HeapKind::Buddy
         }
     };

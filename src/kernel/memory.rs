@@ -80,7 +80,6 @@ use crate::mm::vm::{
 //     }
 // }
 // course: end
-use crate::println;
 use spin::Mutex;
 
 /// Physical memory as the kernel reaches it: through the linear space, or
@@ -248,7 +247,9 @@ pub fn init(info: &BootInfo) {
         None => PmmChoice::default(),
         Some((_, Some(c))) => c,
         Some((v, None)) => {
-            println!("memory: pmm={v} is not an allocator (bitmap, buddy, freelist); using buddy");
+            crate::kernel::console::warn_line(format_args!(
+                "memory: pmm={v} is not an allocator (bitmap, buddy, freelist); using buddy"
+            ));
             PmmChoice::default()
         }
     };

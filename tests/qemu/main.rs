@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit;
 mod console;
 mod exhaustion;
 mod family;

@@ -102,7 +102,13 @@ fn take_pid<'a>(args: &[&'a str]) -> Result<(Option<u32>, alloc::vec::Vec<&'a st
     let mut rest = alloc::vec::Vec::new();
     for a in args {
         match a.strip_prefix("pid=") {
-            Some(n) => pid = Some(n.parse().map_err(|_| format!("`{a}`: not a pid"))?),
+            Some(_) if pid.is_some() => return Err(format!("unexpected argument `{a}`")),
+            Some(n) => {
+                let n = n
+                    .parse()
+                    .map_err(|_| format!("`{a}`: not a pid (a decimal number `ps` lists)"))?;
+                pid = Some(n);
+            }
             None => rest.push(*a),
         }
     }
@@ -137,7 +143,7 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
             Some(pid) => proc::with_space(pid, |mapper, regions| {
                 (mapper.trace(va), regions.region_of(va))
             })
-            .ok_or_else(|| format!("no live process {pid}"))?,
+            .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?,
             // course: else
             // Some(pid) => return Err(format!("no process {pid}: processes come in module 8")),
             // course: end
@@ -175,13 +181,11 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     // course: module 08
     match pid {
         None => memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ())),
-        Some(pid) => {
-            let _ = writeln!(out, "the address space of pid {pid}:");
-            proc::with_space(pid, |mapper, _| {
-                mapper.write_pagedir(&mut &mut *out).map(|_| ())
-            })
-            .ok_or_else(|| format!("no live process {pid}"))?
-        }
+        Some(pid) => proc::with_space(pid, |mapper, _| {
+            writeln!(out, "the address space of pid {pid}:")?;
+            mapper.write_pagedir(&mut &mut *out).map(|_| ())
+        })
+        .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?,
     }
     .map_err(|_| String::from("the report could not be written"))?;
     // course: else
@@ -193,7 +197,8 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     // course: end
     let _ = writeln!(
         out,
-        "flags: P present W writable U user T write-through C cache-disable A accessed D dirty S 4 MiB G global; own = the mapping owns its frame"
+        "flags: P present W writable U user T write-through C cache-disable A accessed\n       \
+         D dirty S 4 MiB G global; own = the mapping owns its frame"
     );
     Ok(())
 }
@@ -206,11 +211,11 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     // Writes while the memory lock is held: `out` is the console (no heap).
     if let Some(pid) = pid {
         // course: module 08
-        let _ = writeln!(out, "the address space of pid {pid}:");
         return proc::with_space(pid, |mapper, regions| {
+            writeln!(out, "the address space of pid {pid}:")?;
             regions.write_report(mapper, &mut &mut *out)
         })
-        .ok_or_else(|| format!("no live process {pid}"))?
+        .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?
         .map_err(|_| String::from("the report could not be written"));
         // course: else
         // return Err(format!("no process {pid}: processes come in module 8"));

@@ -20,7 +20,6 @@ use crate::mm::frame::FrameAllocator;
 use crate::mm::paging::NoFlush;
 use crate::mm::vm::region::USER_ARGS_START;
 use crate::mm::vm::{AddressSpace, UserFrames};
-use crate::println;
 use crate::process::abi::{Errno, STATUS_KILLED};
 use crate::process::elf;
 use crate::process::memory::UserMemory;
@@ -212,7 +211,7 @@ impl Table {
 pub fn spawn(name: &str, args: &[&str], parent: u32) -> Result<u32, Errno> {
     let prog = programs::find(name).ok_or(Errno::NoEnt)?;
     let plan = elf::plan(prog.bytes).map_err(|e| {
-        println!("spawn {name}: refused: {e}");
+        crate::kernel::console::error_line(format_args!("spawn {name}: refused: {e}"));
         Errno::NoExec
     })?;
     let slot = crate::arch::x86::without_interrupts(|| {
