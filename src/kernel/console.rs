@@ -66,7 +66,7 @@ pub fn warn_line(args: fmt::Arguments) {
 
 fn styled_line(style: &str, args: fmt::Arguments) {
     let mut out = Wrap::new(Out, WRAP_WIDTH);
-    let _ = write!(out, "{style}{args}{RESET}\n");
+    let _ = writeln!(out, "{style}{args}{RESET}");
     let _ = out.finish();
 }
 
