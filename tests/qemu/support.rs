@@ -28,6 +28,12 @@ fn kernel_elf() -> PathBuf {
     elf
 }
 
+/// Time between two keys pressed through `sendkey` (held 20 ms each): long
+/// enough that QEMU has sent one key's releases before the next key's
+/// presses, even on a busy machine (a Shift released late would change the
+/// next key).
+const KEY_GAP: Duration = Duration::from_millis(80);
+
 /// One QEMU running Cairn.
 pub struct Machine {
     child: Child,
@@ -269,7 +275,7 @@ impl Machine {
         for c in text.chars() {
             let key = qcode(c);
             self.monitor_command(&format!("sendkey {key} 20"));
-            std::thread::sleep(Duration::from_millis(30));
+            std::thread::sleep(KEY_GAP);
         }
     }
 
@@ -287,7 +293,7 @@ impl Machine {
     /// Press one key given by its QEMU name (`shift-pgup`, `caps_lock`, `left`).
     pub fn press(&mut self, qcode: &str) {
         self.monitor_command(&format!("sendkey {qcode} 20"));
-        std::thread::sleep(Duration::from_millis(30));
+        std::thread::sleep(KEY_GAP);
     }
 
     /// Send bytes on the serial line all at once (a paste).
