@@ -9,7 +9,7 @@
 //!
 //! `CAIRN_AUDIT_SHOW=1` prints every answer (with `--nocapture`).
 
-use crate::support::{Machine, strip_ansi};
+use crate::support::{Machine, flat, strip_ansi};
 
 const PROMPT: &str = "cairn> ";
 
@@ -173,6 +173,36 @@ fn every_refusal_names_its_cause_in_red() {
         CATALOGUE.len(),
         wrong.join("\n\n")
     );
+}
+
+/// The heap designs other than the buddy answer in their own words: an
+/// allocation the arena cannot hold says the heap could not grow and why
+/// (the VMM's region is full), a foreign pointer that it is not theirs.
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn the_other_heap_designs_name_their_cause_too() {
+    let mut m = Machine::boot_with(crate::support::Boot {
+        cmdline: "heap=pool",
+        ..Default::default()
+    });
+    m.type_serial(":");
+    m.expect(PROMPT);
+    for (line, words) in [
+        (
+            "alloc 999999999",
+            &["it could not grow", "the kernel heap region has"][..],
+        ),
+        (
+            "free 0",
+            &["outside the heap", "not a block it handed out"][..],
+        ),
+    ] {
+        let text = flat(&strip_ansi(&raw_command(&mut m, line)));
+        for w in words {
+            assert!(text.contains(w), "`{line}`: no `{w}` in: {text}");
+        }
+        assert!(!text.contains("invalid"), "`{line}`: {text}");
+    }
 }
 
 /// Commands that end the machine (tested on their own): not run here.

@@ -99,6 +99,9 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
         "`alloc` holds {MAX_ALLOCS} blocks already; `free` one first"
     ))?;
     let kind = kheap::kind();
+    // A growth that fails during this allocation is its cause (the VMM's
+    // words: the region is full, or no frames); forget older ones.
+    let _ = kheap::take_grow_failure();
     let ptr = kheap::allocate(layout).map_err(|e| {
         // The buddy heap names the limit itself: the largest scale.
         let too_big = kheap::with(|h| {
@@ -108,9 +111,13 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
                 .then_some(HeapError::TooBig { size, max_scale })
         })
         .flatten();
-        match too_big {
-            Some(why) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
-            None => format!(
+        match (too_big, kheap::take_grow_failure()) {
+            (Some(why), _) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
+            (None, Some(grow)) => format!(
+                "the {} heap refused {size} bytes (align {align}): it could not grow: {grow}",
+                kind.name()
+            ),
+            (None, None) => format!(
                 "the {} heap refused {size} bytes (align {align}): {e}",
                 kind.name()
             ),
