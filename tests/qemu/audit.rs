@@ -160,7 +160,10 @@ fn every_refusal_names_its_cause_in_red() {
         wrong.push("`9` on a full playground: not in the error colour".into());
     }
     // `color off`: the same words, no colour.
-    m.type_serial(":color off\r");
+    // `:` and the command one after the other: each answers with a prompt.
+    m.type_serial(":");
+    m.expect(PROMPT);
+    m.type_serial("color off\r");
     m.expect(PROMPT);
     let raw = raw_command(&mut m, "alloc x");
     if raw.contains('\x1b') || !raw.contains("error: `x`: not a number") {
