@@ -80,6 +80,16 @@ use crate::term::style::{HEADING, RESET};
 use crate::text::Size;
 use crate::{print, println};
 
+// course: before 03
+// /// The stand-in kernel heap before module 3 teaches the buddy heap: a bump
+// /// allocator over a 4 MiB array in the kernel image (`mm::bump`). It hands
+// /// memory out and takes back only the last block (or everything, once
+// /// nothing is live): enough for the shell's strings and tables.
+// #[global_allocator]
+// static STANDIN_HEAP: crate::mm::bump::BumpHeap<{ 4 * 1024 * 1024 }> =
+//     crate::mm::bump::BumpHeap::new();
+// course: end
+
 /// Stop with a plain message when the machine has less RAM than Cairn needs
 /// ([`MIN_USABLE_RAM`]), instead of booting into failures further on.
 fn require_minimum_memory(info: &BootInfo) {
@@ -116,13 +126,19 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     interrupts::init(); // GDT, TSS, IDT, PIC, PIT: before anything may fault
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
     require_minimum_memory(info); // before the memory managers count on it
+    // course: module 04
     memory::init(info); // PMM from the memory map, kernel page tables
+    // course: end
+    // course: module 03
     heap::init(info); // the kernel heap over them: before any Box or Vec
+    // course: end
     // course: module 06
     fault_report::install_fault_detail(); // after the heap: fault reports read its tables, regions and heap
     // course: end
     boot::print_summary(info);
+    // course: module 03
     playground::init(info); // the playground heap, sized by `playground=`: after the summary
+    // course: end
     // course: module 08
     proc::init(); // the system-call gate's handler and the scheduler hooks: after memory::init
     // course: end
