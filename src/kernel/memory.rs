@@ -284,7 +284,7 @@ pub fn init(info: &BootInfo) {
     // the boot directory maps; nothing else uses them.
     let meta =
         unsafe { core::slice::from_raw_parts_mut(meta_va as *mut u8, plan.metadata_bytes()) };
-    let mut frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
+    let frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
         Ok(f) => f,
         Err(e) => fatal_because("memory: cannot build the PMM", e),
     };
@@ -295,6 +295,7 @@ pub fn init(info: &BootInfo) {
     boot::set_boot_pde(VirtAddr(KERNEL_TEMP_MAP_START).pdx(), temp_pde());
 
     // course: module 05
+    let mut frames = frames;
     let kernel = match build_kernel_space(info, &mut frames) {
         Ok(k) => k,
         Err(e) => fatal(e),
