@@ -75,7 +75,9 @@ pub mod stack;
 use crate::arch::x86;
 use crate::bootinfo::{BootInfo, FOUR_GIB};
 use crate::mm::layout::MIN_USABLE_RAM;
+// course: module 02
 use crate::shell::Shell;
+// course: end
 use crate::term::style::{HEADING, RESET};
 use crate::text::Size;
 use crate::{print, println};
@@ -151,6 +153,7 @@ pub fn run() -> ! {
         ktests::run_all();
     }
     println!("cairn: ready");
+    // course: module 02
     println!("{}", crate::shell::HOTKEY_HELP);
     let mut shell = Shell::new();
     let mut host = host::KernelHost::new();
@@ -190,4 +193,11 @@ pub fn run() -> ! {
         // course: end
         print!("");
     }
+    // course: else
+    // // Before the keyboard and the shell (module 2) there is nothing to
+    // // answer: sleep from interrupt to interrupt (the timer keeps ticking).
+    // loop {
+    //     x86::enable_interrupts_and_hlt();
+    // }
+    // course: end
 }

@@ -3,11 +3,15 @@
 //! into a `String`, the kernel heap's own verdict, and heap blocks to test
 //! allocators over.
 
+// course: module 02
 use crate::kernel::commands;
+// course: end
 // course: module 03
 use crate::kernel::heap as kheap;
 // course: end
+// course: module 02
 use crate::kernel::host::KernelHost;
+// course: end
 // course: module 03
 use crate::kernel::playground;
 // course: end
@@ -18,7 +22,9 @@ use crate::mm::family::Range;
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
 // course: end
+// course: module 02
 use crate::shell::Host;
+// course: end
 // course: module 03
 use alloc::alloc::{Layout, alloc_zeroed, dealloc};
 use alloc::format;
@@ -47,6 +53,7 @@ macro_rules! kassert {
 /// What a test returns: `Err` carries the failure message.
 pub type TestResult = Result<(), String>;
 
+// course: module 02
 /// Run a command line and return what it printed.
 pub fn run_command(line: &str) -> String {
     run_command_with_room(line, 0)
@@ -73,6 +80,7 @@ pub fn expect_output(line: &str, want: &[&str], not: &[&str]) -> TestResult {
     }
     Ok(())
 }
+// course: end
 
 // course: module 03
 /// The kernel heap's own verdict.
@@ -153,6 +161,7 @@ pub fn fresh_playground() -> Result<usize, String> {
 }
 // course: end
 
+// course: module 02
 /// Press `keys` in hotkey mode and return what was printed.
 pub fn press(keys: &str) -> Result<String, String> {
     let mut host = KernelHost::new();
@@ -162,3 +171,4 @@ pub fn press(keys: &str) -> Result<String, String> {
     }
     Ok(out)
 }
+// course: end
