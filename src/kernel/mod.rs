@@ -80,7 +80,10 @@ use crate::shell::Shell;
 // course: end
 use crate::term::style::{HEADING, RESET};
 use crate::text::Size;
-use crate::{print, println};
+// course: module 02
+use crate::print;
+// course: end
+use crate::println;
 
 // course: before 03
 // /// The stand-in kernel heap before module 3 teaches the buddy heap: a bump

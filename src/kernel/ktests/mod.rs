@@ -18,7 +18,9 @@ pub mod paging;
 pub mod playground;
 pub mod user;
 
+// course: module 02
 use crate::kernel::boot::boot_info;
+// course: end
 use crate::kernel::halt;
 use crate::println;
 use kit::Test;
