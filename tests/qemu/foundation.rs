@@ -14,10 +14,13 @@ fn boot_prints_memory_map_and_ready() {
     // ready is the last boot line before the hotkey hint
     let ready = out.find("cairn: ready").unwrap();
     assert!(out.find("usable RAM").unwrap() < ready);
+    // course: module 02
     m.type_keys(":halt\n");
     m.expect("cairn: powering off");
+    // course: end
 }
 
+// course: module 02
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn help_lists_every_foundation_command_via_ps2() {
@@ -161,3 +164,4 @@ fn halt_powers_qemu_off() {
         "QEMU was killed rather than powered off"
     );
 }
+// course: end
