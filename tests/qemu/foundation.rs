@@ -5,7 +5,11 @@ use crate::support::Machine;
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn boot_prints_memory_map_and_ready() {
+    // course: module 02
     let mut m = Machine::boot();
+    // course: else
+    // let m = Machine::boot();
+    // course: end
     let out = m.output();
     assert!(out.contains("boot loader: GRUB"), "{out}");
     assert!(out.contains("memory map ("), "{out}");
