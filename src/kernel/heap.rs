@@ -71,7 +71,7 @@ pub use crate::mm::layout::{HEAP_ARENA, HEAP_GROW_STEP, INITIAL_HEAP};
 // course: end
 // course: before 05
 // /// Bytes of the stand-in heap's arena (see [`init`]).
-// pub const STANDIN_HEAP_BYTES: usize = 4 * 1024 * 1024;
+// pub const STANDIN_HEAP_BYTES: usize = 2 * 1024 * 1024;
 // /// The size the heap starts with: here all of it, at once.
 // pub const INITIAL_HEAP: usize = STANDIN_HEAP_BYTES;
 //
@@ -117,7 +117,7 @@ static ALLOCATOR: WithReserve = WithReserve::new(&KERNEL_HEAP, &RESERVE);
 // /// whatever state your code is in. `alloc`, `free`, `heap`, `heapcheck`,
 // /// the playground and its hotkeys still run your buddy heap.
 // #[global_allocator]
-// static LAB_STANDIN: crate::mm::bump::BumpHeap<{ 2 * 1024 * 1024 }> =
+// static LAB_STANDIN: crate::mm::bump::BumpHeap<{ 1024 * 1024 }> =
 //     crate::mm::bump::BumpHeap::new();
 // course: end
 

@@ -87,11 +87,11 @@ use crate::println;
 
 // course: before 03
 // /// The stand-in kernel heap before module 3 teaches the buddy heap: a bump
-// /// allocator over a 4 MiB array in the kernel image (`mm::bump`). It hands
-// /// memory out and takes back only the last block (or everything, once
-// /// nothing is live): enough for the shell's strings and tables.
+// /// allocator over a 1 MiB array in the kernel image (`mm::bump`). It hands
+// /// memory out and takes it back like a stack (a freed block's bytes return
+// /// once every block above it is freed): enough for the shell.
 // #[global_allocator]
-// static STANDIN_HEAP: crate::mm::bump::BumpHeap<{ 4 * 1024 * 1024 }> =
+// static STANDIN_HEAP: crate::mm::bump::BumpHeap<{ 1024 * 1024 }> =
 //     crate::mm::bump::BumpHeap::new();
 // course: end
 
