@@ -64,6 +64,7 @@ fn help_lists_every_foundation_command_via_ps2() {
     // course: module 04
     assert_eq!(layer("frames"), ["frames", "buddyinfo", "falloc", "ffree"]);
     // course: end
+    // course: module 05
     // course: module 06
     assert_eq!(
         layer("paging"),
@@ -81,6 +82,7 @@ fn help_lists_every_foundation_command_via_ps2() {
     //     layer("paging"),
     //     ["translate", "pagedir", "map", "unmap", "segdemo"]
     // );
+    // course: end
     // course: end
     // course: module 07
     assert_eq!(layer("family"), ["heapinfo", "channel", "bench"]);
