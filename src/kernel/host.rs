@@ -12,13 +12,17 @@
 use crate::arch::x86::probe;
 use crate::drivers::vga::{HEIGHT, WIDTH};
 use crate::kernel::commands;
+// course: module 03
 use crate::kernel::playground::with_playground;
-use crate::kernel::{console, interrupts};
 use crate::mm::heap::playground::{Tone, tone_of};
+// course: end
+use crate::kernel::{console, interrupts};
 use crate::shell::Host;
 use crate::shell::input::{Key, Source};
 use crate::shell::pager::{MoreKey, Pager, more_key};
+// course: module 03
 use crate::term::style::{ERROR, RESET, WARN};
+// course: end
 use core::fmt::Write;
 
 /// The kernel's [`Host`] for the shell. Its state (the playground) is
@@ -52,6 +56,7 @@ impl KernelHost {
     }
 }
 
+// course: module 03
 /// Bytes of one playground line [`Toned`] holds (its lines are short;
 /// a longer one is passed on in pieces, uncoloured).
 const TONED_LINE: usize = 96;
@@ -83,6 +88,19 @@ impl Toned<'_> {
     }
 }
 
+/// A playground key: its output in the colours its lines mean; false when
+/// `c` is not a playground key.
+fn playground_key(c: char, out: &mut dyn Write) -> bool {
+    let mut toned = Toned {
+        out,
+        line: [0; TONED_LINE],
+        len: 0,
+    };
+    let handled = with_playground(|p| p.key(c, &mut toned));
+    toned.end_line();
+    handled
+}
+
 impl Write for Toned<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         for c in s.chars() {
@@ -99,6 +117,7 @@ impl Write for Toned<'_> {
         Ok(())
     }
 }
+// course: end
 
 /// Output of one command typed at the keyboard: pauses at `-- more --` on
 /// VGA each screenful; serial gets every byte without a prompt.
@@ -193,16 +212,16 @@ impl Host for KernelHost {
                 }
                 true
             }
-            c => {
-                let mut toned = Toned {
-                    out,
-                    line: [0; TONED_LINE],
-                    len: 0,
-                };
-                let handled = with_playground(|p| p.key(c, &mut toned));
-                toned.end_line();
-                handled
-            }
+            // course: module 03
+            c => playground_key(c, out),
+            // course: else
+            // // The playground's keys before module 3 teaches its heap.
+            // c if "123456789aqwertyuip".contains(c) => {
+            //     let _ = writeln!(out, "key {c}: the playground's heap comes with module 3");
+            //     true
+            // }
+            // _ => false,
+            // course: end
         }
     }
 

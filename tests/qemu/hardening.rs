@@ -47,6 +47,7 @@ fn at_4g_the_ram_above_4_gib_is_left_alone_and_said_so() {
     );
 }
 
+// course: module 05
 /// The hexadecimal number after `key` in `text` (`0x` optional).
 fn hex_after(text: &str, key: &str) -> u32 {
     let at = text
@@ -170,3 +171,4 @@ fn the_double_fault_stack_overflows_into_its_guard_page_and_stops() {
         "the page below the guard changed after the handler fingerprinted it"
     );
 }
+// course: end

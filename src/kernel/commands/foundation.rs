@@ -5,7 +5,10 @@ use crate::arch::x86::{self, gdt, idt, probe};
 use crate::exception::PageFaultCode;
 use crate::kernel::boot::boot_info;
 use crate::kernel::stack::{OVERFLOW_FRAME, boot_stack, overflow};
-use crate::kernel::{console, interrupts, memory};
+// course: module 05
+use crate::kernel::memory;
+// course: end
+use crate::kernel::{console, interrupts};
 use crate::mm::segment;
 use alloc::format;
 use core::fmt::Write;
@@ -259,11 +262,18 @@ fn fault_stack(out: &mut dyn Write) -> Outcome {
     if !(bottom..top).contains(&esp) {
         return Err(format!("ESP {esp:#010x} is not on the boot stack"));
     }
+    // course: module 05
     let guard_mapped = memory::with(|m| {
         m.mapper()
             .translate(crate::mm::addr::VirtAddr(guard))
             .is_some()
     });
+    // course: else
+    // // Before paging (module 5) the kernel runs on the boot page directory,
+    // // whose 4 MiB pages map the guard page too: nothing would stop the
+    // // overflow, so it is refused below.
+    // let guard_mapped = true;
+    // course: end
     if guard_mapped {
         return Err(format!(
             "the guard page {guard:#010x} is mapped: an overflow would corrupt memory, refused"
@@ -297,11 +307,17 @@ fn fault_stack(out: &mut dyn Write) -> Outcome {
 /// a test can read the page after the machine stopped and see it unwritten.
 fn fault_dfstack(out: &mut dyn Write) -> Outcome {
     let (guard, bottom, top) = crate::arch::x86::gdt::double_fault_stack();
+    // course: module 05
     let guard_mapped = memory::with(|m| {
         m.mapper()
             .translate(crate::mm::addr::VirtAddr(guard))
             .is_some()
     });
+    // course: else
+    // // Before paging (module 5) the boot page directory maps the guard
+    // // page too: the overflow is refused below.
+    // let guard_mapped = true;
+    // course: end
     if guard_mapped {
         return Err(format!(
             "the double-fault stack's guard page {guard:#010x} is mapped: an overflow \
