@@ -175,6 +175,6 @@ pub fn press(keys: &str) -> Result<String, String> {
     for b in out.bytes() {
         filter.feed(b, |c| plain.push(c));
     }
-    String::from_utf8(plain).map_err(|e| format!("{e}"))
+    String::from_utf8(plain).map_err(|e| alloc::format!("{e}"))
 }
 // course: end
