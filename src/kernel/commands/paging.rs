@@ -48,7 +48,7 @@ use crate::mm::segment::{self, Descriptor};
 // course: module 06
 use crate::mm::vm::Region;
 // course: else
-// use crate::mm::layout::{KERNEL_BASE, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, LARGE_PAGE_SIZE};
+// use crate::mm::layout::{KERNEL_BASE, LARGE_PAGE_SIZE};
 // course: end
 use crate::shell::parse_number;
 use alloc::format;
@@ -148,6 +148,9 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         let _ = walk.write_indented(&mut &mut *out, "");
         write_region(out, region, va);
         // course: else
+        // if let Some(pid) = pid {
+        //     return Err(format!("no process {pid}: processes come in module 8"));
+        // }
         // let walk = memory::with(|m| m.mapper().trace(va));
         // let _ = walk.write_indented(&mut &mut *out, "");
         // course: end
@@ -301,6 +304,7 @@ enum Given {
     Alias(Option<ReserveReason>),
 }
 
+// course: module 06
 /// The kernel-private region `map` may use, `V0x........-V0x........`,
 /// written from the layout's constants.
 struct KernelPrivate;
@@ -314,6 +318,7 @@ impl core::fmt::Display for KernelPrivate {
         )
     }
 }
+// course: end
 
 fn page_of(va: u32) -> Result<Page, Refusal> {
     if !VirtAddr(va).is_page_aligned() {

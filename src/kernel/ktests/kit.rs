@@ -7,7 +7,9 @@ use crate::kernel::commands;
 use crate::kernel::heap as kheap;
 use crate::kernel::host::KernelHost;
 use crate::kernel::playground;
+// course: module 07
 use crate::mm::family::Range;
+// course: end
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
 use crate::shell::Host;
@@ -93,6 +95,7 @@ impl HeapBlock {
     pub fn addr(&self) -> usize {
         self.ptr.as_ptr() as usize
     }
+    // course: module 07
     pub fn range(&self) -> Range {
         Range {
             address: self.addr(),
@@ -100,6 +103,7 @@ impl HeapBlock {
             alignment: 0,
         }
     }
+    // course: end
 }
 
 impl Drop for HeapBlock {

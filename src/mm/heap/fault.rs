@@ -132,9 +132,11 @@ impl fmt::Display for TreeFault {
 pub enum PoolFault {
     /// The page arena's allocations are not the pools plus the large blocks.
     ArenaCount,
+    // course: module 07
     /// A check of the FreeNOS family member underneath (page arena bits,
     /// pool lists and guards) failed; the family reports its own cause.
     Family(crate::mm::family::FamilyCheckError),
+    // course: end
 }
 
 impl fmt::Display for PoolFault {
@@ -143,7 +145,9 @@ impl fmt::Display for PoolFault {
             PoolFault::ArenaCount => {
                 f.write_str("arena allocations differ from pools + large blocks")
             }
+            // course: module 07
             PoolFault::Family(e) => write!(f, "{e}"),
+            // course: end
         }
     }
 }
