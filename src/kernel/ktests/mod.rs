@@ -18,7 +18,9 @@ pub mod paging;
 pub mod playground;
 pub mod user;
 
+// course: module 02
 use crate::kernel::boot::boot_info;
+// course: end
 use crate::kernel::halt;
 use crate::println;
 use kit::Test;
@@ -28,9 +30,9 @@ static ALL: &[&[Test]] = &[
     foundation::TESTS,
     // course: module 03
     heap::TESTS,
-    // course: end
     playground::TESTS,
     heap_commands::TESTS,
+    // course: end
     // course: module 04
     frames::TESTS,
     // course: end
@@ -46,6 +48,7 @@ static ALL: &[&[Test]] = &[
     // course: end
 ];
 
+// course: module 02
 /// With `teststop` on the command line, one test more runs last: it stops
 /// the kernel (a kernel stack overflow, a double fault) to show that a fatal
 /// fault in test mode still reports the true totals and names the test.
@@ -59,16 +62,21 @@ fn stop_the_kernel() -> Result<(), alloc::string::String> {
     crate::kernel::commands::run("fault stack", &mut out);
     Err(alloc::format!("`fault stack` returned: {out}"))
 }
+// course: end
 
 /// Run every in-kernel test, print the summary and leave QEMU.
 pub fn run_all() -> ! {
     println!("running in-kernel tests");
     let (mut passed, mut failed) = (0, 0);
+    // course: module 02
     let stop: &[Test] = if boot_info().flag("teststop") {
         STOP
     } else {
         &[]
     };
+    // course: else
+    // let stop: &[Test] = &[]; // `teststop` runs `fault stack`: a command (module 2)
+    // course: end
     for test in ALL.iter().copied().flatten().chain(stop) {
         halt::test_started(Some(test.name));
         let outcome = (test.run)();

@@ -189,10 +189,10 @@ impl fmt::Display for PoolFault {
             PoolFault::ArenaCount => {
                 f.write_str("arena allocations differ from pools + large blocks")
             }
+            PoolFault::Poisoned { block, at } => written_after_free(f, *block, *at),
             // course: module 07
             PoolFault::Family(e) => write!(f, "{e}"),
             // course: end
-            PoolFault::Poisoned { block, at } => written_after_free(f, *block, *at),
         }
     }
 }
