@@ -579,18 +579,7 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
             }
         }
         (Err(c), Err(_)) if c.vector == crate::exception::vector::PAGE_FAULT => {
-            let linear = d.base().wrapping_add(offset);
-            let _ = writeln!(
-                out,
-                "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
-                 data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
-                 #GP(0) here), so it formed the linear address base {:#010x} + offset \
-                 {offset:#x} = {} (mod 2^32) and paging found no page there",
-                c.cr2,
-                c.error_code,
-                d.base(),
-                VirtAddr(linear)
-            );
+            write_unchecked_limit_fault(out, &c, d.base(), offset);
         }
         (Err(c), Err(_)) if c.vector == crate::exception::vector::GENERAL_PROTECTION => {
             let _ = writeln!(
@@ -616,6 +605,23 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
         }
     }
     Ok(())
+}
+
+/// Say that the CPU raised #PF, not #GP, for an access at `offset` past a
+/// segment's limit: it skipped the limit check (QEMU's TCG never checks data
+/// limits) and paging found no page at `base + offset`.
+fn write_unchecked_limit_fault(out: &mut dyn Write, c: &probe::Caught, base: u32, offset: u32) {
+    let _ = writeln!(
+        out,
+        "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
+         data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
+         #GP(0) here), so it formed the linear address base {:#010x} + offset \
+         {offset:#x} = {} (mod 2^32) and paging found no page there",
+        c.cr2,
+        c.error_code,
+        base,
+        VirtAddr(base.wrapping_add(offset))
+    );
 }
 
 /// Far-call into a 16-byte code segment over `probe::FAR_RETURN` (sixteen
@@ -650,18 +656,7 @@ fn segdemo_code_limit(out: &mut dyn Write) -> Outcome {
                 );
             }
             (Err(c), Err(_)) if c.vector == crate::exception::vector::PAGE_FAULT => {
-                let linear = d.base().wrapping_add(offset);
-                let _ = writeln!(
-                    out,
-                    "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
-                 data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
-                 #GP(0) here), so it formed the linear address base {:#010x} + offset \
-                 {offset:#x} = {} (mod 2^32) and paging found no page there",
-                    c.cr2,
-                    c.error_code,
-                    d.base(),
-                    VirtAddr(linear)
-                );
+                write_unchecked_limit_fault(out, &c, d.base(), offset);
             }
             (Err(c), Err(_)) if c.vector == crate::exception::vector::GENERAL_PROTECTION => {
                 let _ = writeln!(

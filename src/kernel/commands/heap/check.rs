@@ -5,30 +5,13 @@ use crate::kernel::commands::kit::{Outcome, no_args};
 use crate::kernel::heap::{self as kheap};
 use crate::kernel::playground::{self};
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport};
-use crate::mm::heap::{HeapBackend, HeapCheckError};
+use crate::mm::heap::{HeapBackend, HeapCheckError, report};
 use alloc::format;
 use core::fmt::Write;
 
 fn write_check(name: &str, r: Result<CheckReport, CheckError>, out: &mut dyn Write) -> bool {
-    match r {
-        Ok(r) => {
-            let _ = writeln!(
-                out,
-                "{name}: heap ok: {} blocks, {} free ({} bytes), {} used ({} bytes, {} requested)",
-                r.blocks,
-                r.free_blocks,
-                r.free_bytes,
-                r.used_blocks,
-                r.used_bytes,
-                r.requested_bytes
-            );
-            true
-        }
-        Err(e) => {
-            let _ = writeln!(out, "{name}: heap CORRUPT: {e}");
-            false
-        }
-    }
+    let _ = write!(out, "{name}: ");
+    report::write_verdict(out, &r)
 }
 
 /// `heapcheck`: `check()` on the kernel heap, its reserve and the playground.
