@@ -83,6 +83,44 @@ fn page_faults_are_decoded_placed_and_survived() {
 }
 // course: end
 
+/// `map`, `translate` and `unmap` of one user-half page, typed over the
+/// serial line: the walk goes through the page table `map` created to the
+/// frame it took; a second `map` is refused; `unmap` gives back the frame
+/// and the page table it left empty, and the walk stops at the directory.
+#[test]
+#[ignore = "boots QEMU: run with `make test-qemu`"]
+fn map_translate_unmap_one_page_over_serial() {
+    let mut m = Machine::boot();
+    m.type_serial(":map 0x10000000\r");
+    let mapped = m.expect("a fresh zeroed frame from the PMM");
+    let frame = mapped
+        .split("mapped V0x10000000 -> ")
+        .nth(1)
+        .and_then(|s| s.get(..11))
+        .unwrap_or_else(|| panic!("no frame in:\n{mapped}"))
+        .to_string();
+    assert!(frame.starts_with("P0x"), "{mapped}");
+    m.type_serial("translate 0x10000000\r");
+    let walk = m.expect("=>   physical");
+    assert!(walk.contains("-> page table at P0x"), "{walk}");
+    assert!(walk.contains(&format!("-> frame {frame}")), "{walk}");
+    m.type_serial("map 0x10000000\r");
+    m.expect("error: cannot map: V0x10000000 is already mapped");
+    m.type_serial("unmap 0x10000000\r");
+    let out = m.expect("its page table, left empty, went back too");
+    assert!(
+        out.contains(&format!("unmapped V0x10000000 (was {frame}")),
+        "{out}"
+    );
+    assert!(
+        out.contains("it was owned: the frame went back to the PMM"),
+        "{out}"
+    );
+    m.type_serial("translate 0x10000000\r");
+    let walk = m.expect("the walk stops here (a page fault)");
+    assert!(walk.contains("PDE  PD[64] = 0x00000000"), "{walk}");
+}
+
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn segdemo_shows_logical_linear_physical_and_the_gp() {
