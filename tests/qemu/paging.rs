@@ -117,7 +117,7 @@ fn map_translate_unmap_one_page_over_serial() {
         "{out}"
     );
     m.type_serial("translate 0x10000000\r");
-    let walk = m.expect("the walk stops here (a page fault)");
+    let walk = m.expect("not present: the walk stops here");
     assert!(walk.contains("PDE  PD[64] = 0x00000000"), "{walk}");
 }
 
