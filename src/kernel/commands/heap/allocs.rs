@@ -100,7 +100,9 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
     let kind = kheap::kind();
     // A growth that fails during this allocation is its cause (the VMM's
     // words: the region is full, or no frames); forget older ones.
+    // course: module 06
     let _ = kheap::take_grow_failure();
+    // course: end
     let ptr = kheap::allocate(layout).map_err(|e| {
         // The buddy heap names the limit itself: the largest scale.
         let too_big = kheap::with(|h| {
@@ -110,7 +112,12 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
                 .then_some(HeapError::TooBig { size, max_scale })
         })
         .flatten();
-        match (too_big, kheap::take_grow_failure()) {
+        // course: module 06
+        let grow = kheap::take_grow_failure();
+        // course: else
+        // let grow: Option<&str> = None; // the heap grows from module 06 on
+        // course: end
+        match (too_big, grow) {
             (Some(why), _) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
             (None, Some(grow)) => format!(
                 "the {} heap refused {size} bytes (align {align}): it could not grow: {grow}",
