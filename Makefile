@@ -89,7 +89,7 @@ run: deps iso
 	@if [ -n "$$DISPLAY" ]; then \
 	  echo "Leave QEMU: the 'halt' command, or Ctrl+Alt+2 then 'quit' (Ctrl+Alt+1 returns to the screen). Serial log: $(BUILD)/serial.log"; \
 	else \
-	  echo "Leave QEMU: the 'halt' command, or Esc then 2 (or Alt+2), then 'quit' (Esc 1 returns to the screen). Serial log: $(BUILD)/serial.log"; \
+	  echo "Leave QEMU: the 'halt' command, or Alt+2, then 'quit' (Alt+1 returns to the screen; Esc and 2 typed one after the other are too slow for QEMU). Serial log: $(BUILD)/serial.log"; \
 	fi
 	@if [ -n "$$DISPLAY" ]; then \
 	  $(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial file:$(BUILD)/serial.log; \

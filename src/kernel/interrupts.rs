@@ -4,15 +4,24 @@
 //! Handlers run with interrupts off and must not block or allocate.
 
 use crate::arch::x86::{self, gdt, idt, pic, pit, probe};
+// course: module 02
 use crate::drivers::serial::Serial;
+// course: end
 use crate::exception::{self, InterruptFrame, vector};
 use crate::kernel::console;
 use crate::kernel::halt::fatal;
-use crate::kernel::stack::{boot_stack, stack_note};
+use crate::kernel::stack::{boot_stack, overflow, page_fingerprint, stack_note};
+use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE};
+// course: module 02
 use crate::shell::input::{HIGH_WATER, InputQueue, Key, LOW_WATER, SerialDecoder, Source};
+// course: end
 use crate::term::style::{ERROR, FRAME, RESET};
+use crate::text::{WRAP_WIDTH, Wrap};
 use crate::{print, println};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+// course: module 02
+use core::sync::atomic::AtomicBool;
+// course: end
+use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 /// Timer interrupts per second.
@@ -21,6 +30,7 @@ pub const TIMER_HZ: u32 = 100;
 /// Timer ticks since the PIT started.
 static TICKS: AtomicU32 = AtomicU32::new(0);
 
+// course: module 02
 /// Keys from the keyboard and the serial line, for the shell.
 static INPUT: InputQueue = InputQueue::new();
 
@@ -35,6 +45,7 @@ static SERIAL_INPUT: Mutex<SerialInput> = Mutex::new(SerialInput {
     decoder: SerialDecoder::new(),
     last_byte_tick: 0,
 });
+// course: end
 
 /// Install every handler, remap the PIC, start the PIT; interrupts stay off.
 pub fn init() {
@@ -44,11 +55,13 @@ pub fn init() {
     pic::init(idt::IRQ_BASE);
     pit::init(TIMER_HZ);
     idt::set_irq_handler(0, timer);
+    pic::unmask(0);
+    // course: module 02
     idt::set_irq_handler(1, keyboard);
     idt::set_irq_handler(4, com1);
-    pic::unmask(0);
     pic::unmask(1);
     pic::unmask(4);
+    // course: end
 }
 
 /// Timer ticks since the PIT started ([`TIMER_HZ`] a second).
@@ -61,7 +74,7 @@ pub fn uptime_ms() -> u64 {
     ticks() as u64 * 1000 / TIMER_HZ as u64
 }
 
-/// The oldest key from the keyboard or the serial line not yet taken, if any.
+// course: module 02
 /// Keys lost because the queue was full, not yet reported (0 when none).
 pub fn unreported_drops() -> usize {
     INPUT.take_unreported_drops()
@@ -82,8 +95,10 @@ pub fn wait_for_interrupt() {
 pub fn key_waiting() -> bool {
     !INPUT.is_empty()
 }
+// course: end
 
 fn timer() {
+    // course: module 02
     let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
     // A lone ESC from a serial terminal is delivered once the line is quiet.
     if let Some(mut s) = SERIAL_INPUT.try_lock()
@@ -94,8 +109,12 @@ fn timer() {
             INPUT.push_from(k, Source::Serial);
         });
     }
+    // course: else
+    // TICKS.fetch_add(1, Ordering::Relaxed);
+    // course: end
 }
 
+// course: module 02
 /// A tap on every key from the PS/2 keyboard, called in the IRQ 1 handler
 /// before the key goes to the shell (the `channel` demo installs one). It
 /// must not block or allocate.
@@ -157,6 +176,7 @@ pub fn next_key() -> Option<(Key, Source)> {
     }
     key
 }
+// course: end
 
 /// Adds detail to a fault report, given CR2, the faulting EIP and the #PF
 /// error code (`None` from the double-fault report: that code is lost).
@@ -224,8 +244,9 @@ fn exception(frame: &mut InterruptFrame) {
 /// white on red, the rest bright red (the text itself is unchanged, so a
 /// plain reader, or `color off`, sees exactly the report).
 fn report(frame: &InterruptFrame, cr2: u32) {
-    let mut out = Framed { first: true };
+    let mut out = Wrap::new(Framed { first: true }, WRAP_WIDTH);
     let _ = exception::write_report(&mut out, frame, cr2);
+    let _ = out.finish();
     if frame.vector == vector::PAGE_FAULT
         && let Some(detail) = fault_detail()
     {
@@ -257,6 +278,17 @@ impl core::fmt::Write for Framed {
     }
 }
 
+/// Set by `fault dfstack`: the next double fault, after its report,
+/// overflows its own stack (see [`overflow_double_fault_stack`]).
+static OVERFLOW_DF_STACK: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+/// Make the next double fault overflow its own stack after its report (the
+/// `fault dfstack` test of the double-fault stack's guard page).
+pub fn overflow_double_fault_stack() {
+    OVERFLOW_DF_STACK.store(true, Ordering::SeqCst);
+}
+
 /// The double-fault task: runs on its own TSS and stack, so even a kernel
 /// stack overflow (a #PF that cannot push its frame) is reported.
 extern "C" fn double_fault_task() -> ! {
@@ -280,7 +312,34 @@ extern "C" fn double_fault_task() -> ! {
         println!("  the last page fault (CR2), which could not be delivered:");
         detail(cr2, eip, None);
     }
+    if OVERFLOW_DF_STACK.load(Ordering::SeqCst) {
+        overflow_own_stack();
+    }
     println!("  a double fault cannot be survived: the kernel stops here (no reboot){RESET}");
     print!("");
     fatal("double fault")
+}
+
+/// `fault dfstack`, inside the double-fault task: say where the stack and
+/// its guard are and fingerprint the page below the guard, then recurse
+/// until the guard page stops it. What follows is the CPU's: the #PF at the
+/// guard cannot be delivered on this stack, the #DF it becomes finds its
+/// task busy, and the triple fault resets the machine (QEMU's `-no-reboot`
+/// stops it). Nothing returns here.
+fn overflow_own_stack() {
+    let (guard, bottom, top) = gdt::double_fault_stack();
+    let below = guard - PAGE_SIZE as u32;
+    println!(
+        "  fault dfstack: stack {bottom:#010x}-{:#010x}, guard page {guard:#010x}-{:#010x}",
+        top - 1,
+        bottom - 1
+    );
+    println!(
+        "  below the guard: {below:#010x} (physical {:#010x}), fingerprint {:#010x}",
+        below - KERNEL_BASE,
+        page_fingerprint(below)
+    );
+    println!("  recursing on the double-fault stack: expect a triple fault{RESET}");
+    let depth = overflow(0);
+    println!("{ERROR}  the recursion returned ({depth}): no guard page stopped it");
 }

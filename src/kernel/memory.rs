@@ -34,19 +34,24 @@
 //! growth fails with a named error. The in-kernel test
 //! `heap_growth_under_the_memory_lock_fails_named` provokes it.
 
-use crate::arch::x86::{self, gdt, without_interrupts};
+use crate::arch::x86::{self, without_interrupts};
 use crate::bootinfo::BootInfo;
 use crate::kernel::boot;
-use crate::kernel::halt::{fatal, fatal_because};
+use crate::kernel::halt::fatal_because;
+use crate::mm::addr::{Frame, PhysAddr, VirtAddr};
+use crate::mm::frame::{AnyFrameAllocator, PmmChoice, Reservation, ReserveReason};
+use crate::mm::layout::{KERNEL_BASE, KERNEL_TEMP_MAP_START, PAGE_SIZE};
+use crate::mm::phys::PhysMemory;
+// course: module 05
+use crate::arch::x86::gdt;
+use crate::kernel::halt::fatal;
 use crate::kernel::stack::kernel_stacks;
-use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
-use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
-use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
-use crate::mm::layout::{KERNEL_HEAP_START, KERNEL_TEMP_MAP_START};
+use crate::mm::addr::Page;
+use crate::mm::frame::FrameAllocator;
+use crate::mm::layout::{KERNEL_HEAP_START, LINEAR_SPACE_SIZE};
 use crate::mm::paging::{
     Entry, EntryFlags, FrameUser, KERNEL_PDX, Mapper, NoFlush, PageSize, Scope, TlbFlush,
 };
-use crate::mm::phys::PhysMemory;
 // course: module 06
 use crate::mm::vm::{
     self, AddressSpace, Grow, GrowError, Region, RegionMap, ShrinkError, VirtRange,
@@ -80,7 +85,7 @@ use crate::mm::vm::{
 //     }
 // }
 // course: end
-use crate::println;
+// course: end
 use spin::Mutex;
 
 /// Physical memory as the kernel reaches it: through the linear space, or
@@ -104,15 +109,22 @@ impl PhysMemory for KernelPhys {
         if let Some(v) = frame.start_address().to_linear() {
             return v.0 as *mut u8;
         }
-        let entry = Entry::new(frame, EntryFlags::PRESENT | EntryFlags::WRITABLE);
+        // course: module 05
+        let entry = Entry::new(frame, EntryFlags::PRESENT | EntryFlags::WRITABLE).raw();
+        // course: else
+        // // Before paging (module 5): the entry's bits by hand, present and
+        // // writable (bits 0 and 1) over the frame's address.
+        // let entry = frame.start_address().as_u32() | 0b11;
+        // course: end
         // SAFETY: slot 0 of the window's table maps only the window page; the
         // memory lock serialises its users; invlpg drops the old translation.
-        unsafe { TEMP_TABLE.0[0] = entry.raw() };
+        unsafe { TEMP_TABLE.0[0] = entry };
         x86::invlpg(KERNEL_TEMP_MAP_START);
         KERNEL_TEMP_MAP_START as *mut u8
     }
 }
 
+// course: module 05
 /// TLB invalidation for the loaded address space: `invlpg`.
 pub struct Invlpg;
 
@@ -121,22 +133,54 @@ impl TlbFlush for Invlpg {
         x86::invlpg(page.start_address().as_u32());
     }
 }
+// course: end
 
 /// The kernel's memory: frames, its address space, the regions.
 pub struct Memory {
     pub frames: AnyFrameAllocator<'static, KernelPhys>,
+    // course: module 05
     pub kernel: AddressSpace,
+    // course: end
     // course: module 06
     pub regions: RegionMap,
     // course: end
 }
 
+// course: module 05
 impl Memory {
     /// A mapper over the kernel's (loaded) address space.
     pub fn mapper(&self) -> Mapper<'static, KernelPhys, Invlpg> {
         // SAFETY: the kernel directory is a valid directory; KernelPhys reaches
         // every frame; Invlpg flushes the loaded space, which this one is.
         unsafe { Mapper::new(self.kernel.directory(), Scope::All, &KernelPhys, &Invlpg) }
+    }
+
+    /// Map `len` bytes (whole pages) at `at` in the kernel's space to fresh
+    /// frames from the PMM, marked owned; on error nothing is mapped. Before
+    /// the VMM (module 6) the kernel heap is mapped so, once, at boot.
+    pub fn map_fresh(
+        &mut self,
+        at: VirtAddr,
+        len: usize,
+        flags: EntryFlags,
+    ) -> Result<(), crate::mm::paging::MapError> {
+        // course: lab 05
+        let zero = crate::mm::paging::ZeroFill::No;
+        self.mapper()
+            .map_range_sparse(at, len, flags, zero, &mut self.frames)
+        // course: stub
+        // // Provided for lab 05, not part of it: 4 MiB pages need no page
+        // // table, so the heap is mapped even while your walk and map are
+        // // stubs: 4 MiB of contiguous frames (4 MiB aligned) per 4 MiB.
+        // use crate::mm::layout::LARGE_PAGE_SIZE;
+        // use crate::mm::paging::MapError;
+        // for i in 0..len.div_ceil(LARGE_PAGE_SIZE) {
+        //     let run = (self.frames.allocate_contiguous(1024, 1024)).ok_or(MapError::NoFrames)?;
+        //     let va = VirtAddr(at.as_u32() + (i * LARGE_PAGE_SIZE) as u32);
+        //     self.mapper().map_large(va, run.start_address(), flags)?;
+        // }
+        // Ok(())
+        // course: end
     }
 
     // course: module 06
@@ -180,6 +224,7 @@ impl Memory {
         })
     }
 }
+// course: end
 
 /// The kernel's memory, once `init` has run.
 static MEMORY: Mutex<Option<Memory>> = Mutex::new(None);
@@ -248,7 +293,9 @@ pub fn init(info: &BootInfo) {
         None => PmmChoice::default(),
         Some((_, Some(c))) => c,
         Some((v, None)) => {
-            println!("memory: pmm={v} is not an allocator (bitmap, buddy, freelist); using buddy");
+            crate::kernel::console::warn_line(format_args!(
+                "memory: pmm={v} is not an allocator (bitmap, buddy, freelist); using buddy"
+            ));
             PmmChoice::default()
         }
     };
@@ -266,7 +313,7 @@ pub fn init(info: &BootInfo) {
     // the boot directory maps; nothing else uses them.
     let meta =
         unsafe { core::slice::from_raw_parts_mut(meta_va as *mut u8, plan.metadata_bytes()) };
-    let mut frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
+    let frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
         Ok(f) => f,
         Err(e) => fatal_because("memory: cannot build the PMM", e),
     };
@@ -274,8 +321,10 @@ pub fn init(info: &BootInfo) {
 
     // The window's table in the boot directory too: frames above 768 MiB can
     // be reached while the kernel directory is built.
-    boot::set_boot_pde(VirtAddr(KERNEL_TEMP_MAP_START).pdx(), temp_pde().raw());
+    boot::set_boot_pde(VirtAddr(KERNEL_TEMP_MAP_START).pdx(), temp_pde());
 
+    // course: module 05
+    let mut frames = frames;
     let kernel = match build_kernel_space(info, &mut frames) {
         Ok(k) => k,
         Err(e) => fatal(e),
@@ -286,22 +335,37 @@ pub fn init(info: &BootInfo) {
     x86::enable_global_pages();
     x86::enable_write_protect(); // kernel text is read-only from here on
     gdt::set_double_fault_cr3(kernel.cr3().as_u32());
+    // course: else
+    // // Before paging (module 5) the kernel runs on the boot page directory
+    // // alone: its 4 MiB pages map the linear space (RAM below 768 MiB); the
+    // // window above reaches the rest.
+    // course: end
 
     *MEMORY.lock() = Some(Memory {
         frames,
+        // course: module 05
         kernel,
+        // course: end
         // course: module 06
         regions: RegionMap::standard(),
         // course: end
     });
 }
 
-fn temp_pde() -> Entry {
+/// The directory entry of the temporary window's table (its raw bits).
+fn temp_pde() -> u32 {
+    // course: module 05
     Entry::new(
         temp_table_frame(),
         EntryFlags::PRESENT | EntryFlags::WRITABLE,
     )
+    .raw()
+    // course: else
+    // temp_table_frame().start_address().as_u32() | 0b11 // present, writable
+    // course: end
 }
+
+// course: module 05
 
 /// Build the kernel directory: low memory, the image by section (text and
 /// rodata read-only, the stack guard unmapped), the rest of the linear space
@@ -316,6 +380,7 @@ fn build_kernel_space(
     // SAFETY: a fresh, valid directory; it is not loaded yet, so no flush is needed.
     let mut m = unsafe { Mapper::new(kernel.directory(), Scope::All, mem, &NoFlush) };
     let rw = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
+    // course: lab 05
     let ro = EntryFlags::GLOBAL;
     let (start, text_end, rodata_end, end) = image();
     // The guard pages below the kernel stacks stay unmapped.
@@ -362,12 +427,34 @@ fn build_kernel_space(
     let regions_len = (KERNEL_TEMP_MAP_START - KERNEL_HEAP_START) as usize;
     m.prepare_tables(VirtAddr(KERNEL_HEAP_START), regions_len, frames)
         .map_err(|_| "memory: no frames for the kernel page tables")?;
+    // course: stub
+    // // Provided for lab 05, not part of it: until your walk and map work,
+    // // the kernel maps itself with 4 MiB pages alone, which need no page
+    // // table: the linear space from physical 0 to the top of RAM, all of
+    // // it writable. So on this branch the kernel text is not read-only,
+    // // and the stack guard pages and physical page 0 are mapped.
+    // let _ = (image, kernel_stacks, PageSize::Large, KERNEL_HEAP_START, PAGE_SIZE);
+    // let large = crate::mm::layout::LARGE_PAGE_SIZE as u32;
+    // let top = info
+    //     .regions()
+    //     .iter()
+    //     .filter(|r| r.kind == crate::mm::frame::MemoryKind::Available)
+    //     .map(|r| r.end())
+    //     .max()
+    //     .unwrap_or(0)
+    //     .min(LINEAR_SPACE_SIZE as u64) as u32;
+    // for pa in (0..top.max(large)).step_by(large as usize) {
+    //     m.map_large(VirtAddr(KERNEL_BASE + pa), PhysAddr(pa), rw)
+    //         .map_err(|_| "memory: cannot map the linear space")?;
+    // }
+    // course: end
     let pd = mem.frame_ptr(kernel.directory()) as *mut u32;
     // SAFETY: the directory frame is reachable through KernelPhys and the
     // window's slot is inside it.
     unsafe {
         pd.add(VirtAddr(KERNEL_TEMP_MAP_START).pdx())
-            .write(temp_pde().raw())
+            .write(temp_pde())
     };
     Ok(kernel)
 }
+// course: end

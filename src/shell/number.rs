@@ -1,8 +1,12 @@
 //! The numbers commands take: decimal, `0x` hex (with `_` separators), or
 //! a `K`/`M` suffix for KiB/MiB, all within 32 bits.
 
+/// Why a number with valid digits is refused: it does not fit 32 bits.
+pub const TOO_LARGE: &str = "number too large for 32 bits (at most 4294967295, 0xFFFFFFFF)";
+
 /// Parse a number the way commands take them: `0x` hex, or decimal
-/// (with optional `K`/`M` suffix for KiB/MiB).
+/// (with optional `K`/`M` suffix for KiB/MiB). Digits that overflow 32
+/// bits are "too large", not "not a number".
 pub fn parse_number(s: &str) -> Result<u32, &'static str> {
     let s = s.trim();
     let (digits, scale) = match s.as_bytes().last() {
@@ -18,10 +22,11 @@ pub fn parse_number(s: &str) -> Result<u32, &'static str> {
     } else {
         digits.parse::<u32>()
     }
-    .map_err(|_| "not a number (use decimal, 0x hex, or a K/M suffix)")?;
-    value
-        .checked_mul(scale)
-        .ok_or("number too large for 32 bits")
+    .map_err(|e| match e.kind() {
+        core::num::IntErrorKind::PosOverflow => TOO_LARGE,
+        _ => "not a number (use decimal, 0x hex, or a K/M suffix)",
+    })?;
+    value.checked_mul(scale).ok_or(TOO_LARGE)
 }
 
 /// `_` separators in hex numbers (`0xC000_0000`) are allowed.
@@ -71,9 +76,15 @@ mod tests {
         assert_eq!(parse_number("0xC000_0000"), Ok(0xC000_0000));
         assert_eq!(parse_number("4K"), Ok(4096));
         assert_eq!(parse_number("2M"), Ok(2 << 20));
-        assert!(parse_number("0x1_0000_0000").is_err());
-        assert!(parse_number("5000M").is_err());
-        assert!(parse_number("twelve").is_err());
+        assert_eq!(parse_number("0x1_0000_0000"), Err(TOO_LARGE));
+        assert_eq!(parse_number("5000M"), Err(TOO_LARGE));
+        assert_eq!(parse_number("99999999999"), Err(TOO_LARGE));
+        assert!(
+            parse_number("twelve")
+                .unwrap_err()
+                .starts_with("not a number")
+        );
+        assert!(parse_number("-1").unwrap_err().starts_with("not a number"));
         assert!(parse_number("").is_err());
     }
 }

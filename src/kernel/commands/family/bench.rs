@@ -2,7 +2,7 @@
 //! the PIT (and the TSC).
 
 use crate::arch::x86;
-use crate::kernel::commands::kit::{Outcome, at_most};
+use crate::kernel::commands::kit::{self, Outcome, at_most};
 use crate::kernel::heap as kheap;
 use crate::kernel::interrupts;
 use crate::mm::heap::HeapBackend;
@@ -25,11 +25,12 @@ const BENCH_MAX: usize = 1000;
 pub fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
     let ops = match args {
         [] => 500_000,
-        [n] => n
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000_000).contains(n))
-            .ok_or_else(|| format!("`{n}` is not a number of operations (1 to 10000000)"))?,
+        [n] => match kit::parse(n)? {
+            ops @ 1..=10_000_000 => ops,
+            ops => {
+                return Err(format!("{ops} operations: out of range (1 to 10000000)"));
+            }
+        },
         _ => return at_most(args, 1),
     };
     let before = kheap::stats().unwrap_or_default();

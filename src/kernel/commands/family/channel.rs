@@ -21,7 +21,7 @@
 //! The ring itself needs no lock: each side writes only its own index.
 
 use crate::arch::x86::without_interrupts;
-use crate::kernel::commands::kit::{Outcome, at_most};
+use crate::kernel::commands::kit::{self, Outcome, at_most};
 use crate::kernel::heap as kheap;
 use crate::kernel::interrupts;
 use crate::mm::family::{ChannelError, Consumer, Producer, Reset};
@@ -179,29 +179,29 @@ pub fn channel(args: &[&str], out: &mut dyn Write) -> Outcome {
     match args {
         [] | ["read"] => channel_read(usize::MAX, out),
         ["read", max] => {
-            let max = max
-                .parse::<usize>()
-                .ok()
-                .filter(|&m| m > 0)
-                .ok_or_else(|| format!("`{max}` is not a positive number of messages"))?;
+            let max = kit::parse(max)?;
+            if max == 0 {
+                return Err(String::from("`0` messages: read at least 1"));
+            }
             channel_read(max, out)
         }
         ["on"] => channel_on(DEFAULT_MESSAGE, out),
         ["on", bytes] => {
-            let size = bytes
-                .parse::<usize>()
-                .ok()
-                .filter(|s| (RECORD..=MAX_MESSAGE).contains(s))
-                .ok_or_else(|| {
-                    format!("message size `{bytes}`: give {RECORD} to {MAX_MESSAGE} bytes")
-                })?;
+            let size = kit::parse(bytes).map_err(|e| format!("message size {e}"))?;
+            if !(RECORD..=MAX_MESSAGE).contains(&size) {
+                return Err(format!(
+                    "message size `{bytes}`: give {RECORD} to {MAX_MESSAGE} bytes"
+                ));
+            }
             channel_on(size, out)
         }
         ["fill"] => channel_fill(out),
         ["off"] => channel_off(out),
         ["fill" | "off", ..] => at_most(args, 1),
         ["read" | "on", _, ..] => at_most(args, 2),
-        _ => Err(format!("unknown channel arguments `{}`", args.join(" "))),
+        [other, ..] => Err(format!(
+            "unknown channel action `{other}` (on, read, fill or off)"
+        )),
     }
 }
 

@@ -6,6 +6,7 @@ use crate::kernel::commands::kit::{Outcome, at_most};
 use crate::kernel::heap as kheap;
 use crate::mm::heap::{HeapBackend, HeapKind};
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
+use crate::term::style::{ERROR, RESET};
 use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
@@ -84,7 +85,7 @@ pub fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
             let _ = writeln!(out, "  check                 ok");
         }
         Err(e) => {
-            let _ = writeln!(out, "  check          FAILED: {e}");
+            let _ = writeln!(out, "{ERROR}  check          FAILED: {e}{RESET}");
         }
     }
     let _ = writeln!(

@@ -1,12 +1,17 @@
-//! `fault de|bp|ud|gp|pf [addr]|wp|stack`: raise an exception on purpose.
-//! Each is reported and survived, but `stack`: a kernel stack overflow that
-//! double-faults on its own task, and the kernel halts.
+//! `fault de|bp|ud|gp|pf [addr]|wp|stack|dfstack`: raise an exception on
+//! purpose. Each is reported and survived, but `stack`: a kernel stack
+//! overflow that double-faults on its own task, and the kernel halts; and
+//! `dfstack`: then the double-fault handler overflows its own stack into its
+//! guard page, a triple fault that stops the machine.
 
 use crate::arch::x86::{self, probe};
 use crate::exception::PageFaultCode;
-use crate::kernel::commands::kit::{Outcome, at_most};
+use crate::kernel::commands::kit::{self, Outcome, at_most};
+use crate::kernel::interrupts;
+// course: module 05
 use crate::kernel::memory;
-use crate::kernel::stack::boot_stack;
+// course: end
+use crate::kernel::stack::{OVERFLOW_FRAME, boot_stack, overflow};
 use alloc::format;
 use core::fmt::Write;
 
@@ -47,7 +52,7 @@ pub fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
         "pf" => {
             let addr = match args.get(1) {
-                Some(a) => crate::shell::parse_number(a)?,
+                Some(a) => kit::parse(a)? as u32,
                 None => 0,
             };
             let last = addr.wrapping_add(3);
@@ -83,6 +88,7 @@ pub fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
         "wp" => fault_wp(out)?,
         "stack" => fault_stack(out)?,
+        "dfstack" => fault_dfstack(out)?,
         other => return Err(format!("unknown fault kind `{other}`")),
     }
     Ok(())
@@ -122,23 +128,22 @@ fn fault_wp(out: &mut dyn Write) -> Outcome {
 /// CR0.WP: supervisor writes obey read-only pages.
 const CR0_WP: u32 = 1 << 16;
 
-/// Stack bytes each call of [`overflow`] takes (at least).
-const OVERFLOW_FRAME: usize = 1024;
-
-/// Recurse until the stack runs into its guard page. Each call keeps a
-/// buffer of `OVERFLOW_FRAME` bytes alive across the next call (`black_box`
-/// and the use after the call stop the optimiser from removing the frame or
-/// turning the recursion into a loop).
-#[inline(never)]
-fn overflow(depth: u32) -> u32 {
-    let mut frame = [0u8; OVERFLOW_FRAME];
-    frame[depth as usize % OVERFLOW_FRAME] = depth as u8;
-    core::hint::black_box(&mut frame);
-    if depth == u32::MAX {
-        return 0;
-    }
-    let below = overflow(depth + 1);
-    below.wrapping_add(frame[(depth as usize * 7) % OVERFLOW_FRAME] as u32)
+/// True when the guard page at `guard` is mapped: an overflow would then
+/// run on into memory in use, so the stack faults refuse to start.
+fn guard_is_mapped(guard: u32) -> bool {
+    // course: module 05
+    memory::with(|m| {
+        m.mapper()
+            .translate(crate::mm::addr::VirtAddr(guard))
+            .is_some()
+    })
+    // course: else
+    // // Before paging (module 5) the kernel runs on the boot page directory,
+    // // whose 4 MiB pages map every guard page too: nothing would stop an
+    // // overflow, so it is refused.
+    // let _ = guard;
+    // true
+    // course: end
 }
 
 /// `fault stack`: overflow the boot stack into its guard page. The #PF there
@@ -150,12 +155,7 @@ fn fault_stack(out: &mut dyn Write) -> Outcome {
     if !(bottom..top).contains(&esp) {
         return Err(format!("ESP {esp:#010x} is not on the boot stack"));
     }
-    let guard_mapped = memory::with(|m| {
-        m.mapper()
-            .translate(crate::mm::addr::VirtAddr(guard))
-            .is_some()
-    });
-    if guard_mapped {
+    if guard_is_mapped(guard) {
         return Err(format!(
             "the guard page {guard:#010x} is mapped: an overflow would corrupt memory, refused"
         ));
@@ -174,4 +174,38 @@ fn fault_stack(out: &mut dyn Write) -> Outcome {
     );
     let depth = overflow(0);
     Err(format!("no double fault after the recursion ({depth})"))
+}
+
+/// `fault dfstack`: `fault stack`, and then the double-fault handler, once
+/// it has printed its report, recurses on its own stack until it runs into
+/// that stack's guard page. The #PF there cannot be delivered (its frame
+/// would go on the same stack), the #DF it turns into needs the
+/// double-fault task, which is busy (it is running): the CPU gives up with
+/// a triple fault and resets, and QEMU with `-no-reboot` stops. That is the
+/// only safe end: there is no third stack to report from, and without the
+/// guard page the recursion would have run on into the boot stack below.
+/// The handler prints a fingerprint of the page below the guard first, so
+/// a test can read the page after the machine stopped and see it unwritten.
+fn fault_dfstack(out: &mut dyn Write) -> Outcome {
+    let (guard, bottom, top) = crate::arch::x86::gdt::double_fault_stack();
+    if guard_is_mapped(guard) {
+        return Err(format!(
+            "the double-fault stack's guard page {guard:#010x} is mapped: an overflow \
+             would corrupt memory, refused"
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "double-fault stack {bottom:#010x}-{:#010x} ({} KiB), guard page {guard:#010x}-{:#010x}",
+        top - 1,
+        (top - bottom) / 1024,
+        bottom - 1
+    );
+    let _ = writeln!(
+        out,
+        "after its report the #DF handler recurses on that stack: a #PF at its guard \
+         page -> #DF -> the #DF task is busy -> triple fault (the machine stops)"
+    );
+    interrupts::overflow_double_fault_stack();
+    fault_stack(out)
 }

@@ -50,8 +50,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "fault",
-        args: "de|bp|ud|gp|pf [addr]|wp|stack",
-        help: "raise an exception on purpose; reported and survived (`stack`: a double fault, the kernel halts)",
+        args: "de|bp|ud|gp|pf [addr]|wp|stack|dfstack",
+        help: "raise an exception on purpose; reported and survived (`stack`: a double fault, the kernel halts; `dfstack`: then the double-fault handler overflows its own stack into its guard page: a triple fault, the machine stops)",
         run: fault::fault,
     },
     Command {

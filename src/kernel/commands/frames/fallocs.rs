@@ -8,7 +8,9 @@ use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::frames_size;
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER};
+// course: module 05
 use crate::mm::paging::FrameUser;
+// course: end
 use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
@@ -165,8 +167,10 @@ enum Freed {
     Run(usize),
     Refused(FrameError, FrameClass),
     KernelOwned,
+    // course: module 05
     /// A page still maps a frame of the run (`map <vaddr> <phys>`).
     Mapped(FrameUser),
+    // course: end
 }
 
 /// `ffree <addr>`: free the `falloc` allocation that starts at `addr`. Bad
@@ -186,9 +190,11 @@ pub fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
             // page still maps one of its frames (the state `map` refuses to
             // create); a frame inside it is refused by the allocator itself
             // (`BadRun`).
+            // course: module 05
             Some(a) if let Some(user) = m.find_user(Frame(a.start), a.len as usize) => {
                 Freed::Mapped(user)
             }
+            // course: end
             Some(a) => match m.frames.release_address(addr) {
                 Ok(len) => {
                     let mut table = FALLOCS.lock();
@@ -231,9 +237,7 @@ pub fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
             why.describe()
         )),
         Freed::Refused(e, _) => Err(format!("{at}: {e}")),
-        Freed::KernelOwned => Err(format!(
-            "{at}: allocated by the kernel (page table or heap), not by falloc; freeing it would corrupt memory in use"
-        )),
+        // course: module 05
         Freed::Mapped(u) => {
             let which = if u.frame == frame {
                 String::new()
@@ -247,5 +251,9 @@ pub fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
                 u.page.start_address().as_u32()
             ))
         }
+        // course: end
+        Freed::KernelOwned => Err(format!(
+            "{at}: allocated by the kernel (page table or heap), not by falloc; freeing it would corrupt memory in use"
+        )),
     }
 }

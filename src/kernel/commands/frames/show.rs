@@ -27,7 +27,8 @@ enum View {
 }
 
 /// Most columns `frames draw` prints (one column per `2^order` frames).
-const DRAW_COLUMNS: usize = 128;
+/// (64 fit the 80-column screen beside the row's order and free count.)
+const DRAW_COLUMNS: usize = 64;
 
 /// Parse `frames draw [from] [count] [order]` (frames; defaults: the first
 /// 4 MiB, one column per 16 frames).
@@ -70,7 +71,7 @@ pub fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
         ["check"] => View::Check,
         ["draw", rest @ ..] => parse_draw(rest)?,
         ["dump" | "check", ..] => return at_most(args, 1),
-        [other, ..] => return Err(format!("unknown option `{other}`")),
+        [other, ..] => return Err(format!("unknown option `{other}` (dump, check or draw)")),
     };
     let (text, outcome) = report_under_lock(|m, w| match view {
         View::Dump => m.frames.dump(w).map_err(|_| "dump cut short"),
@@ -80,7 +81,7 @@ pub fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
                 let _ = writeln!(
                     w,
                     "frames {from:#x}..{:#x}, one column per {} frame{}\n\
-                     (. free at this order, x inside a larger free block, # not free)",
+                     (. free at this order, x in a larger free block, # not free; last: free count)",
                     from as usize + count,
                     1 << order,
                     if order == 0 { "" } else { "s" }

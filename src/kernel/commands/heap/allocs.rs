@@ -8,7 +8,6 @@ use crate::kernel::heap::{self as kheap};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::MAX_ALIGN;
 use crate::mm::heap::buddy::{HEADER_SIZE, HeapError, Scale};
-use crate::mm::layout::KERNEL_HEAP_START;
 use alloc::format;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -99,6 +98,11 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
         "`alloc` holds {MAX_ALLOCS} blocks already; `free` one first"
     ))?;
     let kind = kheap::kind();
+    // A growth that fails during this allocation is its cause (the VMM's
+    // words: the region is full, or no frames); forget older ones.
+    // course: module 06
+    let _ = kheap::take_grow_failure();
+    // course: end
     let ptr = kheap::allocate(layout).map_err(|e| {
         // The buddy heap names the limit itself: the largest scale.
         let too_big = kheap::with(|h| {
@@ -108,9 +112,18 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
                 .then_some(HeapError::TooBig { size, max_scale })
         })
         .flatten();
-        match too_big {
-            Some(why) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
-            None => format!(
+        // course: module 06
+        let grow = kheap::take_grow_failure();
+        // course: else
+        // let grow: Option<&str> = None; // the heap grows from module 06 on
+        // course: end
+        match (too_big, grow) {
+            (Some(why), _) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
+            (None, Some(grow)) => format!(
+                "the {} heap refused {size} bytes (align {align}): it could not grow: {grow}",
+                kind.name()
+            ),
+            (None, None) => format!(
                 "the {} heap refused {size} bytes (align {align}): {e}",
                 kind.name()
             ),
@@ -240,7 +253,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
     }
     // Other designs: hand the heap only pointers that cannot be anyone's block.
     let end = kheap::with(|h| h.region_end()).unwrap_or(0);
-    let outside = addr < KERNEL_HEAP_START as usize || addr >= end;
+    let outside = addr < kheap::arena().0 || addr >= end;
     let layout = match inside {
         Some(l) => Some(l.layout),
         None if outside => Some(Layout::new::<u8>()),

@@ -11,7 +11,13 @@ pub fn take_pid<'a>(args: &[&'a str]) -> Result<(Option<u32>, alloc::vec::Vec<&'
     let mut rest = alloc::vec::Vec::new();
     for a in args {
         match a.strip_prefix("pid=") {
-            Some(n) => pid = Some(n.parse().map_err(|_| format!("`{a}`: not a pid"))?),
+            Some(_) if pid.is_some() => return Err(format!("unexpected argument `{a}`")),
+            Some(n) => {
+                let n = n
+                    .parse()
+                    .map_err(|_| format!("`{a}`: not a pid (a decimal number `ps` lists)"))?;
+                pid = Some(n);
+            }
             None => rest.push(*a),
         }
     }

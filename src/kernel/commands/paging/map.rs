@@ -88,6 +88,7 @@ enum Given {
     Alias(Option<ReserveReason>),
 }
 
+// course: module 06
 /// The kernel-private region `map` may use, `V0x........-V0x........`,
 /// written from the layout's constants.
 struct KernelPrivate;
@@ -101,6 +102,7 @@ impl core::fmt::Display for KernelPrivate {
         )
     }
 }
+// course: end
 
 fn page_of(va: u32) -> Result<Page, Refusal> {
     if !VirtAddr(va).is_page_aligned() {

@@ -19,13 +19,11 @@ pub fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     // course: module 08
     match pid {
         None => memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ())),
-        Some(pid) => {
-            let _ = writeln!(out, "the address space of pid {pid}:");
-            proc::with_space(pid, |mapper, _| {
-                mapper.write_pagedir(&mut &mut *out).map(|_| ())
-            })
-            .ok_or_else(|| format!("no live process {pid}"))?
-        }
+        Some(pid) => proc::with_space(pid, |mapper, _| {
+            writeln!(out, "the address space of pid {pid}:")?;
+            mapper.write_pagedir(&mut &mut *out).map(|_| ())
+        })
+        .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?,
     }
     .map_err(|_| String::from("the report could not be written"))?;
     // course: else
@@ -37,7 +35,8 @@ pub fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     // course: end
     let _ = writeln!(
         out,
-        "flags: P present W writable U user T write-through C cache-disable A accessed D dirty S 4 MiB G global; own = the mapping owns its frame"
+        "flags: P present W writable U user T write-through C cache-disable A accessed\n       \
+         D dirty S 4 MiB G global; own = the mapping owns its frame"
     );
     Ok(())
 }

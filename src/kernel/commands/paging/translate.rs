@@ -40,7 +40,7 @@ pub fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
             Some(pid) => proc::with_space(pid, |mapper, regions| {
                 (mapper.trace(va), regions.region_of(va))
             })
-            .ok_or_else(|| format!("no live process {pid}"))?,
+            .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?,
             // course: else
             // Some(pid) => return Err(format!("no process {pid}: processes come in module 8")),
             // course: end
@@ -51,6 +51,9 @@ pub fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         let _ = walk.write_indented(&mut &mut *out, "");
         write_region(out, region, va);
         // course: else
+        // if let Some(pid) = pid {
+        //     return Err(format!("no process {pid}: processes come in module 8"));
+        // }
         // let walk = memory::with(|m| m.mapper().trace(va));
         // let _ = walk.write_indented(&mut &mut *out, "");
         // course: end

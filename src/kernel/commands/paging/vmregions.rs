@@ -20,11 +20,11 @@ pub fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     // Writes while the memory lock is held: `out` is the console (no heap).
     if let Some(pid) = pid {
         // course: module 08
-        let _ = writeln!(out, "the address space of pid {pid}:");
         return proc::with_space(pid, |mapper, regions| {
+            writeln!(out, "the address space of pid {pid}:")?;
             regions.write_report(mapper, &mut &mut *out)
         })
-        .ok_or_else(|| format!("no live process {pid}"))?
+        .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?
         .map_err(|_| String::from("the report could not be written"));
         // course: else
         // return Err(format!("no process {pid}: processes come in module 8"));

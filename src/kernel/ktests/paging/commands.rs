@@ -2,16 +2,14 @@
 //! regions, are frame-exact over 100 areas, and `ffree` refuses a frame
 //! that is still mapped.
 
-use super::kit::caught_page_fault;
+use super::kit::{caught_page_fault, free_private_page};
 use crate::arch::x86::probe;
 use crate::kassert;
 use crate::kernel::ktests::kit::run_command;
 use crate::kernel::memory;
 use crate::mm::addr::Frame;
 use crate::mm::frame::FrameAllocator;
-use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE, RECURSIVE_DIRECTORY};
-use crate::mm::vm::Region;
-use crate::mm::vm::region::KERNEL_HEAP_START;
+use crate::mm::layout::{KERNEL_BASE, KERNEL_HEAP_START, PAGE_SIZE, RECURSIVE_DIRECTORY};
 use alloc::string::String;
 
 /// The `map` and `unmap` commands: they refuse the kernel's own regions and
@@ -37,12 +35,7 @@ pub fn map_commands() -> Result<(), String> {
         );
         kassert!(free() == before, "`{line}` changed the free frame count");
     }
-    let target = memory::with(|m| {
-        m.regions
-            .find_free(&m.mapper(), PAGE_SIZE, Region::KernelPrivate)
-            .ok()
-    })
-    .ok_or("no free page in kernel private")?;
+    let target = memory::with(free_private_page).ok_or("no free page in kernel private")?;
     let before = free();
     let out = run(&alloc::format!("map {:#x}", target.as_u32()));
     kassert!(out.starts_with("mapped "), "map: {out}");

@@ -5,9 +5,8 @@ use crate::kassert;
 use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
 use crate::kernel::memory;
 use crate::mm::addr::{Page, VirtAddr};
-use crate::mm::layout::PAGE_SIZE;
+use crate::mm::layout::{KERNEL_HEAP_START, PAGE_SIZE};
 use crate::mm::paging::EntryFlags;
-use crate::mm::vm::region::KERNEL_HEAP_START;
 use alloc::string::String;
 use alloc::vec::Vec;
 

@@ -10,7 +10,9 @@
 //! `growth.rs`, `commands.rs`, over `kit.rs` (a caught page fault).
 
 mod commands;
+// course: module 06
 mod growth;
+// course: end
 mod kit;
 mod protection;
 mod recursive;
@@ -23,10 +25,12 @@ pub static TESTS: &[Test] = &[
         name: "paging_map_write_translate_unmap_then_fault",
         run: spaces::map_write_translate_unmap,
     },
+    // course: module 06
     Test {
         name: "paging_1000_address_spaces_free_every_frame",
         run: spaces::thousand_address_spaces,
     },
+    // course: end
     Test {
         name: "paging_writing_kernel_text_faults",
         run: protection::kernel_text_is_read_only,
@@ -47,10 +51,12 @@ pub static TESTS: &[Test] = &[
         name: "paging_recursive_slot_shows_the_directory",
         run: recursive::recursive_slot,
     },
+    // course: module 06
     Test {
         name: "paging_heap_grows_through_the_vmm",
         run: growth::heap_grows,
     },
+    // course: end
     Test {
         name: "paging_map_unmap_commands_guard_the_kernel",
         run: commands::map_commands,

@@ -4,14 +4,17 @@
 
 use super::kit::caught_page_fault;
 use crate::arch::x86::{self, probe};
+use crate::exception::PageFaultCode;
 use crate::kassert;
 use crate::kernel::memory;
 use crate::kernel::stack::{boot_stack, kernel_stacks, stack_note};
 use crate::mm::addr::VirtAddr;
 use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE};
-use crate::mm::paging::EntryFlags;
-use crate::mm::vm::{FaultCause, FaultReport, PageFaultCode, Region};
 use alloc::string::String;
+// course: module 06
+use crate::mm::paging::EntryFlags;
+use crate::mm::vm::{FaultCause, FaultReport, Region};
+// course: end
 
 /// Writing kernel text faults (CR0.WP and a read-only PTE), changes nothing,
 /// and the fault report built from the live tables says why.
@@ -33,6 +36,7 @@ pub fn kernel_text_is_read_only() -> Result<(), String> {
         "expected a supervisor write protection violation, got {code}"
     );
     kassert!(probe::read_u32(addr) == Ok(word), "the text changed");
+    // course: module 06
     let report = memory::with(|m| {
         FaultReport::new(
             VirtAddr(addr),
@@ -58,6 +62,7 @@ pub fn kernel_text_is_read_only() -> Result<(), String> {
         "text is mapped writable: [{}]",
         flags.letters()
     );
+    // course: end
     Ok(())
 }
 

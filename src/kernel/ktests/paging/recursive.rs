@@ -5,9 +5,8 @@ use crate::arch::x86::{self, probe};
 use crate::kassert;
 use crate::kernel::memory;
 use crate::mm::addr::VirtAddr;
-use crate::mm::layout::{RECURSIVE_DIRECTORY, RECURSIVE_INDEX};
+use crate::mm::layout::{KERNEL_HEAP_START, RECURSIVE_DIRECTORY, RECURSIVE_INDEX};
 use crate::mm::paging::{Entry, EntryFlags, recursive};
-use crate::mm::vm::region::KERNEL_HEAP_START;
 use alloc::string::String;
 
 /// Through PD[1023], the directory appears at 0xFFFFF000 and the tables at

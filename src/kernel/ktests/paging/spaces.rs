@@ -2,26 +2,29 @@
 //! unmapped in the kernel's space (the frame back, the TLB flushed), and
 //! 1,000 user address spaces created and destroyed, every frame back.
 
-use super::kit::{alloc_free_str, caught_page_fault};
+use super::kit::{caught_page_fault, free_private_page};
 use crate::arch::x86::probe;
+use crate::exception::PageFaultCode;
 use crate::kassert;
-use crate::kernel::memory::{self, KernelPhys};
+use crate::kernel::memory;
 use crate::mm::addr::{Page, PhysAddr, VirtAddr};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::layout::PAGE_SIZE;
-use crate::mm::paging::{EntryFlags, NoFlush, Release, ZeroFill};
-use crate::mm::vm::region::{USER_DATA_START, USER_HEAP_START};
-use crate::mm::vm::{AddressSpace, PageFaultCode, Region, UserFrames};
+use crate::mm::paging::{EntryFlags, Release, ZeroFill};
 use alloc::string::String;
+// course: module 06
+use super::kit::alloc_free_str;
+use crate::kernel::memory::KernelPhys;
+use crate::mm::layout::{USER_DATA_START, USER_HEAP_START};
+use crate::mm::paging::NoFlush;
+use crate::mm::vm::{AddressSpace, UserFrames};
+// course: end
 
 /// Map a fresh page in kernel private space, write it, translate it, unmap
 /// it; the frame goes back, and the next access faults (the TLB was flushed).
 pub fn map_write_translate_unmap() -> Result<(), String> {
     let mapped = memory::with(|m| {
-        let va = m
-            .regions
-            .find_free(&m.mapper(), PAGE_SIZE, Region::KernelPrivate)
-            .map_err(|_| "no free page in kernel private")?;
+        let va = free_private_page(m).ok_or("no free page in kernel private")?;
         let free_before = m.frames.free_count();
         let frame = m
             .mapper()
@@ -86,6 +89,7 @@ pub fn map_write_translate_unmap() -> Result<(), String> {
     Ok(())
 }
 
+// course: module 06
 /// Create and destroy 1,000 user address spaces, each mapping three pages
 /// in two page tables: the PMM's free count ends exactly where it began.
 pub fn thousand_address_spaces() -> Result<(), String> {
@@ -137,3 +141,4 @@ pub fn thousand_address_spaces() -> Result<(), String> {
     );
     Ok(())
 }
+// course: end
