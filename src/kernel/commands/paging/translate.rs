@@ -14,9 +14,7 @@ use crate::kernel::proc;
 use crate::mm::addr::VirtAddr;
 use crate::mm::layout::RECURSIVE_INDEX;
 use crate::mm::paging::recursive;
-// course: module 06
 use alloc::format;
-// course: end
 use core::fmt::Write;
 
 /// `translate <vaddr>...`: the walk the MMU does, then the region and where
