@@ -160,7 +160,7 @@ fn grows() -> Result<(), String> {
     let after = kheap::mapped_bytes();
     kassert!(
         after > before && after >= total,
-        "HEAP_MAPPED {before} -> {after} with {total} bytes live"
+        "heap mapped {before} -> {after} bytes with {total} bytes live"
     );
     kassert!(
         kheap::times_grown() > grown_before,
