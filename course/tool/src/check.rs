@@ -304,7 +304,10 @@ pub fn only_comments_removed(
 }
 
 /// How many lines `branch` lacks from `main`, when those are all comment
-/// lines (or blank) of the file's kind and the rest is unchanged, in order.
+/// lines (or blank) of the file's kind and the rest is unchanged, in order
+/// (in a Rust file, `use` statements may be sorted again: the cut runs
+/// rustfmt, and a run of imports that markers split on main is one group
+/// on the branch).
 fn removed_comment_lines(path: &str, main: &str, branch: &str) -> Option<usize> {
     if main == branch {
         return Some(0);
@@ -312,16 +315,63 @@ fn removed_comment_lines(path: &str, main: &str, branch: &str) -> Option<usize> 
     let leader = markers::leader_for(path)?;
     let mut kept = branch.split_inclusive('\n').peekable();
     let mut removed = 0;
+    let mut in_order = true;
     for line in main.split_inclusive('\n') {
         if kept.peek() == Some(&line) {
             kept.next();
         } else if line.trim().is_empty() || line.trim_start().starts_with(leader) {
             removed += 1;
         } else {
-            return None;
+            in_order = false;
+            break;
         }
     }
-    kept.next().is_none().then_some(removed)
+    if in_order {
+        return kept.next().is_none().then_some(removed);
+    }
+    let code = |text: &str| code_items(text, leader);
+    (path.ends_with(".rs") && code(main) == code(branch))
+        .then(|| main.lines().count().saturating_sub(branch.lines().count()))
+}
+
+/// The code of a file, comment and blank lines left out, one item per
+/// line except a `use` statement (one item, however many lines), each run
+/// of `use` items sorted: what rustfmt's import sorting cannot change.
+fn code_items(text: &str, leader: &str) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    let mut uses: Vec<String> = Vec::new();
+    let mut open: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with(leader) {
+            continue;
+        }
+        if let Some(u) = open.as_mut() {
+            u.push_str(line);
+            if line.ends_with(';') {
+                uses.extend(open.take());
+            }
+            continue;
+        }
+        let bare = line
+            .strip_prefix("pub(crate) ")
+            .or_else(|| line.strip_prefix("pub "))
+            .unwrap_or(line);
+        if bare.starts_with("use ") {
+            if line.ends_with(';') {
+                uses.push(line.to_string());
+            } else {
+                open = Some(line.to_string());
+            }
+            continue;
+        }
+        uses.sort();
+        items.append(&mut uses);
+        items.push(line.to_string());
+    }
+    uses.extend(open);
+    uses.sort();
+    items.append(&mut uses);
+    items
 }
 
 fn switch(repo: &Path, branch: &str) -> Result<(), String> {
@@ -430,5 +480,22 @@ mod tests {
         assert_eq!(removed_comment_lines("a.svg", "<a/>\n", ""), None);
         let mk = "a:\n# course: module 08\n\tb\n# course: end\n";
         assert_eq!(removed_comment_lines("Makefile", mk, "a:\n\tb\n"), Some(2));
+    }
+
+    #[test]
+    fn imports_sorted_again_are_the_same_code() {
+        let main =
+            "use b;\n// course: module 05\nuse a::{\n    x,\n};\n// course: end\nfn f() {}\n";
+        let cut = "use a::{\n    x,\n};\nuse b;\nfn f() {}\n";
+        assert_eq!(removed_comment_lines("x.rs", main, cut), Some(2));
+        // An import dropped, or moved past other code: not the same code.
+        assert_eq!(
+            removed_comment_lines("x.rs", main, "use b;\nfn f() {}\n"),
+            None
+        );
+        let moved = "use b;\nfn f() {}\nuse a::{\n    x,\n};\n";
+        assert_eq!(removed_comment_lines("x.rs", main, moved), None);
+        // Only Rust files are compared so.
+        assert_eq!(removed_comment_lines("x.sh", "b\na\n", "a\nb\n"), None);
     }
 }

@@ -201,7 +201,10 @@ fn rustfmt(top: &Path, files: &[PathBuf]) -> Result<(), String> {
         return Ok(());
     }
     let out = std::process::Command::new("rustfmt")
-        .args(["--edition", "2024"])
+        .args(["--edition", "2024", "--unstable-features"])
+        // Each changed file alone, not the modules it declares (a crate
+        // root would format the whole crate, file by file).
+        .args(["--config", "skip_children=true"])
         .args(files)
         .current_dir(top)
         .output()
