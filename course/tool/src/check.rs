@@ -4,10 +4,17 @@
 //! ```text
 //!   clone of HEAD (target/course-check/repo), branches cut there; its
 //!   target/ is the work tree's own (one build cache for main and every branch)
-//!   module-NN: host tests, ISO, in-kernel tests (128M), boots to `cairn: ready`,
-//!              its lab graded: 100/100           (--full: its own `make test`)
-//!              a branch that is main less comment lines (the last module's):
-//!              main's own `make test` is its check (--full checks it anyway)
+//!   module-NN: the stages of its own `make test`, read from its Makefile and
+//!              run one by one (lint, test-host, test-property, test-miri,
+//!              iso, test-kernel, test-qemu, doccheck), each timed; then it
+//!              boots to `cairn: ready` and its lab is graded: 100/100.
+//!              Skipped, and said so (--full runs them):
+//!                test-property, test-miri: when the branch's src/mm and
+//!                  src/testutil.rs are main's less comments (the same code
+//!                  main's own `make test` ran them on)
+//!                doccheck: its pages are main's pages 01..N, replayed on main
+//!                a branch that is main less comment lines (the last
+//!                module's): main's own `make test` is its check
 //!   lab-NN:    no line of the solution in its tree, boots, graded: < 100
 //! ```
 //! The user's own branches are never touched: everything happens in the clone.
@@ -99,32 +106,38 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
             continue;
         }
         let mut ok = true;
-        let steps: Vec<(&str, Vec<&str>)> = if full {
-            vec![("make test", vec!["make", "-s", "test"])]
-        } else {
-            vec![
-                ("host tests", vec!["cargo", "test", "--lib", "-q"]),
-                ("kernel", vec!["make", "-s", "iso"]),
-                (
-                    "in-kernel tests",
-                    vec!["tests/run-kernel-tests.sh", "build/cairn.iso", "120"],
-                ),
-            ]
-        };
-        let mut kernel_output = None;
-        for (what, cmd) in &steps {
-            let r = run::run(&repo, &[], STEP_SECS, cmd[0], &cmd[1..]);
-            if *what == "in-kernel tests" && r.ok {
-                kernel_output = Some(r.output.clone());
+        let stages = test_stages(&repo)?;
+        let same_mm = same_code_under(&repo, &head, &name, MM_INPUTS)?;
+        let mut ran = Vec::new();
+        for stage in &stages {
+            let skip = if !full && MM_STAGES.contains(&stage.as_str()) && same_mm {
+                Some(
+                    "its memory code (src/mm, src/testutil.rs) is main's less comments: main's own `make test` ran it",
+                )
+            } else if !full && stage == "doccheck" {
+                Some("the pages 01..N are replayed on main; FULL=1 replays them on each branch")
+            } else {
+                None
+            };
+            if let Some(why) = skip {
+                println!("  {stage:<16} skipped: {why}");
+                continue;
             }
+            let r = run::run(&repo, &[], STEP_SECS, "make", &["-s", stage]);
             println!(
-                "  {what:<16} {} ({:.0}s)",
+                "  {stage:<16} {} ({:.0}s){}",
                 if r.ok { "ok" } else { "FAILED" },
-                r.seconds
+                r.seconds,
+                if r.ok {
+                    summary(stage, &r.output)
+                } else {
+                    String::new()
+                }
             );
+            ran.push(format!("{stage} {:.0}s", r.seconds));
             if !r.ok {
                 println!("{}", run::tail(&r.output, 40));
-                failures.push(format!("{name}: {what} failed"));
+                failures.push(format!("{name}: its `make {stage}` failed"));
                 ok = false;
                 break;
             }
@@ -148,8 +161,6 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
                     in_place: true,
                     json: Some(base.join(format!("grade-{name}.json"))),
                     quiet: true,
-                    // The in-kernel run above is the lab's at 128M: not twice.
-                    kernel_128m: kernel_output.take(),
                     ..Options::default()
                 },
             )?;
@@ -215,6 +226,7 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
             solution_score.map_or("-".into(), |s| format!("{s}/100")),
             lab_secs
         ));
+        table.push(format!("      {}", ran.join(", ")));
     }
     println!("\ncourse-check summary:");
     for m in manifest
@@ -240,6 +252,110 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
             "course-check: FAILED:\n  {}",
             failures.join("\n  ")
         ))
+    }
+}
+
+/// The stages of a branch's `make test`, read from its Makefile: the
+/// prerequisites of `test:` less `deps` (run once, first) and
+/// `course-check` (nothing to do on a cut branch). Run one by one, they
+/// are exactly the branch's test command, each timed.
+fn test_stages(repo: &Path) -> Result<Vec<String>, String> {
+    let makefile = fs::read_to_string(repo.join("Makefile"))
+        .map_err(|e| format!("the branch has no Makefile: {e}"))?;
+    let line = makefile
+        .lines()
+        .find(|l| l.starts_with("test:"))
+        .ok_or("the branch's Makefile has no `test:` target")?;
+    Ok(line["test:".len()..]
+        .split_whitespace()
+        .filter(|t| !["deps", "course-check"].contains(t))
+        .map(str::to_string)
+        .collect())
+}
+
+/// The stages that test the pure memory code alone (host builds of
+/// `src/mm`): main's own run covers them when that code is main's.
+const MM_STAGES: &[&str] = &["test-property", "test-miri"];
+/// What those stages compile and run: the memory code and its test helpers.
+const MM_INPUTS: &[&str] = &["src/mm/", "src/testutil.rs"];
+
+/// True when every file of `branch` under `inputs` is `main_rev`'s file
+/// less comment lines (imports sorted again allowed, see
+/// [`removed_comment_lines`]) and less the `mod`/`use` lines of modules the
+/// branch does not have: the compiler sees main's code for those files.
+fn same_code_under(
+    repo: &Path,
+    main_rev: &str,
+    branch: &str,
+    inputs: &[&str],
+) -> Result<bool, String> {
+    let list = |rev: &str| -> Result<Vec<String>, String> {
+        Ok(git::git(repo, &["ls-tree", "-r", "--name-only", rev])?
+            .lines()
+            .map(str::to_string)
+            .collect())
+    };
+    let main_files = list(main_rev)?;
+    let branch_files = list(branch)?;
+    let branch_set: BTreeSet<&str> = branch_files.iter().map(String::as_str).collect();
+    // The Rust modules main has and the branch does not.
+    let absent: Vec<&str> = main_files
+        .iter()
+        .filter(|f| f.ends_with(".rs") && !branch_set.contains(f.as_str()))
+        .filter_map(|f| {
+            let p = Path::new(f);
+            let stem = p.file_stem()?.to_str()?;
+            if stem == "mod" {
+                p.parent()?.file_name()?.to_str()
+            } else {
+                Some(stem)
+            }
+        })
+        .collect();
+    let under = |f: &str| {
+        inputs
+            .iter()
+            .any(|i| f == *i || (i.ends_with('/') && f.starts_with(i)))
+    };
+    for f in branch_files.iter().filter(|f| under(f)) {
+        let on_main = match git::git(repo, &["show", &format!("{main_rev}:{f}")]) {
+            Ok(t) => t,
+            Err(_) => return Ok(false),
+        };
+        let on_branch = git::git(repo, &["show", &format!("{branch}:{f}")])?;
+        let main_less = absent
+            .iter()
+            .fold(on_main, |text, name| cut::without_mod(&text, name));
+        if removed_comment_lines(f, &main_less, &on_branch).is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A short count of what a stage ran, from cargo's and the scripts' lines.
+fn summary(stage: &str, output: &str) -> String {
+    let mut passed = 0;
+    let mut results = 0;
+    for l in output.lines() {
+        // cargo: `test result: ok. N passed; ...`; kernel: `N passed, 0 failed`.
+        let l = l.trim();
+        let n = l
+            .strip_prefix("test result: ok. ")
+            .and_then(|r| r.split(' ').next())
+            .or_else(|| {
+                l.strip_suffix(" passed, 0 failed")
+                    .filter(|n| !n.contains(' '))
+            });
+        if let Some(n) = n.and_then(|n| n.parse::<usize>().ok()) {
+            passed += n;
+            results += 1;
+        }
+    }
+    match stage {
+        _ if results == 0 => String::new(),
+        "test-kernel" => format!(": {passed} in {results} boot configuration(s)"),
+        _ => format!(": {passed} passed"),
     }
 }
 
