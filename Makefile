@@ -250,8 +250,10 @@ grade: deps course-tool
 	@$(COURSE) grade $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--tree $(SUBMISSION)) \
 	  $(if $(PRISTINE),--pristine $(PRISTINE))
 
-## course-check: cut every branch in a scratch clone and check them all (CI;
-## MODULE=03 checks one module, FULL=1 runs each module branch's `make test`).
+## course-check: cut every branch in a scratch clone and check them all (CI):
+## each module branch runs the stages of its own `make test`; test-property,
+## test-miri and doccheck are skipped, saying so, where main's run covers
+## them (docs/teaching.md); FULL=1 skips nothing; MODULE=03 checks one module.
 course-check: deps course-tool
 	@$(COURSE) check $(if $(FULL),--full) $(MODULE)
 

@@ -290,9 +290,9 @@ fn heapmap_draws_the_playground_after_4_and_9_via_serial() {
     // course: else
     // let rows = "0xC"; // the stand-in arena, in the kernel image
     // course: end
-    // Rows of 64 cells: as many as the heap's bytes need (16 rows of 4 KiB
-    // cells for main's 4 MiB, 12 on module 05's branch, whose heap is
-    // mapped once at boot).
+    // Rows of 64 cells: as many as the heap's bytes need (16 rows of 256
+    // bytes on main's 256 KiB heap, 12 rows of 4 KiB on module 05's branch,
+    // whose heap is mapped once at boot).
     let number = |after: &str, before: &str| -> u64 {
         out.split_once(after)
             .and_then(|(_, r)| r.split_once(before))
@@ -300,7 +300,11 @@ fn heapmap_draws_the_playground_after_4_and_9_via_serial() {
             .unwrap_or_else(|| panic!("no `{after}N{before}` in:\n{out}"))
     };
     let bytes = number("kernel heap map: ", " bytes");
-    let cell = number("one cell = ", " KiB") * 1024;
+    let cell = if out.contains(" KiB (scale ") {
+        number("one cell = ", " KiB") * 1024
+    } else {
+        number("one cell = ", " bytes")
+    };
     assert_eq!(
         out.lines().filter(|l| l.starts_with(rows)).count() as u64,
         bytes.div_ceil(64 * cell),

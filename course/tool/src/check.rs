@@ -115,7 +115,9 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
                     "its memory code (src/mm, src/testutil.rs) is main's less comments: main's own `make test` ran it",
                 )
             } else if !full && stage == "doccheck" {
-                Some("the pages 01..N are replayed on main; FULL=1 replays them on each branch")
+                Some(
+                    "its pages (01..N) are replayed on main's kernel by main's `make doccheck`; FULL=1 replays them on this branch",
+                )
             } else {
                 None
             };
