@@ -138,6 +138,12 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
             );
             ran.push(format!("{stage} {:.0}s", r.seconds));
             if !r.ok {
+                // What failed first (a QEMU test's serial log is long), then the end.
+                for l in r.output.lines().filter(|l| {
+                    l.contains("panicked at") || (l.starts_with("test ") && l.contains("FAILED"))
+                }) {
+                    println!("  | {l}");
+                }
                 println!("{}", run::tail(&r.output, 40));
                 failures.push(format!("{name}: its `make {stage}` failed"));
                 ok = false;
