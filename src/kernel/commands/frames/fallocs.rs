@@ -1,0 +1,259 @@
+//! `falloc <n> [align]` and `ffree <addr>`, over the table of the runs
+//! `falloc` made ([`FALLOCS`]): `ffree` frees only those, so a typo cannot
+//! free a frame the kernel uses.
+
+use crate::kernel::commands::kit::{Outcome, at_most};
+use crate::kernel::memory;
+use crate::mm::addr::{Frame, PhysAddr};
+use crate::mm::frame::plan::{FrameClass, FrameRange};
+use crate::mm::frame::report::frames_size;
+use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER};
+// course: module 05
+use crate::mm::paging::FrameUser;
+// course: end
+use alloc::format;
+use alloc::string::String;
+use core::fmt::Write;
+use spin::Mutex;
+
+/// Most allocations `falloc` keeps track of at once.
+pub const MAX_FALLOCS: usize = 256;
+
+/// One allocation `falloc` made: `len` frames from `start`.
+#[derive(Clone, Copy)]
+struct Falloc {
+    start: u32,
+    len: u32,
+}
+
+/// The allocations made by `falloc` and not yet freed. `ffree` frees only
+/// these: every other allocated frame belongs to the kernel (page tables,
+/// heap pages), and freeing it would corrupt memory that is in use.
+/// Lock order: `MEMORY` first, then this.
+static FALLOCS: Mutex<[Option<Falloc>; MAX_FALLOCS]> = Mutex::new([None; MAX_FALLOCS]);
+
+/// The falloc allocation that contains `frame`, if any.
+fn falloc_containing(frame: Frame) -> Option<Falloc> {
+    FALLOCS
+        .lock()
+        .iter()
+        .flatten()
+        .find(|a| (a.start..a.start + a.len).contains(&frame.0))
+        .copied()
+}
+
+/// The `frames` report's last lines: the runs `falloc` holds, if any.
+/// Never allocates (the caller holds `MEMORY`; lock order: `MEMORY`, then
+/// the table).
+pub fn write_held(w: &mut dyn Write) {
+    let held = FALLOCS.lock();
+    let (n, frames) = held
+        .iter()
+        .flatten()
+        .fold((0, 0), |(n, f), a| (n + 1, f + a.len as usize));
+    if n > 0 {
+        let plural = if n == 1 { "" } else { "s" };
+        let _ = writeln!(
+            w,
+            "held by falloc: {n} allocation{plural}, {frames} frames:"
+        );
+        for a in held.iter().flatten() {
+            let _ = writeln!(w, "  {}", range(Frame(a.start), a.len as usize));
+        }
+    }
+}
+
+/// The range of `len` frames from `start` (prints as `P0x...-P0x...`).
+fn range(start: Frame, len: usize) -> FrameRange {
+    FrameRange::new(start.0, start.0 + len as u32)
+}
+
+/// "frame" or "frames" after a count.
+fn frames_word(n: usize) -> &'static str {
+    if n == 1 { "frame" } else { "frames" }
+}
+
+/// Parse a count or alignment in frames (decimal, 0x hex).
+pub fn parse_frames(s: &str, what: &str) -> Result<usize, String> {
+    crate::shell::parse_number(s)
+        .map(|v| v as usize)
+        .map_err(|e| format!("{what} `{s}`: {e}"))
+}
+
+/// Parse a physical address; a leading `P` (as `frames` prints them) is allowed.
+fn parse_phys(s: &str) -> Result<PhysAddr, String> {
+    let digits = s.strip_prefix('P').unwrap_or(s);
+    crate::shell::parse_number(digits)
+        .map(PhysAddr)
+        .map_err(|e| format!("address `{s}`: {e}"))
+}
+
+/// What `falloc` found under the lock.
+enum Taken {
+    Run(Frame, usize),
+    TableFull,
+    NoRun { free: usize, buddy: bool },
+}
+
+/// `falloc <n> [align]`: allocate `n` contiguous frames whose first frame
+/// number is a multiple of `align` (1 by default) and remember them for `ffree`.
+pub fn falloc(args: &[&str], out: &mut dyn Write) -> Outcome {
+    let (n, align) = match args {
+        [n] => (parse_frames(n, "count")?, 1),
+        [n, a] => (parse_frames(n, "count")?, parse_frames(a, "align")?),
+        [] => return Err("how many frames?".into()),
+        _ => return at_most(args, 2),
+    };
+    if n == 0 {
+        return Err("the count must be at least 1".into());
+    }
+    if align == 0 || !align.is_power_of_two() {
+        return Err(format!(
+            "align {align} is not a power of two (it counts frames)"
+        ));
+    }
+    let (taken, free) = memory::with(|m| {
+        let mut table = FALLOCS.lock();
+        let Some(slot) = table.iter_mut().find(|s| s.is_none()) else {
+            return (Taken::TableFull, m.frames.free_count());
+        };
+        let got = if n == 1 && align == 1 {
+            m.frames.allocate()
+        } else {
+            m.frames.allocate_contiguous(n, align)
+        };
+        let taken = match got {
+            Some(f) => {
+                *slot = Some(Falloc {
+                    start: f.0,
+                    len: n as u32,
+                });
+                Taken::Run(f, n)
+            }
+            None => Taken::NoRun {
+                free: m.frames.free_count(),
+                buddy: matches!(m.frames, AnyFrameAllocator::Buddy(_)),
+            },
+        };
+        (taken, m.frames.free_count())
+    });
+    match taken {
+        Taken::Run(f, n) => {
+            let _ = writeln!(
+                out,
+                "allocated {n} {} ({}) at {}; {free} frames free",
+                frames_word(n),
+                frames_size(n),
+                range(f, n)
+            );
+            Ok(())
+        }
+        Taken::TableFull => Err(format!(
+            "falloc holds {MAX_FALLOCS} allocations already; ffree some first"
+        )),
+        Taken::NoRun { free, .. } if n > free => Err(format!("{n} frames asked, only {free} free")),
+        Taken::NoRun { buddy: true, .. } if n.max(align) > 1 << MAX_ORDER => Err(format!(
+            "the buddy's largest block is {} frames (order {MAX_ORDER}): no run of {n} aligned to {align}",
+            1 << MAX_ORDER
+        )),
+        Taken::NoRun { .. } => Err(format!(
+            "no run of {n} free frames aligned to {align} frames"
+        )),
+    }
+}
+
+/// What `ffree` did under the lock.
+enum Freed {
+    Run(usize),
+    Refused(FrameError, FrameClass),
+    KernelOwned,
+    // course: module 05
+    /// A page still maps a frame of the run (`map <vaddr> <phys>`).
+    Mapped(FrameUser),
+    // course: end
+}
+
+/// `ffree <addr>`: free the `falloc` allocation that starts at `addr`. Bad
+/// input (unaligned, free, reserved, unmanaged, inside a run, a frame the
+/// kernel itself uses) is an error naming the cause; nothing changes.
+pub fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
+    let addr = match args {
+        [a] => parse_phys(a)?,
+        [] => return Err("which address? (as falloc printed it)".into()),
+        _ => return at_most(args, 1),
+    };
+    let frame = Frame::containing_address(addr);
+    let (freed, free) = memory::with(|m| {
+        let class = m.frames.plan().classify(frame);
+        let freed = match falloc_containing(frame) {
+            // A falloc allocation: its start frees the whole run, unless a
+            // page still maps one of its frames (the state `map` refuses to
+            // create); a frame inside it is refused by the allocator itself
+            // (`BadRun`).
+            // course: module 05
+            Some(a) if let Some(user) = m.find_user(Frame(a.start), a.len as usize) => {
+                Freed::Mapped(user)
+            }
+            // course: end
+            Some(a) => match m.frames.release_address(addr) {
+                Ok(len) => {
+                    let mut table = FALLOCS.lock();
+                    if let Some(slot) = table
+                        .iter_mut()
+                        .find(|s| matches!(s, Some(x) if x.start == a.start))
+                    {
+                        *slot = None;
+                    }
+                    Freed::Run(len)
+                }
+                Err(e) => Freed::Refused(e, class),
+            },
+            // Allocated, but not by falloc: a page table or a heap page.
+            None if addr.is_page_aligned() && m.frames.is_allocated(frame) => Freed::KernelOwned,
+            // Not allocated at all: the allocator names why it cannot free it
+            // (free, reserved, unmanaged, unaligned) and changes nothing.
+            None => match m.frames.release_address(addr) {
+                Ok(len) => Freed::Run(len), // cannot happen: it was not allocated
+                Err(e) => Freed::Refused(e, class),
+            },
+        };
+        (freed, m.frames.free_count())
+    });
+    let at = format!("P{:#010x}", addr.0);
+    match freed {
+        Freed::Run(len) => {
+            let _ = writeln!(
+                out,
+                "freed {len} {} ({}) at {}; {free} frames free",
+                frames_word(len),
+                frames_size(len),
+                range(frame, len)
+            );
+            Ok(())
+        }
+        Freed::Refused(FrameError::Reserved, FrameClass::Reserved(why)) => Err(format!(
+            "{at}: {}: {}",
+            FrameError::Reserved,
+            why.describe()
+        )),
+        Freed::Refused(e, _) => Err(format!("{at}: {e}")),
+        // course: module 05
+        Freed::Mapped(u) => {
+            let which = if u.frame == frame {
+                String::new()
+            } else {
+                format!(" (its frame {})", u.frame.start_address())
+            };
+            Err(format!(
+                "{at}: still mapped at {} [{}]{which}: `unmap {:#x}` first, or the page would point at a free frame",
+                u.page.start_address(),
+                u.flags.letters(),
+                u.page.start_address().as_u32()
+            ))
+        }
+        // course: end
+        Freed::KernelOwned => Err(format!(
+            "{at}: allocated by the kernel (page table or heap), not by falloc; freeing it would corrupt memory in use"
+        )),
+    }
+}
