@@ -4,17 +4,18 @@
 //! ```text
 //!   clone of HEAD (target/course-check/repo), branches cut there; its
 //!   target/ is the work tree's own (one build cache for main and every branch)
-//!   module-NN: the stages of its own `make test`, read from its Makefile and
-//!              run one by one (lint, test-host, test-property, test-miri,
-//!              iso, test-kernel, test-qemu, doccheck), each timed; then it
-//!              boots to `cairn: ready` and its lab is graded: 100/100.
-//!              Skipped, and said so (--full runs them):
+//!   module-NN: (default) host tests, ISO, in-kernel tests at 128M;
+//!              (--stages) the stages of its own `make test`, read from its
+//!              Makefile and run one by one (lint, test-host, test-property,
+//!              test-miri, iso, test-kernel, test-qemu, doccheck), each timed;
+//!              then it boots to `cairn: ready` and its lab is graded: 100/100.
+//!              Skipped with --stages, and said so (--full runs them):
 //!                test-property, test-miri: when the branch's src/mm and
 //!                  src/testutil.rs are main's less comments (the same code
 //!                  main's own `make test` ran them on)
-//!                doccheck: its pages are main's pages 01..N, replayed on main
-//!                a branch that is main less comment lines (the last
-//!                module's): main's own `make test` is its check
+//!                doccheck: its pages are replayed on main's kernel
+//!              a branch that is main less comment lines (the last
+//!              module's): main's own `make test` is its check
 //!   lab-NN:    no line of the solution in its tree, boots, graded: < 100
 //! ```
 //! The user's own branches are never touched: everything happens in the clone.
@@ -33,8 +34,21 @@ use std::time::Instant;
 /// Seconds for one module branch's build-and-test step.
 const STEP_SECS: u64 = 1800;
 
+/// How much of each module branch course-check runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Host tests, ISO, in-kernel tests at 128M (`make course-check`).
+    Light,
+    /// Every stage of the branch's own `make test`, less what main's run
+    /// covers, said so (`STAGES=1`).
+    Stages,
+    /// Every stage, nothing skipped (`FULL=1`).
+    Full,
+}
+
 /// Run the whole check; Err when any part failed.
-pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
+pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
+    let full = depth == Depth::Full;
     // A cut branch holds modules 1..N only: the course is cut and checked
     // from main, where every module is (the branch's own `make test` is the
     // check of this module; `make grade` scores its lab).
@@ -106,15 +120,38 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
             continue;
         }
         let mut ok = true;
-        let stages = test_stages(&repo)?;
-        let same_mm = same_code_under(&repo, &head, &name, MM_INPUTS)?;
+        // Light (the default, CI today): the branch's host tests, its ISO
+        // and its in-kernel tests at 128M. Stages: every stage of its own
+        // `make test`, skips said; full: every stage, nothing skipped.
+        let stages: Vec<(String, Vec<String>)> = if depth == Depth::Light {
+            [
+                ("host tests", "cargo test --lib -q"),
+                ("kernel", "make -s iso"),
+                (
+                    "in-kernel tests",
+                    "tests/run-kernel-tests.sh build/cairn.iso 120",
+                ),
+            ]
+            .iter()
+            .map(|(w, c)| (w.to_string(), c.split(' ').map(str::to_string).collect()))
+            .collect()
+        } else {
+            test_stages(&repo)?
+                .into_iter()
+                .map(|t| (t.clone(), vec!["make".into(), "-s".into(), t]))
+                .collect()
+        };
+        let skips = depth == Depth::Stages;
+        let same_mm = skips && same_code_under(&repo, &head, &name, MM_INPUTS)?;
         let mut ran = Vec::new();
-        for stage in &stages {
-            let skip = if !full && MM_STAGES.contains(&stage.as_str()) && same_mm {
+        for (stage, cmd) in &stages {
+            let skip = if !skips {
+                None
+            } else if MM_STAGES.contains(&stage.as_str()) && same_mm {
                 Some(
                     "its memory code (src/mm, src/testutil.rs) is main's less comments: main's own `make test` ran it",
                 )
-            } else if !full && stage == "doccheck" {
+            } else if stage == "doccheck" {
                 Some(
                     "its pages (01..N) are replayed on main's kernel by main's `make doccheck`; FULL=1 replays them on this branch",
                 )
@@ -125,7 +162,8 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
                 println!("  {stage:<16} skipped: {why}");
                 continue;
             }
-            let r = run::run(&repo, &[], STEP_SECS, "make", &["-s", stage]);
+            let args: Vec<&str> = cmd[1..].iter().map(String::as_str).collect();
+            let r = run::run(&repo, &[], STEP_SECS, &cmd[0], &args);
             println!(
                 "  {stage:<16} {} ({:.0}s){}",
                 if r.ok { "ok" } else { "FAILED" },
