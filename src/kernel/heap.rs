@@ -154,6 +154,14 @@ fn init_reserve() {
     }
 }
 
+/// Run `f` with the reserve closed ([`WithReserve::main_only`]): what it
+/// allocates comes from the kernel heap alone. The playground's slot stacks
+/// grow this way, so a hotkey at exhaustion says it cannot store its block
+/// and the reserve stays for the shell's answers.
+pub fn without_reserve<R>(f: impl FnOnce() -> R) -> R {
+    ALLOCATOR.main_only(f)
+}
+
 /// The reserve's usage, or `None` before [`init`].
 pub fn reserve_stats() -> Option<HeapStats> {
     RESERVE.stats()
