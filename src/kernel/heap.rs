@@ -116,7 +116,10 @@ pub fn init(info: &BootInfo) {
     // course: end
     // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for
     // the heap alone; the rest of the arena is mapped by `grow` before use.
-    match unsafe { AnyHeap::new(kind, KERNEL_HEAP_START as usize, HEAP_ARENA, first_map) } {
+    // The arena's addresses come from the page tables, not from a Rust
+    // allocation: the pointer takes whatever provenance the mapping exposed.
+    let base = core::ptr::with_exposed_provenance_mut(KERNEL_HEAP_START as usize);
+    match unsafe { AnyHeap::new(kind, base, HEAP_ARENA, first_map) } {
         Ok(mut heap) => {
             if info.flag("poison") {
                 let on = heap.set_poison(true);
@@ -142,13 +145,13 @@ pub fn init(info: &BootInfo) {
 
 /// Start the reserve heap over its static buffer. Called once, by [`init`].
 fn init_reserve() {
-    let base = (&raw mut RESERVE_BUF).cast::<u8>() as usize;
+    let base = (&raw mut RESERVE_BUF).cast::<u8>();
     // SAFETY: RESERVE_BUF is used by this heap alone, for the whole run;
     // `init` runs once, before anything can fall back to the reserve.
     match unsafe { AnyHeap::new(HeapKind::Buddy, base, RESERVE_BYTES, RESERVE_BYTES) } {
         Ok(heap) => {
             RESERVE.init(heap);
-            ALLOCATOR.set_reserve_range(base, RESERVE_BYTES);
+            ALLOCATOR.set_reserve_range(base.addr(), RESERVE_BYTES);
         }
         Err(e) => fatal_because("memory: cannot start the reserve heap", e),
     }

@@ -216,8 +216,8 @@ mod tests {
         let a = alloc::boxed::Box::leak(alloc::boxed::Box::new(Arena::new(main_bytes)));
         let b = alloc::boxed::Box::leak(alloc::boxed::Box::new(Arena::new(reserve_bytes)));
         // SAFETY: the arenas are leaked: valid for ever, used by nothing else.
-        let main = unsafe { KernelHeap::over(HeapKind::Buddy, a.start() as *mut u8, a.len()) };
-        let reserve = unsafe { KernelHeap::over(HeapKind::Buddy, b.start() as *mut u8, b.len()) };
+        let main = unsafe { KernelHeap::over(HeapKind::Buddy, a.ptr(), a.len()) };
+        let reserve = unsafe { KernelHeap::over(HeapKind::Buddy, b.ptr(), b.len()) };
         let main: &'static KernelHeap =
             alloc::boxed::Box::leak(alloc::boxed::Box::new(main.unwrap()));
         let reserve: &'static KernelHeap =
