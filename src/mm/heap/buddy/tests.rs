@@ -727,7 +727,7 @@ fn soak(seed: u64, ops: usize, grow: bool, check_every: usize) {
     for step in 0..ops {
         // Phases of 5000 steps: filling (55% allocations) then draining (35%),
         // so both a nearly full heap and merges up to large blocks are seen.
-        let filling = (step / phase) % 2 == 0;
+        let filling = (step / phase).is_multiple_of(2);
         if live.is_empty() || rng.chance(if filling { 11 } else { 7 }, 20) {
             let max = maxes[rng.range(0, maxes.len())];
             let l = random_layout(&mut rng, max);
