@@ -214,6 +214,7 @@ miri: miri-setup
 ## reserve, simulated memory. `make miri` runs all of `mm::`.
 MIRI_SHORT := mm::heap::gaptree mm::heap::tree mm::reserve mm::phys
 MIRI_SHORT_SKIP := mm::heap::gaptree::tests::gaptree_soak_no_void \
+	mm::heap::gaptree::tests::gaptree_soak_poisoned \
 	mm::heap::tree::tests::tree_soak_against_btreeset \
 	mm::heap::tree::tests::sequential_inserts_stay_logarithmic
 test-miri: miri-setup

@@ -118,11 +118,8 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
     if let Some(addr) = kheap::last_bad_free() {
         let _ = writeln!(out, "  last refused  {addr:#010x}");
     }
-    let (table, poison) = kheap::with(|h| {
-        let poison = h.as_buddy().is_some_and(|b| b.poisoning());
-        (h.side_table_bytes(), poison)
-    })
-    .unwrap_or((0, false));
+    let (table, poison) =
+        kheap::with(|h| (h.side_table_bytes(), h.poisoning())).unwrap_or((0, false));
     if table > 0 {
         let _ = writeln!(
             out,

@@ -53,6 +53,10 @@ pub static TESTS: &[Test] = &[
         run: write_after_free,
     },
     Test {
+        name: "heap_realloc_shrinks_in_place_on_every_design",
+        run: realloc_in_place,
+    },
+    Test {
         name: "family_heap_is_the_one_chosen_at_boot",
         run: heap_is_the_one_chosen,
     },
@@ -267,18 +271,15 @@ fn growth_under_memory_lock() -> Result<(), String> {
 
 /// Poison on (as the `poison` boot option does), free a block, write into
 /// it: `check()` and the `heapcheck` command name the block; with the byte
-/// restored the heap checks clean again. Designs that do not poison say so.
+/// restored the heap checks clean again. Every design poisons: the buddy
+/// heap names the block by offset, the others by address.
 fn write_after_free() -> Result<(), String> {
     use crate::mm::heap::{BuddyHeap, CheckError, POISON};
-    let was = kheap::with(|h| h.as_buddy().map(|b| b.poisoning())).ok_or("no kernel heap")?;
-    let Some(was) = was else {
-        let on = kheap::with(|h| h.set_poison(true)).unwrap_or(true);
-        kassert!(!on, "a design without poisoning claimed to poison");
-        return kernel_heap_ok();
-    };
-    kheap::with(|h| h.set_poison(true));
+    let was = kheap::with(|h| h.poisoning()).ok_or("no kernel heap")?;
+    let on = kheap::with(|h| h.set_poison(true)).unwrap_or(false);
+    kassert!(on, "the heap design does not poison");
     // 64 KiB: the small allocations `heapcheck` makes take smaller free
-    // blocks (or the lower half of this one), never its last byte.
+    // blocks (or the front of this one), never its last byte.
     let l = Layout::from_size_align(64 * 1024 - 64, 8).map_err(|e| format!("{e}"))?;
     let p = kheap::allocate(l).map_err(|e| format!("{e}"))?;
     kheap::deallocate(p, l).map_err(|e| format!("{e}"))?;
@@ -287,33 +288,70 @@ fn write_after_free() -> Result<(), String> {
     let last = unsafe { p.as_ptr().add(l.size() - 1) };
     // SAFETY: as above.
     unsafe { last.write_volatile(0x5A) };
-    // The check, and the free block holding the written byte.
+    // The check, and (buddy) the free block holding the written byte.
     let found = kheap::with(|h| {
-        h.as_buddy().map(|b| {
+        let buddy = h.as_buddy().map(|b| {
             (
                 BuddyHeap::check(b),
                 b.block_of(last as usize).map(|i| i.offset),
             )
-        })
-    })
-    .flatten();
+        });
+        (h.check(), buddy)
+    });
     let out = run_command("heapcheck");
     // SAFETY: undo the write: the byte is the poison again.
     unsafe { last.write_volatile(POISON) };
     let clean = kernel_heap_ok();
     kheap::with(|h| h.set_poison(was));
-    let Some((verdict, holder)) = found else {
-        return Err("the buddy heap went away".into());
+    let Some((verdict, buddy)) = found else {
+        return Err("the kernel heap went away".into());
     };
-    kassert!(
-        matches!(verdict, Err(CheckError::Poisoned { block, .. }) if Some(block) == holder),
-        "check() did not name the written block {holder:?}: {verdict:?}"
-    );
+    match buddy {
+        Some((verdict, holder)) => kassert!(
+            matches!(verdict, Err(CheckError::Poisoned { block, .. }) if Some(block) == holder),
+            "check() did not name the written block {holder:?}: {verdict:?}"
+        ),
+        None => {
+            let named = verdict.as_ref().err().and_then(|e| e.written_after_free());
+            kassert!(
+                matches!(named, Some((block, at)) if at == last as usize && block <= at),
+                "check() did not name the write at {last:p}: {verdict:?}"
+            );
+        }
+    }
     kassert!(
         out.contains("written after its free") && out.contains("CORRUPT"),
         "heapcheck missed the write after free:\n{out}"
     );
     clean
+}
+
+/// Through the global allocator (`alloc::alloc::realloc`, as `Vec` and
+/// `String` use it): shrinking 100 bytes to 90 stays in place on every
+/// design (the same buddy scale, the same pool slot, a first-fit or
+/// gap-tree block keeping its tail) and keeps the bytes; the heap checks.
+fn realloc_in_place() -> Result<(), String> {
+    let l = Layout::from_size_align(100, 8).map_err(|e| format!("{e}"))?;
+    // SAFETY: a non-zero layout; the block is used only while live and
+    // freed with the layout it has then.
+    unsafe {
+        let p = alloc::alloc::alloc(l);
+        kassert!(!p.is_null(), "100 bytes refused");
+        p.write_bytes(0xA5, 100);
+        let q = alloc::alloc::realloc(p, l, 90);
+        let moved = q != p;
+        let kept = !q.is_null() && (0..90).all(|i| *q.add(i) == 0xA5);
+        if !q.is_null() {
+            dealloc(q, Layout::from_size_align_unchecked(90, 8));
+        }
+        kassert!(
+            !moved,
+            "realloc(100 -> 90) moved the block on {:?}",
+            kheap::kind()
+        );
+        kassert!(kept, "realloc(100 -> 90) lost the bytes");
+    }
+    kernel_heap_ok()
 }
 
 fn heap_is_the_one_chosen() -> TestResult {

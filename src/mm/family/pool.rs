@@ -104,6 +104,10 @@ pub struct PoolInfo {
 pub struct PoolAllocator<P> {
     parent: P,
     pools: [*mut Pool; MAX_POOL_INDEX + 1],
+    /// While set, freed objects (between prefix and guard) and pool blocks
+    /// given back to the parent are filled with this byte (the kernel
+    /// heap's poisoning; see [`PoolAllocator::set_freed_fill`]).
+    freed_fill: Option<u8>,
 }
 
 // SAFETY: the allocator exclusively owns its pools' memory (contract of
@@ -147,7 +151,121 @@ impl<P: Allocator> PoolAllocator<P> {
         PoolAllocator {
             parent,
             pools: [ptr::null_mut(); MAX_POOL_INDEX + 1],
+            freed_fill: None,
         }
+    }
+
+    /// Fill freed objects with `fill` from now on (`None`: stop). Turning
+    /// it on fills every free slot of every pool; a pool block given back
+    /// to the parent is filled whole after the parent took it, so the
+    /// parent must keep no bookkeeping inside the blocks it hands out (the
+    /// kernel heap's page arena keeps its bits apart).
+    pub fn set_freed_fill(&mut self, fill: Option<u8>) {
+        if let Some(b) = fill
+            && self.freed_fill.is_none()
+        {
+            self.for_each_free_slot(&mut |from, to| {
+                // SAFETY: a free slot's bytes between its prefix and its
+                // guard belong to the pool and no object uses them.
+                unsafe { ptr::write_bytes(from as *mut u8, b, to - from) }
+            });
+        }
+        self.freed_fill = fill;
+    }
+
+    /// The fill set by [`PoolAllocator::set_freed_fill`].
+    pub fn freed_fill(&self) -> Option<u8> {
+        self.freed_fill
+    }
+
+    /// While a fill is set: the first free slot (its object address) with
+    /// a byte between prefix and guard that is not the fill, and that
+    /// byte's address; `None` when every free slot holds the fill.
+    pub fn first_unfilled(&self) -> Option<(usize, usize)> {
+        let b = self.freed_fill?;
+        let mut found = None;
+        self.for_each_free_slot(&mut |from, to| {
+            if found.is_none() {
+                // SAFETY: a free slot's bytes belong to the pool.
+                let bytes = unsafe { core::slice::from_raw_parts(from as *const u8, to - from) };
+                found = bytes.iter().position(|&x| x != b).map(|i| (from, from + i));
+            }
+        });
+        found
+    }
+
+    /// `f(from, to)` for the bytes between prefix and guard of every free
+    /// slot of every pool.
+    fn for_each_free_slot(&self, f: &mut dyn FnMut(usize, usize)) {
+        for i in MIN_POOL_INDEX..=MAX_POOL_INDEX {
+            let osize = object_size(i);
+            let mut p = self.pools[i];
+            // SAFETY: list members are live pools; their slots lie in their block.
+            unsafe {
+                while !p.is_null() {
+                    for s in 0..(*p).bits.len() {
+                        if !(*p).bits.test(s) {
+                            let slot = (*p).payload + s * osize;
+                            f(slot + PREFIX, slot + osize - POSTFIX);
+                        }
+                    }
+                    p = (*p).next;
+                }
+            }
+        }
+    }
+
+    /// Resize the object at `address` (allocated with `size` bytes) to
+    /// `new_size` without moving it: possible when both sizes take the same
+    /// slot size, by moving the postfix signature. The object is checked
+    /// as by [`PoolAllocator::release_sized`] (an error changes nothing);
+    /// `Ok(false)` (nothing changed) when the new size needs another pool.
+    pub fn resize_sized(
+        &mut self,
+        address: usize,
+        size: usize,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        let (p, _) = self.find(address)?;
+        // SAFETY: find() proved address - PREFIX is a live slot of pool p.
+        unsafe {
+            self.sized_ok(p, address, size)?;
+            if new_size == 0 || pool_index(new_size) != Some((*p).index) {
+                return Ok(false);
+            }
+            let at = address + align_up(new_size, 4).ok_or(AllocError::InvalidSize)?;
+            let was = address + align_up(size, 4).ok_or(AllocError::InvalidSize)?;
+            // The old postfix goes (past the old bytes, so no data is lost):
+            // a later free with the old size is refused. Unless it is the
+            // slot's guard word, which stays.
+            let guard = address - PREFIX + object_size((*p).index) - POSTFIX;
+            if was != guard {
+                (was as *mut u32).write(0);
+            }
+            (at as *mut u32).write(OBJECT_SIGNATURE);
+        }
+        Ok(true)
+    }
+
+    /// The size, postfix and guard checks of a sized release.
+    ///
+    /// # Safety
+    /// `address - PREFIX` is a live slot of pool `p`.
+    unsafe fn sized_ok(&self, p: *mut Pool, address: usize, size: usize) -> Result<(), AllocError> {
+        // SAFETY: the caller's guarantee.
+        unsafe {
+            if pool_index(size) != Some((*p).index) {
+                return Err(AllocError::InvalidSize);
+            }
+            let at = address + align_up(size, 4).ok_or(AllocError::InvalidSize)?;
+            if (at as *const u32).read() != OBJECT_SIGNATURE {
+                return Err(AllocError::Corrupted);
+            }
+            if !Self::guards_ok(p, address - PREFIX) {
+                return Err(AllocError::Corrupted);
+            }
+        }
+        Ok(())
     }
 
     /// The parent allocator.
@@ -302,9 +420,13 @@ impl<P: Allocator> PoolAllocator<P> {
     unsafe fn release_pool(&mut self, p: *mut Pool) {
         // SAFETY: p is live; its neighbours are live pools.
         unsafe {
-            let (prev, next, index) = ((*p).prev, (*p).next, (*p).index);
-            if self.parent.release((*p).block.address).is_err() {
+            let (prev, next, index, block) = ((*p).prev, (*p).next, (*p).index, (*p).block);
+            if self.parent.release(block.address).is_err() {
                 return;
+            }
+            if let Some(b) = self.freed_fill {
+                // The header is gone with the pool; the links were read above.
+                ptr::write_bytes(block.address as *mut u8, b, block.size);
             }
             if !prev.is_null() {
                 (*prev).next = next;
@@ -366,21 +488,18 @@ impl<P: Allocator> PoolAllocator<P> {
         // SAFETY: find() proved slot is a live slot of pool p.
         unsafe {
             if let Some(size) = size {
-                if pool_index(size) != Some((*p).index) {
-                    return Err(AllocError::InvalidSize);
-                }
-                let at = address + align_up(size, 4).ok_or(AllocError::InvalidSize)?;
-                if (at as *const u32).read() != OBJECT_SIGNATURE {
-                    return Err(AllocError::Corrupted);
-                }
-            }
-            if !Self::guards_ok(p, slot) {
+                self.sized_ok(p, address, size)?;
+            } else if !Self::guards_ok(p, slot) {
                 return Err(AllocError::Corrupted);
             }
             (slot as *mut ObjectPrefix).write(ObjectPrefix {
                 signature: 0,
                 pool: ptr::null_mut(),
             });
+            if let Some(b) = self.freed_fill {
+                let osize = object_size((*p).index);
+                ptr::write_bytes(address as *mut u8, b, osize - PREFIX - POSTFIX);
+            }
             (*p).bits.clear(slot_no);
             if (*p).bits.count_ones() == 0 {
                 self.release_pool(p);

@@ -259,6 +259,9 @@ impl HeapBackend for BuddyHeap {
         BuddyHeap::set_poison(self, on);
         true
     }
+    fn poisoning(&self) -> bool {
+        BuddyHeap::poisoning(self)
+    }
     fn region_end(&self) -> usize {
         self.backed_end_addr()
     }
@@ -305,6 +308,9 @@ impl HeapBackend for AnyHeap {
     }
     fn set_poison(&mut self, on: bool) -> bool {
         dispatch!(self, h => HeapBackend::set_poison(h, on))
+    }
+    fn poisoning(&self) -> bool {
+        dispatch!(self, h => HeapBackend::poisoning(h))
     }
     fn region_end(&self) -> usize {
         dispatch!(self, h => HeapBackend::region_end(h))

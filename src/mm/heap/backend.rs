@@ -113,6 +113,10 @@ pub trait HeapBackend {
         let _ = on;
         false
     }
+    /// Whether freed payloads are being poisoned now.
+    fn poisoning(&self) -> bool {
+        false
+    }
     /// One past the last byte of the highest region (0 with no memory):
     /// where the grow hook maps more.
     fn region_end(&self) -> usize;
@@ -157,6 +161,9 @@ impl<H: HeapBackend + ?Sized> HeapBackend for &mut H {
     }
     fn set_poison(&mut self, on: bool) -> bool {
         (**self).set_poison(on)
+    }
+    fn poisoning(&self) -> bool {
+        (**self).poisoning()
     }
     fn region_end(&self) -> usize {
         (**self).region_end()

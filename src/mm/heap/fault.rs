@@ -45,11 +45,19 @@ pub enum FirstFitFault {
     UntaggedBlock,
     BlockPastRegion,
     RegionsNotTiled,
+    /// A free block's bytes after its header are not all the poison: the
+    /// block at `block` was written at `at` after its free (checked while
+    /// poisoning is on).
+    Poisoned {
+        block: usize,
+        at: usize,
+    },
 }
 
 impl fmt::Display for FirstFitFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            FirstFitFault::Poisoned { block, at } => return written_after_free(f, *block, *at),
             FirstFitFault::FreeBlockTooShort => "free block too short",
             FirstFitFault::FreeBlockOutsideRegions => "free block outside the regions",
             FirstFitFault::FreeListUnsorted => "free list unsorted or overlapping",
@@ -82,12 +90,20 @@ pub enum GapTreeFault {
     MalformedBlock,
     RegionsNotTiled,
     SuperCounters,
+    /// A gap's bytes after its header are not all the poison: the gap at
+    /// `block` was written at `at` after the memory was freed (checked while
+    /// poisoning is on).
+    Poisoned {
+        block: usize,
+        at: usize,
+    },
 }
 
 impl fmt::Display for GapTreeFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             GapTreeFault::Tree(t) => return write!(f, "tree: {t}"),
+            GapTreeFault::Poisoned { block, at } => return written_after_free(f, *block, *at),
             GapTreeFault::TreeSizes => "tree sizes differ from the gap count",
             GapTreeFault::GapTag => "gap tag wrong",
             GapTreeFault::GapTooShort => "gap too short or not a unit multiple",
@@ -103,6 +119,30 @@ impl fmt::Display for GapTreeFault {
             GapTreeFault::RegionsNotTiled => "blocks do not tile the regions",
             GapTreeFault::SuperCounters => "superbuffer counters wrong",
         })
+    }
+}
+
+/// The words every design uses for a write after free (the `heapcheck`
+/// command and the in-kernel test look for "written after its free").
+fn written_after_free(f: &mut fmt::Formatter<'_>, block: usize, at: usize) -> fmt::Result {
+    write!(
+        f,
+        "free block at {block:#x} written after its free, at {at:#x} (use after free)"
+    )
+}
+
+impl HeapCheckError {
+    /// The free block a write after free was found in and the address of
+    /// the first byte written, for the designs that poison by address
+    /// (first-fit, gap tree, pool); the buddy heap names offsets in its own
+    /// [`CheckError::Poisoned`](super::buddy::CheckError::Poisoned).
+    pub fn written_after_free(&self) -> Option<(usize, usize)> {
+        match *self {
+            HeapCheckError::FirstFit(FirstFitFault::Poisoned { block, at })
+            | HeapCheckError::GapTree(GapTreeFault::Poisoned { block, at })
+            | HeapCheckError::Pool(PoolFault::Poisoned { block, at }) => Some((block, at)),
+            _ => None,
+        }
     }
 }
 
@@ -132,6 +172,10 @@ impl fmt::Display for TreeFault {
 pub enum PoolFault {
     /// The page arena's allocations are not the pools plus the large blocks.
     ArenaCount,
+    /// A free slot or free page no longer holds the poison: the block at
+    /// `block` was written at `at` after its free (checked while poisoning
+    /// is on).
+    Poisoned { block: usize, at: usize },
     /// A check of the FreeNOS family member underneath (page arena bits,
     /// pool lists and guards) failed; the family reports its own cause.
     Family(crate::mm::family::FamilyCheckError),
@@ -144,6 +188,7 @@ impl fmt::Display for PoolFault {
                 f.write_str("arena allocations differ from pools + large blocks")
             }
             PoolFault::Family(e) => write!(f, "{e}"),
+            PoolFault::Poisoned { block, at } => written_after_free(f, *block, *at),
         }
     }
 }

@@ -16,9 +16,23 @@
 //! aligns up to a page, refuses bad frees (wild pointer, double free, wrong
 //! layout) without changing anything, and can be walked block by block by
 //! `check()` (the first word of each block is tagged, as in the gap-tree heap).
+//!
+//! `realloc` in place: a block grows into the free block right after it
+//! (taking what it needs, the rest stays free) and shrinks by giving its
+//! tail back as a free block (merged with the one after). Poisoning (the
+//! `poison` boot option): freed bytes hold [`POISON`](super::poison::POISON)
+//! except each free block's own two words (length and link), and `check()`
+//! names the first free block written after its free.
+//!
+//! ```text
+//!   grow:    |hdr|buffer|free 200 ...........|   ->  |hdr|buffer ......|free 120|
+//!   shrink:  |hdr|buffer ...............|        ->  |hdr|buffer|free 96|
+//!   poison:  |tag|next|DB DB DB DB DB ... DB|    (a free block)
+//! ```
 
 use super::backend::{HeapBackend, HeapStats};
 use super::fault::{FirstFitFault, HeapCheckError};
+use super::poison;
 pub use super::regions::MAX_REGIONS;
 use super::regions::Regions;
 use crate::mm::family::{AllocError, Allocator, Range, align_down, align_up};
@@ -58,6 +72,8 @@ struct Header {
 
 /// Bytes of a used-block header.
 pub const HEADER_SIZE: usize = size_of::<Header>();
+/// Bytes at the start of a free block that are its metadata (never poisoned).
+const FREE_META: usize = size_of::<FreeBlock>();
 /// The smallest block: a free block must be able to become a used one.
 pub const MIN_BLOCK: usize = HEADER_SIZE;
 const _: () = assert!(size_of::<FreeBlock>() <= MIN_BLOCK);
@@ -70,6 +86,8 @@ pub struct FirstFitHeap {
     free: usize,
     nfree: usize,
     allocations: usize,
+    /// Fill freed bytes with the poison (and let `check` verify it).
+    poison: bool,
 }
 
 // SAFETY: the heap exclusively owns its regions' memory (contract of
@@ -92,6 +110,7 @@ impl FirstFitHeap {
             free: 0,
             nfree: 0,
             allocations: 0,
+            poison: false,
         }
     }
 
@@ -111,8 +130,114 @@ impl FirstFitHeap {
         self.regions.add(start, end, WORD)?;
         self.size += end - start;
         // SAFETY: [start, end) is ours and overlaps no block.
-        unsafe { self.insert_free(start, end) };
+        unsafe { self.give_back(start, end) };
         Ok(())
+    }
+
+    /// Make `[start, end)` free (merged with its neighbours), poisoning its
+    /// bytes first while poisoning is on; when it merges with the free
+    /// block right after it, that block's old header becomes plain free
+    /// bytes and is poisoned too.
+    ///
+    /// # Safety
+    /// As `insert_free`.
+    unsafe fn give_back(&mut self, start: usize, end: usize) {
+        // SAFETY: the caller's contract; poisoned bytes lie in [start, end)
+        // or in the old header of the free block at `end`.
+        unsafe {
+            if !self.poison {
+                return self.insert_free(start, end);
+            }
+            poison::fill(start, end);
+            let (_, next) = self.neighbours(start);
+            let merges = !next.is_null() && next as usize == end;
+            self.insert_free(start, end);
+            if merges {
+                poison::fill(end, end + FREE_META);
+            }
+        }
+    }
+
+    /// Whether freed bytes are poisoned.
+    pub fn poisoning(&self) -> bool {
+        self.poison
+    }
+
+    /// Turn poisoning on or off; turning it on poisons every free block.
+    pub fn set_poison(&mut self, on: bool) {
+        if on && !self.poison {
+            // SAFETY: free blocks are heap memory no allocation uses; the
+            // metadata words are left alone.
+            self.for_each_free(&mut |s, len| unsafe { poison::fill(s + FREE_META, s + len) });
+        }
+        self.poison = on;
+    }
+
+    /// Resize the allocation at `ptr` (made with `layout`) to `new_size`
+    /// bytes without moving it: shrinking gives the tail back as a free
+    /// block, growing takes what it needs from the free block right after.
+    /// `ptr` and `layout` are checked as by `free_layout` (an error changes
+    /// nothing); `Ok(false)` when it cannot stay in place, changing nothing.
+    pub fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        let (start, end, h) = self.checked(ptr, layout)?;
+        if new_size == 0 || new_size > isize::MAX as usize / 2 {
+            return Ok(false);
+        }
+        // SAFETY: `checked` validated the header.
+        let front = unsafe { (*h).front };
+        let Some(body) = align_up(new_size, WORD) else {
+            return Ok(false);
+        };
+        let want = start + (front + HEADER_SIZE + body).max(MIN_BLOCK);
+        // SAFETY: every block touched is the validated used block or a free
+        // block of the list; writes stay inside [start, end of the next free block).
+        unsafe {
+            let new_end = if want <= end {
+                if end - want >= MIN_BLOCK {
+                    self.give_back(want, end);
+                    want
+                } else {
+                    end
+                }
+            } else {
+                let (prev, next) = self.neighbours(start);
+                if next.is_null() || next as usize != end || end + block_len(next) < want {
+                    return Ok(false);
+                }
+                let (after, rest) = ((*next).next, end + block_len(next) - want);
+                let link = if rest >= MIN_BLOCK {
+                    let t = want as *mut FreeBlock;
+                    t.write(FreeBlock {
+                        tag: rest | TAG_FREE,
+                        next: after,
+                    });
+                    t
+                } else {
+                    self.nfree -= 1;
+                    after
+                };
+                if prev.is_null() {
+                    self.head = link;
+                } else {
+                    (*prev).next = link;
+                }
+                let new_end = if rest >= MIN_BLOCK { want } else { want + rest };
+                self.free -= new_end - end;
+                new_end
+            };
+            h.write(Header {
+                tag: (new_end - start) | TAG_USED,
+                front,
+                size: new_size,
+                check: check_word(h as usize, new_end - start, new_size),
+            });
+        }
+        Ok(true)
     }
 
     /// The free blocks just before and at-or-after `start` (list order).
@@ -303,22 +428,35 @@ impl FirstFitHeap {
             (*h).check = 0;
             (*h).tag = 0;
             self.allocations -= 1;
-            self.insert_free(start, end);
+            self.give_back(start, end);
         }
         Ok(())
     }
 
-    /// Free `ptr` allocated with `layout`, checking size (`InvalidSize`) and
-    /// alignment (`InvalidAlignment`) first.
-    pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
-        let (_, _, h) = self.lookup(ptr.as_ptr() as usize)?;
+    /// The used block `ptr` is the buffer of, allocated with `layout`:
+    /// `lookup` plus the size (`InvalidSize`) and alignment
+    /// (`InvalidAlignment`) checks; the one check of `free_layout` and
+    /// `resize_in_place`.
+    fn checked(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+    ) -> Result<(usize, usize, *mut Header), AllocError> {
+        let found = self.lookup(ptr.as_ptr() as usize)?;
         // SAFETY: lookup validated the header.
-        if unsafe { (*h).size } != layout.size() {
+        if unsafe { (*found.2).size } != layout.size() {
             return Err(AllocError::InvalidSize);
         }
         if !(ptr.as_ptr() as usize).is_multiple_of(layout.align()) {
             return Err(AllocError::InvalidAlignment);
         }
+        Ok(found)
+    }
+
+    /// Free `ptr` allocated with `layout`, checking size (`InvalidSize`) and
+    /// alignment (`InvalidAlignment`) first.
+    pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
+        self.checked(ptr, layout)?;
         self.free(ptr)
     }
 
@@ -358,7 +496,8 @@ impl FirstFitHeap {
 
     /// Integrity check: the list is sorted, inside the regions, fully
     /// coalesced and matches the counters; every region is tiled exactly by
-    /// free blocks and well-formed used blocks.
+    /// free blocks and well-formed used blocks; while poisoning, every free
+    /// block's bytes after its metadata still hold the poison.
     pub fn check(&self) -> Result<(), FirstFitFault> {
         let (mut n, mut sum, mut prev_end) = (0, 0, 0usize);
         let mut err = None;
@@ -434,6 +573,19 @@ impl FirstFitHeap {
             || used_blocks != self.allocations
         {
             return Err(FirstFitFault::RegionsNotTiled);
+        }
+        if self.poison {
+            let mut written = None;
+            self.for_each_free(&mut |s, len| {
+                if written.is_none() {
+                    // SAFETY: a free block (the list was verified above).
+                    written = unsafe { poison::first_written(s + FREE_META, s + len) }
+                        .map(|at| FirstFitFault::Poisoned { block: s, at });
+                }
+            });
+            if let Some(e) = written {
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -516,6 +668,21 @@ impl HeapBackend for FirstFitHeap {
     }
     fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
         self.free_layout(ptr, layout)
+    }
+    fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        FirstFitHeap::resize_in_place(self, ptr, layout, new_size)
+    }
+    fn set_poison(&mut self, on: bool) -> bool {
+        FirstFitHeap::set_poison(self, on);
+        true
+    }
+    fn poisoning(&self) -> bool {
+        self.poison
     }
     fn stats(&self) -> HeapStats {
         HeapStats {
@@ -718,10 +885,85 @@ mod tests {
             },
         );
         rep.assert_busy(ops);
+        assert!(rep.in_place > 0 && rep.not_in_place > 0, "{rep:?}");
         let mut f = frees(&h);
         f.sort();
         let mut want = alloc::vec![(a.start(), a.len()), (b.start(), b.len())];
         want.sort();
         assert_eq!(f, want);
+    }
+
+    #[test]
+    fn firstfit_soak_poisoned() {
+        let a = Arena::new(128 * 1024);
+        let mut h = heap_on(&a);
+        h.set_poison(true);
+        let ops = soak_ops(10_000);
+        let rep = heap_soak(
+            &mut h,
+            &[&a],
+            &Soak {
+                seed: 0xF1F0,
+                ops,
+                max_size: 3000,
+                aligns: &[1, 8, 64, 4096],
+                bad_every: 43,
+                check_every: 31,
+                max_live: 200,
+                exact_sizes: true,
+            },
+        );
+        rep.assert_busy(ops);
+        assert!(h.poisoning());
+    }
+
+    #[test]
+    fn firstfit_catches_a_write_after_free() {
+        let a = Arena::new(16 * 1024);
+        let mut h = heap_on(&a);
+        crate::mm::heap::testkit::catches_write_after_free(&mut h);
+    }
+
+    /// Growing takes from the free block right after; shrinking gives the
+    /// tail back; a used neighbour or a short free one means "move".
+    #[test]
+    fn resize_in_place_grows_into_the_next_free_block_and_shrinks() {
+        let a = Arena::new(4096);
+        let mut h = heap_on(&a);
+        let l = Layout::from_size_align(100, 8).unwrap();
+        let p = h.alloc(100, 8).unwrap();
+        // SAFETY: a live block of 100 bytes.
+        unsafe { p.as_ptr().write_bytes(0xAB, 100) };
+        assert_eq!(h.resize_in_place(p, l, 1000), Ok(true));
+        // SAFETY: the block now holds 1000 bytes, the first 100 kept.
+        assert!((0..100).all(|i| unsafe { *p.as_ptr().add(i) } == 0xAB));
+        let grown = HEADER_SIZE + 1000;
+        assert_eq!(frees(&h), [(a.start() + grown, 4096 - grown)]);
+        h.check().unwrap();
+        let big = Layout::from_size_align(1000, 8).unwrap();
+        assert_eq!(h.resize_in_place(p, big, 40), Ok(true));
+        let shrunk = HEADER_SIZE + 40;
+        assert_eq!(frees(&h), [(a.start() + shrunk, 4096 - shrunk)]);
+        h.check().unwrap();
+        // A used block right after: growing cannot stay in place.
+        let small = Layout::from_size_align(40, 8).unwrap();
+        let q = h.alloc(8, 8).unwrap();
+        let snap = snapshot(&h, &[&a]);
+        assert_eq!(h.resize_in_place(p, small, 100), Ok(false));
+        assert!(snapshot(&h, &[&a]) == snap);
+        // The wrong layout is refused as by free.
+        assert_eq!(
+            h.resize_in_place(p, Layout::from_size_align(41, 8).unwrap(), 10),
+            Err(AllocError::InvalidSize)
+        );
+        assert!(snapshot(&h, &[&a]) == snap);
+        h.free(q).unwrap();
+        // Growing into all of the free space after it (no tail left).
+        let rest = 4096 - HEADER_SIZE;
+        assert_eq!(h.resize_in_place(p, small, rest), Ok(true));
+        assert_eq!(h.free_blocks(), 0);
+        h.check().unwrap();
+        h.free(p).unwrap();
+        assert_eq!(frees(&h), [(a.start(), 4096)]);
     }
 }

@@ -34,9 +34,23 @@
 //! The first word of every block says what it is (low two bits): a gap
 //! (`len|1`), a superbuffer header (`extent|2`) or a front void pointing at
 //! the header (`front|3`). So `check()` can walk a region block by block.
+//!
+//! `realloc` in place: a superbuffer grows into the gap right after it
+//! (found in the address tree; what it does not need stays a gap) and
+//! shrinks by giving its tail back as a gap. Poisoning (the `poison` boot
+//! option): freed bytes hold [`POISON`](super::poison::POISON) except each
+//! gap's own header (tag and tree links), and `check()` names the first
+//! gap written after its free.
+//!
+//! ```text
+//!   grow:    |hdr|buffer|Gap 256 ........|  ->  |hdr|buffer ......|Gap 128|
+//!   shrink:  |hdr|buffer ............|      ->  |hdr|buffer|Gap 96|
+//!   poison:  |Gap{tag,links}|DB DB DB ... DB|
+//! ```
 
 use super::backend::{HeapBackend, HeapStats};
 use super::fault::{GapTreeFault, HeapCheckError};
+use super::poison;
 pub use super::regions::MAX_REGIONS;
 use super::regions::Regions;
 use super::tree::{self, Links, TreeKind};
@@ -86,6 +100,8 @@ struct Superbuffer {
 
 /// Bytes of a superbuffer header.
 pub const HEADER_SIZE: usize = size_of::<Superbuffer>();
+/// Bytes at the start of a gap that are its header (never poisoned).
+const GAP_META: usize = size_of::<Gap>();
 
 const _: () = assert!(GAP_SIZE >= size_of::<Gap>() && GAP_SIZE.is_power_of_two());
 const _: () = assert!(HEADER_SIZE == 4 * WORD);
@@ -154,6 +170,8 @@ pub struct GapTreeHeap {
     gaps: usize,
     superbuffers: usize,
     requested: usize,
+    /// Fill freed bytes with the poison (and let `check` verify it).
+    poison: bool,
 }
 
 // SAFETY: the heap exclusively owns the memory of its regions (the contract
@@ -187,6 +205,7 @@ impl GapTreeHeap {
             gaps: 0,
             superbuffers: 0,
             requested: 0,
+            poison: false,
         }
     }
 
@@ -221,8 +240,114 @@ impl GapTreeHeap {
         self.size += end - start;
         // SAFETY: [start, end) is ours now and overlaps no block; the
         // neighbours found by `free_block` lie in merged regions.
-        unsafe { self.free_block(start, end) };
+        unsafe { self.give_back(start, end) };
         Ok(())
+    }
+
+    /// `free_block`, poisoning `[start, end)` first while poisoning is on;
+    /// when it merges with the gap right after it, that gap's old header
+    /// becomes plain free bytes and is poisoned too.
+    ///
+    /// # Safety
+    /// As `free_block`.
+    unsafe fn give_back(&mut self, start: usize, end: usize) {
+        // SAFETY: the caller's contract; poisoned bytes lie in [start, end)
+        // or in the old header of the gap at `end`.
+        unsafe {
+            if !self.poison {
+                return self.free_block(start, end);
+            }
+            poison::fill(start, end);
+            let right = tree::lower_bound::<ByAddr>(self.by_addr, end);
+            let merges = !right.is_null() && right as usize == end;
+            self.free_block(start, end);
+            if merges {
+                poison::fill(end, end + GAP_META);
+            }
+        }
+    }
+
+    /// Whether freed bytes are poisoned.
+    pub fn poisoning(&self) -> bool {
+        self.poison
+    }
+
+    /// Turn poisoning on or off; turning it on poisons every gap (all but
+    /// its header).
+    pub fn set_poison(&mut self, on: bool) {
+        if on && !self.poison {
+            // SAFETY: gaps are heap memory no allocation uses.
+            self.for_each_gap(&mut |g, len| unsafe { poison::fill(g + GAP_META, g + len) });
+        }
+        self.poison = on;
+    }
+
+    /// Resize the allocation at `ptr` (made with `layout`) to `new_size`
+    /// bytes without moving it: shrinking gives the tail back as a gap,
+    /// growing takes what it needs from the gap right after. `ptr` and
+    /// `layout` are checked as by `free_layout` (an error changes nothing);
+    /// `Ok(false)` when it cannot stay in place, changing nothing.
+    pub fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        let (start, end, h) = self.checked(ptr, layout)?;
+        if new_size == 0 || new_size > isize::MAX as usize / 2 {
+            return Ok(false);
+        }
+        // SAFETY: `checked` validated the header.
+        let (front, old_size) = unsafe { ((*h).front, (*h).size) };
+        let body = align_up(new_size, WORD).ok_or(AllocError::InvalidSize)?;
+        let Some(need) = align_up(front + HEADER_SIZE + body, self.unit()) else {
+            return Ok(false);
+        };
+        let want = start + need.max(GAP_SIZE);
+        // SAFETY: the block is the validated superbuffer; the gap after it
+        // is in both trees; writes stay in [start, end of that gap).
+        unsafe {
+            let new_end = if want <= end {
+                if end - want >= GAP_SIZE {
+                    self.give_back(want, end);
+                    want
+                } else {
+                    end
+                }
+            } else {
+                let right = tree::lower_bound::<ByAddr>(self.by_addr, end);
+                if right.is_null() || right as usize != end || end + gap_len(right) < want {
+                    return Ok(false);
+                }
+                let gap_end = end + gap_len(right);
+                self.by_len = tree::remove::<ByLen>(self.by_len, ByLen::key(right)).0;
+                self.by_addr = tree::remove::<ByAddr>(self.by_addr, end).0;
+                let new_end = if gap_end - want >= GAP_SIZE {
+                    let t = want as *mut Gap;
+                    t.write(Gap {
+                        tag: (gap_end - want) | TAG_GAP,
+                        by_addr: Links::new(),
+                        by_len: Links::new(),
+                    });
+                    self.by_addr = tree::insert::<ByAddr>(self.by_addr, t);
+                    self.by_len = tree::insert::<ByLen>(self.by_len, t);
+                    want
+                } else {
+                    self.gaps -= 1;
+                    gap_end
+                };
+                self.free -= new_end - end;
+                new_end
+            };
+            h.write(Superbuffer {
+                tag: (new_end - start) | TAG_SUPER,
+                front,
+                size: new_size,
+                check: check_word(h as usize, new_end - start, new_size),
+            });
+            self.requested = self.requested - old_size + new_size;
+        }
+        Ok(true)
     }
 
     /// Turn `[start, end)` into free space, merging with the gap that ends at
@@ -520,22 +645,34 @@ impl GapTreeHeap {
             (*h).tag = 0;
             self.superbuffers -= 1;
             self.requested -= size;
-            self.free_block(start, end);
+            self.give_back(start, end);
         }
     }
 
-    /// Free `ptr` allocated with `layout`; also checks that the size and
-    /// alignment match the allocation (`InvalidSize`, `InvalidAlignment`).
-    pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
-        let (start, end, h) = self.lookup(ptr.as_ptr() as usize)?;
+    /// The superbuffer `ptr` is the buffer of, allocated with `layout`:
+    /// `lookup` plus the size (`InvalidSize`) and alignment
+    /// (`InvalidAlignment`) checks; the one check of `free_layout` and
+    /// `resize_in_place`.
+    fn checked(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+    ) -> Result<(usize, usize, *mut Superbuffer), AllocError> {
+        let found = self.lookup(ptr.as_ptr() as usize)?;
         // SAFETY: lookup validated the header.
-        let size = unsafe { (*h).size };
-        if size != layout.size() {
+        if unsafe { (*found.2).size } != layout.size() {
             return Err(AllocError::InvalidSize);
         }
         if !(ptr.as_ptr() as usize).is_multiple_of(layout.align()) {
             return Err(AllocError::InvalidAlignment);
         }
+        Ok(found)
+    }
+
+    /// Free `ptr` allocated with `layout`; also checks that the size and
+    /// alignment match the allocation (`InvalidSize`, `InvalidAlignment`).
+    pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
+        let (start, end, h) = self.checked(ptr, layout)?;
         // SAFETY: just validated, nothing changed since.
         unsafe { self.release_block(start, end, h) };
         Ok(())
@@ -678,7 +815,8 @@ impl GapTreeHeap {
     /// Integrity check: both trees are valid AVL trees over the same gaps;
     /// gaps are in bounds, long enough, never touching (fully merged); every
     /// region is tiled exactly by gaps and well-formed superbuffers; the
-    /// counters match.
+    /// counters match; while poisoning, every gap past its header still
+    /// holds the poison.
     pub fn check(&self) -> Result<(), GapTreeFault> {
         let limit = self.size / GAP_SIZE + 1;
         // SAFETY: the trees hold valid gaps (what we are checking; the walk
@@ -763,6 +901,19 @@ impl GapTreeHeap {
         }
         if supers != self.superbuffers || req != self.requested {
             return Err(GapTreeFault::SuperCounters);
+        }
+        if self.poison {
+            let mut written = None;
+            self.for_each_gap(&mut |g, len| {
+                if written.is_none() {
+                    // SAFETY: a gap (the trees were verified above).
+                    written = unsafe { poison::first_written(g + GAP_META, g + len) }
+                        .map(|at| GapTreeFault::Poisoned { block: g, at });
+                }
+            });
+            if let Some(e) = written {
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -919,6 +1070,21 @@ impl HeapBackend for GapTreeHeap {
     }
     fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
         self.free_layout(ptr, layout)
+    }
+    fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        GapTreeHeap::resize_in_place(self, ptr, layout, new_size)
+    }
+    fn set_poison(&mut self, on: bool) -> bool {
+        GapTreeHeap::set_poison(self, on);
+        true
+    }
+    fn poisoning(&self) -> bool {
+        self.poison
     }
     fn stats(&self) -> HeapStats {
         HeapStats {

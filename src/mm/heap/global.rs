@@ -209,39 +209,73 @@ impl KernelHeap {
     }
 
     /// Resize `ptr` (made with `layout`) to `new_size` bytes: in place when
-    /// the design can (no copy), else allocate, copy and free. A refused
-    /// pointer is counted like a refused free and gives an error.
+    /// the design can (no copy), else allocate, copy and free, all under
+    /// one taking of the lock (only a move that needs the heap to grow
+    /// lets go of it, for the grow hook). A refused pointer is counted like
+    /// a refused free and gives an error.
     ///
     /// # Safety
     /// As `GlobalAlloc::realloc`: `new_size` is non-zero and, rounded up to
     /// `layout.align()`, does not overflow `isize`.
+    #[inline]
     pub unsafe fn reallocate(
         &self,
         ptr: NonNull<u8>,
         layout: Layout,
         new_size: usize,
     ) -> Result<NonNull<u8>, AllocError> {
-        let in_place = self
-            .with(|h| h.resize_in_place(ptr, layout, new_size))
-            .unwrap_or(Err(AllocError::InvalidAddress));
-        match in_place {
-            Ok(true) => return Ok(ptr),
-            Ok(false) => {}
-            Err(e) => {
-                self.refused(ptr.addr().get());
-                return Err(e);
-            }
-        }
         // SAFETY: the caller's guarantee on `new_size`.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        let new = self.allocate(new_layout)?;
-        // SAFETY: both blocks are live and distinct; the smaller size is copied.
-        unsafe {
-            ptr::copy_nonoverlapping(ptr.as_ptr(), new.as_ptr(), layout.size().min(new_size))
+        let moved = {
+            let mut inner = self.inner.lock();
+            let Some(heap) = inner.heap.as_mut() else {
+                drop(inner);
+                self.refused(ptr.addr().get());
+                return Err(AllocError::InvalidAddress);
+            };
+            match heap.resize_in_place(ptr, layout, new_size) {
+                Ok(true) => return Ok(ptr),
+                Ok(false) => {}
+                Err(e) => {
+                    drop(inner);
+                    self.refused(ptr.addr().get());
+                    return Err(e);
+                }
+            }
+            match heap.alloc(new_layout) {
+                Ok(new) => {
+                    // SAFETY: both blocks are live and distinct; the smaller
+                    // size is copied.
+                    unsafe { copy_payload(ptr, new, layout.size().min(new_size)) };
+                    // `resize_in_place` accepted `ptr` and `layout`: this
+                    // free is the same check and cannot be refused.
+                    heap.dealloc(ptr, layout)?;
+                    return Ok(new);
+                }
+                Err(AllocError::OutOfMemory) => None,
+                Err(e) => Some(e),
+            }
         };
+        if let Some(e) = moved {
+            return Err(e);
+        }
+        // The heap is short: the growing path, then copy and free.
+        let new = self.allocate(new_layout)?;
+        // SAFETY: as above.
+        unsafe { copy_payload(ptr, new, layout.size().min(new_size)) };
         self.deallocate(ptr, layout)?;
         Ok(new)
     }
+}
+
+/// Copy `n` bytes from the payload at `from` to the one at `to`.
+///
+/// # Safety
+/// Both are live, distinct allocations of at least `n` bytes.
+#[inline(always)]
+unsafe fn copy_payload(from: NonNull<u8>, to: NonNull<u8>, n: usize) {
+    // SAFETY: the caller's guarantee.
+    unsafe { ptr::copy_nonoverlapping(from.as_ptr(), to.as_ptr(), n) };
 }
 
 // SAFETY: every method either returns memory the heap handed out for the

@@ -19,6 +19,7 @@ pub mod firstfit;
 pub mod gaptree;
 pub mod global;
 pub mod playground;
+pub mod poison;
 pub mod poolheap;
 pub mod regions;
 pub mod report;

@@ -17,9 +17,20 @@
 //! region the kernel adds (at boot, or later through the grow hook) becomes
 //! one more page allocator; pools and large blocks come from the first one
 //! with room.
+//!
+//! `realloc` in place: an object stays where it is when the new size takes
+//! the same slot size (the postfix signature moves), a large block when it
+//! keeps the same number of pages; anything else moves (a pool slot cannot
+//! grow into its neighbour, and the page arena cannot extend a run).
+//! Poisoning (the `poison` boot option): a freed object's bytes between its
+//! prefix and its guard word, and every free page of the arena, hold
+//! [`POISON`]; the prefix (cleared at free), the guard and the pools'
+//! headers and bitmaps are metadata and are not poisoned. `check()` names
+//! the first free slot or page written after its free.
 
 use super::backend::{HeapBackend, HeapStats};
 use super::fault::{HeapCheckError, PoolFault};
+use super::poison::{self, POISON};
 use crate::mm::bitmap::Bitmap;
 use crate::mm::family::bit::{BitAllocator, RawWords};
 use crate::mm::family::pool::{self, POOL_ALIGN, PoolAllocator};
@@ -144,6 +155,17 @@ impl PageArena {
             .unwrap_or(0)
     }
 
+    /// `f(page)` for every free page of every region.
+    pub fn for_each_free_page(&self, f: &mut dyn FnMut(usize)) {
+        for a in self.arenas.iter().flatten() {
+            for page in (a.base()..a.base() + a.size()).step_by(PAGE_SIZE) {
+                if !a.is_allocated(page) {
+                    f(page);
+                }
+            }
+        }
+    }
+
     /// Integrity check of every region's bits.
     pub fn check(&self) -> Result<(), FamilyCheckError> {
         self.arenas.iter().flatten().try_for_each(|a| a.check())
@@ -266,7 +288,17 @@ impl HeapBackend for PoolHeap {
     }
     unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError> {
         // SAFETY: forwarded contract.
-        unsafe { self.pools.parent_mut().add_region(start, len) }
+        unsafe { self.pools.parent_mut().add_region(start, len)? };
+        if self.poisoning() {
+            let end = start + len;
+            self.pools.parent().for_each_free_page(&mut |page| {
+                if page >= start && page < end {
+                    // SAFETY: a free page of the region just added.
+                    unsafe { poison::fill(page, page + PAGE_SIZE) };
+                }
+            });
+        }
+        Ok(())
     }
     fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         if layout.size() == 0 {
@@ -302,9 +334,52 @@ impl HeapBackend for PoolHeap {
                 }
                 self.pools.parent_mut().release(a)?;
                 self.large -= 1;
+                if self.poisoning() {
+                    // SAFETY: the block's pages are free arena memory now.
+                    unsafe { poison::fill(a, a + have) };
+                }
                 Ok(())
             }
         }
+    }
+    fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        let a = ptr.as_ptr() as usize;
+        match route(layout) {
+            Route::Pool => self.pools.resize_sized(a, layout.size(), new_size),
+            Route::Large => {
+                if self.pools.is_pool_block(a) {
+                    return Err(AllocError::InvalidAddress);
+                }
+                let have = self.pools.parent().allocation_size(a)?;
+                if have != align_up(layout.size(), PAGE_SIZE).ok_or(AllocError::InvalidSize)? {
+                    return Err(AllocError::InvalidSize);
+                }
+                let Ok(new) = Layout::from_size_align(new_size, layout.align()) else {
+                    return Ok(false);
+                };
+                Ok(new_size > 0
+                    && matches!(route(new), Route::Large)
+                    && align_up(new_size, PAGE_SIZE) == Some(have))
+            }
+        }
+    }
+    fn set_poison(&mut self, on: bool) -> bool {
+        if on && !self.poisoning() {
+            self.pools.parent().for_each_free_page(&mut |page| {
+                // SAFETY: a free page of the arena: no allocation uses it.
+                unsafe { poison::fill(page, page + PAGE_SIZE) }
+            });
+        }
+        self.pools.set_freed_fill(on.then_some(POISON));
+        true
+    }
+    fn poisoning(&self) -> bool {
+        self.pools.freed_fill().is_some()
     }
     fn stats(&self) -> HeapStats {
         let arena = self.pools.parent();
@@ -327,6 +402,22 @@ impl HeapBackend for PoolHeap {
         }
         if self.pools.parent().allocations() != pools + self.large {
             return Err(HeapCheckError::Pool(PoolFault::ArenaCount));
+        }
+        if self.poisoning() {
+            if let Some((block, at)) = self.pools.first_unfilled() {
+                return Err(HeapCheckError::Pool(PoolFault::Poisoned { block, at }));
+            }
+            let mut written = None;
+            self.pools.parent().for_each_free_page(&mut |page| {
+                if written.is_none() {
+                    // SAFETY: a free page of the arena.
+                    written = unsafe { poison::first_written(page, page + PAGE_SIZE) }
+                        .map(|at| PoolFault::Poisoned { block: page, at });
+                }
+            });
+            if let Some(e) = written {
+                return Err(HeapCheckError::Pool(e));
+            }
         }
         Ok(())
     }
@@ -590,6 +681,101 @@ mod tests {
             },
         );
         rep.assert_busy(ops);
+        assert!(rep.in_place > 0 && rep.not_in_place > 0, "{rep:?}");
+        let s = h.stats();
+        assert_eq!((s.free, s.allocations), (s.size, 0));
+    }
+
+    #[test]
+    fn poolheap_soak_poisoned() {
+        let a = Arena::new(160 * PAGE_SIZE);
+        let mut h = heap_on(&a);
+        assert!(h.set_poison(true));
+        let ops = soak_ops(10_000);
+        let rep = heap_soak(
+            &mut h,
+            &[&a],
+            &Soak {
+                seed: 0x9001_4EAA,
+                ops,
+                max_size: 12_000,
+                aligns: &[1, 8, 4096],
+                bad_every: 53,
+                check_every: 29,
+                max_live: 150,
+                exact_sizes: false,
+            },
+        );
+        rep.assert_busy(ops);
+        assert!(h.poisoning());
+    }
+
+    #[test]
+    fn poolheap_catches_a_write_after_free() {
+        let a = Arena::new(64 * PAGE_SIZE);
+        let mut h = heap_on(&a);
+        crate::mm::heap::testkit::catches_write_after_free(&mut h);
+        // And in a freed pool slot (the pool stays: another object lives in it).
+        assert!(h.set_poison(true));
+        let l = Layout::from_size_align(100, 8).unwrap();
+        let p = h.alloc(l).unwrap();
+        let q = h.alloc(l).unwrap();
+        h.dealloc(p, l).unwrap();
+        h.check().unwrap();
+        let at = p.as_ptr().wrapping_add(50);
+        // SAFETY: a deliberate write after free, undone below.
+        unsafe { at.write_volatile(1) };
+        let e = h
+            .check()
+            .expect_err("a write into a freed slot went unnoticed");
+        assert_eq!(
+            e.written_after_free(),
+            Some((p.as_ptr() as usize, at as usize))
+        );
+        // SAFETY: undo the write.
+        unsafe { at.write_volatile(POISON) };
+        h.check().unwrap();
+        h.dealloc(q, l).unwrap();
+        h.check().unwrap();
+    }
+
+    /// In place within a slot size (the postfix moves) or a page count;
+    /// anything else must move.
+    #[test]
+    fn resize_in_place_within_a_slot_size_or_a_page_count() {
+        let a = Arena::new(64 * PAGE_SIZE);
+        let mut h = heap_on(&a);
+        let l = Layout::from_size_align(100, 8).unwrap();
+        let p = h.alloc(l).unwrap();
+        let slot = pool::object_size(pool::pool_index(100).unwrap());
+        let same = (1..slot)
+            .rev()
+            .find(|&n| pool::pool_index(n) == pool::pool_index(100))
+            .unwrap();
+        assert_eq!(HeapBackend::resize_in_place(&mut h, p, l, same), Ok(true));
+        let l2 = Layout::from_size_align(same, 8).unwrap();
+        // The old layout is refused now, the new one frees.
+        assert!(HeapBackend::resize_in_place(&mut h, p, l, 10).is_err());
+        assert_eq!(
+            HeapBackend::resize_in_place(&mut h, p, l2, slot * 2),
+            Ok(false)
+        );
+        h.check().unwrap();
+        h.dealloc(p, l2).unwrap();
+        let big = Layout::from_size_align(5000, 8).unwrap();
+        let q = h.alloc(big).unwrap();
+        assert_eq!(HeapBackend::resize_in_place(&mut h, q, big, 8000), Ok(true));
+        let big2 = Layout::from_size_align(8000, 8).unwrap();
+        assert_eq!(
+            HeapBackend::resize_in_place(&mut h, q, big2, 9000),
+            Ok(false)
+        );
+        assert_eq!(
+            HeapBackend::resize_in_place(&mut h, q, big2, 100),
+            Ok(false)
+        );
+        h.dealloc(q, big2).unwrap();
+        h.check().unwrap();
         let s = h.stats();
         assert_eq!((s.free, s.allocations), (s.size, 0));
     }

@@ -6,7 +6,10 @@
 //! overlaps no other; every freed block still holds the bytes written into
 //! it; the heap's counters agree with the model. Bad input (double free,
 //! wild pointer, wrong layout) must fail and leave the heap byte-for-byte
-//! unchanged (arena contents, stats and dump compared).
+//! unchanged (arena contents, stats and dump compared). Some steps resize a
+//! live block in place: when the heap says it did, the block kept its
+//! bytes and overlaps no other; when it says it cannot, nothing changed.
+//! A heap with poisoning on also has its poison verified by every `check()`.
 
 use super::backend::HeapBackend;
 use crate::mm::AllocError;
@@ -94,6 +97,9 @@ pub struct Report {
     pub allocs: usize,
     pub frees: usize,
     pub out_of_memory: usize,
+    /// Resizes done in place, and resizes the heap said it could not do.
+    pub in_place: usize,
+    pub not_in_place: usize,
     /// Bad requests refused, by kind: double free, wrong size, interior, wild.
     pub bad: [usize; 4],
 }
@@ -119,6 +125,8 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
     for step in 0..cfg.ops {
         let want_alloc = live.len() < cfg.max_live && (keys.is_empty() || rng.chance(11, 20));
         if step % cfg.bad_every == cfg.bad_every - 1 {
+            // The kinds take turns, so even a short run (Miri's) tries each.
+            let turn = (step / cfg.bad_every) % 4;
             if let Some(kind) = bad_input(
                 heap,
                 arenas,
@@ -127,6 +135,7 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
                 &keys,
                 &freed,
                 cfg.exact_sizes,
+                turn,
             ) {
                 rep.bad[kind] += 1;
             }
@@ -173,6 +182,50 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
                 }
                 Err(e) => panic!("alloc({size}, {align}) failed with {e:?}"),
             }
+        } else if rng.chance(1, 3) {
+            let p = keys[rng.range(0, keys.len())];
+            let l = live[&p];
+            let new = match rng.range(0, 3) {
+                0 => rng.range(1, l.size + 1),
+                1 => l.size + rng.range(1, 129),
+                _ => rng.range(1, cfg.max_size + 1),
+            };
+            let layout = Layout::from_size_align(l.size, l.align).unwrap();
+            let before = snapshot(heap, arenas);
+            match heap.resize_in_place(NonNull::new(p as *mut u8).unwrap(), layout, new) {
+                Ok(true) => {
+                    assert!(
+                        intact(p, l.size.min(new), l.fill),
+                        "block {p:#x} lost its bytes in a resize"
+                    );
+                    assert!(
+                        arenas.iter().any(|a| p + new <= a.end()),
+                        "block {p:#x} grew past its arena"
+                    );
+                    if let Some((&q, _)) = live.range(p + 1..).next() {
+                        assert!(p + new <= q, "block {p:#x} grew over {q:#x}");
+                    }
+                    let byte = (rng.next_u64() as u8) | 1;
+                    fill(p, new, byte);
+                    live.insert(
+                        p,
+                        Live {
+                            size: new,
+                            fill: byte,
+                            ..l
+                        },
+                    );
+                    rep.in_place += 1;
+                }
+                Ok(false) => {
+                    assert!(
+                        snapshot(heap, arenas) == before,
+                        "a resize that did not happen changed the heap"
+                    );
+                    rep.not_in_place += 1;
+                }
+                Err(e) => panic!("resize of {p:#x} to {new} failed: {e:?}"),
+            }
         } else {
             let i = rng.range(0, keys.len());
             let p = keys.swap_remove(i);
@@ -214,8 +267,45 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
     rep
 }
 
-/// One bad request; it must fail and change nothing. Returns its kind, or
-/// `None` when the draw was not bad after all (skipped).
+/// Poisoning on `heap` (a design that poisons): a write into a freed block
+/// is found by `check()`, which names the block and the byte; with the byte
+/// restored the heap checks clean. The heap must have room for 8 KiB.
+pub fn catches_write_after_free<H: HeapBackend>(heap: &mut H) {
+    assert!(heap.set_poison(true), "{} does not poison", heap.name());
+    assert!(heap.poisoning());
+    heap.check().unwrap();
+    let big = Layout::from_size_align(3000, 8).unwrap();
+    let small = Layout::from_size_align(24, 8).unwrap();
+    let p = heap.alloc(big).unwrap().as_ptr();
+    let keep = heap.alloc(small).unwrap();
+    // SAFETY: a live block of 3000 bytes.
+    unsafe { p.write_bytes(0x11, 3000) };
+    heap.dealloc(NonNull::new(p).unwrap(), big).unwrap();
+    heap.check().unwrap();
+    // SAFETY: a deliberate write after free into heap memory, undone below.
+    let at = unsafe { p.add(2000) };
+    // SAFETY: as above.
+    unsafe { at.write_volatile(0x5A) };
+    let e = heap.check().expect_err("a write after free went unnoticed");
+    let (block, found) = e
+        .written_after_free()
+        .unwrap_or_else(|| panic!("{e} does not name a write after free"));
+    assert_eq!(found, at as usize, "{e}");
+    assert!(block <= found, "{e}");
+    assert!(alloc::format!("{e}").contains("written after its free"));
+    // SAFETY: undo the write.
+    unsafe { at.write_volatile(super::poison::POISON) };
+    heap.check().unwrap();
+    heap.dealloc(keep, small).unwrap();
+    heap.check().unwrap();
+    assert!(heap.set_poison(false));
+    assert!(!heap.poisoning());
+}
+
+/// One bad request of kind `kind` (0..4; a kind with nothing to draw from
+/// falls back to a wild pointer); it must fail and change nothing. Returns
+/// its kind, or `None` when the draw was not bad after all (skipped).
+#[allow(clippy::too_many_arguments)]
 fn bad_input<H: HeapBackend>(
     heap: &mut H,
     arenas: &[&Arena],
@@ -224,9 +314,9 @@ fn bad_input<H: HeapBackend>(
     keys: &[usize],
     freed: &[usize],
     cfg_exact: bool,
+    kind: usize,
 ) -> Option<usize> {
     let before = snapshot(heap, arenas);
-    let kind = rng.range(0, 4);
     let exact = cfg_exact;
     let (ptr, layout) = match kind {
         // Double free of a block freed recently (and not reallocated).

@@ -80,7 +80,7 @@ pub const SMALLEST_SCALE: u8 = 4;
 pub const LARGEST_SCALE: u8 = 30;
 /// The byte freed payloads are filled with while poisoning is on (always
 /// in debug builds; `poison` on the kernel command line in release).
-pub const POISON: u8 = 0xDB;
+pub use super::poison::POISON;
 
 /// The "no block" link.
 const NIL: u32 = u32::MAX;

@@ -332,6 +332,7 @@ fn soak(policy: VoidPolicy, seed: u64) {
         },
     );
     rep.assert_busy(ops);
+    assert!(rep.in_place > 0 && rep.not_in_place > 0, "{rep:?}");
     // Everything freed: each region is one gap again.
     let mut gaps = h.gaps();
     gaps.sort();
@@ -348,6 +349,82 @@ fn gaptree_soak_no_void() {
 #[test]
 fn gaptree_soak_allow_voids() {
     soak(VoidPolicy::Allow, 0x701D);
+}
+
+#[test]
+fn gaptree_soak_poisoned() {
+    for (policy, seed) in [(VoidPolicy::NoVoid, 0x6A90), (VoidPolicy::Allow, 0x701E)] {
+        let a = Arena::new(128 * 1024);
+        let mut h = heap_on(&a, policy);
+        h.set_poison(true);
+        let ops = soak_ops(10_000);
+        let rep = heap_soak(
+            &mut h,
+            &[&a],
+            &Soak {
+                seed,
+                ops,
+                max_size: 3000,
+                aligns: &[1, 8, 64, 4096],
+                bad_every: 43,
+                check_every: 31,
+                max_live: 200,
+                exact_sizes: true,
+            },
+        );
+        rep.assert_busy(ops);
+        assert!(h.poisoning());
+    }
+}
+
+#[test]
+fn gaptree_catches_a_write_after_free() {
+    let a = Arena::new(16 * 1024);
+    let mut h = heap_on(&a, VoidPolicy::NoVoid);
+    crate::mm::heap::testkit::catches_write_after_free(&mut h);
+}
+
+/// Growing takes from the gap right after (the rest stays a gap);
+/// shrinking gives the tail back; a superbuffer right after means "move".
+#[test]
+fn resize_in_place_grows_into_the_next_gap_and_shrinks() {
+    let a = Arena::new(4096);
+    let mut h = heap_on(&a, VoidPolicy::NoVoid);
+    let l = Layout::from_size_align(100, 8).unwrap();
+    let p = h.alloc(100, 8).unwrap();
+    // SAFETY: a live block of 100 bytes.
+    unsafe { p.as_ptr().write_bytes(0xAB, 100) };
+    assert_eq!(h.resize_in_place(p, l, 1000), Ok(true));
+    // SAFETY: the block now holds 1000 bytes, the first 100 kept.
+    assert!((0..100).all(|i| unsafe { *p.as_ptr().add(i) } == 0xAB));
+    let grown = align_up(HEADER_SIZE + 1000, GAP_SIZE).unwrap();
+    assert_eq!(h.gaps(), [(a.start() + grown, 4096 - grown)]);
+    assert_eq!(h.counts().requested, 1000);
+    h.check().unwrap();
+    let big = Layout::from_size_align(1000, 8).unwrap();
+    assert_eq!(h.resize_in_place(p, big, 40), Ok(true));
+    let shrunk = align_up(HEADER_SIZE + 40, GAP_SIZE).unwrap();
+    assert_eq!(h.gaps(), [(a.start() + shrunk, 4096 - shrunk)]);
+    h.check().unwrap();
+    // A superbuffer right after: growing cannot stay in place.
+    let small = Layout::from_size_align(40, 8).unwrap();
+    let q = h.alloc(8, 8).unwrap();
+    let snap = snapshot(&h, &[&a]);
+    assert_eq!(h.resize_in_place(p, small, 100), Ok(false));
+    assert!(snapshot(&h, &[&a]) == snap);
+    // The wrong layout is refused as by free.
+    assert_eq!(
+        h.resize_in_place(p, Layout::from_size_align(41, 8).unwrap(), 10),
+        Err(AllocError::InvalidSize)
+    );
+    assert!(snapshot(&h, &[&a]) == snap);
+    h.free(q).unwrap();
+    // Growing into the whole gap after it (no gap left).
+    assert_eq!(h.resize_in_place(p, small, 4096 - HEADER_SIZE), Ok(true));
+    assert_eq!(h.counts().gaps, 0);
+    h.check().unwrap();
+    h.free(p).unwrap();
+    assert_eq!(h.gaps(), [(a.start(), 4096)]);
 }
 
 #[repr(C, align(4096))]

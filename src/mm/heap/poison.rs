@@ -1,0 +1,39 @@
+//! Poisoning, shared by the heap designs: freed bytes are filled with
+//! [`POISON`] (the `poison` boot option; always on in debug builds for the
+//! buddy heap), and the designs' `check` finds the first free byte that
+//! no longer holds it: a write after free.
+//!
+//! ```text
+//!   free(p):   [meta|POISON POISON POISON ... POISON]   meta: the design's
+//!   later:     [meta|POISON POISON 5A POISON .. POISON]       free-block
+//!                                   ^ check names the block   header, never
+//!                                     and this address        poisoned
+//! ```
+
+/// The byte freed payloads are filled with while poisoning is on.
+pub const POISON: u8 = 0xDB;
+
+/// Fill `from..to` (addresses) with [`POISON`]; nothing when empty.
+///
+/// # Safety
+/// The range is writable memory the heap owns and no live allocation uses.
+#[inline]
+pub unsafe fn fill(from: usize, to: usize) {
+    if to > from {
+        // SAFETY: the caller's guarantee.
+        unsafe { core::ptr::write_bytes(from as *mut u8, POISON, to - from) };
+    }
+}
+
+/// The first address in `from..to` whose byte is not [`POISON`].
+///
+/// # Safety
+/// The range is readable memory the heap owns.
+pub unsafe fn first_written(from: usize, to: usize) -> Option<usize> {
+    if to <= from {
+        return None;
+    }
+    // SAFETY: the caller's guarantee.
+    let bytes = unsafe { core::slice::from_raw_parts(from as *const u8, to - from) };
+    bytes.iter().position(|&b| b != POISON).map(|i| from + i)
+}
