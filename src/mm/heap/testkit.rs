@@ -192,10 +192,10 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
             };
             let layout = Layout::from_size_align(l.size, l.align).unwrap();
             let before = snapshot(heap, arenas);
-            match heap.resize_in_place(NonNull::new(p as *mut u8).unwrap(), layout, new) {
+            match heap.resize_in_place(ptr_of(arenas, p), layout, new) {
                 Ok(true) => {
                     assert!(
-                        intact(p, l.size.min(new), l.fill),
+                        intact(ptr_of(arenas, p), l.size.min(new), l.fill),
                         "block {p:#x} lost its bytes in a resize"
                     );
                     assert!(
@@ -206,7 +206,7 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
                         assert!(p + new <= q, "block {p:#x} grew over {q:#x}");
                     }
                     let byte = (rng.next_u64() as u8) | 1;
-                    fill(p, new, byte);
+                    fill(ptr_of(arenas, p), new, byte);
                     live.insert(
                         p,
                         Live {
