@@ -114,11 +114,11 @@ pub fn init(info: &BootInfo) {
     //     fatal_because("memory: cannot map the first heap pages", e);
     // }
     // course: end
-    // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for
-    // the heap alone; the rest of the arena is mapped by `grow` before use.
     // The arena's addresses come from the page tables, not from a Rust
     // allocation: the pointer takes whatever provenance the mapping exposed.
     let base = core::ptr::with_exposed_provenance_mut(KERNEL_HEAP_START as usize);
+    // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for
+    // the heap alone; the rest of the arena is mapped by `grow` before use.
     match unsafe { AnyHeap::new(kind, base, HEAP_ARENA, first_map) } {
         Ok(mut heap) => {
             if info.flag("poison") {
