@@ -24,7 +24,67 @@ pub const MAX_LOADER_NAME: usize = 64;
 /// Most boot modules remembered.
 pub const MAX_MODULES: usize = 16;
 
-pub use crate::mm::frame::{MemoryKind, MemoryRegion};
+/// The type of a memory-map entry (multiboot2 types 1..=5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryKind {
+    /// RAM free for the OS (type 1). The only kind the PMM manages.
+    Available,
+    /// Reserved by the firmware or a device (type 2 and unknown types).
+    Reserved,
+    /// ACPI tables, reusable once read (type 3). Left alone by Cairn.
+    AcpiReclaimable,
+    /// ACPI non-volatile storage (type 4).
+    AcpiNvs,
+    /// Defective RAM (type 5).
+    Defective,
+}
+
+impl MemoryKind {
+    /// The kind of a multiboot2 memory-map entry type; unknown types are `Reserved`.
+    pub const fn from_multiboot(typ: u32) -> MemoryKind {
+        match typ {
+            1 => MemoryKind::Available,
+            3 => MemoryKind::AcpiReclaimable,
+            4 => MemoryKind::AcpiNvs,
+            5 => MemoryKind::Defective,
+            _ => MemoryKind::Reserved,
+        }
+    }
+
+    /// A short lower-case name for tables.
+    pub const fn name(self) -> &'static str {
+        match self {
+            MemoryKind::Available => "available",
+            MemoryKind::Reserved => "reserved",
+            MemoryKind::AcpiReclaimable => "ACPI reclaimable",
+            MemoryKind::AcpiNvs => "ACPI NVS",
+            MemoryKind::Defective => "defective",
+        }
+    }
+}
+
+/// One memory-map entry: `len` bytes from `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryRegion {
+    /// First byte.
+    pub start: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// What the firmware says the bytes are.
+    pub kind: MemoryKind,
+}
+
+impl MemoryRegion {
+    /// An entry of `len` bytes from `start`.
+    pub const fn new(start: u64, len: u64, kind: MemoryKind) -> MemoryRegion {
+        MemoryRegion { start, len, kind }
+    }
+
+    /// The first byte after the entry.
+    pub const fn end(&self) -> u64 {
+        self.start.saturating_add(self.len)
+    }
+}
 
 /// Bytes kept of a module's command line (a user program's name).
 pub const MAX_MODULE_NAME: usize = 32;

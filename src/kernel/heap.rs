@@ -33,17 +33,25 @@ use crate::arch::x86::without_interrupts;
 // course: end
 use crate::bootinfo::BootInfo;
 use crate::kernel::halt::fatal_because;
+// course: module 05
 use crate::kernel::memory;
+// course: end
 use crate::mm::AllocError;
+// course: module 05
 use crate::mm::addr::VirtAddr;
+// course: end
 use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
+// course: module 05
 use crate::mm::layout::KERNEL_HEAP_START;
 use crate::mm::paging::EntryFlags;
+// course: end
 use crate::mm::reserve::WithReserve;
+// course: module 05
 // course: module 06
 use crate::mm::vm::{Grow, GrowError, Region, VirtRange};
 // course: else
 // use crate::mm::paging::ZeroFill;
+// course: end
 // course: end
 use crate::println;
 use core::alloc::Layout;
@@ -55,10 +63,28 @@ use core::ptr::NonNull;
 use spin::Mutex;
 // course: end
 
+// course: module 05
 /// The kernel heap's sizes, kept with every other size in `mm::layout`.
 /// (The buddy heap's side table, `HeapKind::table_bytes`, is mapped with
 /// the first `INITIAL_HEAP` bytes.)
 pub use crate::mm::layout::{HEAP_ARENA, HEAP_GROW_STEP, INITIAL_HEAP};
+// course: end
+// course: before 05
+// /// Bytes of the stand-in heap's arena (see [`init`]).
+// pub const STANDIN_HEAP_BYTES: usize = 2 * 1024 * 1024;
+// /// The size the heap starts with: here all of it, at once.
+// pub const INITIAL_HEAP: usize = STANDIN_HEAP_BYTES;
+//
+// /// The stand-in arena (.bss): before paging the heap cannot be mapped.
+// #[repr(C, align(4096))]
+// struct StandInArena([u8; STANDIN_HEAP_BYTES]);
+// static mut STANDIN_ARENA: StandInArena = StandInArena([0; STANDIN_HEAP_BYTES]);
+//
+// /// Where the stand-in arena starts.
+// fn arena_base() -> *mut u8 {
+//     (&raw mut STANDIN_ARENA).cast::<u8>()
+// }
+// course: end
 
 /// The kernel heap: one of four designs.
 static KERNEL_HEAP: KernelHeap = KernelHeap::empty();
@@ -76,8 +102,24 @@ static mut RESERVE_BUF: ReserveBuf = ReserveBuf([0; RESERVE_BYTES]);
 static RESERVE: KernelHeap = KernelHeap::empty();
 
 /// Every Rust allocation of the kernel: the heap, then the reserve.
+// course: lab 03
 #[global_allocator]
+// course: stub
+// // (Lab 3: not the global allocator here; `LAB_STANDIN` below is.)
+// course: end
 static ALLOCATOR: WithReserve = WithReserve::new(&KERNEL_HEAP, &RESERVE);
+
+// course: lab 03
+// course: stub
+// /// Lab 3's stand-in: the kernel's own `Box`, `Vec` and `String` come
+// /// from this bump allocator, not from the buddy heaps whose split and
+// /// coalesce are yours to write, so the kernel boots and its shell answers
+// /// whatever state your code is in. `alloc`, `free`, `heap`, `heapcheck`,
+// /// the playground and its hotkeys still run your buddy heap.
+// #[global_allocator]
+// static LAB_STANDIN: crate::mm::bump::BumpHeap<{ 1024 * 1024 }> =
+//     crate::mm::bump::BumpHeap::new();
+// course: end
 
 /// Map the first [`INITIAL_HEAP`] bytes (and the design's side table),
 /// start the design `heap=` names (buddy by default; a bad name prints why
@@ -92,6 +134,7 @@ pub fn init(info: &BootInfo) {
             HeapKind::Buddy
         }
     };
+    // course: module 05
     let first_map = INITIAL_HEAP + kind.table_bytes(HEAP_ARENA);
     // course: module 06
     let first = Grow {
@@ -117,9 +160,17 @@ pub fn init(info: &BootInfo) {
     // The arena's addresses come from the page tables, not from a Rust
     // allocation: the pointer takes whatever provenance the mapping exposed.
     let base = core::ptr::with_exposed_provenance_mut(KERNEL_HEAP_START as usize);
-    // SAFETY: `first_map` bytes at KERNEL_HEAP_START were just mapped for
-    // the heap alone; the rest of the arena is mapped by `grow` before use.
-    match unsafe { AnyHeap::new(kind, base, HEAP_ARENA, first_map) } {
+    let (base, arena, mapped) = (base, HEAP_ARENA, first_map);
+    // course: else
+    // // The stand-in before frames (module 4) and paging (module 5): nothing
+    // // can map an arena yet, so the heap runs over a static array in the
+    // // kernel image (.bss), all of it usable at once, and never grows.
+    // let (base, arena, mapped) = (arena_base(), STANDIN_HEAP_BYTES, STANDIN_HEAP_BYTES);
+    // course: end
+    // SAFETY: `mapped` bytes at `base` are mapped for the heap alone (the
+    // first heap pages just mapped, or the stand-in's static array, used by
+    // this heap alone); the rest of the arena is mapped by `grow` before use.
+    match unsafe { AnyHeap::new(kind, base, arena, mapped) } {
         Ok(mut heap) => {
             if info.flag("poison") {
                 let on = heap.set_poison(true);
@@ -280,7 +331,16 @@ pub fn try_mapped_bytes() -> Option<usize> {
 }
 
 fn region_bytes(h: &AnyHeap) -> usize {
-    h.region_end().saturating_sub(KERNEL_HEAP_START as usize)
+    h.region_end().saturating_sub(arena().0)
+}
+
+/// The heap's arena: (first address, bytes), mapped or not.
+pub fn arena() -> (usize, usize) {
+    // course: module 05
+    (KERNEL_HEAP_START as usize, HEAP_ARENA)
+    // course: else
+    // (arena_base(), STANDIN_HEAP_BYTES)
+    // course: end
 }
 
 /// The heap's usage, or `None` before [`init`].

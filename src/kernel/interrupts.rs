@@ -4,15 +4,22 @@
 //! Handlers run with interrupts off and must not block or allocate.
 
 use crate::arch::x86::{self, gdt, idt, pic, pit, probe};
+// course: module 02
 use crate::drivers::serial::Serial;
+// course: end
 use crate::exception::{self, InterruptFrame, vector};
 use crate::kernel::console;
 use crate::kernel::halt::fatal;
 use crate::kernel::stack::{boot_stack, stack_note};
+// course: module 02
 use crate::shell::input::{HIGH_WATER, InputQueue, Key, LOW_WATER, SerialDecoder, Source};
+// course: end
 use crate::term::style::{ERROR, FRAME, RESET};
 use crate::{print, println};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+// course: module 02
+use core::sync::atomic::AtomicBool;
+// course: end
+use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 /// Timer interrupts per second.
@@ -21,6 +28,7 @@ pub const TIMER_HZ: u32 = 100;
 /// Timer ticks since the PIT started.
 static TICKS: AtomicU32 = AtomicU32::new(0);
 
+// course: module 02
 /// Keys from the keyboard and the serial line, for the shell.
 static INPUT: InputQueue = InputQueue::new();
 
@@ -35,6 +43,7 @@ static SERIAL_INPUT: Mutex<SerialInput> = Mutex::new(SerialInput {
     decoder: SerialDecoder::new(),
     last_byte_tick: 0,
 });
+// course: end
 
 /// Install every handler, remap the PIC, start the PIT; interrupts stay off.
 pub fn init() {
@@ -44,11 +53,13 @@ pub fn init() {
     pic::init(idt::IRQ_BASE);
     pit::init(TIMER_HZ);
     idt::set_irq_handler(0, timer);
+    pic::unmask(0);
+    // course: module 02
     idt::set_irq_handler(1, keyboard);
     idt::set_irq_handler(4, com1);
-    pic::unmask(0);
     pic::unmask(1);
     pic::unmask(4);
+    // course: end
 }
 
 /// Timer ticks since the PIT started ([`TIMER_HZ`] a second).
@@ -61,7 +72,7 @@ pub fn uptime_ms() -> u64 {
     ticks() as u64 * 1000 / TIMER_HZ as u64
 }
 
-/// The oldest key from the keyboard or the serial line not yet taken, if any.
+// course: module 02
 /// Keys lost because the queue was full, not yet reported (0 when none).
 pub fn unreported_drops() -> usize {
     INPUT.take_unreported_drops()
@@ -82,8 +93,10 @@ pub fn wait_for_interrupt() {
 pub fn key_waiting() -> bool {
     !INPUT.is_empty()
 }
+// course: end
 
 fn timer() {
+    // course: module 02
     let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
     // A lone ESC from a serial terminal is delivered once the line is quiet.
     if let Some(mut s) = SERIAL_INPUT.try_lock()
@@ -94,8 +107,12 @@ fn timer() {
             INPUT.push_from(k, Source::Serial);
         });
     }
+    // course: else
+    // TICKS.fetch_add(1, Ordering::Relaxed);
+    // course: end
 }
 
+// course: module 02
 /// A tap on every key from the PS/2 keyboard, called in the IRQ 1 handler
 /// before the key goes to the shell (the `channel` demo installs one). It
 /// must not block or allocate.
@@ -157,6 +174,7 @@ pub fn next_key() -> Option<(Key, Source)> {
     }
     key
 }
+// course: end
 
 /// Adds detail to a fault report, given CR2, the faulting EIP and the #PF
 /// error code (`None` from the double-fault report: that code is lost).

@@ -34,19 +34,24 @@
 //! growth fails with a named error. The in-kernel test
 //! `heap_growth_under_the_memory_lock_fails_named` provokes it.
 
-use crate::arch::x86::{self, gdt, without_interrupts};
+use crate::arch::x86::{self, without_interrupts};
 use crate::bootinfo::BootInfo;
 use crate::kernel::boot;
-use crate::kernel::halt::{fatal, fatal_because};
+use crate::kernel::halt::fatal_because;
+use crate::mm::addr::{Frame, PhysAddr, VirtAddr};
+use crate::mm::frame::{AnyFrameAllocator, PmmChoice, Reservation, ReserveReason};
+use crate::mm::layout::{KERNEL_BASE, KERNEL_TEMP_MAP_START, PAGE_SIZE};
+use crate::mm::phys::PhysMemory;
+// course: module 05
+use crate::arch::x86::gdt;
+use crate::kernel::halt::fatal;
 use crate::kernel::stack::kernel_stacks;
-use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
-use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, PmmChoice, Reservation, ReserveReason};
-use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE, PAGE_SIZE};
-use crate::mm::layout::{KERNEL_HEAP_START, KERNEL_TEMP_MAP_START};
+use crate::mm::addr::Page;
+use crate::mm::frame::FrameAllocator;
+use crate::mm::layout::{KERNEL_HEAP_START, LINEAR_SPACE_SIZE};
 use crate::mm::paging::{
     Entry, EntryFlags, FrameUser, KERNEL_PDX, Mapper, NoFlush, PageSize, Scope, TlbFlush,
 };
-use crate::mm::phys::PhysMemory;
 // course: module 06
 use crate::mm::vm::{
     self, AddressSpace, Grow, GrowError, Region, RegionMap, ShrinkError, VirtRange,
@@ -80,6 +85,7 @@ use crate::mm::vm::{
 //     }
 // }
 // course: end
+// course: end
 use crate::println;
 use crate::text::FixedStr;
 use spin::Mutex;
@@ -105,15 +111,22 @@ impl PhysMemory for KernelPhys {
         if let Some(v) = frame.start_address().to_linear() {
             return v.0 as *mut u8;
         }
-        let entry = Entry::new(frame, EntryFlags::PRESENT | EntryFlags::WRITABLE);
+        // course: module 05
+        let entry = Entry::new(frame, EntryFlags::PRESENT | EntryFlags::WRITABLE).raw();
+        // course: else
+        // // Before paging (module 5): the entry's bits by hand, present and
+        // // writable (bits 0 and 1) over the frame's address.
+        // let entry = frame.start_address().as_u32() | 0b11;
+        // course: end
         // SAFETY: slot 0 of the window's table maps only the window page; the
         // memory lock serialises its users; invlpg drops the old translation.
-        unsafe { TEMP_TABLE.0[0] = entry.raw() };
+        unsafe { TEMP_TABLE.0[0] = entry };
         x86::invlpg(KERNEL_TEMP_MAP_START);
         KERNEL_TEMP_MAP_START as *mut u8
     }
 }
 
+// course: module 05
 /// TLB invalidation for the loaded address space: `invlpg`.
 pub struct Invlpg;
 
@@ -122,16 +135,20 @@ impl TlbFlush for Invlpg {
         x86::invlpg(page.start_address().as_u32());
     }
 }
+// course: end
 
 /// The kernel's memory: frames, its address space, the regions.
 pub struct Memory {
     pub frames: AnyFrameAllocator<'static, KernelPhys>,
+    // course: module 05
     pub kernel: AddressSpace,
+    // course: end
     // course: module 06
     pub regions: RegionMap,
     // course: end
 }
 
+// course: module 05
 impl Memory {
     /// A mapper over the kernel's (loaded) address space.
     pub fn mapper(&self) -> Mapper<'static, KernelPhys, Invlpg> {
@@ -201,6 +218,7 @@ impl Memory {
     }
     // course: end
 }
+// course: end
 
 // course: module 06
 /// A process's address space as [`Memory::find_mapping`] searches it.
@@ -314,7 +332,7 @@ pub fn init(info: &BootInfo) {
     // the boot directory maps; nothing else uses them.
     let meta =
         unsafe { core::slice::from_raw_parts_mut(meta_va as *mut u8, plan.metadata_bytes()) };
-    let mut frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
+    let frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
         Ok(f) => f,
         Err(e) => fatal_because("memory: cannot build the PMM", e),
     };
@@ -322,8 +340,10 @@ pub fn init(info: &BootInfo) {
 
     // The window's table in the boot directory too: frames above 768 MiB can
     // be reached while the kernel directory is built.
-    boot::set_boot_pde(VirtAddr(KERNEL_TEMP_MAP_START).pdx(), temp_pde().raw());
+    boot::set_boot_pde(VirtAddr(KERNEL_TEMP_MAP_START).pdx(), temp_pde());
 
+    // course: module 05
+    let mut frames = frames;
     let kernel = match build_kernel_space(info, &mut frames) {
         Ok(k) => k,
         Err(e) => fatal(e),
@@ -334,22 +354,37 @@ pub fn init(info: &BootInfo) {
     x86::enable_global_pages();
     x86::enable_write_protect(); // kernel text is read-only from here on
     gdt::set_double_fault_cr3(kernel.cr3().as_u32());
+    // course: else
+    // // Before paging (module 5) the kernel runs on the boot page directory
+    // // alone: its 4 MiB pages map the linear space (RAM below 768 MiB); the
+    // // window above reaches the rest.
+    // course: end
 
     *MEMORY.lock() = Some(Memory {
         frames,
+        // course: module 05
         kernel,
+        // course: end
         // course: module 06
         regions: RegionMap::standard(),
         // course: end
     });
 }
 
-fn temp_pde() -> Entry {
+/// The directory entry of the temporary window's table (its raw bits).
+fn temp_pde() -> u32 {
+    // course: module 05
     Entry::new(
         temp_table_frame(),
         EntryFlags::PRESENT | EntryFlags::WRITABLE,
     )
+    .raw()
+    // course: else
+    // temp_table_frame().start_address().as_u32() | 0b11 // present, writable
+    // course: end
 }
+
+// course: module 05
 
 /// Build the kernel directory: low memory, the image by section (text and
 /// rodata read-only, the stack guard unmapped), the rest of the linear space
@@ -415,7 +450,8 @@ fn build_kernel_space(
     // window's slot is inside it.
     unsafe {
         pd.add(VirtAddr(KERNEL_TEMP_MAP_START).pdx())
-            .write(temp_pde().raw())
+            .write(temp_pde())
     };
     Ok(kernel)
 }
+// course: end

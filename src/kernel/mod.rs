@@ -75,10 +75,25 @@ pub mod stack;
 use crate::arch::x86;
 use crate::bootinfo::{BootInfo, FOUR_GIB};
 use crate::mm::layout::MIN_USABLE_RAM;
+// course: module 02
 use crate::shell::Shell;
+// course: end
 use crate::term::style::{HEADING, RESET};
 use crate::text::Size;
-use crate::{print, println};
+// course: module 02
+use crate::print;
+// course: end
+use crate::println;
+
+// course: before 03
+// /// The stand-in kernel heap before module 3 teaches the buddy heap: a bump
+// /// allocator over a 1 MiB array in the kernel image (`mm::bump`). It hands
+// /// memory out and takes it back like a stack (a freed block's bytes return
+// /// once every block above it is freed): enough for the shell.
+// #[global_allocator]
+// static STANDIN_HEAP: crate::mm::bump::BumpHeap<{ 1024 * 1024 }> =
+//     crate::mm::bump::BumpHeap::new();
+// course: end
 
 /// Stop with a plain message when the machine has less RAM than Cairn needs
 /// ([`MIN_USABLE_RAM`]), instead of booting into failures further on.
@@ -116,13 +131,19 @@ pub unsafe fn init(magic: u32, info_phys: u32) {
     interrupts::init(); // GDT, TSS, IDT, PIC, PIT: before anything may fault
     boot::drop_identity_mapping(); // after `boot::read`, the last user of low addresses
     require_minimum_memory(info); // before the memory managers count on it
+    // course: module 04
     memory::init(info); // PMM from the memory map, kernel page tables
+    // course: end
+    // course: module 03
     heap::init(info); // the kernel heap over them: before any Box or Vec
+    // course: end
     // course: module 06
     fault_report::install_fault_detail(); // after the heap: fault reports read its tables, regions and heap
     // course: end
     boot::print_summary(info);
+    // course: module 03
     playground::init(info); // the playground heap, sized by `playground=`: after the summary
+    // course: end
     // course: module 08
     proc::init(); // the system-call gate's handler and the scheduler hooks: after memory::init
     // course: end
@@ -135,6 +156,7 @@ pub fn run() -> ! {
         ktests::run_all();
     }
     println!("cairn: ready");
+    // course: module 02
     println!("{}", crate::shell::HOTKEY_HELP);
     let mut shell = Shell::new();
     let mut host = host::KernelHost::new();
@@ -174,4 +196,11 @@ pub fn run() -> ! {
         // course: end
         print!("");
     }
+    // course: else
+    // // Before the keyboard and the shell (module 2) there is nothing to
+    // // answer: sleep from interrupt to interrupt (the timer keeps ticking).
+    // loop {
+    //     x86::enable_interrupts_and_hlt();
+    // }
+    // course: end
 }

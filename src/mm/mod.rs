@@ -6,6 +6,7 @@
 pub mod addr;
 pub mod alloc_error;
 pub mod bitmap;
+pub mod bump;
 pub mod family;
 pub mod frame;
 pub mod heap;

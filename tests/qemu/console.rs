@@ -14,6 +14,7 @@ fn row_text(row: &[(char, u8)]) -> String {
         .to_string()
 }
 
+// course: module 03
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn a_2000_byte_serial_burst_is_executed_completely() {
@@ -46,7 +47,9 @@ fn a_2000_byte_serial_burst_is_executed_completely() {
     }
     assert!(!out.contains("were lost"), "{out}");
 }
+// course: end
 
+// course: module 03
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn a_paste_larger_than_the_queue_is_held_back_not_lost() {
@@ -60,7 +63,9 @@ fn a_paste_larger_than_the_queue_is_held_back_not_lost() {
     assert_eq!(out.matches("slot 4: free(").count(), 5000);
     assert!(!out.contains("were lost"));
 }
+// course: end
 
+// course: module 03
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn escape_sequences_on_serial_are_keys_not_hotkeys() {
@@ -75,7 +80,9 @@ fn escape_sequences_on_serial_are_keys_not_hotkeys() {
     m.type_serial(":xecho ab\x1b[H\x1b[3~\x1b[F!\r");
     m.expect("\nab!\n");
 }
+// course: end
 
+// course: module 03
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn shift_and_caps_lock_leave_hotkeys_alone_via_ps2() {
@@ -92,6 +99,7 @@ fn shift_and_caps_lock_leave_hotkeys_alone_via_ps2() {
     m.type_keys("z");
     m.expect("'z' is not a hotkey: 1-9 a q w e r t y u i p 0, `:` for commands");
 }
+// course: end
 
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
@@ -119,6 +127,7 @@ fn line_editing_completion_and_case_via_ps2() {
     );
 }
 
+// course: module 07
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn vga_scrollback_and_colours() {
@@ -162,6 +171,7 @@ fn vga_scrollback_and_colours() {
     let live: Vec<String> = live.iter().map(|r| row_text(r)).collect();
     assert_eq!(again, live, "Shift+PgDn returns to the live screen");
 }
+// course: end
 
 /// A small seeded generator (xorshift), so a failing soak can be replayed.
 struct Rng(u64);
@@ -262,6 +272,7 @@ const SOAK_KEYS: &[&str] = &[
     "kp_5",
 ];
 
+// course: module 04
 /// Press `keys` random keys and send `bytes` random serial bytes, then the
 /// kernel must still check its heaps and frames clean and answer an echo.
 fn soak(keys: usize, bytes: usize) {
@@ -298,7 +309,9 @@ fn soak(keys: usize, bytes: usize) {
     assert!(!tail.contains("error"), "{tail}");
     assert!(!m.output().contains("cairn: halted"), "{}", m.output());
 }
+// course: end
 
+// course: module 04
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn abuse_soak_of_random_keys_and_bytes() {
@@ -310,7 +323,9 @@ fn abuse_soak_of_random_keys_and_bytes() {
     };
     soak(n("CAIRN_SOAK_KEYS", 1_000), n("CAIRN_SOAK_BYTES", 1_000));
 }
+// course: end
 
+// course: module 05
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn a_fatal_fault_in_test_mode_prints_the_true_totals() {
@@ -336,3 +351,4 @@ fn a_fatal_fault_in_test_mode_prints_the_true_totals() {
         "{out}"
     );
 }
+// course: end

@@ -5,7 +5,11 @@ use crate::support::Machine;
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn boot_prints_memory_map_and_ready() {
+    // course: module 02
     let mut m = Machine::boot();
+    // course: else
+    // let m = Machine::boot();
+    // course: end
     let out = m.output();
     assert!(out.contains("boot loader: GRUB"), "{out}");
     assert!(out.contains("memory map ("), "{out}");
@@ -14,10 +18,13 @@ fn boot_prints_memory_map_and_ready() {
     // ready is the last boot line before the hotkey hint
     let ready = out.find("cairn: ready").unwrap();
     assert!(out.find("usable RAM").unwrap() < ready);
+    // course: module 02
     m.type_keys(":halt\n");
     m.expect("cairn: powering off");
+    // course: end
 }
 
+// course: module 02
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn help_lists_every_foundation_command_via_ps2() {
@@ -57,6 +64,7 @@ fn help_lists_every_foundation_command_via_ps2() {
     // course: module 04
     assert_eq!(layer("frames"), ["frames", "buddyinfo", "falloc", "ffree"]);
     // course: end
+    // course: module 05
     // course: module 06
     assert_eq!(
         layer("paging"),
@@ -74,6 +82,7 @@ fn help_lists_every_foundation_command_via_ps2() {
     //     layer("paging"),
     //     ["translate", "pagedir", "map", "unmap", "segdemo"]
     // );
+    // course: end
     // course: end
     // course: module 07
     assert_eq!(layer("family"), ["heapinfo", "channel", "bench"]);
@@ -113,10 +122,19 @@ fn every_fault_kind_is_survived_via_serial() {
     m.expect("EXCEPTION #GP general protection fault (vector 13)");
     m.expect("error code 0xfff8: GDT index 8191 (selector 0xfff8)");
     m.expect("survived #GP");
+    // course: module 05
     m.type_serial("fault pf 0xdead0000\r");
     m.expect("EXCEPTION #PF page fault (vector 14)");
     m.expect("CR2 (faulting address) 0xdead0000");
     m.expect("survived #PF at 0xdead0000");
+    // course: else
+    // // The boot page directory maps 0xC0000000..0xF0000000 whole (4 MiB
+    // // pages): an address above it faults.
+    // m.type_serial("fault pf 0xf7000000\r");
+    // m.expect("EXCEPTION #PF page fault (vector 14)");
+    // m.expect("CR2 (faulting address) 0xf7000000");
+    // m.expect("survived #PF at 0xf7000000");
+    // course: end
     m.type_serial("uptime\r");
     m.expect("timer ticks at 100 Hz");
 }
@@ -161,3 +179,4 @@ fn halt_powers_qemu_off() {
         "QEMU was killed rather than powered off"
     );
 }
+// course: end

@@ -11,6 +11,11 @@
 //!   // let x = stand_in();        commented on main, uncommented before 05
 //!   // course: end
 //!
+//!   // course: before 03          a stand-in alone: commented on main,
+//!   // static HEAP: Bump = ..;    uncommented on branches before 03,
+//!   // course: end                absent from 03 on (`module 03` + `else`
+//!                                 with no code of its own)
+//!
 //!   // course: lab 03             the solution of lab 03
 //!   fn split(..) { .. }           kept on main and every module branch
 //!   // course: stub               the stub: commented on main,
@@ -48,6 +53,7 @@ impl fmt::Display for MarkerError {
 pub enum Marker {
     Module(u32),
     Else,
+    Before(u32),
     Lab(u32),
     Stub,
     End,
@@ -99,13 +105,14 @@ pub fn parse_marker_with(
     };
     let m = match words.first().copied() {
         Some("module") if words.len() == 2 => Marker::Module(num(words.get(1))?),
+        Some("before") if words.len() == 2 => Marker::Before(num(words.get(1))?),
         Some("lab") if words.len() == 2 => Marker::Lab(num(words.get(1))?),
         Some("else") if words.len() == 1 => Marker::Else,
         Some("stub") if words.len() == 1 => Marker::Stub,
         Some("end") if words.len() == 1 => Marker::End,
         _ => {
             return Err(format!(
-                "unknown marker `course: {rest}` (module NN, else, lab NN, stub, end)"
+                "unknown marker `course: {rest}` (module NN, else, before NN, lab NN, stub, end)"
             ));
         }
     };
@@ -208,6 +215,15 @@ fn cut_with(
                 },
                 seen_second: false,
             }),
+            Marker::Before(n) => stack.push(Frame {
+                opened_at: lineno,
+                is_lab: false,
+                part: Part::Commented {
+                    on: target.is_some_and(|t| t.module < n),
+                    leader,
+                },
+                seen_second: true,
+            }),
             Marker::Lab(n) => stack.push(Frame {
                 opened_at: lineno,
                 is_lab: true,
@@ -296,7 +312,7 @@ pub fn solution_regions(path: &str, text: &str, lab: u32) -> Vec<Vec<String>> {
                     current = Vec::new();
                 }
             }
-            Ok(Some((Marker::Module(_), _))) => depth += 1,
+            Ok(Some((Marker::Module(_) | Marker::Before(_), _))) => depth += 1,
             Ok(Some((Marker::Stub, _))) => {
                 if depth_in == Some(depth) {
                     regions.push(std::mem::take(&mut current));
@@ -341,6 +357,9 @@ fn paging() {}
 # course: module 04
 frames
 # course: end
+// course: before 03
+// static HEAP: Bump = Bump::new();
+// course: end
 ";
 
     fn t(module: u32, lab: Option<u32>) -> Option<Target> {
@@ -368,6 +387,8 @@ frames
             out,
             "fn a() {}\nfn stand_in() {}\n\n    fn split() { real(); }\n"
         );
+        let out = cut(SRC, t(2, None)).unwrap();
+        assert!(out.ends_with("    fn split() { real(); }\nstatic HEAP: Bump = Bump::new();\n"));
     }
 
     #[test]
@@ -395,6 +416,18 @@ frames
         )
         .unwrap_err();
         assert_eq!(e.line, 4);
+        let e = cut(
+            "// course: before 03\n// x\n// course: else\n// course: end\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("no marker inside"), "{e}");
+        let e = cut(
+            "// course: before 03\nnot commented\n// course: end\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 2);
         let e = cut("// course: frobnicate\n", None).unwrap_err();
         assert!(e.message.contains("unknown marker"));
         let e = cut("// course: end\n", None).unwrap_err();

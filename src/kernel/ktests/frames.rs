@@ -788,7 +788,11 @@ fn falloc_address(out: &str) -> Option<u32> {
 /// `falloc 16 16` then `ffree` then a double `ffree`; bad `falloc`/`ffree`
 /// arguments; `ffree` refuses a frame the kernel uses (its page directory).
 fn falloc_ffree_commands() -> Result<(), String> {
+    // course: module 05
     let (before, directory) = memory::with(|m| (state(&m.frames), m.kernel.directory()));
+    // course: else
+    // let before = memory::with(|m| state(&m.frames));
+    // course: end
     let out = run_command("falloc 16 16");
     let addr = falloc_address(&out).ok_or(format!("no address in:\n{out}"))?;
     kassert!(
@@ -822,6 +826,7 @@ fn falloc_ffree_commands() -> Result<(), String> {
             "`{line}` should say `{want}`:\n{out}"
         );
     }
+    // course: module 05
     let out = run_command(&format!("ffree {:#x}", directory.start_address().0));
     kassert!(
         out.contains("allocated by the kernel"),
@@ -829,6 +834,11 @@ fn falloc_ffree_commands() -> Result<(), String> {
     );
     let (after, dir_held) = memory::with(|m| (state(&m.frames), m.frames.is_allocated(directory)));
     kassert!(dir_held, "the page directory frame was freed");
+    // course: else
+    // // Before paging (module 5) no frame is the kernel's own: no page
+    // // directory, no page tables, the heap is a static array.
+    // let after = memory::with(|m| state(&m.frames));
+    // course: end
     kassert!(
         after == before,
         "not back where it was: before {before:?}, after {after:?}"

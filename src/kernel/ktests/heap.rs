@@ -11,11 +11,15 @@
 
 use crate::kassert;
 use crate::kernel::boot::boot_info;
-use crate::kernel::heap::{self as kheap, GrowFailure, INITIAL_HEAP};
-use crate::kernel::ktests::kit::{
-    HeapBlock, Test, TestResult, fill, heap_stats, holds, kernel_heap_ok, run_command,
-};
+use crate::kernel::heap as kheap;
+// course: module 06
+use crate::kernel::heap::{GrowFailure, INITIAL_HEAP};
+use crate::kernel::ktests::kit::HeapBlock;
 use crate::kernel::memory;
+// course: end
+use crate::kernel::ktests::kit::{
+    Test, TestResult, fill, heap_stats, holds, kernel_heap_ok, run_command,
+};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::HeapKind;
 use crate::mm::layout::PAGE_SIZE;
@@ -32,10 +36,12 @@ pub static TESTS: &[Test] = &[
         name: "heap_box_vec_string_btreemap",
         run: collections,
     },
+    // course: module 06
     Test {
         name: "heap_grows_past_initial_size",
         run: grows,
     },
+    // course: end
     Test {
         name: "heap_alignment_up_to_4096",
         run: alignment,
@@ -44,10 +50,12 @@ pub static TESTS: &[Test] = &[
         name: "heap_bad_free_refused_heap_still_checks",
         run: bad_free,
     },
+    // course: module 06
     Test {
         name: "heap_growth_under_the_memory_lock_fails_named",
         run: growth_under_memory_lock,
     },
+    // course: end
     Test {
         name: "heap_write_after_free_found_by_heapcheck",
         run: write_after_free,
@@ -68,10 +76,12 @@ pub static TESTS: &[Test] = &[
         name: "family_heap_burst_keeps_check_passing",
         run: heap_burst,
     },
+    // course: module 06
     Test {
         name: "family_heap_grows_through_the_vmm",
         run: heap_grows,
     },
+    // course: end
     Test {
         name: "family_heap_refuses_and_counts_bad_frees",
         run: heap_bad_frees,
@@ -129,6 +139,7 @@ fn collections() -> Result<(), String> {
     kernel_heap_ok()
 }
 
+// course: module 06
 fn grows() -> Result<(), String> {
     let before = kheap::mapped_bytes();
     let grown_before = kheap::times_grown();
@@ -165,6 +176,7 @@ fn grows() -> Result<(), String> {
     drop((big, pieces));
     kernel_heap_ok()
 }
+// course: end
 
 fn alignment() -> Result<(), String> {
     let mut live = Vec::with_capacity(13 * 5);
@@ -247,6 +259,7 @@ fn bad_free() -> Result<(), String> {
     kernel_heap_ok()
 }
 
+// course: module 06
 /// The old hang: an allocation that needs the heap to grow, made inside
 /// `memory::with`, spun for ever on the memory lock its own caller held.
 /// Now the grow hook does not wait: the allocation fails, the failure is
@@ -268,6 +281,7 @@ fn growth_under_memory_lock() -> Result<(), String> {
     );
     kernel_heap_ok()
 }
+// course: end
 
 /// Poison on (as the `poison` boot option does), free a block, write into
 /// it: `check()` and the `heapcheck` command name the block; with the byte
@@ -466,6 +480,7 @@ fn heap_burst() -> TestResult {
     kernel_heap_ok()
 }
 
+// course: module 06
 fn heap_grows() -> TestResult {
     let s = heap_stats()?;
     let mapped = kheap::mapped_bytes();
@@ -487,6 +502,7 @@ fn heap_grows() -> TestResult {
     drop(block);
     kernel_heap_ok()
 }
+// course: end
 
 fn heap_bad_frees() -> TestResult {
     let bad = kheap::bad_frees();

@@ -3,9 +3,7 @@
 
 use crate::kassert;
 use crate::kernel::heap::{self as kheap};
-use crate::kernel::ktests::kit::{
-    Test, TestResult, fresh_playground, kernel_heap_ok, press, run_command,
-};
+use crate::kernel::ktests::kit::{Test, fresh_playground, kernel_heap_ok, press, run_command};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -15,10 +13,12 @@ pub static TESTS: &[Test] = &[
         name: "heap_commands_alloc_free_check_playground",
         run: commands_work,
     },
+    // course: module 07
     Test {
         name: "family_heapinfo_names_the_heap",
         run: heapinfo_command,
     },
+    // course: end
 ];
 
 fn commands_work() -> Result<(), String> {
@@ -149,7 +149,8 @@ fn returned_addr(out: &str) -> Result<usize, String> {
     usize::from_str_radix(hex, 16).map_err(|e| format!("{hex}: {e}"))
 }
 
-fn heapinfo_command() -> TestResult {
+// course: module 07
+fn heapinfo_command() -> Result<(), String> {
     let out = run_command("heapinfo");
     let name = kheap::kind().name();
     kassert!(
@@ -177,3 +178,4 @@ fn heapinfo_command() -> TestResult {
     );
     Ok(())
 }
+// course: end

@@ -3,18 +3,36 @@
 //! into a `String`, the kernel heap's own verdict, and heap blocks to test
 //! allocators over.
 
+// course: module 02
 use crate::kernel::commands;
+// course: end
+// course: module 03
 use crate::kernel::heap as kheap;
+// course: end
+// course: module 02
 use crate::kernel::host::KernelHost;
+// course: end
+// course: module 03
 use crate::kernel::playground;
+// course: end
+// course: module 07
 use crate::mm::family::Range;
+// course: end
+// course: module 03
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::playground::DEFAULT_MAX_SCALE;
+// course: end
+// course: module 02
 use crate::shell::Host;
+// course: end
+// course: module 03
 use alloc::alloc::{Layout, alloc_zeroed, dealloc};
 use alloc::format;
+// course: end
 use alloc::string::String;
+// course: module 03
 use core::ptr::NonNull;
+// course: end
 
 /// One in-kernel test.
 pub struct Test {
@@ -35,6 +53,7 @@ macro_rules! kassert {
 /// What a test returns: `Err` carries the failure message.
 pub type TestResult = Result<(), String>;
 
+// course: module 02
 /// Run a command line and return what it printed.
 pub fn run_command(line: &str) -> String {
     run_command_with_room(line, 0)
@@ -61,7 +80,9 @@ pub fn expect_output(line: &str, want: &[&str], not: &[&str]) -> TestResult {
     }
     Ok(())
 }
+// course: end
 
+// course: module 03
 /// The kernel heap's own verdict.
 pub fn kernel_heap_ok() -> Result<(), String> {
     match kheap::with(|h| HeapBackend::check(h)) {
@@ -93,6 +114,7 @@ impl HeapBlock {
     pub fn addr(&self) -> usize {
         self.ptr.as_ptr() as usize
     }
+    // course: module 07
     pub fn range(&self) -> Range {
         Range {
             address: self.addr(),
@@ -100,6 +122,7 @@ impl HeapBlock {
             alignment: 0,
         }
     }
+    // course: end
 }
 
 impl Drop for HeapBlock {
@@ -108,6 +131,7 @@ impl Drop for HeapBlock {
         unsafe { dealloc(self.ptr.as_ptr(), self.layout) };
     }
 }
+// course: end
 
 /// Fill `len` bytes at `addr` with `v`.
 pub fn fill(addr: usize, len: usize, v: u8) {
@@ -123,6 +147,7 @@ pub fn holds(addr: usize, len: usize, v: u8) -> bool {
         .all(|&b| b == v)
 }
 
+// course: module 03
 /// The kernel heap's statistics, or why there are none.
 pub fn heap_stats() -> Result<crate::mm::heap::HeapStats, String> {
     kheap::stats().ok_or_else(|| String::from("no kernel heap"))
@@ -134,7 +159,9 @@ pub fn fresh_playground() -> Result<usize, String> {
     playground::resize_playground(DEFAULT_MAX_SCALE).map_err(|e| format!("{e}"))?;
     Ok(playground::with_playground(|p| p.heap().start_addr()))
 }
+// course: end
 
+// course: module 02
 /// Press `keys` in hotkey mode and return what was printed.
 pub fn press(keys: &str) -> Result<String, String> {
     let mut host = KernelHost::new();
@@ -144,3 +171,4 @@ pub fn press(keys: &str) -> Result<String, String> {
     }
     Ok(out)
 }
+// course: end

@@ -26,6 +26,9 @@ use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::layout::{LINEAR_SPACE_SIZE, LOW_MEMORY_END, PAGE_SHIFT, PAGE_SIZE};
 use core::fmt;
 
+/// The memory map's entries, defined with the boot information (module 1).
+pub use crate::bootinfo::{MemoryKind, MemoryRegion};
+
 /// Most disjoint usable ranges a plan holds (after merging and cutting).
 pub const MAX_RANGES: usize = 64;
 /// Most reserved ranges a plan holds (including low memory and metadata).
@@ -36,68 +39,6 @@ pub const FOUR_GIB: u64 = 1 << 32;
 pub const LINEAR_FRAMES: u32 = LINEAR_SPACE_SIZE >> PAGE_SHIFT;
 
 const PAGE: u64 = PAGE_SIZE as u64;
-
-/// The type of a memory-map entry (multiboot2 types 1..=5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemoryKind {
-    /// RAM free for the OS (type 1). The only kind the PMM manages.
-    Available,
-    /// Reserved by the firmware or a device (type 2 and unknown types).
-    Reserved,
-    /// ACPI tables, reusable once read (type 3). Left alone by Cairn.
-    AcpiReclaimable,
-    /// ACPI non-volatile storage (type 4).
-    AcpiNvs,
-    /// Defective RAM (type 5).
-    Defective,
-}
-
-impl MemoryKind {
-    /// The kind of a multiboot2 memory-map entry type; unknown types are `Reserved`.
-    pub const fn from_multiboot(typ: u32) -> MemoryKind {
-        match typ {
-            1 => MemoryKind::Available,
-            3 => MemoryKind::AcpiReclaimable,
-            4 => MemoryKind::AcpiNvs,
-            5 => MemoryKind::Defective,
-            _ => MemoryKind::Reserved,
-        }
-    }
-
-    /// A short lower-case name for tables.
-    pub const fn name(self) -> &'static str {
-        match self {
-            MemoryKind::Available => "available",
-            MemoryKind::Reserved => "reserved",
-            MemoryKind::AcpiReclaimable => "ACPI reclaimable",
-            MemoryKind::AcpiNvs => "ACPI NVS",
-            MemoryKind::Defective => "defective",
-        }
-    }
-}
-
-/// One memory-map entry: `len` bytes from `start`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MemoryRegion {
-    /// First byte.
-    pub start: u64,
-    /// Length in bytes.
-    pub len: u64,
-    /// What the firmware says the bytes are.
-    pub kind: MemoryKind,
-}
-
-impl MemoryRegion {
-    /// An entry of `len` bytes from `start`.
-    pub const fn new(start: u64, len: u64, kind: MemoryKind) -> MemoryRegion {
-        MemoryRegion { start, len, kind }
-    }
-
-    /// The first byte after the entry.
-    pub const fn end(&self) -> u64 {
-        self.start.saturating_add(self.len)
-    }
-}
 
 /// Why a range of frames is never handed out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -176,9 +176,11 @@ pub enum PoolFault {
     /// `block` was written at `at` after its free (checked while poisoning
     /// is on).
     Poisoned { block: usize, at: usize },
+    // course: module 07
     /// A check of the FreeNOS family member underneath (page arena bits,
     /// pool lists and guards) failed; the family reports its own cause.
     Family(crate::mm::family::FamilyCheckError),
+    // course: end
 }
 
 impl fmt::Display for PoolFault {
@@ -187,8 +189,10 @@ impl fmt::Display for PoolFault {
             PoolFault::ArenaCount => {
                 f.write_str("arena allocations differ from pools + large blocks")
             }
-            PoolFault::Family(e) => write!(f, "{e}"),
             PoolFault::Poisoned { block, at } => written_after_free(f, *block, *at),
+            // course: module 07
+            PoolFault::Family(e) => write!(f, "{e}"),
+            // course: end
         }
     }
 }

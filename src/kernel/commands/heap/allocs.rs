@@ -8,7 +8,6 @@ use crate::kernel::heap::{self as kheap};
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::MAX_ALIGN;
 use crate::mm::heap::buddy::{HEADER_SIZE, HeapError, Scale};
-use crate::mm::layout::KERNEL_HEAP_START;
 use alloc::format;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -240,7 +239,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
     }
     // Other designs: hand the heap only pointers that cannot be anyone's block.
     let end = kheap::with(|h| h.region_end()).unwrap_or(0);
-    let outside = addr < KERNEL_HEAP_START as usize || addr >= end;
+    let outside = addr < kheap::arena().0 || addr >= end;
     let layout = match inside {
         Some(l) => Some(l.layout),
         None if outside => Some(Layout::new::<u8>()),

@@ -2,11 +2,10 @@
 //! the design `heap=` chose, then how it grew.
 
 use crate::kernel::commands::kit::{Outcome, no_args};
-use crate::kernel::heap::{self as kheap, HEAP_ARENA};
+use crate::kernel::heap as kheap;
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::HeapKind;
 use crate::mm::heap::buddy::{BuddyHeap, FreeCounts, Scale};
-use crate::mm::layout::KERNEL_HEAP_START;
 use crate::text::Size;
 use alloc::string::String;
 use core::fmt::Write;
@@ -188,8 +187,8 @@ pub fn heap(args: &[&str], out: &mut dyn Write) -> Outcome {
         out,
         "mapped {} of a {} arena at {:#010X}; grew {} times; deallocate refused {} bad frees; {} live blocks from `alloc`",
         Size::exact((kheap::mapped_bytes()) as u64),
-        Size::exact(HEAP_ARENA as u64),
-        KERNEL_HEAP_START,
+        Size::exact(kheap::arena().1 as u64),
+        kheap::arena().0,
         kheap::times_grown(),
         kheap::bad_frees(),
         live_allocs().len()
