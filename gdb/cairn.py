@@ -72,7 +72,7 @@ def walk_lines(va):
     pde = read_phys_u32(directory + 4 * pdx)
     head = "  PDE  PD[%d] = %#010x [%s]" % (pdx, pde, letters(pde))
     if not pde & 1:
-        return lines + [head + " not present: the walk stops here (a page fault)"]
+        return lines + [head + " not present: the walk stops here"]
     if pde & 0x80:
         if pde & 0x003FE000:
             return lines + [head + " 4 MiB page with reserved bits set: a page fault (RSVD)"]
@@ -87,13 +87,13 @@ def walk_lines(va):
     pte = read_phys_u32(table + 4 * ptx)
     line = "  PTE  PT[%d] = %#010x [%s]" % (ptx, pte, letters(pte))
     if not pte & 1:
-        return lines + [line + " not present: the walk stops here (a page fault)"]
+        return lines + [line + " not present: the walk stops here"]
     frame = pte & 0xFFFFF000
     both = 0x6  # W and U count only when the PDE has them too
     effective = (pte & ~both) | (pte & pde & both)
     return lines + [
         line + " -> frame %s" % phys(frame),
-        "  =>   physical %s (frame %s + offset %#05x), access [%s]"
+        "  =>   physical %s (frame %s + offset %#05x) [%s]"
         % (phys(frame + off), phys(frame), off, letters(effective & 0x1FF)),
     ]
 
@@ -254,7 +254,7 @@ class CairnFrames(gdb.Command):
             raise gdb.GdbError("no buddy frame allocator found: cairn-frames reads pmm=buddy "
                                "(the default); `frames` in the kernel shows the others")
         counts, free = found
-        print("Node 0, zone   Normal" + "".join("%7d" % c for c in counts))
+        print("Node 0, zone   Normal" + "".join("%5d" % c for c in counts))
         print("free %d frames (%.1f MiB)" % (free, free * 4096 / (1 << 20)))
 
 

@@ -7,6 +7,7 @@
 //! ```
 
 use crate::bootinfo::{BootInfo, FixedStr, MemoryKind, MemoryRegion, Module};
+use crate::kernel::console;
 use crate::mm::layout::{KERNEL_BASE, LINEAR_SPACE_SIZE};
 use crate::println;
 use multiboot2::{BootInformation, BootInformationHeader};
@@ -39,14 +40,16 @@ pub const MULTIBOOT2_MAGIC: u32 = 0x36D7_6289;
 pub unsafe fn read(magic: u32, info_phys: u32) -> BootInfo {
     let mut info = BootInfo::empty();
     if magic != MULTIBOOT2_MAGIC {
-        println!(
+        console::warn_line(format_args!(
             "boot: wrong multiboot2 magic {magic:#010x} (expected {MULTIBOOT2_MAGIC:#010x}): \
              not started by a multiboot2 loader; going on without boot information"
-        );
+        ));
         return info;
     }
     if info_phys >= LINEAR_SPACE_SIZE {
-        println!("boot: boot information at {info_phys:#x} lies outside the linear space; ignored");
+        console::warn_line(format_args!(
+            "boot: boot information at {info_phys:#x} lies outside the linear space; ignored"
+        ));
         return info;
     }
     let ptr = (info_phys + KERNEL_BASE) as *const BootInformationHeader;
@@ -55,18 +58,20 @@ pub unsafe fn read(magic: u32, info_phys: u32) -> BootInfo {
     let mbi = match unsafe { BootInformation::load(ptr) } {
         Ok(mbi) => mbi,
         Err(e) => {
-            println!("boot: the boot information is not valid ({e:?}); going on without it");
+            console::warn_line(format_args!(
+                "boot: the boot information is not valid ({e:?}); going on without it"
+            ));
             return info;
         }
     };
     info.info_range = (info_phys, info_phys + mbi.total_size() as u32);
     match mbi.boot_loader_name_tag().map(|t| t.name()) {
         Some(Ok(name)) => info.loader = Some(FixedStr::from_str_truncated(name)),
-        _ => println!("boot: no boot loader name tag"),
+        _ => console::warn_line(format_args!("boot: no boot loader name tag")),
     }
     match mbi.command_line_tag().map(|t| t.cmdline()) {
         Some(Ok(line)) => info.cmdline = Some(FixedStr::from_str_truncated(line)),
-        _ => println!("boot: no command line tag"),
+        _ => console::warn_line(format_args!("boot: no command line tag")),
     }
     match mbi.memory_map_tag() {
         Some(tag) => {
@@ -79,7 +84,9 @@ pub unsafe fn read(magic: u32, info_phys: u32) -> BootInfo {
                 });
             }
         }
-        None => println!("boot: no memory map tag: memory cannot be managed without one"),
+        None => console::error_line(format_args!(
+            "boot: no memory map tag: memory cannot be managed without one"
+        )),
     }
     for module in mbi.module_tags() {
         info.push_module(Module {

@@ -6,6 +6,8 @@
 use crate::arch::x86::without_interrupts;
 use crate::drivers::serial::Serial;
 use crate::drivers::vga::Screen;
+use crate::term::style::{ERROR, RESET, WARN};
+use crate::text::{WRAP_WIDTH, Wrap};
 use core::fmt::{self, Write};
 use spin::Mutex;
 
@@ -46,6 +48,26 @@ pub fn set_color(on: bool) {
 /// True while colour sequences reach the screens.
 pub fn color() -> bool {
     with(|c| c.screen.color())
+}
+
+/// Print one line in the error colour (something was refused or failed):
+/// red on VGA and as ANSI on serial, plain after `color off`; wrapped to
+/// the 80-column screen.
+pub fn error_line(args: fmt::Arguments) {
+    styled_line(ERROR, args);
+}
+
+/// Print one line in the warning colour (it worked, but look): yellow on
+/// VGA and as ANSI on serial, plain after `color off`; wrapped to the
+/// 80-column screen.
+pub fn warn_line(args: fmt::Arguments) {
+    styled_line(WARN, args);
+}
+
+fn styled_line(style: &str, args: fmt::Arguments) {
+    let mut out = Wrap::new(Out, WRAP_WIDTH);
+    let _ = writeln!(out, "{style}{args}{RESET}");
+    let _ = out.finish();
 }
 
 #[doc(hidden)]
@@ -92,10 +114,16 @@ impl log::Log for SerialLogger {
     }
     fn log(&self, record: &log::Record) {
         if self.enabled(record.metadata()) {
+            // Errors red, warnings yellow (dropped by `color off`).
+            let (on, off) = match record.level() {
+                log::Level::Error => (ERROR, RESET),
+                log::Level::Warn => (WARN, RESET),
+                _ => ("", ""),
+            };
             without_interrupts(|| {
                 let _ = writeln!(
                     CONSOLE.lock().serial,
-                    "[{:<5} {}] {}",
+                    "{on}[{:<5} {}] {}{off}",
                     record.level(),
                     record.target(),
                     record.args()

@@ -24,6 +24,7 @@ use crate::mm::layout::{KERNEL_BASE, LOW_MEMORY_END, PAGE_SIZE, RECURSIVE_DIRECT
 use crate::mm::layout::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
 use crate::mm::paging::{Entry, PageWalk, TableStep, recursive};
 use crate::mm::vm::{FaultReport, PageFaultCode, Region, RegionMap};
+use crate::text::{WRAP_WIDTH, Wrap};
 use core::fmt::Write;
 
 /// Install the page-fault detail hook. Call once, after `memory::init`.
@@ -124,7 +125,8 @@ fn walk_through_recursive(va: VirtAddr) -> PageWalk {
 /// Runs in an exception handler: takes no lock it could wait for, allocates nothing.
 fn fault_detail(cr2: u32, eip: u32, code: Option<u32>) {
     let va = VirtAddr(cr2);
-    let out: &mut dyn Write = &mut console::Out;
+    let mut wrapped = Wrap::new(console::Out, WRAP_WIDTH);
+    let out: &mut dyn Write = &mut wrapped;
     let (walk, regions, through_recursive) =
         match memory::try_with(|m| (m.mapper().trace(va), m.regions.clone())) {
             Some((walk, regions)) => (walk, regions, false),
@@ -149,4 +151,5 @@ fn fault_detail(cr2: u32, eip: u32, code: Option<u32>) {
         );
         let _ = writeln!(out, "  cause: {}", report.cause);
     }
+    let _ = wrapped.finish();
 }

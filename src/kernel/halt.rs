@@ -72,7 +72,9 @@ pub fn fatal(why: &str) -> ! {
         let current = CURRENT_TEST.try_lock().and_then(|t| *t);
         let (passed, failed) = test_counts();
         match current {
-            Some(name) => println!("test {name} ... FAILED: the kernel stopped in it ({why})"),
+            Some(name) => {
+                println!("{ERROR}test {name} ... FAILED: the kernel stopped in it ({why}){RESET}")
+            }
             None => println!("(between tests)"),
         }
         println!("{passed} passed, {} failed", failed + 1);

@@ -49,8 +49,6 @@ use crate::mm::reserve::WithReserve;
 // course: module 05
 // course: module 06
 use crate::mm::vm::{Grow, GrowError, Region, VirtRange};
-// course: else
-// use crate::mm::paging::ZeroFill;
 // course: end
 // course: end
 use crate::println;
@@ -130,7 +128,7 @@ pub fn init(info: &BootInfo) {
         None => HeapKind::Buddy,
         Some(Ok(k)) => k,
         Some(Err(e)) => {
-            println!("memory: {e}; using buddy");
+            crate::kernel::console::warn_line(format_args!("memory: {e}; using buddy"));
             HeapKind::Buddy
         }
     };
@@ -146,13 +144,11 @@ pub fn init(info: &BootInfo) {
     }
     // course: else
     // // Before the VMM (module 6) the heap is mapped once, at boot, straight
-    // // from the PMM, and never grows.
+    // // from the PMM, and never grows: 4 MiB of it, not INITIAL_HEAP.
+    // let first_map = first_map.max(crate::mm::layout::LARGE_PAGE_SIZE);
     // let flags = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
     // let at = VirtAddr(KERNEL_HEAP_START);
-    // let mapped = memory::with(|m| {
-    //     m.mapper()
-    //         .map_range_sparse(at, first_map, flags, ZeroFill::No, &mut m.frames)
-    // });
+    // let mapped = memory::with(|m| m.map_fresh(at, first_map, flags));
     // if let Err(e) = mapped {
     //     fatal_because("memory: cannot map the first heap pages", e);
     // }

@@ -14,11 +14,15 @@ use crate::drivers::vga::{HEIGHT, WIDTH};
 use crate::kernel::commands;
 // course: module 03
 use crate::kernel::playground::with_playground;
+use crate::mm::heap::playground::{Tone, tone_of};
 // course: end
 use crate::kernel::{console, interrupts};
 use crate::shell::Host;
 use crate::shell::input::{Key, Source};
 use crate::shell::pager::{MoreKey, Pager, more_key};
+// course: module 03
+use crate::term::style::{ERROR, RESET, WARN};
+// course: end
 use core::fmt::Write;
 
 /// The kernel's [`Host`] for the shell. Its state (the playground) is
@@ -51,6 +55,69 @@ impl KernelHost {
         self.held.take()
     }
 }
+
+// course: module 03
+/// Bytes of one playground line [`Toned`] holds (its lines are short;
+/// a longer one is passed on in pieces, uncoloured).
+const TONED_LINE: usize = 96;
+
+/// The playground's output, each line in the colour its [`tone_of`] says:
+/// refusals red, an empty slot yellow (without the heap: lines are held in
+/// a small buffer until their newline).
+struct Toned<'a> {
+    out: &'a mut dyn Write,
+    line: [u8; TONED_LINE],
+    len: usize,
+}
+
+impl Toned<'_> {
+    /// Pass on the line held so far, in its colour.
+    fn end_line(&mut self) {
+        let text = core::str::from_utf8(&self.line[..self.len]).unwrap_or("");
+        let colour = match tone_of(text) {
+            Tone::Error => ERROR,
+            Tone::Warning => WARN,
+            Tone::Plain => "",
+        };
+        let _ = if colour.is_empty() {
+            self.out.write_str(text)
+        } else {
+            write!(self.out, "{colour}{text}{RESET}")
+        };
+        self.len = 0;
+    }
+}
+
+/// A playground key: its output in the colours its lines mean; false when
+/// `c` is not a playground key.
+fn playground_key(c: char, out: &mut dyn Write) -> bool {
+    let mut toned = Toned {
+        out,
+        line: [0; TONED_LINE],
+        len: 0,
+    };
+    let handled = with_playground(|p| p.key(c, &mut toned));
+    toned.end_line();
+    handled
+}
+
+impl Write for Toned<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for c in s.chars() {
+            if c == '\n' {
+                self.end_line();
+                self.out.write_char('\n')?;
+                continue;
+            }
+            if self.len + c.len_utf8() > TONED_LINE {
+                self.end_line();
+            }
+            self.len += c.encode_utf8(&mut self.line[self.len..]).len();
+        }
+        Ok(())
+    }
+}
+// course: end
 
 /// Output of one command typed at the keyboard: pauses at `-- more --` on
 /// VGA each screenful; serial gets every byte without a prompt.
@@ -146,7 +213,7 @@ impl Host for KernelHost {
                 true
             }
             // course: module 03
-            c => with_playground(|p| p.key(c, &mut &mut *out)),
+            c => playground_key(c, out),
             // course: else
             // // The playground's keys before module 3 teaches its heap.
             // c if "123456789aqwertyuip".contains(c) => {

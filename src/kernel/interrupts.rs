@@ -10,11 +10,13 @@ use crate::drivers::serial::Serial;
 use crate::exception::{self, InterruptFrame, vector};
 use crate::kernel::console;
 use crate::kernel::halt::fatal;
-use crate::kernel::stack::{boot_stack, stack_note};
+use crate::kernel::stack::{boot_stack, overflow, page_fingerprint, stack_note};
+use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE};
 // course: module 02
 use crate::shell::input::{HIGH_WATER, InputQueue, Key, LOW_WATER, SerialDecoder, Source};
 // course: end
 use crate::term::style::{ERROR, FRAME, RESET};
+use crate::text::{WRAP_WIDTH, Wrap};
 use crate::{print, println};
 // course: module 02
 use core::sync::atomic::AtomicBool;
@@ -242,8 +244,9 @@ fn exception(frame: &mut InterruptFrame) {
 /// white on red, the rest bright red (the text itself is unchanged, so a
 /// plain reader, or `color off`, sees exactly the report).
 fn report(frame: &InterruptFrame, cr2: u32) {
-    let mut out = Framed { first: true };
+    let mut out = Wrap::new(Framed { first: true }, WRAP_WIDTH);
     let _ = exception::write_report(&mut out, frame, cr2);
+    let _ = out.finish();
     if frame.vector == vector::PAGE_FAULT
         && let Some(detail) = fault_detail()
     {
@@ -275,6 +278,17 @@ impl core::fmt::Write for Framed {
     }
 }
 
+/// Set by `fault dfstack`: the next double fault, after its report,
+/// overflows its own stack (see [`overflow_double_fault_stack`]).
+static OVERFLOW_DF_STACK: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+/// Make the next double fault overflow its own stack after its report (the
+/// `fault dfstack` test of the double-fault stack's guard page).
+pub fn overflow_double_fault_stack() {
+    OVERFLOW_DF_STACK.store(true, Ordering::SeqCst);
+}
+
 /// The double-fault task: runs on its own TSS and stack, so even a kernel
 /// stack overflow (a #PF that cannot push its frame) is reported.
 extern "C" fn double_fault_task() -> ! {
@@ -298,7 +312,34 @@ extern "C" fn double_fault_task() -> ! {
         println!("  the last page fault (CR2), which could not be delivered:");
         detail(cr2, eip, None);
     }
+    if OVERFLOW_DF_STACK.load(Ordering::SeqCst) {
+        overflow_own_stack();
+    }
     println!("  a double fault cannot be survived: the kernel stops here (no reboot){RESET}");
     print!("");
     fatal("double fault")
+}
+
+/// `fault dfstack`, inside the double-fault task: say where the stack and
+/// its guard are and fingerprint the page below the guard, then recurse
+/// until the guard page stops it. What follows is the CPU's: the #PF at the
+/// guard cannot be delivered on this stack, the #DF it becomes finds its
+/// task busy, and the triple fault resets the machine (QEMU's `-no-reboot`
+/// stops it). Nothing returns here.
+fn overflow_own_stack() {
+    let (guard, bottom, top) = gdt::double_fault_stack();
+    let below = guard - PAGE_SIZE as u32;
+    println!(
+        "  fault dfstack: stack {bottom:#010x}-{:#010x}, guard page {guard:#010x}-{:#010x}",
+        top - 1,
+        bottom - 1
+    );
+    println!(
+        "  below the guard: {below:#010x} (physical {:#010x}), fingerprint {:#010x}",
+        below - KERNEL_BASE,
+        page_fingerprint(below)
+    );
+    println!("  recursing on the double-fault stack: expect a triple fault{RESET}");
+    let depth = overflow(0);
+    println!("{ERROR}  the recursion returned ({depth}): no guard page stopped it");
 }

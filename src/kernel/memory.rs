@@ -86,8 +86,9 @@ use crate::mm::vm::{
 // }
 // course: end
 // course: end
-use crate::println;
+// course: module 06
 use crate::text::FixedStr;
+// course: end
 use spin::Mutex;
 
 /// Physical memory as the kernel reaches it: through the linear space, or
@@ -155,6 +156,34 @@ impl Memory {
         // SAFETY: the kernel directory is a valid directory; KernelPhys reaches
         // every frame; Invlpg flushes the loaded space, which this one is.
         unsafe { Mapper::new(self.kernel.directory(), Scope::All, &KernelPhys, &Invlpg) }
+    }
+
+    /// Map `len` bytes (whole pages) at `at` in the kernel's space to fresh
+    /// frames from the PMM, marked owned; on error nothing is mapped. Before
+    /// the VMM (module 6) the kernel heap is mapped so, once, at boot.
+    pub fn map_fresh(
+        &mut self,
+        at: VirtAddr,
+        len: usize,
+        flags: EntryFlags,
+    ) -> Result<(), crate::mm::paging::MapError> {
+        // course: lab 05
+        let zero = crate::mm::paging::ZeroFill::No;
+        self.mapper()
+            .map_range_sparse(at, len, flags, zero, &mut self.frames)
+        // course: stub
+        // // Provided for lab 05, not part of it: 4 MiB pages need no page
+        // // table, so the heap is mapped even while your walk and map are
+        // // stubs: 4 MiB of contiguous frames (4 MiB aligned) per 4 MiB.
+        // use crate::mm::layout::LARGE_PAGE_SIZE;
+        // use crate::mm::paging::MapError;
+        // for i in 0..len.div_ceil(LARGE_PAGE_SIZE) {
+        //     let run = (self.frames.allocate_contiguous(1024, 1024)).ok_or(MapError::NoFrames)?;
+        //     let va = VirtAddr(at.as_u32() + (i * LARGE_PAGE_SIZE) as u32);
+        //     self.mapper().map_large(va, run.start_address(), flags)?;
+        // }
+        // Ok(())
+        // course: end
     }
 
     // course: module 06
@@ -314,7 +343,9 @@ pub fn init(info: &BootInfo) {
         None => PmmChoice::default(),
         Some((_, Some(c))) => c,
         Some((v, None)) => {
-            println!("memory: pmm={v} is not an allocator (bitmap, buddy, freelist); using buddy");
+            crate::kernel::console::warn_line(format_args!(
+                "memory: pmm={v} is not an allocator (bitmap, buddy, freelist); using buddy"
+            ));
             PmmChoice::default()
         }
     };
@@ -399,6 +430,7 @@ fn build_kernel_space(
     // SAFETY: a fresh, valid directory; it is not loaded yet, so no flush is needed.
     let mut m = unsafe { Mapper::new(kernel.directory(), Scope::All, mem, &NoFlush) };
     let rw = EntryFlags::WRITABLE | EntryFlags::GLOBAL;
+    // course: lab 05
     let ro = EntryFlags::GLOBAL;
     let (start, text_end, rodata_end, end) = image();
     // The guard pages below the kernel stacks stay unmapped.
@@ -445,6 +477,27 @@ fn build_kernel_space(
     let regions_len = (KERNEL_TEMP_MAP_START - KERNEL_HEAP_START) as usize;
     m.prepare_tables(VirtAddr(KERNEL_HEAP_START), regions_len, frames)
         .map_err(|_| "memory: no frames for the kernel page tables")?;
+    // course: stub
+    // // Provided for lab 05, not part of it: until your walk and map work,
+    // // the kernel maps itself with 4 MiB pages alone, which need no page
+    // // table: the linear space from physical 0 to the top of RAM, all of
+    // // it writable. So on this branch the kernel text is not read-only,
+    // // and the stack guard pages and physical page 0 are mapped.
+    // let _ = (image, kernel_stacks, PageSize::Large, KERNEL_HEAP_START, PAGE_SIZE);
+    // let large = crate::mm::layout::LARGE_PAGE_SIZE as u32;
+    // let top = info
+    //     .regions()
+    //     .iter()
+    //     .filter(|r| r.kind == crate::mm::frame::MemoryKind::Available)
+    //     .map(|r| r.end())
+    //     .max()
+    //     .unwrap_or(0)
+    //     .min(LINEAR_SPACE_SIZE as u64) as u32;
+    // for pa in (0..top.max(large)).step_by(large as usize) {
+    //     m.map_large(VirtAddr(KERNEL_BASE + pa), PhysAddr(pa), rw)
+    //         .map_err(|_| "memory: cannot map the linear space")?;
+    // }
+    // course: end
     let pd = mem.frame_ptr(kernel.directory()) as *mut u32;
     // SAFETY: the directory frame is reachable through KernelPhys and the
     // window's slot is inside it.

@@ -77,10 +77,10 @@ pub fn init(info: &BootInfo) {
         None => DEFAULT_MAX_SCALE,
         Some((_, Ok(s))) => s,
         Some((v, Err(e))) => {
-            println!(
+            crate::kernel::console::warn_line(format_args!(
                 "playground: playground={v}: {e}; keeping the default {DEFAULT_MAX_SCALE} ({} bytes)",
                 1usize << DEFAULT_MAX_SCALE
-            );
+            ));
             DEFAULT_MAX_SCALE
         }
     };

@@ -24,9 +24,13 @@ pub enum AllocError {
 impl fmt::Display for AllocError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {
-            AllocError::InvalidAddress => "invalid address",
-            AllocError::InvalidSize => "invalid size",
-            AllocError::InvalidAlignment => "invalid alignment",
+            AllocError::InvalidAddress => "not a block it handed out (or one released already)",
+            AllocError::InvalidSize => {
+                "a size it does not serve (zero, larger than it can hold, or not the size allocated)"
+            }
+            AllocError::InvalidAlignment => {
+                "an alignment it does not serve (not a power of two, or larger than it aligns)"
+            }
             AllocError::OutOfMemory => "out of memory",
             AllocError::Corrupted => "corrupted object guard",
         };

@@ -9,7 +9,7 @@
 //!   (`1 4`)x12 `a`x12 `p`   12 free blocks of scale 4     (ShompOS misprinted)
 //! ```
 
-use crate::support::{Boot, Machine};
+use crate::support::{Boot, Machine, flat};
 
 /// `p`'s output for the counts of scales 4, 5, ... in order.
 fn counts(c: &[usize]) -> String {
@@ -218,7 +218,7 @@ fn heap_heapcheck_alloc_and_free_commands_via_ps2() {
     let addr = returned(out.lines().rev().find(|l| l.contains("-> 0x")).unwrap());
     // An interior pointer: the heap's error, nothing changes.
     m.type_keys(&format!("free {:#x}\n", addr + 4));
-    let out = m.expect("usage: free <addr>\n");
+    let out = flat(&m.expect("usage: free <addr>\n"));
     assert!(
         out.contains(&format!(
             "error: free({:#010X}) refused: {:#x} points inside the block whose payload starts at {addr:#x}",
@@ -301,7 +301,7 @@ fn heapmap_draws_the_playground_after_4_and_9_via_serial() {
 fn playground_12_command_resizes_then_p_via_ps2() {
     let mut m = Machine::boot();
     m.type_keys("9:playground 12\n");
-    let out = m.expect("blocks dropped)\n");
+    let out = flat(&m.expect("blocks dropped)\n"));
     assert!(
         out.contains("playground reset: 4096-byte buddy heap at 0x")
             && out.contains("scales 4..C; every slot emptied (1 blocks dropped)"),
@@ -352,7 +352,7 @@ fn playground_boot_option_sizes_it_and_a_bad_one_keeps_the_default() {
         cmdline: "playground=99",
         ..Boot::default()
     });
-    let out = m.output();
+    let out = flat(&m.output());
     assert!(
         out.contains("playground: playground=99: max scale 99 is out of range 5..=16")
             && out.contains("keeping the default 10 (1024 bytes)")

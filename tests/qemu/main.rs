@@ -9,6 +9,7 @@
 
 mod support;
 
+mod audit;
 mod console;
 mod exhaustion;
 mod family;

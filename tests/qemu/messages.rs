@@ -3,14 +3,15 @@
 //! tried, why TCG answered `segdemo` past the limit with #PF, and extra
 //! arguments refused in the same words by every command.
 
-use crate::support::Machine;
+use crate::support::{Machine, flat};
 
 const PROMPT: &str = "cairn> ";
 
+/// Run `line`; its answer on one line (long answers are wrapped on screen).
 fn command(m: &mut Machine, line: &str) -> String {
     m.type_serial(&format!("{line}\r"));
     let out = m.expect(PROMPT);
-    out.strip_suffix(PROMPT).unwrap_or(&out).to_string()
+    flat(out.strip_suffix(PROMPT).unwrap_or(&out))
 }
 
 #[test]

@@ -28,6 +28,12 @@ fn kernel_elf() -> PathBuf {
     elf
 }
 
+/// Time between two keys pressed through `sendkey` (held 20 ms each): long
+/// enough that QEMU has sent one key's releases before the next key's
+/// presses, even on a busy machine (a Shift released late would change the
+/// next key).
+const KEY_GAP: Duration = Duration::from_millis(80);
+
 /// One QEMU running Cairn.
 pub struct Machine {
     child: Child,
@@ -51,6 +57,9 @@ pub struct Boot<'a> {
     pub gdb: bool,
     /// What boot_with waits for.
     pub ready: &'a str,
+    /// More QEMU arguments; `{dir}` stands for the machine's directory
+    /// (see [`Machine::file`]).
+    pub qemu_args: &'a [&'a str],
 }
 
 impl Default for Boot<'_> {
@@ -61,6 +70,7 @@ impl Default for Boot<'_> {
             timeout: Duration::from_secs(90),
             gdb: false,
             ready: "cairn: ready",
+            qemu_args: &[],
         }
     }
 }
@@ -106,8 +116,14 @@ impl Machine {
         } else {
             vec![]
         };
+        let extra: Vec<String> = opts
+            .qemu_args
+            .iter()
+            .map(|a| a.replace("{dir}", &dir.display().to_string()))
+            .collect();
         let child = Command::new("qemu-system-i386")
             .args(&gdb_args)
+            .args(&extra)
             .args(["-m", opts.memory, "-no-reboot", "-display", "none"])
             .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
             .arg("-cdrom")
@@ -170,13 +186,15 @@ impl Machine {
     }
 
     /// Wait until `text` appears after what earlier `expect`s consumed;
-    /// returns the output up to and including it. Fails the test at the deadline.
+    /// returns the output up to and including it. Fails the test at the
+    /// deadline. The console keeps lines within 80 columns, so a run of
+    /// spaces in `text` also matches a line break there (see [`find_wrapped`]).
     pub fn expect(&mut self, text: &str) -> String {
         loop {
             let out = self.output();
-            if let Some(pos) = out[self.cursor.min(out.len())..].find(text) {
+            if let Some((pos, len)) = find_wrapped(&out[self.cursor.min(out.len())..], text) {
                 let start = self.cursor;
-                self.cursor += pos + text.len();
+                self.cursor += pos + len;
                 return out[start..self.cursor].to_string();
             }
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -230,7 +248,11 @@ impl Machine {
     /// Send one QEMU monitor command and return its answer.
     pub fn monitor_command(&mut self, cmd: &str) -> String {
         let mut buf = [0u8; 4096];
+        // Drop what is left of earlier answers without waiting for more
+        // (a blocking read here would cost its whole timeout every time).
+        self.monitor.set_nonblocking(true).unwrap();
         while self.monitor.read(&mut buf).map(|n| n > 0).unwrap_or(false) {}
+        self.monitor.set_nonblocking(false).unwrap();
         self.monitor
             .write_all(format!("{cmd}\n").as_bytes())
             .unwrap();
@@ -253,8 +275,14 @@ impl Machine {
         for c in text.chars() {
             let key = qcode(c);
             self.monitor_command(&format!("sendkey {key} 20"));
-            std::thread::sleep(Duration::from_millis(30));
+            std::thread::sleep(KEY_GAP);
         }
+    }
+
+    /// A file in the machine's directory (`{dir}` in [`Boot::qemu_args`]).
+    #[allow(dead_code)]
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
     }
 
     /// The gdb stub's socket (booted with `gdb: true`).
@@ -265,7 +293,7 @@ impl Machine {
     /// Press one key given by its QEMU name (`shift-pgup`, `caps_lock`, `left`).
     pub fn press(&mut self, qcode: &str) {
         self.monitor_command(&format!("sendkey {qcode} 20"));
-        std::thread::sleep(Duration::from_millis(30));
+        std::thread::sleep(KEY_GAP);
     }
 
     /// Send bytes on the serial line all at once (a paste).
@@ -304,6 +332,13 @@ impl Machine {
             self.serial.write_all(&[b]).unwrap();
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// Give the machine `more` time from now (for a test whose first part,
+    /// like the soak's thousands of keys, takes longer than it can know).
+    #[allow(dead_code)]
+    pub fn extend_deadline(&mut self, more: Duration) {
+        self.deadline = self.deadline.max(Instant::now() + more);
     }
 
     /// Wait for QEMU to exit by itself (after `halt`); its exit status.
@@ -368,6 +403,54 @@ fn connect(path: &Path, deadline: Instant) -> UnixStream {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Where `text` first occurs in `hay`, as (start, length in `hay`): as it
+/// is, or broken over lines the way the console wraps a line wider than
+/// the screen (a run of spaces in `text` stands for a newline and the
+/// continuation's indentation).
+pub fn find_wrapped(hay: &str, text: &str) -> Option<(usize, usize)> {
+    if let Some(pos) = hay.find(text) {
+        return Some((pos, text.len()));
+    }
+    let (h, t) = (hay.as_bytes(), text.as_bytes());
+    let matches_at = |start: usize| -> Option<usize> {
+        let (mut i, mut j) = (start, 0);
+        while j < t.len() {
+            if t[j] == b' ' {
+                let run = t[j..].iter().take_while(|&&b| b == b' ').count();
+                if h[i..].starts_with(&t[j..j + run]) {
+                    i += run;
+                } else if h.get(i) == Some(&b'\n') {
+                    let indent = h[i + 1..].iter().take_while(|&&b| b == b' ').count();
+                    if indent == 0 {
+                        return None;
+                    }
+                    i += 1 + indent;
+                } else {
+                    return None;
+                }
+                j += run;
+            } else if h.get(i) == Some(&t[j]) {
+                i += 1;
+                j += 1;
+            } else {
+                return None;
+            }
+        }
+        Some(i - start)
+    };
+    (0..h.len())
+        .filter(|&s| hay.is_char_boundary(s) && h[s] == t[0])
+        .find_map(|s| matches_at(s).map(|len| (s, len)))
+}
+
+/// `s` with every run of whitespace made one space: the console's
+/// wrapping undone, for `contains` checks of sentences that a line break
+/// may cut.
+#[allow(dead_code)]
+pub fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `s` without ANSI escape sequences (`ESC [ params final`).

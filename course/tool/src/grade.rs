@@ -45,6 +45,9 @@ pub struct Options {
     pub json: Option<PathBuf>,
     /// Print less (CI).
     pub quiet: bool,
+    /// What the in-kernel tests printed at 128M with no other option, when
+    /// they already ran on this very tree (CI): not booted again.
+    pub kernel_128m: Option<String>,
 }
 
 /// The result of one graded test.
@@ -154,6 +157,15 @@ pub fn grade(top: &Path, opts: &Options) -> Result<Vec<LabResult>, String> {
 
     let mut results = Vec::new();
     let mut kernel_runs: BTreeMap<Vec<String>, Ran> = BTreeMap::new();
+    if let Some(output) = &opts.kernel_128m {
+        let ran = Ran {
+            ok: true,
+            timed_out: false,
+            output: output.clone(),
+            seconds: 0.0,
+        };
+        kernel_runs.insert(vec!["128M".to_string()], ran);
+    }
     let builds = Builds::run(&dir, &labs, opts.quiet);
     for lab in &labs {
         let module = manifest.module(&lab.module).expect("checked");

@@ -22,7 +22,8 @@ fn color(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
         ["on"] => true,
         ["off"] => false,
-        [other, ..] => return Err(alloc::format!("`{other}`: color takes on or off")),
+        [_, extra, ..] => return Err(alloc::format!("unexpected argument `{extra}`")),
+        [other] => return Err(alloc::format!("`{other}`: color takes on or off")),
     };
     console::set_color(on);
     let _ = writeln!(out, "color {}", if on { "on" } else { "off" });

@@ -22,7 +22,7 @@
 //! waits; the consumer lives in [`CONSUMER`], which the handler never touches.
 //! The ring itself needs no lock: each side writes only its own index.
 
-use super::kit::{Command, Outcome, at_most};
+use super::kit::{self, Command, Outcome, at_most};
 use crate::arch::x86::{self, without_interrupts};
 use crate::kernel::boot::boot_info;
 use crate::kernel::heap as kheap;
@@ -33,6 +33,7 @@ use crate::mm::heap::HeapKind;
 use crate::mm::layout::PAGE_SIZE;
 use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
 use crate::shell::input::Key;
+use crate::term::style::{ERROR, RESET};
 use alloc::alloc::Layout;
 use alloc::format;
 use alloc::string::String;
@@ -139,7 +140,7 @@ fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
             let _ = writeln!(out, "  check                 ok");
         }
         Err(e) => {
-            let _ = writeln!(out, "  check          FAILED: {e}");
+            let _ = writeln!(out, "{ERROR}  check          FAILED: {e}{RESET}");
         }
     }
     let _ = writeln!(
@@ -295,29 +296,29 @@ fn channel(args: &[&str], out: &mut dyn Write) -> Outcome {
     match args {
         [] | ["read"] => channel_read(usize::MAX, out),
         ["read", max] => {
-            let max = max
-                .parse::<usize>()
-                .ok()
-                .filter(|&m| m > 0)
-                .ok_or_else(|| format!("`{max}` is not a positive number of messages"))?;
+            let max = kit::parse(max)?;
+            if max == 0 {
+                return Err(String::from("`0` messages: read at least 1"));
+            }
             channel_read(max, out)
         }
         ["on"] => channel_on(DEFAULT_MESSAGE, out),
         ["on", bytes] => {
-            let size = bytes
-                .parse::<usize>()
-                .ok()
-                .filter(|s| (RECORD..=MAX_MESSAGE).contains(s))
-                .ok_or_else(|| {
-                    format!("message size `{bytes}`: give {RECORD} to {MAX_MESSAGE} bytes")
-                })?;
+            let size = kit::parse(bytes).map_err(|e| format!("message size {e}"))?;
+            if !(RECORD..=MAX_MESSAGE).contains(&size) {
+                return Err(format!(
+                    "message size `{bytes}`: give {RECORD} to {MAX_MESSAGE} bytes"
+                ));
+            }
             channel_on(size, out)
         }
         ["fill"] => channel_fill(out),
         ["off"] => channel_off(out),
         ["fill" | "off", ..] => at_most(args, 1),
         ["read" | "on", _, ..] => at_most(args, 2),
-        _ => Err(format!("unknown channel arguments `{}`", args.join(" "))),
+        [other, ..] => Err(format!(
+            "unknown channel action `{other}` (on, read, fill or off)"
+        )),
     }
 }
 
@@ -579,11 +580,12 @@ const BENCH_MAX: usize = 1000;
 fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
     let ops = match args {
         [] => 500_000,
-        [n] => n
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000_000).contains(n))
-            .ok_or_else(|| format!("`{n}` is not a number of operations (1 to 10000000)"))?,
+        [n] => match kit::parse(n)? {
+            ops @ 1..=10_000_000 => ops,
+            ops => {
+                return Err(format!("{ops} operations: out of range (1 to 10000000)"));
+            }
+        },
         _ => return at_most(args, 1),
     };
     let before = kheap::stats().unwrap_or_default();

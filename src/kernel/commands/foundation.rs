@@ -1,10 +1,10 @@
 //! Foundation commands (after `help`, which lives with the tables): clear echo uptime mmap gdt idt fault reboot halt.
 
-use super::kit::{Command, Outcome, at_most};
+use super::kit::{self, Command, Outcome, at_most};
 use crate::arch::x86::{self, gdt, idt, probe};
 use crate::exception::PageFaultCode;
 use crate::kernel::boot::boot_info;
-use crate::kernel::stack::boot_stack;
+use crate::kernel::stack::{OVERFLOW_FRAME, boot_stack, overflow};
 // course: module 05
 use crate::kernel::memory;
 // course: end
@@ -52,8 +52,8 @@ pub static COMMANDS: &[Command] = &[
     },
     Command {
         name: "fault",
-        args: "de|bp|ud|gp|pf [addr]|wp|stack",
-        help: "raise an exception on purpose; reported and survived (`stack`: a double fault, the kernel halts)",
+        args: "de|bp|ud|gp|pf [addr]|wp|stack|dfstack",
+        help: "raise an exception on purpose; reported and survived (`stack`: a double fault, the kernel halts; `dfstack`: then the double-fault handler overflows its own stack into its guard page: a triple fault, the machine stops)",
         run: fault,
     },
     Command {
@@ -177,7 +177,7 @@ fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
         "pf" => {
             let addr = match args.get(1) {
-                Some(a) => crate::shell::parse_number(a)?,
+                Some(a) => kit::parse(a)? as u32,
                 None => 0,
             };
             let last = addr.wrapping_add(3);
@@ -213,6 +213,7 @@ fn fault(args: &[&str], out: &mut dyn Write) -> Outcome {
         }
         "wp" => fault_wp(out)?,
         "stack" => fault_stack(out)?,
+        "dfstack" => fault_dfstack(out)?,
         other => return Err(format!("unknown fault kind `{other}`")),
     }
     Ok(())
@@ -251,25 +252,6 @@ fn fault_wp(out: &mut dyn Write) -> Outcome {
 
 /// CR0.WP: supervisor writes obey read-only pages.
 const CR0_WP: u32 = 1 << 16;
-
-/// Stack bytes each call of [`overflow`] takes (at least).
-const OVERFLOW_FRAME: usize = 1024;
-
-/// Recurse until the stack runs into its guard page. Each call keeps a
-/// buffer of `OVERFLOW_FRAME` bytes alive across the next call (`black_box`
-/// and the use after the call stop the optimiser from removing the frame or
-/// turning the recursion into a loop).
-#[inline(never)]
-fn overflow(depth: u32) -> u32 {
-    let mut frame = [0u8; OVERFLOW_FRAME];
-    frame[depth as usize % OVERFLOW_FRAME] = depth as u8;
-    core::hint::black_box(&mut frame);
-    if depth == u32::MAX {
-        return 0;
-    }
-    let below = overflow(depth + 1);
-    below.wrapping_add(frame[(depth as usize * 7) % OVERFLOW_FRAME] as u32)
-}
 
 /// `fault stack`: overflow the boot stack into its guard page. The #PF there
 /// cannot push its frame on the same stack, so the CPU raises #DF, which runs
@@ -311,6 +293,51 @@ fn fault_stack(out: &mut dyn Write) -> Outcome {
     );
     let depth = overflow(0);
     Err(format!("no double fault after the recursion ({depth})"))
+}
+
+/// `fault dfstack`: `fault stack`, and then the double-fault handler, once
+/// it has printed its report, recurses on its own stack until it runs into
+/// that stack's guard page. The #PF there cannot be delivered (its frame
+/// would go on the same stack), the #DF it turns into needs the
+/// double-fault task, which is busy (it is running): the CPU gives up with
+/// a triple fault and resets, and QEMU with `-no-reboot` stops. That is the
+/// only safe end: there is no third stack to report from, and without the
+/// guard page the recursion would have run on into the boot stack below.
+/// The handler prints a fingerprint of the page below the guard first, so
+/// a test can read the page after the machine stopped and see it unwritten.
+fn fault_dfstack(out: &mut dyn Write) -> Outcome {
+    let (guard, bottom, top) = crate::arch::x86::gdt::double_fault_stack();
+    // course: module 05
+    let guard_mapped = memory::with(|m| {
+        m.mapper()
+            .translate(crate::mm::addr::VirtAddr(guard))
+            .is_some()
+    });
+    // course: else
+    // // Before paging (module 5) the boot page directory maps the guard
+    // // page too: the overflow is refused below.
+    // let guard_mapped = true;
+    // course: end
+    if guard_mapped {
+        return Err(format!(
+            "the double-fault stack's guard page {guard:#010x} is mapped: an overflow \
+             would corrupt memory, refused"
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "double-fault stack {bottom:#010x}-{:#010x} ({} KiB), guard page {guard:#010x}-{:#010x}",
+        top - 1,
+        (top - bottom) / 1024,
+        bottom - 1
+    );
+    let _ = writeln!(
+        out,
+        "after its report the #DF handler recurses on that stack: a #PF at its guard \
+         page -> #DF -> the #DF task is busy -> triple fault (the machine stops)"
+    );
+    interrupts::overflow_double_fault_stack();
+    fault_stack(out)
 }
 
 fn reboot(args: &[&str], out: &mut dyn Write) -> Outcome {

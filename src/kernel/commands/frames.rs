@@ -16,12 +16,17 @@
 //! lock into a [`NoGrow`] buffer reserved beforehand, and printed after.
 
 use super::kit::{Command, Outcome, at_most};
-use crate::kernel::memory::{self, MappedBy, Memory, ProcSpace};
+use crate::kernel::memory::{self, Memory};
+// course: module 06
+use crate::kernel::memory::{MappedBy, ProcSpace};
+// course: end
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::frames_size;
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameCheckError, FrameError, MAX_ORDER};
+// course: module 05
 use crate::mm::paging::FrameUser;
+// course: end
 use alloc::format;
 use alloc::string::String;
 use core::fmt::{self, Write};
@@ -166,7 +171,8 @@ enum View {
 }
 
 /// Most columns `frames draw` prints (one column per `2^order` frames).
-const DRAW_COLUMNS: usize = 128;
+/// (64 fit the 80-column screen beside the row's order and free count.)
+const DRAW_COLUMNS: usize = 64;
 
 /// Parse `frames draw [from] [count] [order]` (frames; defaults: the first
 /// 4 MiB, one column per 16 frames).
@@ -209,7 +215,7 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
         ["check"] => View::Check,
         ["draw", rest @ ..] => parse_draw(rest)?,
         ["dump" | "check", ..] => return at_most(args, 1),
-        [other, ..] => return Err(format!("unknown option `{other}`")),
+        [other, ..] => return Err(format!("unknown option `{other}` (dump, check or draw)")),
     };
     let (text, outcome) = report_under_lock(|m, w| match view {
         View::Dump => m.frames.dump(w).map_err(|_| "dump cut short"),
@@ -219,7 +225,7 @@ fn frames(args: &[&str], out: &mut dyn Write) -> Outcome {
                 let _ = writeln!(
                     w,
                     "frames {from:#x}..{:#x}, one column per {} frame{}\n\
-                     (. free at this order, x inside a larger free block, # not free)",
+                     (. free at this order, x in a larger free block, # not free; last: free count)",
                     from as usize + count,
                     1 << order,
                     if order == 0 { "" } else { "s" }
@@ -375,11 +381,18 @@ enum Freed {
     Refused(FrameError, FrameClass),
     /// Allocated, not by falloc, and mapped by no page searched.
     KernelOwned,
+    // course: module 05
+    // course: module 06
     /// A page still maps a frame of the run (`map <vaddr> <phys>`, or a
     /// process's own page).
     Mapped(MappedBy, FrameUser),
     /// Allocated, not by falloc, and mapped by this page.
     KernelOwnedMapped(MappedBy, FrameUser),
+    // course: else
+    // /// A page still maps a frame of the run (`map <vaddr> <phys>`).
+    // Mapped(FrameUser),
+    // course: end
+    // course: end
 }
 
 /// `ffree <addr>`: free the `falloc` allocation that starts at `addr`. Bad
@@ -399,8 +412,14 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
     let (freed, free) = crate::kernel::proc::with_user_spaces(|procs| {
         memory::with(|m| ffree_locked(m, procs, addr))
     });
-    // course: else
+    // course: end
+    // course: module 06
+    // course: before 08
     // let (freed, free) = memory::with(|m| ffree_locked(m, &mut core::iter::empty(), addr));
+    // course: end
+    // course: end
+    // course: before 06
+    // let (freed, free) = memory::with(|m| ffree_locked(m, addr));
     // course: end
     let at = format!("P{:#010x}", addr.0);
     match freed {
@@ -423,6 +442,8 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
         Freed::KernelOwned => Err(format!(
             "{at}: allocated by the kernel (page table or heap), not by falloc; freeing it would corrupt memory in use"
         )),
+        // course: module 05
+        // course: module 06
         Freed::Mapped(MappedBy::Kernel, u) => Err(format!(
             "{at}: still mapped at {} [{}]{}: `unmap {:#x}` first, or the page would point at a free frame",
             u.page.start_address(),
@@ -448,6 +469,16 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
             u.page.start_address(),
             u.flags.letters(),
         )),
+        // course: else
+        // Freed::Mapped(u) => Err(format!(
+        //     "{at}: still mapped at {} [{}]{}: `unmap {:#x}` first, or the page would point at a free frame",
+        //     u.page.start_address(),
+        //     u.flags.letters(),
+        //     its_frame(&u, frame),
+        //     u.page.start_address().as_u32()
+        // )),
+        // course: end
+        // course: end
     }
 }
 
@@ -455,7 +486,9 @@ fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
 /// free count after. No heap (the heap's grow hook takes the memory lock).
 fn ffree_locked(
     m: &mut Memory,
+    // course: module 06
     procs: &mut dyn Iterator<Item = ProcSpace<'_>>,
+    // course: end
     addr: PhysAddr,
 ) -> (Freed, usize) {
     let frame = Frame::containing_address(addr);
@@ -465,11 +498,19 @@ fn ffree_locked(
         // page still maps one of its frames (the state `map` refuses to
         // create); a frame inside it is refused by the allocator itself
         // (`BadRun`).
+        // course: module 05
+        // course: module 06
         Some(a)
             if let Some((who, user)) = m.find_mapping(procs, Frame(a.start), a.len as usize) =>
         {
             Freed::Mapped(who, user)
         }
+        // course: else
+        // Some(a) if let Some(user) = m.find_user(Frame(a.start), a.len as usize) => {
+        //     Freed::Mapped(user)
+        // }
+        // course: end
+        // course: end
         Some(a) => match m.frames.release_address(addr) {
             Ok(len) => {
                 let mut table = FALLOCS.lock();
@@ -485,12 +526,16 @@ fn ffree_locked(
         },
         // Allocated, but not by falloc: a page table, a heap page, a
         // process's page; named with the page that maps it, if any does.
+        // course: module 06
         None if addr.is_page_aligned() && m.frames.is_allocated(frame) => {
             match m.find_mapping(procs, frame, 1) {
                 Some((who, user)) => Freed::KernelOwnedMapped(who, user),
                 None => Freed::KernelOwned,
             }
         }
+        // course: else
+        // None if addr.is_page_aligned() && m.frames.is_allocated(frame) => Freed::KernelOwned,
+        // course: end
         // Not allocated at all: the allocator names why it cannot free it
         // (free, reserved, unmanaged, unaligned) and changes nothing.
         None => match m.frames.release_address(addr) {
@@ -501,6 +546,7 @@ fn ffree_locked(
     (freed, m.frames.free_count())
 }
 
+// course: module 05
 /// ` (its frame P...)` when the frame a page maps is not the one asked about.
 fn its_frame(u: &FrameUser, asked: Frame) -> String {
     if u.frame == asked {
@@ -509,3 +555,4 @@ fn its_frame(u: &FrameUser, asked: Frame) -> String {
         format!(" (its frame {})", u.frame.start_address())
     }
 }
+// course: end

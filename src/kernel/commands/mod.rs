@@ -12,7 +12,9 @@ pub mod kit;
 mod paging;
 mod user;
 
+use crate::term::ColorFilter;
 use crate::term::style::{ERROR, RESET};
+use crate::text::{WRAP_WIDTH, Wrap};
 use core::fmt::Write;
 pub use kit::{Command, Outcome};
 
@@ -65,15 +67,83 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     tables().flatten().map(|c| c.name)
 }
 
-/// Run one command line, in plain text (the in-kernel tests read this).
+/// Run one command line, in plain text (the in-kernel tests read this):
+/// the colour sequences commands write are dropped on the way.
 pub fn run(line: &str, out: &mut dyn Write) {
-    run_styled(line, out, false);
+    let mut plain = Plain {
+        out,
+        filter: ColorFilter::new(),
+        buf: [0; PLAIN_BUF],
+        len: 0,
+    };
+    run_styled(line, &mut plain, false);
+    plain.flush();
 }
 
-/// Run one command line; with `styled`, errors are printed in the error
-/// colour (the shell's console: VGA and serial turn the sequences into
-/// colour, `color off` drops them).
+/// Bytes [`Plain`] holds before passing them on.
+const PLAIN_BUF: usize = 64;
+
+/// A writer that drops colour sequences (`ESC [ ... m`) and passes the rest,
+/// without the heap (commands write while the memory lock is held). It
+/// passes text on in whole UTF-8 characters.
+struct Plain<'a> {
+    out: &'a mut dyn Write,
+    filter: ColorFilter,
+    buf: [u8; PLAIN_BUF],
+    len: usize,
+}
+
+impl Plain<'_> {
+    /// Pass on the held bytes up to the last whole character.
+    fn flush(&mut self) {
+        let valid = match core::str::from_utf8(&self.buf[..self.len]) {
+            Ok(s) => s.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        if let Ok(s) = core::str::from_utf8(&self.buf[..valid]) {
+            let _ = self.out.write_str(s);
+        }
+        self.buf.copy_within(valid..self.len, 0);
+        self.len -= valid;
+    }
+}
+
+impl Write for Plain<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            // One byte fed may release a whole held sequence (up to 16).
+            if self.len > PLAIN_BUF - 20 {
+                self.flush();
+            }
+            let (buf, len) = (&mut self.buf, &mut self.len);
+            self.filter.feed(b, |c| {
+                buf[*len] = c;
+                *len += 1;
+            });
+        }
+        self.flush();
+        Ok(())
+    }
+}
+
+/// Run one command line; with `styled` (the shell's console), errors are
+/// printed in the error colour (VGA and serial turn the sequences into
+/// colour, `color off` drops them) and every line is kept within the
+/// 80-column screen: a longer one goes on below, indented
+/// ([`Wrap`](crate::text::Wrap)), so neither the screen nor a terminal
+/// breaks it mid-word.
 pub fn run_styled(line: &str, out: &mut dyn Write, styled: bool) {
+    if styled {
+        let mut wrapped = Wrap::new(&mut *out, WRAP_WIDTH);
+        run_line(line, &mut wrapped, true);
+        let _ = wrapped.finish();
+    } else {
+        run_line(line, out, false);
+    }
+}
+
+/// Run one command line (see [`run_styled`]).
+fn run_line(line: &str, out: &mut dyn Write, styled: bool) {
     let (err, reset) = if styled { (ERROR, RESET) } else { ("", "") };
     let mut words = [""; 16];
     let mut n = 0;
@@ -104,7 +174,7 @@ pub fn run_styled(line: &str, out: &mut dyn Write, styled: bool) {
         None => {
             let _ = writeln!(
                 out,
-                "{err}unknown command `{name}`{reset}; `help` lists them"
+                "{err}unknown command `{name}`; `help` lists them{reset}"
             );
         }
     }

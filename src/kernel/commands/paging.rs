@@ -48,7 +48,7 @@ use crate::mm::segment::{self, Descriptor};
 // course: module 06
 use crate::mm::vm::Region;
 // course: else
-// use crate::mm::layout::{KERNEL_BASE, KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START, LARGE_PAGE_SIZE};
+// use crate::mm::layout::{KERNEL_BASE, LARGE_PAGE_SIZE};
 // course: end
 use crate::shell::parse_number;
 use alloc::format;
@@ -102,7 +102,13 @@ fn take_pid<'a>(args: &[&'a str]) -> Result<(Option<u32>, alloc::vec::Vec<&'a st
     let mut rest = alloc::vec::Vec::new();
     for a in args {
         match a.strip_prefix("pid=") {
-            Some(n) => pid = Some(n.parse().map_err(|_| format!("`{a}`: not a pid"))?),
+            Some(_) if pid.is_some() => return Err(format!("unexpected argument `{a}`")),
+            Some(n) => {
+                let n = n
+                    .parse()
+                    .map_err(|_| format!("`{a}`: not a pid (a decimal number `ps` lists)"))?;
+                pid = Some(n);
+            }
             None => rest.push(*a),
         }
     }
@@ -137,7 +143,7 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
             Some(pid) => proc::with_space(pid, |mapper, regions| {
                 (mapper.trace(va), regions.region_of(va))
             })
-            .ok_or_else(|| format!("no live process {pid}"))?,
+            .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?,
             // course: else
             // Some(pid) => return Err(format!("no process {pid}: processes come in module 8")),
             // course: end
@@ -148,6 +154,9 @@ fn translate(args: &[&str], out: &mut dyn Write) -> Outcome {
         let _ = walk.write_indented(&mut &mut *out, "");
         write_region(out, region, va);
         // course: else
+        // if let Some(pid) = pid {
+        //     return Err(format!("no process {pid}: processes come in module 8"));
+        // }
         // let walk = memory::with(|m| m.mapper().trace(va));
         // let _ = walk.write_indented(&mut &mut *out, "");
         // course: end
@@ -175,13 +184,11 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     // course: module 08
     match pid {
         None => memory::with(|m| m.mapper().write_pagedir(&mut &mut *out).map(|_| ())),
-        Some(pid) => {
-            let _ = writeln!(out, "the address space of pid {pid}:");
-            proc::with_space(pid, |mapper, _| {
-                mapper.write_pagedir(&mut &mut *out).map(|_| ())
-            })
-            .ok_or_else(|| format!("no live process {pid}"))?
-        }
+        Some(pid) => proc::with_space(pid, |mapper, _| {
+            writeln!(out, "the address space of pid {pid}:")?;
+            mapper.write_pagedir(&mut &mut *out).map(|_| ())
+        })
+        .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?,
     }
     .map_err(|_| String::from("the report could not be written"))?;
     // course: else
@@ -193,7 +200,8 @@ fn pagedir(args: &[&str], out: &mut dyn Write) -> Outcome {
     // course: end
     let _ = writeln!(
         out,
-        "flags: P present W writable U user T write-through C cache-disable A accessed D dirty S 4 MiB G global; own = the mapping owns its frame"
+        "flags: P present W writable U user T write-through C cache-disable A accessed\n       \
+         D dirty S 4 MiB G global; own = the mapping owns its frame"
     );
     Ok(())
 }
@@ -206,11 +214,11 @@ fn vmregions(args: &[&str], out: &mut dyn Write) -> Outcome {
     // Writes while the memory lock is held: `out` is the console (no heap).
     if let Some(pid) = pid {
         // course: module 08
-        let _ = writeln!(out, "the address space of pid {pid}:");
         return proc::with_space(pid, |mapper, regions| {
+            writeln!(out, "the address space of pid {pid}:")?;
             regions.write_report(mapper, &mut &mut *out)
         })
-        .ok_or_else(|| format!("no live process {pid}"))?
+        .ok_or_else(|| format!("no live process {pid} (`ps` lists them)"))?
         .map_err(|_| String::from("the report could not be written"));
         // course: else
         // return Err(format!("no process {pid}: processes come in module 8"));
@@ -301,6 +309,7 @@ enum Given {
     Alias(Option<ReserveReason>),
 }
 
+// course: module 06
 /// The kernel-private region `map` may use, `V0x........-V0x........`,
 /// written from the layout's constants.
 struct KernelPrivate;
@@ -314,6 +323,7 @@ impl core::fmt::Display for KernelPrivate {
         )
     }
 }
+// course: end
 
 fn page_of(va: u32) -> Result<Page, Refusal> {
     if !VirtAddr(va).is_page_aligned() {
@@ -574,18 +584,7 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
             }
         }
         (Err(c), Err(_)) if c.vector == crate::exception::vector::PAGE_FAULT => {
-            let linear = d.base().wrapping_add(offset);
-            let _ = writeln!(
-                out,
-                "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
-                 data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
-                 #GP(0) here), so it formed the linear address base {:#010x} + offset \
-                 {offset:#x} = {} (mod 2^32) and paging found no page there",
-                c.cr2,
-                c.error_code,
-                d.base(),
-                VirtAddr(linear)
-            );
+            write_unchecked_limit_fault(out, &c, d.base(), offset);
         }
         (Err(c), Err(_)) if c.vector == crate::exception::vector::GENERAL_PROTECTION => {
             let _ = writeln!(
@@ -611,6 +610,23 @@ fn segdemo_access(d: Descriptor, offset: u32, out: &mut dyn Write) -> Outcome {
         }
     }
     Ok(())
+}
+
+/// Say that the CPU raised #PF, not #GP, for an access at `offset` past a
+/// segment's limit: it skipped the limit check (QEMU's TCG never checks data
+/// limits) and paging found no page at `base + offset`.
+fn write_unchecked_limit_fault(out: &mut dyn Write, c: &probe::Caught, base: u32, offset: u32) {
+    let _ = writeln!(
+        out,
+        "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
+         data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
+         #GP(0) here), so it formed the linear address base {:#010x} + offset \
+         {offset:#x} = {} (mod 2^32) and paging found no page there",
+        c.cr2,
+        c.error_code,
+        base,
+        VirtAddr(base.wrapping_add(offset))
+    );
 }
 
 /// Far-call into a 16-byte code segment over `probe::FAR_RETURN` (sixteen
@@ -645,18 +661,7 @@ fn segdemo_code_limit(out: &mut dyn Write) -> Outcome {
                 );
             }
             (Err(c), Err(_)) if c.vector == crate::exception::vector::PAGE_FAULT => {
-                let linear = d.base().wrapping_add(offset);
-                let _ = writeln!(
-                    out,
-                    "survived #PF at {:#010x} (error code {:#x}), not #GP: this CPU did not check the \
-                 data-segment limit (QEMU's TCG emulator never does; hardware and KVM raise \
-                 #GP(0) here), so it formed the linear address base {:#010x} + offset \
-                 {offset:#x} = {} (mod 2^32) and paging found no page there",
-                    c.cr2,
-                    c.error_code,
-                    d.base(),
-                    VirtAddr(linear)
-                );
+                write_unchecked_limit_fault(out, &c, d.base(), offset);
             }
             (Err(c), Err(_)) if c.vector == crate::exception::vector::GENERAL_PROTECTION => {
                 let _ = writeln!(

@@ -1,7 +1,9 @@
 //! User-space commands: progs run ps kill.
 
-use super::kit::{Command, Outcome};
+use super::kit::{Command, Outcome, at_most, no_args};
+use crate::kernel::proc::MAX_PROCS;
 use crate::kernel::proc::{self, programs};
+use crate::process::abi::Errno;
 use crate::process::elf;
 use alloc::format;
 use alloc::vec::Vec;
@@ -34,7 +36,8 @@ pub static COMMANDS: &[Command] = &[
     },
 ];
 
-fn progs(_: &[&str], out: &mut dyn Write) -> Outcome {
+fn progs(args: &[&str], out: &mut dyn Write) -> Outcome {
+    no_args(args)?;
     let mut n = 0;
     for p in programs::all() {
         n += 1;
@@ -90,7 +93,7 @@ fn start(args: &[&str], background: bool, out: &mut dyn Write) -> Outcome {
     let Some(&name) = args.first() else {
         return Err("name a program (`progs` lists them)".into());
     };
-    let pid = proc::spawn(name, args).map_err(|e| format!("{name}: {e}"))?;
+    let pid = proc::spawn(name, args).map_err(|e| format!("{name}: {}", spawn_refusal(e)))?;
     if background {
         let _ = writeln!(out, "[pid {pid}] {name} started in the background");
     } else {
@@ -99,7 +102,24 @@ fn start(args: &[&str], background: bool, out: &mut dyn Write) -> Outcome {
     Ok(())
 }
 
-fn ps(_: &[&str], out: &mut dyn Write) -> Outcome {
+/// Why `run` could not start a program, in the words of the layer that
+/// refused (the errno alone says only "resource busy" for a full table).
+fn spawn_refusal(e: Errno) -> alloc::string::String {
+    match e {
+        Errno::NoEnt => "no such program (`progs` lists them)".into(),
+        Errno::Busy => format!(
+            "the process table is full ({MAX_PROCS} processes; `ps` lists them, `kill` ends one)"
+        ),
+        Errno::NoMem => {
+            "out of memory: no frames left for its kernel stack, page tables or image".into()
+        }
+        Errno::NoExec => "not an executable (the ELF check above says why)".into(),
+        e => e.name().into(),
+    }
+}
+
+fn ps(args: &[&str], out: &mut dyn Write) -> Outcome {
+    no_args(args)?;
     proc::report_exits(out);
     let list = proc::list();
     let _ = writeln!(
@@ -127,11 +147,15 @@ fn ps(_: &[&str], out: &mut dyn Write) -> Outcome {
 }
 
 fn kill(args: &[&str], out: &mut dyn Write) -> Outcome {
+    at_most(args, 1)?;
     let pid: u32 = match args {
-        [p] => p.parse().map_err(|_| format!("`{p}` is not a pid"))?,
+        [p] => p
+            .parse()
+            .map_err(|_| format!("`{p}` is not a pid (a decimal number `ps` lists)"))?,
         _ => return Err("name one pid (`ps` lists them)".into()),
     };
-    proc::kill(pid, "killed by the shell").map_err(|_| format!("no live process {pid}"))?;
+    proc::kill(pid, "killed by the shell")
+        .map_err(|_| format!("no live process {pid} (`ps` lists them)"))?;
     proc::report_exits(out);
     Ok(())
 }

@@ -162,13 +162,19 @@ pub fn fresh_playground() -> Result<usize, String> {
 // course: end
 
 // course: module 02
-/// Press `keys` in hotkey mode and return what was printed.
+/// Press `keys` in hotkey mode and return what was printed, without the
+/// colour sequences (refusals come in the error colour).
 pub fn press(keys: &str) -> Result<String, String> {
     let mut host = KernelHost::new();
     let mut out = String::new();
     for c in keys.chars().filter(|c| !c.is_whitespace()) {
         kassert!(host.hotkey(c, &mut out), "`{c}` is not a hotkey");
     }
-    Ok(out)
+    let mut filter = crate::term::ColorFilter::new();
+    let mut plain = alloc::vec::Vec::with_capacity(out.len());
+    for b in out.bytes() {
+        filter.feed(b, |c| plain.push(c));
+    }
+    String::from_utf8(plain).map_err(|e| alloc::format!("{e}"))
 }
 // course: end

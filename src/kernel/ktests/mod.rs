@@ -88,7 +88,10 @@ pub fn run_all() -> ! {
             }
             Err(msg) => {
                 failed += 1;
-                println!("test {} ... FAILED: {msg}", test.name);
+                crate::kernel::console::error_line(format_args!(
+                    "test {} ... FAILED: {msg}",
+                    test.name
+                ));
             }
         }
     }

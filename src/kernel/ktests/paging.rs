@@ -7,29 +7,40 @@
 //! plain values out of `memory::with` and asserts (and formats) afterwards.
 
 use crate::arch::x86::{self, probe};
+use crate::exception::PageFaultCode;
 use crate::kassert;
-use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
 use crate::kernel::ktests::kit::{Test, run_command};
-use crate::kernel::memory::{self, KernelPhys};
+use crate::kernel::memory;
 use crate::kernel::stack::{boot_stack, kernel_stacks, stack_note};
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::FrameAllocator;
-use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE, RECURSIVE_DIRECTORY, RECURSIVE_INDEX};
-use crate::mm::paging::{Entry, EntryFlags, NoFlush, Release, ZeroFill, recursive};
-use crate::mm::vm::region::{KERNEL_HEAP_START, USER_DATA_START, USER_HEAP_START};
-use crate::mm::vm::{AddressSpace, FaultCause, FaultReport, PageFaultCode, Region, UserFrames};
+use crate::mm::layout::{
+    KERNEL_BASE, KERNEL_HEAP_START, PAGE_SIZE, RECURSIVE_DIRECTORY, RECURSIVE_INDEX,
+};
+use crate::mm::paging::{Entry, EntryFlags, Release, ZeroFill, recursive};
 use alloc::string::String;
+// course: module 06
+use crate::kernel::heap::{self as kheap, INITIAL_HEAP};
+use crate::kernel::memory::KernelPhys;
+use crate::mm::layout::{USER_DATA_START, USER_HEAP_START};
+use crate::mm::paging::NoFlush;
+use crate::mm::vm::{AddressSpace, FaultCause, FaultReport, Region, UserFrames};
 use alloc::vec::Vec;
+// course: else
+// use crate::mm::layout::{KERNEL_PRIVATE_START, KERNEL_TEMP_MAP_START};
+// course: end
 
 pub static TESTS: &[Test] = &[
     Test {
         name: "paging_map_write_translate_unmap_then_fault",
         run: map_write_translate_unmap,
     },
+    // course: module 06
     Test {
         name: "paging_1000_address_spaces_free_every_frame",
         run: thousand_address_spaces,
     },
+    // course: end
     Test {
         name: "paging_writing_kernel_text_faults",
         run: kernel_text_is_read_only,
@@ -50,10 +61,12 @@ pub static TESTS: &[Test] = &[
         name: "paging_recursive_slot_shows_the_directory",
         run: recursive_slot,
     },
+    // course: module 06
     Test {
         name: "paging_heap_grows_through_the_vmm",
         run: heap_grows,
     },
+    // course: end
     Test {
         name: "paging_map_unmap_commands_guard_the_kernel",
         run: map_commands,
@@ -80,14 +93,26 @@ fn caught_page_fault(
     }
 }
 
+/// A page of kernel private space nothing maps, for a test to map.
+fn free_private_page(m: &mut memory::Memory) -> Option<VirtAddr> {
+    // course: module 06
+    m.regions
+        .find_free(&m.mapper(), PAGE_SIZE, Region::KernelPrivate)
+        .ok()
+    // course: else
+    // // Before the region table (module 6): the first page nothing maps.
+    // (KERNEL_PRIVATE_START..KERNEL_TEMP_MAP_START)
+    //     .step_by(PAGE_SIZE)
+    //     .map(VirtAddr)
+    //     .find(|&va| m.mapper().translate(va).is_none())
+    // course: end
+}
+
 /// Map a fresh page in kernel private space, write it, translate it, unmap
 /// it; the frame goes back, and the next access faults (the TLB was flushed).
 fn map_write_translate_unmap() -> Result<(), String> {
     let mapped = memory::with(|m| {
-        let va = m
-            .regions
-            .find_free(&m.mapper(), PAGE_SIZE, Region::KernelPrivate)
-            .map_err(|_| "no free page in kernel private")?;
+        let va = free_private_page(m).ok_or("no free page in kernel private")?;
         let free_before = m.frames.free_count();
         let frame = m
             .mapper()
@@ -152,6 +177,7 @@ fn map_write_translate_unmap() -> Result<(), String> {
     Ok(())
 }
 
+// course: module 06
 /// Create and destroy 1,000 user address spaces, each mapping three pages
 /// in two page tables: the PMM's free count ends exactly where it began.
 fn thousand_address_spaces() -> Result<(), String> {
@@ -203,7 +229,9 @@ fn thousand_address_spaces() -> Result<(), String> {
     );
     Ok(())
 }
+// course: end
 
+// course: module 06
 /// A `SpaceError` as a static string (no heap under the memory lock).
 fn alloc_free_str(e: crate::mm::vm::SpaceError) -> &'static str {
     match e {
@@ -212,6 +240,7 @@ fn alloc_free_str(e: crate::mm::vm::SpaceError) -> &'static str {
         crate::mm::vm::SpaceError::FreeFailed { .. } => "a frame was refused",
     }
 }
+// course: end
 
 /// Writing kernel text faults (CR0.WP and a read-only PTE), changes nothing,
 /// and the fault report built from the live tables says why.
@@ -233,6 +262,7 @@ fn kernel_text_is_read_only() -> Result<(), String> {
         "expected a supervisor write protection violation, got {code}"
     );
     kassert!(probe::read_u32(addr) == Ok(word), "the text changed");
+    // course: module 06
     let report = memory::with(|m| {
         FaultReport::new(
             VirtAddr(addr),
@@ -258,6 +288,7 @@ fn kernel_text_is_read_only() -> Result<(), String> {
         "text is mapped writable: [{}]",
         flags.letters()
     );
+    // course: end
     Ok(())
 }
 
@@ -418,6 +449,7 @@ fn recursive_slot() -> Result<(), String> {
     Ok(())
 }
 
+// course: module 06
 /// The kernel heap grows through the VMM past `INITIAL_HEAP`: a block larger
 /// than what is mapped forces the grow hook; every page of the heap then
 /// translates to an owned frame, and the page after the heap is unmapped.
@@ -487,6 +519,7 @@ fn heap_grows() -> Result<(), String> {
     kassert!(past.is_none(), "the page after the heap maps to {past:?}");
     Ok(())
 }
+// course: end
 
 /// The `map` and `unmap` commands: they refuse the kernel's own regions and
 /// free frames, map a fresh frame and give it back, and alias a used frame
@@ -511,12 +544,7 @@ fn map_commands() -> Result<(), String> {
         );
         kassert!(free() == before, "`{line}` changed the free frame count");
     }
-    let target = memory::with(|m| {
-        m.regions
-            .find_free(&m.mapper(), PAGE_SIZE, Region::KernelPrivate)
-            .ok()
-    })
-    .ok_or("no free page in kernel private")?;
+    let target = memory::with(free_private_page).ok_or("no free page in kernel private")?;
     let before = free();
     let out = run(&alloc::format!("map {:#x}", target.as_u32()));
     kassert!(out.starts_with("mapped "), "map: {out}");

@@ -20,11 +20,11 @@ use crate::mm::frame::FrameAllocator;
 use crate::mm::paging::NoFlush;
 use crate::mm::vm::region::USER_ARGS_START;
 use crate::mm::vm::{AddressSpace, UserFrames};
-use crate::println;
-use crate::process::abi::{Errno, STATUS_KILLED};
+use crate::process::abi::{Errno, KILLED_BY_SHELL, STATUS_KILLED};
 use crate::process::elf;
 use crate::process::memory::UserMemory;
 use crate::process::share::SharedRegions;
+use crate::term::style::{ERROR, RESET, WARN};
 use crate::text::FixedStr;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -212,7 +212,7 @@ impl Table {
 pub fn spawn(name: &str, args: &[&str], parent: u32) -> Result<u32, Errno> {
     let prog = programs::find(name).ok_or(Errno::NoEnt)?;
     let plan = elf::plan(prog.bytes).map_err(|e| {
-        println!("spawn {name}: refused: {e}");
+        crate::kernel::console::error_line(format_args!("spawn {name}: refused: {e}"));
         Errno::NoExec
     })?;
     let slot = crate::arch::x86::without_interrupts(|| {
@@ -317,12 +317,20 @@ pub fn take_reports(lines: &mut [Option<String>]) -> usize {
             if n == lines.len() {
                 break;
             }
+            // A fault that killed it is an error, a failing status a
+            // warning; what the shell asked for (kill, Ctrl+C) is plain.
             lines[n] = Some(match p.exit {
-                Some(ExitKind::Killed { reason, .. }) => {
-                    alloc::format!("[pid {}] killed: {}", p.pid, reason.as_str())
+                Some(ExitKind::Killed { vector, reason }) => {
+                    let (on, off) = if vector == KILLED_BY_SHELL as u32 {
+                        ("", "")
+                    } else {
+                        (ERROR, RESET)
+                    };
+                    alloc::format!("{on}[pid {}] killed: {}{off}", p.pid, reason.as_str())
                 }
                 Some(ExitKind::Status(s)) => {
-                    alloc::format!("[pid {}] exited with status {s}", p.pid)
+                    let (on, off) = if s == 0 { ("", "") } else { (WARN, RESET) };
+                    alloc::format!("{on}[pid {}] exited with status {s}{off}", p.pid)
                 }
                 None => alloc::format!("[pid {}] ended", p.pid),
             });

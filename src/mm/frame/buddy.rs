@@ -313,7 +313,8 @@ impl<'a> BuddyFrameAllocator<'a> {
     /// Seed 004's picture: one row per order from `min_order` up, one column
     /// per `2^min_order` frames, over frames `from..from + count`. A block is
     /// `.` when it is free at this order, `x` when it lies inside a larger free
-    /// block, `#` otherwise (allocated, reserved, or only partly free).
+    /// block, `#` otherwise (allocated, reserved, or only partly free); the
+    /// row ends with the number of blocks free at its order.
     pub fn draw_orders(
         &self,
         out: &mut impl fmt::Write,
@@ -345,7 +346,7 @@ impl<'a> BuddyFrameAllocator<'a> {
                     out.write_char(' ')?;
                 }
             }
-            writeln!(out, " {free:>3} free")?;
+            writeln!(out, " {free:>3}")?;
         }
         Ok(())
     }
@@ -614,10 +615,10 @@ mod tests {
         let mut s = alloc::string::String::new();
         a.draw_orders(&mut s, Frame(0x400), 16, 0).unwrap();
         let lines: Vec<&str> = s.lines().collect();
-        assert_eq!(lines[0], "order  0 #.xxxxxxxxxxxxxx   1 free");
-        assert_eq!(lines[1], "order  1 # . x x x x x x    1 free");
-        assert_eq!(lines[2], "order  2 #   .   x   x      1 free");
-        assert_eq!(lines[4], "order  4 #                  0 free");
+        assert_eq!(lines[0], "order  0 #.xxxxxxxxxxxxxx   1");
+        assert_eq!(lines[1], "order  1 # . x x x x x x    1");
+        assert_eq!(lines[2], "order  2 #   .   x   x      1");
+        assert_eq!(lines[4], "order  4 #                  0");
         assert_eq!(
             lines.len(),
             5,

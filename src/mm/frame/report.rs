@@ -110,11 +110,13 @@ pub fn write_reach_summary(
 }
 
 /// Write one line in Linux's /proc/buddyinfo layout: `Node 0, zone   Normal `
-/// and then the free block count of each order 0..=10 as `%6lu `.
+/// and then the free block count of each order 0..=10 as `%4lu ` (Linux
+/// pads to 6; 4 keeps the line within 80 columns, and a count of 5 digits
+/// or more still stands apart from its neighbours).
 pub fn write_buddyinfo(out: &mut impl fmt::Write, counts: &[usize; ORDERS]) -> fmt::Result {
     write!(out, "Node 0, zone {:>8} ", "Normal")?;
     for c in counts {
-        write!(out, "{c:>6} ")?;
+        write!(out, "{c:>4} ")?;
     }
     writeln!(out)
 }
@@ -137,7 +139,7 @@ mod tests {
         write_buddyinfo(&mut s, &[1, 0, 2, 0, 0, 0, 0, 0, 0, 123456, 30]).unwrap();
         assert_eq!(
             s,
-            "Node 0, zone   Normal      1      0      2      0      0      0      0      0      0 123456     30 \n"
+            "Node 0, zone   Normal    1    0    2    0    0    0    0    0    0 123456   30 \n"
         );
     }
 

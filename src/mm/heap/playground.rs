@@ -232,11 +232,67 @@ impl<'a> Playground<'a> {
     }
 }
 
+/// What one line the playground printed means, for the console's colours.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Tone {
+    /// A report: an allocation, a free, the counts.
+    Plain,
+    /// Nothing was done, nothing was wrong: `slot N is empty`.
+    Warning,
+    /// A refusal: `Out of memory!`, `cannot store another block`, a free
+    /// the heap refused (`... failed: why`).
+    Error,
+}
+
+/// The [`Tone`] of `line` (one line of [`Playground::key`]'s output,
+/// without its newline).
+pub fn tone_of(line: &str) -> Tone {
+    if line.starts_with("Out of memory!")
+        || line.contains(": cannot store another block")
+        || line.contains(") failed: ")
+    {
+        Tone::Error
+    } else if line.starts_with("slot ") && line.ends_with(" is empty") {
+        Tone::Warning
+    } else {
+        Tone::Plain
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::string::String;
     use alloc::vec;
+
+    #[test]
+    fn refusals_are_errors_and_an_empty_slot_a_warning() {
+        let mut buf = buffer(DEFAULT_MAX_SCALE);
+        let mut p = Playground::new(&mut buf, DEFAULT_MAX_SCALE).unwrap();
+        let out = press(&mut p, "a9p");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(tone_of(lines[0]), Tone::Warning, "{}", lines[0]);
+        assert_eq!(tone_of(lines[1]), Tone::Plain, "{}", lines[1]);
+        assert!(lines[2..].iter().all(|l| tone_of(l) == Tone::Plain));
+        let out = press(&mut p, "9999");
+        assert!(out.lines().any(|l| l == "Out of memory!"), "{out}");
+        for l in out.lines() {
+            let want = if l.starts_with("Out of memory!") {
+                Tone::Error
+            } else {
+                Tone::Plain
+            };
+            assert_eq!(tone_of(l), want, "{l}");
+        }
+        assert_eq!(
+            tone_of("slot 3: cannot store another block: out of memory (nothing allocated)"),
+            Tone::Error
+        );
+        assert_eq!(
+            tone_of("slot 1: free(0x00001000) failed: double free"),
+            Tone::Error
+        );
+    }
 
     fn buffer(max: u8) -> Vec<u8> {
         vec![0; buffer_bytes(max)]

@@ -11,7 +11,7 @@
 
 use core::fmt::{self, Write};
 
-use super::buddy::{BuddyHeap, CheckError, Scale};
+use super::buddy::{BuddyHeap, CheckError, CheckReport, Scale};
 
 /// ShompOS's `p` output: `free_block counts:` then `C free blocks of scale X`
 /// for each scale, smallest first (C decimal, X upper-case hex).
@@ -76,7 +76,15 @@ pub fn write_report(heap: &BuddyHeap, out: &mut impl Write) -> fmt::Result {
 
 /// The `heapcheck` command: `heap ok: ...` with the counts, or the fault.
 pub fn write_check(heap: &BuddyHeap, out: &mut impl Write) -> Result<(), CheckError> {
-    match heap.check() {
+    let r = heap.check();
+    write_verdict(out, &r);
+    r.map(|_| ())
+}
+
+/// One line for a `check()` result: `heap ok: N blocks, ...` with the
+/// counts, or `heap CORRUPT: why`; true when ok.
+pub fn write_verdict<W: Write + ?Sized>(out: &mut W, r: &Result<CheckReport, CheckError>) -> bool {
+    match r {
         Ok(r) => {
             let _ = writeln!(
                 out,
@@ -88,11 +96,11 @@ pub fn write_check(heap: &BuddyHeap, out: &mut impl Write) -> Result<(), CheckEr
                 r.used_bytes,
                 r.requested_bytes
             );
-            Ok(())
+            true
         }
         Err(e) => {
             let _ = writeln!(out, "heap CORRUPT: {e}");
-            Err(e)
+            false
         }
     }
 }

@@ -84,56 +84,92 @@ unsafe fn update<T: TreeKind>(n: *mut T::Node) {
     }
 }
 
-unsafe fn rotate_right<T: TreeKind>(n: *mut T::Node) -> *mut T::Node {
-    // SAFETY: called only when n has a left child (module convention).
-    unsafe {
-        let l = (*T::links(n)).left;
-        (*T::links(n)).left = (*T::links(l)).right;
-        (*T::links(l)).right = n;
-        update::<T>(n);
-        update::<T>(l);
-        l
+/// One side of a node: its left or its right child.
+#[derive(Clone, Copy)]
+enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    /// The mirror side.
+    fn other(self) -> Side {
+        match self {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        }
     }
 }
 
-unsafe fn rotate_left<T: TreeKind>(n: *mut T::Node) -> *mut T::Node {
-    // SAFETY: called only when n has a right child (module convention).
+/// `n`'s child on `side` (null if none).
+unsafe fn child<T: TreeKind>(n: *mut T::Node, side: Side) -> *mut T::Node {
+    // SAFETY: n is valid (module convention).
     unsafe {
-        let r = (*T::links(n)).right;
-        (*T::links(n)).right = (*T::links(r)).left;
-        (*T::links(r)).left = n;
+        let l = T::links(n);
+        match side {
+            Side::Left => (*l).left,
+            Side::Right => (*l).right,
+        }
+    }
+}
+
+/// Make `c` (possibly null) `n`'s child on `side`.
+unsafe fn set_child<T: TreeKind>(n: *mut T::Node, side: Side, c: *mut T::Node) {
+    // SAFETY: n is valid (module convention).
+    unsafe {
+        let l = T::links(n);
+        match side {
+            Side::Left => (*l).left = c,
+            Side::Right => (*l).right = c,
+        }
+    }
+}
+
+/// Lift `n`'s child on `side` into `n`'s place and return it: a right
+/// rotation when `side` is `Left`, a left rotation when it is `Right`.
+///
+/// ```text
+///        n                c          (side = Left)
+///       / \              / \
+///      c   z    ──▶     x   n
+///     / \                  / \
+///    x   y                y   z
+/// ```
+unsafe fn rotate<T: TreeKind>(n: *mut T::Node, side: Side) -> *mut T::Node {
+    // SAFETY: called only when n has a child on `side` (module convention).
+    unsafe {
+        let c = child::<T>(n, side);
+        set_child::<T>(n, side, child::<T>(c, side.other()));
+        set_child::<T>(c, side.other(), n);
         update::<T>(n);
-        update::<T>(r);
-        r
+        update::<T>(c);
+        c
     }
 }
 
 /// Restore the AVL rule at `n` (whose subtrees are valid AVL trees whose
 /// heights differ by at most 2) and return the new subtree root.
 unsafe fn rebalance<T: TreeKind>(n: *mut T::Node) -> *mut T::Node {
-    // SAFETY: n is valid (module convention).
+    // SAFETY: n is valid (module convention); the heavy side has a child,
+    // and a child heavy on its inner side has a child there.
     unsafe {
         update::<T>(n);
-        let l = (*T::links(n)).left;
-        let r = (*T::links(n)).right;
-        let (hl, hr) = (height::<T>(l), height::<T>(r));
-        if hl > hr + 1 {
-            let ll = (*T::links(l)).left;
-            let lr = (*T::links(l)).right;
-            if height::<T>(ll) < height::<T>(lr) {
-                (*T::links(n)).left = rotate_left::<T>(l);
-            }
-            rotate_right::<T>(n)
+        let hl = height::<T>(child::<T>(n, Side::Left));
+        let hr = height::<T>(child::<T>(n, Side::Right));
+        let heavy = if hl > hr + 1 {
+            Side::Left
         } else if hr > hl + 1 {
-            let rl = (*T::links(r)).left;
-            let rr = (*T::links(r)).right;
-            if height::<T>(rr) < height::<T>(rl) {
-                (*T::links(n)).right = rotate_right::<T>(r);
-            }
-            rotate_left::<T>(n)
+            Side::Right
         } else {
-            n
+            return n;
+        };
+        let c = child::<T>(n, heavy);
+        // Heavy on its inner side: first rotate the child so the outer side
+        // is the taller (the double rotation).
+        if height::<T>(child::<T>(c, heavy)) < height::<T>(child::<T>(c, heavy.other())) {
+            set_child::<T>(n, heavy, rotate::<T>(c, heavy.other()));
         }
+        rotate::<T>(n, heavy)
     }
 }
 

@@ -83,15 +83,18 @@ pub use crate::text::Size;
 
 impl fmt::Display for MappedRun {
     /// ```text
-    /// V0xc0000000-V0xc03fffff -> P0x00000000-P0x003fffff     4 MiB  4M   [PW-----SG]
-    /// V0xf0000000-V0xf000ffff -> 16 frames, scattered       64 KiB  4K   [PW------- own]
-    /// V0xffc00000-V0xffffffff -> directory P0x006e1000       4 MiB  rec  [PW-------]
+    /// V0xc0000000-V0xc03fffff -> P0x00000000-P0x003fffff    4 MiB 4M [PW-----SG]
+    /// V0xf0000000-V0xf000ffff -> 16 frames, scattered      64 KiB 4K [PW------- own]
+    /// V0xffc00000-V0xffffffff -> directory P0x006e1000      4 MiB PD [PW-------]
     /// ```
+    /// (`PD`: the recursive slot, the directory mapped as its own table.)
+    /// Indented two columns, as `pagedir` prints it, the widest row (an
+    /// owned run) fills the 80 columns.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.kind {
-            RunKind::Small => "4K ",
-            RunKind::Large => "4M ",
-            RunKind::Recursive => "rec",
+            RunKind::Small => "4K",
+            RunKind::Large => "4M",
+            RunKind::Recursive => "PD",
         };
         let mut phys = crate::text::FixedStr::<32>::new();
         match self.kind {
@@ -107,7 +110,7 @@ impl fmt::Display for MappedRun {
         }
         write!(
             f,
-            "{}-{} -> {:<23} {:>9}  {kind}  [{}]",
+            "{}-{} -> {:<23} {:>8} {kind} [{}]",
             self.virt,
             VirtAddr((self.virt_end() - 1) as u32),
             phys.as_str(),
@@ -248,7 +251,7 @@ impl<'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'a, M, T> {
     pub fn write_pagedir(&self, w: &mut impl fmt::Write) -> Result<RunTotals, fmt::Error> {
         writeln!(
             w,
-            "page directory at {}: virtual range -> physical range, size, page, flags",
+            "page directory at {}: virtual -> physical, size, page, flags",
             self.directory().start_address()
         )?;
         let mut totals = RunTotals::default();

@@ -769,7 +769,7 @@ fn trace_prints_the_walk_step_by_step() {
          \x20 CR3  directory at {dir}\n\
          \x20 PDE  PD[768] = {pde:#010x} [PW-------] -> page table at {table}\n\
          \x20 PTE  PT[256] = 0x00100103 [PW------G] -> frame P0x00100000\n\
-         \x20 =>   physical P0x00100000 (frame P0x00100000 + offset 0x000), access [PW------G]\n",
+         \x20 =>   physical P0x00100000 (frame P0x00100000 + offset 0x000) [PW------G]\n",
         dir = pd.start_address(),
         pde = table.0 | 3,
     );
@@ -844,10 +844,10 @@ fn pagedir_merges_runs() {
     };
     assert_eq!(totals, runs);
     let want = [
-        "  V0x00400000-V0x00402fff -> P0x00100000-P0x00102fff    12 KiB  4K   [PWU--AD--]",
-        "  V0x00403000-V0x00404fff -> 2 frames, scattered         8 KiB  4K   [PW-------]",
-        "  V0x00406000-V0x00406fff -> P0x00201000-P0x00201fff     4 KiB  4K   [PW-------]",
-        "  V0xc0000000-V0xc07fffff -> P0x00000000-P0x007fffff     8 MiB  4M   [PW-----S-]",
+        "  V0x00400000-V0x00402fff -> P0x00100000-P0x00102fff   12 KiB 4K [PWU--AD--]",
+        "  V0x00403000-V0x00404fff -> 2 frames, scattered        8 KiB 4K [PW-------]",
+        "  V0x00406000-V0x00406fff -> P0x00201000-P0x00201fff    4 KiB 4K [PW-------]",
+        "  V0xc0000000-V0xc07fffff -> P0x00000000-P0x007fffff    8 MiB 4M [PW-----S-]",
         "4 runs; 6 pages of 4 KiB, 2 pages of 4 MiB: 8216 KiB mapped",
     ];
     assert_eq!(lines[1..], want, "{out}");

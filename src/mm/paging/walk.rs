@@ -124,8 +124,11 @@ impl PageWalk {
     ///   CR3  directory at P0x00400000
     ///   PDE  PD[768] = 0x00401003 [PW-------] -> page table at P0x00401000
     ///   PTE  PT[256] = 0x00100103 [PW------G] -> frame P0x00100000
-    ///   =>   physical P0x00100000 (frame P0x00100000 + offset 0x000)
+    ///   =>   physical P0x00100000 (frame P0x00100000 + offset 0x000) [PW------G]
     /// ```
+    /// The last brackets hold the access the two levels allow together
+    /// (W and U only where both entries have them); the line stays within
+    /// 80 columns indented by four, as exception reports print it.
     pub fn write_indented(&self, f: &mut impl fmt::Write, indent: &str) -> fmt::Result {
         let (pdx, ptx, off) = (self.pdx(), self.ptx(), self.va.page_offset());
         writeln!(
@@ -147,7 +150,7 @@ impl PageWalk {
         let end = self.end();
         match end {
             WalkEnd::NoTable => {
-                return writeln!(f, " not present: the walk stops here (a page fault)");
+                return writeln!(f, " not present: the walk stops here");
             }
             WalkEnd::ReservedBits => {
                 return writeln!(f, " 4 MiB page with reserved bits set: a page fault (RSVD)");
@@ -183,11 +186,11 @@ impl PageWalk {
                     step.pte.addr()
                 )?;
                 match self.effective_flags() {
-                    Some(e) => writeln!(f, ", access [{}]", e.letters()),
+                    Some(e) => writeln!(f, " [{}]", e.letters()),
                     None => writeln!(f),
                 }
             }
-            _ => writeln!(f, " not present: the walk stops here (a page fault)"),
+            _ => writeln!(f, " not present: the walk stops here"),
         }
     }
 }

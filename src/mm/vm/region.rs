@@ -152,6 +152,19 @@ impl Region {
     }
 }
 
+impl Region {
+    /// [`purpose`](Region::purpose) in at most 23 characters, for the last
+    /// column of `vmregions` (so its rows fit 80 columns).
+    pub const fn brief(self) -> &'static str {
+        match self {
+            Region::NullGuard => "null pointers fault",
+            Region::KernelPrivate => "stacks, guards, MMIO",
+            Region::Recursive => "the page tables",
+            other => other.purpose(),
+        }
+    }
+}
+
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.name())
@@ -379,20 +392,20 @@ impl RegionMap {
     ) -> fmt::Result {
         writeln!(
             w,
-            "{:<16} {:<11}   {:<11} {:>9} {:>8}  use",
-            "region", "start", "last", "size", "mapped"
+            "{:<15} {:<23} {:>8} {:>6}  use",
+            "region", "start-last", "size", "mapped"
         )?;
         for r in Region::ALL {
             let range = self.range(r);
             writeln!(
                 w,
-                "{:<16} {} - {} {:>9} {:>8}  {}",
+                "{:<15} {}-{} {:>8} {:>6}  {}",
                 r,
                 range.start,
                 range.last(),
                 Size::new(range.size),
                 self.mapped_pages(mapper, r),
-                r.purpose()
+                r.brief()
             )?;
         }
         Ok(())

@@ -581,13 +581,16 @@ fn vmregions_report_lists_each_region_with_its_mapped_pages() {
     assert_eq!(lines.len(), 1 + Region::COUNT, "{out}");
     assert_eq!(
         lines[8],
-        "kernel linear    V0xc0000000 - V0xefffffff   768 MiB     4096  physical 0..768 MiB"
+        "kernel linear   V0xc0000000-V0xefffffff  768 MiB   4096  physical 0..768 MiB"
     );
     assert_eq!(
         lines[9],
-        "kernel heap      V0xf0000000 - V0xf7ffffff   128 MiB        3  grows through the VMM"
+        "kernel heap     V0xf0000000-V0xf7ffffff  128 MiB      3  grows through the VMM"
     );
-    assert!(lines[1].starts_with("null guard       V0x00000000 - V0x00000fff     4 KiB        0"));
+    assert!(lines[1].starts_with("null guard      V0x00000000-V0x00000fff    4 KiB      0"));
+    for line in &lines {
+        assert!(line.len() <= 80, "wider than the screen: {line}");
+    }
 }
 
 #[test]

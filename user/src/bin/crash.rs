@@ -42,9 +42,8 @@ fn main(args: &[&str]) -> i32 {
             println!("crash 5: returned from depth {depth}! FAIL");
         }
         _ => {
-            println!(
-                "usage: crash 1|2|3|4|5 (kernel read, text write, cli, divide by zero, stack overflow)"
-            );
+            println!("usage: crash 1|2|3|4|5");
+            println!("  1 kernel read, 2 text write, 3 cli, 4 divide by zero, 5 stack overflow");
             return 2;
         }
     }

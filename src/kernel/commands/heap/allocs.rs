@@ -98,6 +98,11 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
         "`alloc` holds {MAX_ALLOCS} blocks already; `free` one first"
     ))?;
     let kind = kheap::kind();
+    // A growth that fails during this allocation is its cause (the VMM's
+    // words: the region is full, or no frames); forget older ones.
+    // course: module 06
+    let _ = kheap::take_grow_failure();
+    // course: end
     let ptr = kheap::allocate(layout).map_err(|e| {
         // The buddy heap names the limit itself: the largest scale.
         let too_big = kheap::with(|h| {
@@ -107,9 +112,18 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
                 .then_some(HeapError::TooBig { size, max_scale })
         })
         .flatten();
-        match too_big {
-            Some(why) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
-            None => format!(
+        // course: module 06
+        let grow = kheap::take_grow_failure();
+        // course: else
+        // let grow: Option<&str> = None; // the heap grows from module 06 on
+        // course: end
+        match (too_big, grow) {
+            (Some(why), _) => format!("the {} heap refused {size} bytes: {why}", kind.name()),
+            (None, Some(grow)) => format!(
+                "the {} heap refused {size} bytes (align {align}): it could not grow: {grow}",
+                kind.name()
+            ),
+            (None, None) => format!(
                 "the {} heap refused {size} bytes (align {align}): {e}",
                 kind.name()
             ),

@@ -6,6 +6,7 @@ use crate::kernel::heap::{self as kheap};
 use crate::kernel::playground::{self};
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport};
 use crate::mm::heap::{HeapBackend, HeapCheckError};
+use crate::term::style::{ERROR, RESET};
 use alloc::format;
 use core::fmt::Write;
 
@@ -25,7 +26,7 @@ fn write_check(name: &str, r: Result<CheckReport, CheckError>, out: &mut dyn Wri
             true
         }
         Err(e) => {
-            let _ = writeln!(out, "{name}: heap CORRUPT: {e}");
+            let _ = writeln!(out, "{ERROR}{name}: heap CORRUPT: {e}{RESET}");
             false
         }
     }
@@ -53,7 +54,7 @@ pub fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
             true
         }
         Verdict::Other(Err(e), _) => {
-            let _ = writeln!(out, "{name}: heap CORRUPT: {e}");
+            let _ = writeln!(out, "{ERROR}{name}: heap CORRUPT: {e}{RESET}");
             false
         }
     };

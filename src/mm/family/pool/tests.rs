@@ -61,6 +61,22 @@ fn host_pools() -> PoolAllocator<HostParent> {
     unsafe { PoolAllocator::new(HostParent::default()) }
 }
 
+/// Pools over a bubble allocator over `pages` pages of host memory (the
+/// arena: keep it alive as long as the pools).
+fn bubble_pools(pages: usize) -> (Arena, PoolAllocator<BubbleAllocator>) {
+    let arena = Arena::new(PAGE_SIZE * pages);
+    let bubble = BubbleAllocator::new(Range {
+        address: arena.start(),
+        size: arena.len(),
+        alignment: 4,
+    })
+    .unwrap();
+    // SAFETY: the bubble hands out pieces of the arena, returned with the
+    // pools so that it outlives them.
+    let pa = unsafe { PoolAllocator::new(bubble) };
+    (arena, pa)
+}
+
 fn pools_of<P: Allocator>(pa: &PoolAllocator<P>, index: usize) -> Vec<PoolInfo> {
     let mut v = Vec::new();
     pa.for_each_pool(index, &mut |p| v.push(p));
@@ -106,15 +122,7 @@ fn usage() {
 // one slot apart in the one pool of index 7.
 #[test]
 fn allocate_from_a_bubble() {
-    let arena = Arena::new(PAGE_SIZE * 128);
-    let bubble = BubbleAllocator::new(Range {
-        address: arena.start(),
-        size: arena.len(),
-        alignment: 4,
-    })
-    .unwrap();
-    // SAFETY: the bubble hands out pieces of the arena, which outlives `pa`.
-    let mut pa = unsafe { PoolAllocator::new(bubble) };
+    let (arena, mut pa) = bubble_pools(128);
     for i in 0..100 {
         let r = pa.allocate(Range::request(64, 0)).unwrap();
         assert_eq!((r.size, r.alignment), (64, 0));
@@ -351,15 +359,7 @@ fn bad_releases_change_nothing() {
 /// A parent that refuses releases (a bubble) keeps its empty pools, as in FreeNOS.
 #[test]
 fn a_parent_that_never_releases_keeps_the_pool() {
-    let arena = Arena::new(PAGE_SIZE * 8);
-    let bubble = BubbleAllocator::new(Range {
-        address: arena.start(),
-        size: arena.len(),
-        alignment: 4,
-    })
-    .unwrap();
-    // SAFETY: the arena outlives the pools.
-    let mut pa = unsafe { PoolAllocator::new(bubble) };
+    let (_arena, mut pa) = bubble_pools(8);
     let r = pa.allocate(Range::request(100, 0)).unwrap();
     pa.release(r.address).unwrap();
     assert_eq!(pa.pool_count(7), 1);

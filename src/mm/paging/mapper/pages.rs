@@ -29,6 +29,7 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
         va: VirtAddr,
         alloc: Alloc<'_>,
     ) -> Result<(PteSlot, bool), WalkError> {
+        // course: lab 05
         let pdx = va.pdx();
         let pde = self.read_entry(self.directory, pdx);
         if pde.is_large() {
@@ -60,6 +61,24 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
             index: va.ptx(),
         };
         Ok((slot, true))
+        // course: stub
+        // // LAB 05 (2/5), the walk that can build: find the page table that
+        // // holds the PTE of `va` and return its slot (`PteSlot { table,
+        // // index: va.ptx() }`) with `false`, or create that table and
+        // // return `true`. The PDE is entry `va.pdx()` of `self.directory`
+        // // (`self.read_entry`):
+        // // - a 4 MiB page (`is_large`): `WalkError::LargePage`, no table;
+        // // - present: its frame is the table;
+        // // - absent: with `Alloc::No`, `WalkError::NoTable`. With
+        // //   `Alloc::Yes(frames)`: refuse (`WalkError::OutOfScope`) the
+        // //   recursive slot (`RECURSIVE_INDEX`) and, for a `Scope::User`
+        // //   mapper, the kernel half (`pdx >= KERNEL_PDX`); else take a frame
+        // //   (none: `WalkError::NoFrames`), zero it (`self.zero_frame`: a
+        // //   fresh table must map nothing) and enter it in the directory
+        // //   with `Self::table_flags(pdx)` (`Entry::new`, `self.write_entry`).
+        // let _ = (va, alloc, Self::table_flags, KERNEL_PDX, RECURSIVE_INDEX);
+        // Err(WalkError::NoTable)
+        // course: end
     }
 
     /// The entry in a slot returned by `walk`.
@@ -127,6 +146,7 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
         flags: EntryFlags,
         frames: &mut dyn FrameAllocator,
     ) -> Result<(), MapError> {
+        // course: lab 05
         self.check_page(page)?;
         if frame.number() >= PAGE_LIMIT {
             return Err(MapError::BadRange);
@@ -154,6 +174,23 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
         );
         op.done += PAGE;
         Ok(())
+        // course: stub
+        // // LAB 05 (3/5), map one 4 KiB page. Refuse, changing nothing:
+        // // pages this mapper must not touch (`self.check_page`), a frame
+        // // number at or past `PAGE_LIMIT` (`MapError::BadRange`), and the
+        // // `EntryFlags::HUGE` flag (`MapError::BadFlags`). Then walk to the
+        // // page's PTE slot, creating its table (`self.walk_tracked` with
+        // // `Alloc::Yes(frames)`); turn a `WalkError` into the `MapError` it
+        // // means (LargePage -> `MapError::LargePage(page)`, OutOfScope ->
+        // // `MapError::OutOfScope(page)`, NoFrames/NoTable -> `NoFrames`).
+        // // A table the walk created goes in `op.created` (by its pdx), so
+        // // a failure later can give it back. A PTE already present is
+        // // `MapError::AlreadyMapped(page)`: never overwrite a mapping.
+        // // Else write `Entry::new(frame, flags | EntryFlags::PRESENT)` in
+        // // the slot (`self.write_entry`) and count the page: `op.done += PAGE`.
+        // let _ = (op, page, frame, flags, frames, PAGE_LIMIT, PAGE);
+        // Err(MapError::NoFrames)
+        // course: end
     }
 
     /// Remove the mapping of `page` and return its frame, after flushing the
@@ -165,12 +202,25 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
         page: Page,
         frames: &mut dyn FrameAllocator,
     ) -> Result<Frame, UnmapError> {
+        // course: lab 05
         let slot = self.mapped_slot(page)?;
         let frame = self.read_pte(slot).frame();
         self.write_entry(slot.table, slot.index, Entry::EMPTY);
         self.tlb.flush_page(page);
         self.free_table_if_empty(page.start_address().pdx(), frames);
         Ok(frame)
+        // course: stub
+        // // LAB 05 (4/5), unmap one 4 KiB page. `self.mapped_slot(page)`
+        // // finds its PTE slot, or says why there is none (its error is
+        // // already an `UnmapError`: return it, nothing changed). Remember
+        // // the frame the PTE names, clear the PTE (`Entry::EMPTY`), and
+        // // drop the stale translation (`self.tlb.flush_page(page)`): the CPU
+        // // may have cached it. Then the page table may have become empty:
+        // // `self.free_table_if_empty` (5/5) for the page's pdx. Return the
+        // // frame: it is the caller's to free, not yours.
+        // let _ = (page, frames);
+        // Err(UnmapError::NotMapped(page))
+        // course: end
     }
 
     /// Give back the page table of PD[`pdx`] when no PTE in it is present,
@@ -183,6 +233,7 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
         pdx: usize,
         frames: &mut dyn FrameAllocator,
     ) -> Option<Frame> {
+        // course: lab 05
         let pde = self.read_entry(self.directory, pdx);
         if pdx == RECURSIVE_INDEX
             || !pde.is_present()
@@ -210,6 +261,21 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
                 None
             }
         }
+        // course: stub
+        // // LAB 05 (5/5), give an empty page table back. Keep it (return
+        // // `None`) when PD[pdx] is the recursive slot, is not present, is a
+        // // 4 MiB page, is `EntryFlags::PINNED` (shared by every address
+        // // space), when `frames` did not hand that table out
+        // // (`frames.is_allocated`: a table in the kernel image is not its
+        // // to free), or when any of its `ENTRIES_PER_TABLE` PTEs is present.
+        // // Else clear the PDE, flush the TLB for an address under it (a
+        // // `Page` whose number is `pdx << (PDX_SHIFT - PAGE_SHIFT)`: invlpg
+        // // drops the cached PDE too) and free the table's frame. If
+        // // `frames.free` refuses, put the PDE back and return `None`: an
+        // // empty table is better than a lost one. Return the table freed.
+        // let _ = (pdx, frames, ENTRIES_PER_TABLE, PDX_SHIFT, PAGE_SHIFT);
+        // None
+        // course: end
     }
 
     /// The slot of a page mapped by a PTE, or why there is none.

@@ -34,6 +34,7 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
 
     /// The walk the MMU would do for `va`, step by step (never changes anything).
     pub fn trace(&self, va: VirtAddr) -> PageWalk {
+        // course: lab 05
         let pde = self.read_entry(self.directory, va.pdx());
         let table = if pde.is_present() && !pde.is_large() {
             Some(TableStep {
@@ -49,6 +50,26 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
             pde,
             table,
         }
+        // course: stub
+        // // LAB 05 (1/5), the MMU's walk, read only: the directory entry of
+        // // `va` is entry `va.pdx()` of `self.directory` (`self.read_entry`).
+        // // When that PDE is present and is not a 4 MiB page (`is_present`,
+        // // `is_large`), it names a page table (`pde.frame()`): record that
+        // // table and its entry `va.ptx()` as a `TableStep`. Otherwise there
+        // // is no table step. `PageWalk` (walk.rs) then works out where the
+        // // walk ended and the physical address; `translate` and `mapping`
+        // // are built on this. Change nothing here.
+        // let _ = TableStep {
+        //     table: self.directory,
+        //     pte: crate::mm::paging::Entry::EMPTY,
+        // };
+        // PageWalk {
+        //     va,
+        //     directory: self.directory,
+        //     pde: crate::mm::paging::Entry::EMPTY,
+        //     table: None,
+        // }
+        // course: end
     }
 
     /// The physical address `va` maps to, through a PTE or a 4 MiB PDE, or
