@@ -335,7 +335,7 @@ pub fn arena() -> (usize, usize) {
     // course: module 05
     (KERNEL_HEAP_START as usize, HEAP_ARENA)
     // course: else
-    // (arena_base(), STANDIN_HEAP_BYTES)
+    // (arena_base().addr(), STANDIN_HEAP_BYTES)
     // course: end
 }
 
