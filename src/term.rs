@@ -22,6 +22,14 @@
 //! 40-47 background, 49), `ESC [ n C` / `ESC [ n D` cursor right / left
 //! (left wraps to the row above, as `\x08` does), `ESC [ K` erase to the end
 //! of the line. `\x08` erases the cell left of the cursor; `\x07` is ignored.
+//!
+//! Beside it: [`style`], the colours by meaning, and [`ColorFilter`]
+//! (`filter.rs`), which drops them from the serial line under `color off`.
+
+mod filter;
+pub mod style;
+
+pub use filter::ColorFilter;
 
 /// Columns of the text screen.
 pub const WIDTH: usize = 80;
@@ -376,75 +384,6 @@ impl core::fmt::Write for Term {
     }
 }
 
-/// The console's colours, by meaning. Printed as ANSI sequences: the VGA
-/// model turns them into attributes, a serial terminal shows them itself,
-/// and `color off` drops them on both sides.
-///
-/// ```text
-///  error   bright red       warning  bright yellow     heading  bright cyan
-///  prompt  bright green     frame    red on black (exception reports)
-///  note    dark grey (hints)                           reset    back to grey
-/// ```
-pub mod style {
-    /// An error: something was refused or failed.
-    pub const ERROR: &str = "\x1b[91m";
-    /// A warning: it worked, but look.
-    pub const WARN: &str = "\x1b[93m";
-    /// A heading or a banner.
-    pub const HEADING: &str = "\x1b[96m";
-    /// The command prompt.
-    pub const PROMPT: &str = "\x1b[92m";
-    /// The frame of an exception report.
-    pub const FRAME: &str = "\x1b[1;41m";
-    /// A hint.
-    pub const NOTE: &str = "\x1b[90m";
-    /// Back to the default colour.
-    pub const RESET: &str = "\x1b[0m";
-}
-
-/// Drops colour sequences (`ESC [ ... m`) from a byte stream and passes
-/// everything else, cursor movements included: the serial line's `color off`.
-/// Sequences split across calls are handled (the filter keeps its state).
-#[derive(Default)]
-pub struct ColorFilter {
-    held: [u8; 16],
-    len: usize,
-}
-
-impl ColorFilter {
-    /// A filter outside any sequence.
-    pub const fn new() -> ColorFilter {
-        ColorFilter {
-            held: [0; 16],
-            len: 0,
-        }
-    }
-
-    /// Feed one byte; `emit` receives the bytes that pass.
-    pub fn feed(&mut self, byte: u8, mut emit: impl FnMut(u8)) {
-        if self.len == 0 {
-            if byte == 0x1B {
-                self.held[0] = byte;
-                self.len = 1;
-            } else {
-                emit(byte);
-            }
-            return;
-        }
-        self.held[self.len] = byte;
-        self.len += 1;
-        let in_csi = self.held[1] == b'[';
-        let done = !in_csi || (self.len > 2 && (0x40..=0x7E).contains(&byte));
-        if done || self.len == self.held.len() {
-            let colour = in_csi && byte == b'm';
-            if !colour {
-                self.held[..self.len].iter().for_each(|&b| emit(b));
-            }
-            self.len = 0;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,18 +444,6 @@ mod tests {
             0x0700 | b'!' as u16,
             "a split sequence is still one"
         );
-    }
-
-    #[test]
-    fn the_filter_drops_colours_only() {
-        let mut f = ColorFilter::new();
-        let mut out = Vec::new();
-        for part in [&b"\x1b[91merr\x1b["[..], b"0m ok \x1b[3D\x1bx"] {
-            for &b in part {
-                f.feed(b, |b| out.push(b));
-            }
-        }
-        assert_eq!(out, b"err ok \x1b[3D\x1bx");
     }
 
     #[test]

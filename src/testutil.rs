@@ -107,23 +107,6 @@ impl Drop for Arena {
     }
 }
 
-/// `s` without its ANSI escape sequences (`ESC [ ... final`), as a reader
-/// of plain text sees it.
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            if chars.next() == Some('[') {
-                for d in chars.by_ref() {
-                    if ('\x40'..='\x7e').contains(&d) {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+#[path = "../tests/common/ansi.rs"]
+mod ansi;
+pub use ansi::strip_ansi;

@@ -8,14 +8,21 @@
 //! ```text
 //!   top        mod.rs                     init() in order, run() the shell loop
 //!   tests      ktests/mod.rs              the runner
-//!              ktests/*                   one file per subject
+//!              ktests/*                   one file (or folder) per subject
+//!              ktests/{frames,paging}/*   the frame and paging tests: one file per subject
+//!              ktests/{frames,paging}/kit.rs  what each folder's tests share
 //!              ktests/kit.rs              Test, kassert!, shared helpers
 //!   shell      host.rs                    KernelHost: hotkeys, command dispatch
 //!              commands/mod.rs            the tables, `help`, run(line)
-//!              commands/*                 one file per layer of commands
-//!              commands/heap/*            the heap layer: one file per command
+//!              commands/*                 one file per layer of commands, or a folder
+//!              commands/{heap,frames,paging,family,foundation}/mod.rs   a folder's table,
+//!              commands/{heap,frames,paging,family,foundation}/*        one file per command,
+//!                                         over the helpers below
 //!              commands/heap/capture.rs   writers that never allocate
 //!              commands/heap/allocs.rs    `alloc`, `free` and their table
+//!              commands/frames/report.rs  reports written under the memory lock
+//!              commands/frames/fallocs.rs `falloc`, `ffree` and their table
+//!              commands/paging/args.rs    an address, `pid=N`
 //!              commands/kit.rs            Command, Outcome, argument parsing
 //!   processes  proc/mod.rs                spawn, kill, the foreground, `[pid N] exited`
 //!              proc/syscall.rs            int 0x80: the system calls
@@ -46,15 +53,17 @@
 //! layer 7: proc/syscall.rs
 //! layer 8: proc/mod.rs
 //! layer 9: commands/kit.rs
-//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs
-//! layer 11: commands/heap/*
-//! layer 12: commands/heap/mod.rs commands/*
+//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs commands/paging/args.rs commands/frames/report.rs commands/frames/fallocs.rs
+//! layer 11: commands/heap/* commands/family/* commands/paging/* commands/frames/* commands/foundation/*
+//! layer 12: commands/heap/mod.rs commands/family/mod.rs commands/paging/mod.rs commands/frames/mod.rs commands/foundation/mod.rs commands/*
 //! layer 13: commands/mod.rs
 //! layer 14: host.rs
 //! layer 15: ktests/kit.rs
-//! layer 16: ktests/*
-//! layer 17: ktests/mod.rs
-//! layer 18: mod.rs
+//! layer 16: ktests/frames/kit.rs ktests/paging/kit.rs
+//! layer 17: ktests/frames/* ktests/paging/*
+//! layer 18: ktests/* ktests/frames/mod.rs ktests/paging/mod.rs
+//! layer 19: ktests/mod.rs
+//! layer 20: mod.rs
 //! ```
 //! <!-- /layers -->
 

@@ -408,8 +408,9 @@ impl<S: AsRef<[u32]>> fmt::Debug for Bitmap<S> {
     }
 }
 
-/// The mask of bit `i` inside its word.
-const fn bit_mask(i: usize) -> u32 {
+/// The mask of bit `i` inside its word (bit `i` lives in word
+/// `i / BITS_PER_WORD`).
+pub(crate) const fn bit_mask(i: usize) -> u32 {
     1 << (i % BITS_PER_WORD)
 }
 

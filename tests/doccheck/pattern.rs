@@ -3,26 +3,7 @@
 
 /// Drop ANSI escape sequences (colours, cursor moves) and `\r`.
 pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                // parameters and intermediates, then one final byte @..~
-                for d in chars.by_ref() {
-                    if ('@'..='~').contains(&d) {
-                        break;
-                    }
-                }
-            } else {
-                chars.next();
-            }
-        } else if c != '\r' {
-            out.push(c);
-        }
-    }
-    out
+    crate::support::strip_ansi(s).replace('\r', "")
 }
 
 /// Whether a line of a transcript uses a mask.

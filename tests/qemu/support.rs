@@ -11,6 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "../common/ansi.rs"]
+mod ansi;
+pub use ansi::strip_ansi;
+
 /// The kernel ELF the ISOs are made from (`make iso` puts it there).
 fn kernel_elf() -> PathBuf {
     let iso = std::env::var("CAIRN_ISO")
@@ -451,26 +455,6 @@ pub fn find_wrapped(hay: &str, text: &str) -> Option<(usize, usize)> {
 #[allow(dead_code)]
 pub fn flat(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `s` without ANSI escape sequences (`ESC [ params final`).
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            if chars.next() == Some('[') {
-                for d in chars.by_ref() {
-                    if ('\x40'..='\x7e').contains(&d) {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn unique() -> u64 {

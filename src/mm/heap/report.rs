@@ -81,13 +81,15 @@ pub fn write_check(heap: &BuddyHeap, out: &mut impl Write) -> Result<(), CheckEr
     r.map(|_| ())
 }
 
-/// One line for a `check()` result: `heap ok: N blocks, ...` with the
-/// counts, or `heap CORRUPT: why`; true when ok.
-pub fn write_verdict<W: Write + ?Sized>(out: &mut W, r: &Result<CheckReport, CheckError>) -> bool {
-    match r {
-        Ok(r) => {
-            let _ = writeln!(
-                out,
+/// A `check()` result as text, without a line end: `heap ok: N blocks,
+/// ...` with the counts, or `heap CORRUPT: why`.
+pub struct Verdict<'a>(pub &'a Result<CheckReport, CheckError>);
+
+impl fmt::Display for Verdict<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Ok(r) => write!(
+                f,
                 "heap ok: {} blocks, {} free ({} bytes), {} used ({} bytes, {} requested)",
                 r.blocks,
                 r.free_blocks,
@@ -95,14 +97,16 @@ pub fn write_verdict<W: Write + ?Sized>(out: &mut W, r: &Result<CheckReport, Che
                 r.used_blocks,
                 r.used_bytes,
                 r.requested_bytes
-            );
-            true
-        }
-        Err(e) => {
-            let _ = writeln!(out, "heap CORRUPT: {e}");
-            false
+            ),
+            Err(e) => write!(f, "heap CORRUPT: {e}"),
         }
     }
+}
+
+/// One line for a `check()` result (the [`Verdict`]); true when ok.
+pub fn write_verdict<W: Write + ?Sized>(out: &mut W, r: &Result<CheckReport, CheckError>) -> bool {
+    let _ = writeln!(out, "{}", Verdict(r));
+    r.is_ok()
 }
 
 /// What a heapmap cell holds.

@@ -5,55 +5,41 @@ use crate::kernel::commands::kit::{Outcome, no_args};
 use crate::kernel::heap::{self as kheap};
 use crate::kernel::playground::{self};
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport};
+use crate::mm::heap::report::Verdict;
 use crate::mm::heap::{HeapBackend, HeapCheckError};
 use crate::term::style::{ERROR, RESET};
 use alloc::format;
 use core::fmt::Write;
 
 fn write_check(name: &str, r: Result<CheckReport, CheckError>, out: &mut dyn Write) -> bool {
-    match r {
-        Ok(r) => {
-            let _ = writeln!(
-                out,
-                "{name}: heap ok: {} blocks, {} free ({} bytes), {} used ({} bytes, {} requested)",
-                r.blocks,
-                r.free_blocks,
-                r.free_bytes,
-                r.used_blocks,
-                r.used_bytes,
-                r.requested_bytes
-            );
-            true
-        }
-        Err(e) => {
-            let _ = writeln!(out, "{ERROR}{name}: heap CORRUPT: {e}{RESET}");
-            false
-        }
-    }
+    // A corrupt heap's line is red (the console's error colour).
+    let (start, end) = if r.is_ok() { ("", "") } else { (ERROR, RESET) };
+    let _ = writeln!(out, "{start}{name}: {}{end}", Verdict(&r));
+    r.is_ok()
 }
 
 /// `heapcheck`: `check()` on the kernel heap, its reserve and the playground.
 pub fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
     no_args(args)?;
     /// The kernel heap's verdict, copied under its lock.
-    enum Verdict {
+    enum KernelCheck {
         Buddy(Result<CheckReport, CheckError>),
         Other(Result<(), HeapCheckError>, crate::mm::heap::HeapStats),
     }
     let verdict = kheap::with(|h| match h.as_buddy() {
-        Some(b) => Verdict::Buddy(BuddyHeap::check(b)),
-        None => Verdict::Other(HeapBackend::check(h), h.stats()),
+        Some(b) => KernelCheck::Buddy(BuddyHeap::check(b)),
+        None => KernelCheck::Other(HeapBackend::check(h), h.stats()),
     })
     .ok_or("the kernel heap is not set up")?;
     let kind = kheap::kind().name();
     let name = format!("kernel heap ({kind})");
     let kernel_ok = match verdict {
-        Verdict::Buddy(r) => write_check(&name, r, out),
-        Verdict::Other(Ok(()), stats) => {
+        KernelCheck::Buddy(r) => write_check(&name, r, out),
+        KernelCheck::Other(Ok(()), stats) => {
             let _ = writeln!(out, "{name}: heap ok: {stats}");
             true
         }
-        Verdict::Other(Err(e), _) => {
+        KernelCheck::Other(Err(e), _) => {
             let _ = writeln!(out, "{ERROR}{name}: heap CORRUPT: {e}{RESET}");
             false
         }

@@ -144,6 +144,17 @@ pub const fn scale_for(size: usize) -> Option<Scale> {
     Some(Scale((usize::BITS - (need - 1).leading_zeros()) as u8))
 }
 
+/// Slots of the free-list heads: one per possible scale of a `u32` offset.
+const SCALE_SLOTS: usize = 32;
+
+/// The slot of scale `s` among the free-list heads. Scales never reach 32
+/// (at most [`LARGEST_SCALE`]); wrapping modulo the slot count says so to
+/// the compiler, so the hot path carries no bounds check.
+#[inline(always)]
+const fn scale_slot(s: u32) -> usize {
+    s as usize % SCALE_SLOTS
+}
+
 /// Scales `min..=max` a heap accepts: `4..=30`, min not above max.
 fn check_scales(min: u8, max: u8) -> Result<(), HeapError> {
     if min < SMALLEST_SCALE || max > LARGEST_SCALE || min > max {
@@ -158,7 +169,7 @@ pub struct BuddyHeap {
     /// count from here.
     origin: *mut u8,
     /// Head of the free list of each scale, NIL when empty.
-    heads: [u32; 32],
+    heads: [u32; SCALE_SLOTS],
     /// Bit `s` set while list `s` is not empty.
     nonempty: u32,
     min_scale: u32,
@@ -202,7 +213,7 @@ impl BuddyHeap {
     pub const fn empty() -> BuddyHeap {
         BuddyHeap {
             origin: core::ptr::null_mut(),
-            heads: [NIL; 32],
+            heads: [NIL; SCALE_SLOTS],
             nonempty: 0,
             min_scale: SMALLEST_SCALE as u32,
             max_scale: SMALLEST_SCALE as u32,
@@ -325,7 +336,7 @@ impl BuddyHeap {
         let start = (skew + min_block - 1) & !(min_block - 1);
         let mut heap = BuddyHeap {
             origin: base.wrapping_sub(skew),
-            heads: [NIL; 32],
+            heads: [NIL; SCALE_SLOTS],
             nonempty: 0,
             min_scale: min_scale as u32,
             max_scale: max_scale as u32,
@@ -490,6 +501,13 @@ impl BuddyHeap {
 
     // ----- the hot path ------------------------------------------------------
 
+    /// The head of the free list of scale `s` (every scale is below 32:
+    /// [`scale_slot`] says so to the compiler, which drops the bounds check).
+    #[inline(always)]
+    fn head_mut(&mut self, s: u32) -> &mut u32 {
+        &mut self.heads[scale_slot(s)]
+    }
+
     #[inline(always)]
     fn hdr(&self, off: u32) -> *mut Header {
         self.origin.wrapping_add(off as usize).cast()
@@ -537,9 +555,9 @@ impl BuddyHeap {
         // heap (invariant kept by push/unlink/take); headers are 9 bytes at
         // offsets aligned to at least 16.
         unsafe {
-            let b = self.heads[(s & 31) as usize];
+            let b = *self.head_mut(s);
             let next = (*self.hdr(b)).next;
-            self.heads[(s & 31) as usize] = next;
+            *self.head_mut(s) = next;
             if next == NIL {
                 self.nonempty &= !(1 << s);
             } else {
@@ -556,7 +574,7 @@ impl BuddyHeap {
                     tag: FREE | s as u8,
                 });
                 self.mark_start(upper);
-                self.heads[(s & 31) as usize] = upper;
+                *self.head_mut(s) = upper;
                 self.nonempty |= 1 << s;
             }
             Some(b)
@@ -652,7 +670,7 @@ impl BuddyHeap {
         // SAFETY: `b` is a block of this heap (the caller's guarantee); the
         // old head is a free block.
         unsafe {
-            let head = self.heads[(s & 31) as usize];
+            let head = *self.head_mut(s);
             self.hdr(b).write(Header {
                 next: head,
                 prev: NIL,
@@ -661,7 +679,7 @@ impl BuddyHeap {
             if head != NIL {
                 (*self.hdr(head)).prev = b;
             }
-            self.heads[(s & 31) as usize] = b;
+            *self.head_mut(s) = b;
             self.nonempty |= 1 << s;
         }
     }
@@ -853,7 +871,7 @@ impl BuddyHeap {
             let next = (*self.hdr(o)).next;
             let prev = (*self.hdr(o)).prev;
             if prev == NIL {
-                self.heads[(s & 31) as usize] = next;
+                *self.head_mut(s) = next;
                 if next == NIL {
                     self.nonempty &= !(1 << s);
                 }

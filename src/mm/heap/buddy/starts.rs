@@ -65,7 +65,7 @@ impl Starts {
         debug_assert!(i < self.capacity());
         // SAFETY: `i / 8 < len` (the heap only asks about offsets inside its
         // blocks, which the table was sized for).
-        unsafe { *self.bits.add(i >> 3) & (1 << (i & 7)) != 0 }
+        unsafe { *self.bits.add(byte_of(i)) & mask_of(i) != 0 }
     }
 
     /// Set bit `i` (below `capacity()`).
@@ -73,7 +73,7 @@ impl Starts {
     pub(super) fn set(&mut self, i: usize) {
         debug_assert!(i < self.capacity());
         // SAFETY: as in `get`.
-        unsafe { *self.bits.add(i >> 3) |= 1 << (i & 7) };
+        unsafe { *self.bits.add(byte_of(i)) |= mask_of(i) };
     }
 
     /// Clear bit `i` (below `capacity()`).
@@ -81,7 +81,7 @@ impl Starts {
     pub(super) fn clear(&mut self, i: usize) {
         debug_assert!(i < self.capacity());
         // SAFETY: as in `get`.
-        unsafe { *self.bits.add(i >> 3) &= !(1 << (i & 7)) };
+        unsafe { *self.bits.add(byte_of(i)) &= !mask_of(i) };
     }
 
     /// How many bits are set in the whole table.
@@ -103,6 +103,18 @@ impl Starts {
                 .map(|b| b.count_ones() as usize)
                 .sum::<usize>()
     }
+}
+
+/// The byte of the table that holds bit `i`.
+#[inline(always)]
+const fn byte_of(i: usize) -> usize {
+    i / 8
+}
+
+/// The mask of bit `i` inside its byte (least significant first).
+#[inline(always)]
+const fn mask_of(i: usize) -> u8 {
+    1 << (i % 8)
 }
 
 #[cfg(test)]

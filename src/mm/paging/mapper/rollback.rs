@@ -3,6 +3,7 @@
 
 use super::{LARGE, Mapper, PAGE, Release, TlbFlush, page_at};
 use crate::mm::addr::{Page, VirtAddr};
+use crate::mm::bitmap::{BITS_PER_WORD, bit_mask};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::layout::{ENTRIES_PER_TABLE, PAGE_SHIFT, PDX_SHIFT};
 use crate::mm::paging::entry::{Entry, EntryFlags};
@@ -11,17 +12,17 @@ use crate::mm::phys::PhysMemory;
 /// The page tables a range operation created, by PDX, so a failure can give
 /// them back (a bit set on the stack: no heap).
 #[derive(Clone, Copy)]
-pub(super) struct TableSet([u32; ENTRIES_PER_TABLE / 32]);
+pub(super) struct TableSet([u32; ENTRIES_PER_TABLE / BITS_PER_WORD]);
 
 impl TableSet {
     pub(super) const fn new() -> TableSet {
-        TableSet([0; ENTRIES_PER_TABLE / 32])
+        TableSet([0; ENTRIES_PER_TABLE / BITS_PER_WORD])
     }
     pub(super) fn insert(&mut self, pdx: usize) {
-        self.0[pdx / 32] |= 1 << (pdx % 32);
+        self.0[pdx / BITS_PER_WORD] |= bit_mask(pdx);
     }
     pub(super) fn contains(&self, pdx: usize) -> bool {
-        self.0[pdx / 32] & (1 << (pdx % 32)) != 0
+        self.0[pdx / BITS_PER_WORD] & bit_mask(pdx) != 0
     }
 }
 

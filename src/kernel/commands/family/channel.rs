@@ -1,7 +1,5 @@
-//! Commands for the allocator family and the heap chosen at boot:
-//! `heapinfo` (the kernel heap in use and its figures), `channel` (a
-//! MemoryChannel fed by the keyboard interrupt and read by the shell) and
-//! `bench` (a random workload on the kernel heap, timed by the PIT).
+//! `channel [on [bytes] | read [max] | fill | off]`: a MemoryChannel fed
+//! by the keyboard interrupt and read by the shell.
 //!
 //! The channel demo, FreeNOS's `MemoryChannel` with an interrupt handler as
 //! the producer:
@@ -22,135 +20,20 @@
 //! waits; the consumer lives in [`CONSUMER`], which the handler never touches.
 //! The ring itself needs no lock: each side writes only its own index.
 
-use super::kit::{self, Command, Outcome, at_most};
-use crate::arch::x86::{self, without_interrupts};
-use crate::kernel::boot::boot_info;
+use crate::arch::x86::without_interrupts;
+use crate::kernel::commands::kit::{self, Outcome, at_most};
 use crate::kernel::heap as kheap;
 use crate::kernel::interrupts;
 use crate::mm::family::{ChannelError, Consumer, Producer, Reset};
-use crate::mm::heap::HeapBackend;
-use crate::mm::heap::HeapKind;
 use crate::mm::layout::PAGE_SIZE;
-use crate::mm::vm::region::{KERNEL_HEAP_START, KERNEL_PRIVATE_START};
 use crate::shell::input::Key;
-use crate::term::style::{ERROR, RESET};
 use alloc::alloc::Layout;
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt::Write;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
-
-pub static COMMANDS: &[Command] = &[
-    Command {
-        name: "heapinfo",
-        args: "",
-        help: "the kernel heap chosen at boot (heap=): size, use, largest free, fragmentation",
-        run: heapinfo,
-    },
-    Command {
-        name: "channel",
-        args: "[on [bytes] | read [max] | fill | off]",
-        help: "a MemoryChannel: the keyboard IRQ writes each key, the shell reads",
-        run: channel,
-    },
-    Command {
-        name: "bench",
-        args: "[operations]",
-        help: "random allocate/free on the kernel heap, timed by the PIT",
-        run: bench,
-    },
-];
-
-// ---- heapinfo ----
-
-/// `heapinfo`: which heap design is the kernel's, how it was chosen, and
-/// its figures (`HeapStats`, mapping and growth, refused frees, check).
-fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
-    at_most(args, 0)?;
-    let kind = kheap::kind();
-    let stats = kheap::stats().ok_or_else(|| String::from("the kernel heap is not set up"))?;
-    // Formatted after the heap's lock is released (never allocate under it).
-    let check = match kheap::with(|h| h.check()) {
-        Some(r) => r.map_err(|e| format!("{e}")),
-        None => Err(String::from("no heap")),
-    };
-    let how = match boot_info().option("heap") {
-        None => "the default: no heap= on the command line",
-        Some(v) if HeapKind::parse(v).is_ok() => "chosen with heap= on the command line",
-        Some(_) => "the default: the heap= value was not understood",
-    };
-    let mapped = kheap::mapped_bytes();
-    let frag = stats.fragmentation_permille();
-    let _ = writeln!(out, "kernel heap: {} ({how})", kind.name());
-    let _ = writeln!(
-        out,
-        "  size          {:>10} bytes ({} KiB)",
-        stats.size,
-        stats.size / 1024
-    );
-    let _ = writeln!(out, "  used          {:>10} bytes", stats.used);
-    let _ = writeln!(out, "  free          {:>10} bytes", stats.free);
-    let _ = writeln!(out, "  largest free  {:>10} bytes", stats.largest_free);
-    let _ = writeln!(out, "  allocations   {:>10}", stats.allocations);
-    let _ = writeln!(
-        out,
-        "  fragmentation {:>8}.{}% (1 - largest free / free)",
-        frag / 10,
-        frag % 10
-    );
-    let _ = writeln!(
-        out,
-        "  mapped        {:>10} of {} bytes of the arena V{:#010x}..V{:#010x}",
-        mapped,
-        kheap::HEAP_ARENA,
-        KERNEL_HEAP_START,
-        KERNEL_PRIVATE_START
-    );
-    let _ = writeln!(
-        out,
-        "  grown         {:>10} times (at least {} bytes each, through the VMM)",
-        kheap::times_grown(),
-        kheap::HEAP_GROW_STEP
-    );
-    let _ = writeln!(out, "  refused frees {:>10}", kheap::bad_frees());
-    if let Some(addr) = kheap::last_bad_free() {
-        let _ = writeln!(out, "  last refused  {addr:#010x}");
-    }
-    let (table, poison) =
-        kheap::with(|h| (h.side_table_bytes(), h.poisoning())).unwrap_or((0, false));
-    if table > 0 {
-        let _ = writeln!(
-            out,
-            "  side table    {:>10} bytes (block starts: O(1) free check; {}.{:02}% of arena)",
-            table,
-            table as u64 * 100 / kheap::HEAP_ARENA as u64,
-            table as u64 * 10000 / kheap::HEAP_ARENA as u64 % 100
-        );
-    }
-    let _ = writeln!(
-        out,
-        "  poison        {:>10} (boot option `poison`: heapcheck finds writes after free)",
-        if poison { "on" } else { "off" }
-    );
-    match check {
-        Ok(()) => {
-            let _ = writeln!(out, "  check                 ok");
-        }
-        Err(e) => {
-            let _ = writeln!(out, "{ERROR}  check          FAILED: {e}{RESET}");
-        }
-    }
-    let _ = writeln!(
-        out,
-        "other designs: boot with heap=buddy|pool|gaptree|firstfit (one GRUB entry each)"
-    );
-    Ok(())
-}
-
-// ---- channel ----
 
 /// Bytes of a message the demo fills in: seq, tick, kind, code.
 const RECORD: usize = 16;
@@ -292,7 +175,7 @@ fn write_key(out: &mut dyn Write, code: u32) {
 }
 
 /// `channel [on [bytes] | read [max] | fill | off]`.
-fn channel(args: &[&str], out: &mut dyn Write) -> Outcome {
+pub fn channel(args: &[&str], out: &mut dyn Write) -> Outcome {
     match args {
         [] | ["read"] => channel_read(usize::MAX, out),
         ["read", max] => {
@@ -562,121 +445,6 @@ fn channel_off(out: &mut dyn Write) -> Outcome {
     let _ = writeln!(
         out,
         "channel: off: {written} written, {full} refused as full, {unread} unread dropped; both pages back to the heap"
-    );
-    Ok(())
-}
-
-// ---- bench ----
-
-/// Live blocks the benchmark keeps at most (as the host benchmark's (a)).
-const BENCH_LIVE: usize = 300;
-/// Largest block size of the benchmark.
-const BENCH_MAX: usize = 1000;
-
-/// `bench [operations]`: allocate or free at random on the kernel heap (at
-/// most 300 live blocks, sizes 4..1000, alignments mostly 8), never on the
-/// reserve (a dry heap counts as failed allocations); time in PIT ticks
-/// (10 ms each).
-fn bench(args: &[&str], out: &mut dyn Write) -> Outcome {
-    let ops = match args {
-        [] => 500_000,
-        [n] => match kit::parse(n)? {
-            ops @ 1..=10_000_000 => ops,
-            ops => {
-                return Err(format!("{ops} operations: out of range (1 to 10000000)"));
-            }
-        },
-        _ => return at_most(args, 1),
-    };
-    let before = kheap::stats().unwrap_or_default();
-    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();
-    live.try_reserve_exact(BENCH_LIVE).map_err(|_| {
-        String::from("out of memory: no room for the benchmark's table of live blocks")
-    })?;
-    let grown = kheap::times_grown();
-    let mut rng = crate::rand::Rng::new(0x2545_F491);
-    let (mut allocs, mut frees, mut failed) = (0usize, 0usize, 0usize);
-    let start = interrupts::ticks();
-    let tsc0 = x86::rdtsc();
-    for _ in 0..ops {
-        let grow = live.len() < BENCH_LIVE && (live.is_empty() || rng.next_u64().is_multiple_of(2));
-        if grow {
-            let top = rng.range(16, BENCH_MAX + 1);
-            let size = rng.range(4, top);
-            let align = match rng.next_u64() % 8 {
-                0 => 16 << (rng.next_u64() % 4),
-                _ => 8,
-            };
-            // Never fails: size > 0 and align is a small power of two.
-            let layout = Layout::from_size_align(size, align).expect("bench: layout");
-            match kheap::allocate(layout).ok() {
-                Some(p) => {
-                    // SAFETY: the block holds at least one byte.
-                    unsafe { p.as_ptr().write(size as u8) };
-                    live.push((p, layout));
-                    allocs += 1;
-                }
-                None => failed += 1,
-            }
-        } else {
-            let i = rng.range(0, live.len());
-            let (p, layout) = live.swap_remove(i);
-            let _ = kheap::deallocate(p, layout); // ours: never refused
-            frees += 1;
-        }
-    }
-    let tsc1 = x86::rdtsc();
-    let ticks = interrupts::ticks().wrapping_sub(start);
-    let peak = kheap::stats().unwrap_or_default();
-    let live_end = live.len();
-    for (p, layout) in live.drain(..) {
-        let _ = kheap::deallocate(p, layout); // ours: never refused
-    }
-    drop(live);
-    let after = kheap::stats().unwrap_or_default();
-    // Formatted after the heap's lock is released (never allocate under it).
-    let check = match kheap::with(|h| h.check()) {
-        Some(r) => r.map_err(|e| format!("{e}")),
-        None => Err(String::from("no heap")),
-    };
-    let ms = ticks as u64 * 1000 / interrupts::TIMER_HZ as u64;
-    let _ = writeln!(
-        out,
-        "bench on {}: {ops} operations ({allocs} allocations, {frees} frees, {failed} failed)",
-        kheap::kind().name()
-    );
-    match (ops as u64 * 1000).checked_div(ms) {
-        None => {
-            let _ = writeln!(
-                out,
-                "  took less than one timer tick (10 ms); try more operations"
-            );
-        }
-        Some(per_second) => {
-            let _ = writeln!(
-                out,
-                "  {ms} ms by the PIT: {per_second} operations/s, {} ns each ({} TSC cycles each)",
-                ms * 1_000_000 / ops as u64,
-                tsc1.wrapping_sub(tsc0) / ops as u64
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "  at the end: {} live blocks, heap size {} used {} fragmentation {}.{}%",
-        live_end,
-        peak.size,
-        peak.used,
-        peak.fragmentation_permille() / 10,
-        peak.fragmentation_permille() % 10
-    );
-    let _ = writeln!(
-        out,
-        "  after freeing all: allocations {} (before {}), grown {} times during the run, check {}",
-        after.allocations,
-        before.allocations,
-        kheap::times_grown() - grown,
-        if check.is_ok() { "ok" } else { "FAILED" }
     );
     Ok(())
 }
