@@ -5,6 +5,10 @@
 //! `docs/bench/workload.md`. For a profiler (`valgrind --tool=cachegrind`),
 //! `CAIRN_WORKLOAD_ONLY=<heap index>` runs that heap alone, for
 //! `CAIRN_WORKLOAD_ROUNDS` rounds (1 if unset), and writes nothing.
+//! `CAIRN_WORKLOAD_PICK=1,2` runs only the listed heaps (interleaved, all
+//! rounds) and prints a short summary instead of the file: for comparing
+//! two heaps quickly. After the timed rounds one untimed run per heap
+//! measures the footprint (pages of the arena touched, peak live bytes).
 //!
 //! ```text
 //!   #[global_allocator] Dispatch ──alloc──▶ the heap chosen for this round
@@ -29,7 +33,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use cairn::mm::heap::{HeapKind, KernelHeap};
 
@@ -94,6 +98,48 @@ static BASES: [AtomicUsize; NAMES.len()] = [const { AtomicUsize::new(0) }; NAMES
 /// The heap `alloc` uses now.
 static CHOSEN: AtomicUsize = AtomicUsize::new(0);
 static HEAPS: std::sync::OnceLock<Heaps> = std::sync::OnceLock::new();
+
+/// Footprint tracking, on only for one untimed run per heap after the timed
+/// rounds: which 4 KiB pages of the chosen heap's arena its allocations
+/// cover, and the peak of the bytes live at once (as requested, and as the
+/// kernel path's blocks would hold them: a power of two holding the request
+/// and the 9-byte header).
+static TRACK: AtomicBool = AtomicBool::new(false);
+/// Bit `i` set: page `i` of the tracked heap's arena held allocated bytes.
+static PAGES: [AtomicU64; ARENA / PAGE / 64] = [const { AtomicU64::new(0) }; ARENA / PAGE / 64];
+/// Bytes live now and at their peak: requested, and as buddy blocks.
+static LIVE: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+const PAGE: usize = 4096;
+
+/// The bytes the kernel path's block for `l` holds (header included).
+fn block_bytes(l: Layout) -> usize {
+    let s = cairn::mm::heap::buddy::scale_for(l.size()).map_or(usize::MAX, |s| s.bytes());
+    s.max(l.align())
+        .max(1 << cairn::mm::heap::any::KERNEL_MIN_SCALE)
+}
+
+/// Record (while tracking) that `l.size()` bytes at `p`, from heap `i`,
+/// came to life (`live`) or went (`!live`).
+#[cold]
+fn track(i: usize, p: *mut u8, l: Layout, live: bool) {
+    let (req, blk) = (l.size(), block_bytes(l));
+    if live {
+        let r = LIVE[0].fetch_add(req, Ordering::Relaxed) + req;
+        let b = LIVE[1].fetch_add(blk, Ordering::Relaxed) + blk;
+        LIVE[2].fetch_max(r, Ordering::Relaxed);
+        LIVE[3].fetch_max(b, Ordering::Relaxed);
+        let base = BASES[i].load(Ordering::Relaxed);
+        if base != 0 && req > 0 {
+            let off = (p as usize).wrapping_sub(base);
+            for pg in off / PAGE..=((off + req - 1) / PAGE).min(ARENA / PAGE - 1) {
+                PAGES[pg / 64].fetch_or(1 << (pg % 64), Ordering::Relaxed);
+            }
+        }
+    } else {
+        LIVE[0].fetch_sub(req, Ordering::Relaxed);
+        LIVE[1].fetch_sub(blk, Ordering::Relaxed);
+    }
+}
 
 struct Dispatch;
 
@@ -187,22 +233,66 @@ unsafe fn realloc_in(i: usize, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
     }
 }
 
+/// `Dispatch::realloc` while tracking: the same moves, recorded.
+///
+/// # Safety
+/// `GlobalAlloc::realloc`'s contract.
+#[cold]
+unsafe fn tracked_realloc(p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+    let (from, to) = (owner(p), CHOSEN.load(Ordering::Relaxed));
+    // SAFETY: the caller's contract on `new`.
+    let nl = unsafe { Layout::from_size_align_unchecked(new, l.align()) };
+    // SAFETY: forwarded, as in `Dispatch::realloc`.
+    let q = unsafe {
+        if from == to {
+            realloc_in(from, p, l, new)
+        } else {
+            let q = alloc_in(to, nl);
+            if !q.is_null() {
+                std::ptr::copy_nonoverlapping(p, q, l.size().min(new));
+                dealloc_in(from, p, l);
+            }
+            q
+        }
+    };
+    if !q.is_null() {
+        if from == to {
+            track(from, p, l, false);
+        }
+        track(to, q, nl, true);
+    }
+    q
+}
+
 // SAFETY: every call goes to one real allocator: `alloc` to the chosen
 // one, `dealloc`/`realloc` to the one that made the pointer (found by
 // arena), so each allocator only ever sees its own pointers.
 unsafe impl GlobalAlloc for Dispatch {
     #[inline]
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let i = CHOSEN.load(Ordering::Relaxed);
         // SAFETY: forwarded.
-        unsafe { alloc_in(CHOSEN.load(Ordering::Relaxed), l) }
+        let p = unsafe { alloc_in(i, l) };
+        if TRACK.load(Ordering::Relaxed) && !p.is_null() {
+            track(i, p, l, true);
+        }
+        p
     }
     #[inline]
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        let i = owner(p);
+        if TRACK.load(Ordering::Relaxed) && i == CHOSEN.load(Ordering::Relaxed) {
+            track(i, p, l, false);
+        }
         // SAFETY: forwarded.
-        unsafe { dealloc_in(owner(p), p, l) }
+        unsafe { dealloc_in(i, p, l) }
     }
     #[inline]
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        if TRACK.load(Ordering::Relaxed) {
+            // SAFETY: forwarded; the layouts are the caller's.
+            return unsafe { tracked_realloc(p, l, new) };
+        }
         let (from, to) = (owner(p), CHOSEN.load(Ordering::Relaxed));
         if from == to {
             // SAFETY: forwarded.
@@ -377,6 +467,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
+    // `CAIRN_WORKLOAD_PICK=1,2`: only those heaps (indexes into the table),
+    // interleaved, full rounds; a short summary on stdout and no file (for
+    // comparing two heaps quickly while tuning one).
+    let pick: Option<Vec<usize>> = std::env::var("CAIRN_WORKLOAD_PICK")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect());
+    let picked = |i: usize| pick.as_ref().is_none_or(|p| p.contains(&i));
     for (r, round_sums) in sums.iter_mut().enumerate() {
         for (i, heap_times) in times.iter_mut().enumerate() {
             // A heap that takes seconds per run (the list-scanning ones) is
@@ -384,7 +481,7 @@ fn main() {
             if r >= 3 && only.is_none() && heap_times.iter().any(|&t| t > SLOW) {
                 continue;
             }
-            if only.is_some_and(|o| o != i || r >= only_rounds) {
+            if only.is_some_and(|o| o != i || r >= only_rounds) || !picked(i) {
                 continue;
             }
             CHOSEN.store(i, Ordering::Relaxed);
@@ -405,6 +502,46 @@ fn main() {
         );
     }
     if only.is_some() {
+        return;
+    }
+    // The footprint: one more run per heap, untimed, with tracking on.
+    let mut pages: Vec<Option<usize>> = vec![None; NAMES.len()];
+    let mut peak = (0, 0);
+    for i in (0..NAMES.len()).filter(|&i| picked(i)) {
+        PAGES.iter().for_each(|w| w.store(0, Ordering::Relaxed));
+        LIVE.iter().for_each(|v| v.store(0, Ordering::Relaxed));
+        CHOSEN.store(i, Ordering::Relaxed);
+        TRACK.store(true, Ordering::Relaxed);
+        black_box(program(black_box(0xE0E0)));
+        TRACK.store(false, Ordering::Relaxed);
+        CHOSEN.store(0, Ordering::Relaxed);
+        if i != 0 {
+            pages[i] = Some(
+                PAGES
+                    .iter()
+                    .map(|w| w.load(Ordering::Relaxed).count_ones() as usize)
+                    .sum(),
+            );
+        }
+        peak = (
+            LIVE[2].load(Ordering::Relaxed),
+            LIVE[3].load(Ordering::Relaxed),
+        );
+    }
+    let mib = |n: usize| n as f64 / f64::from(1 << 20);
+    if let Some(p) = pick {
+        let med = |i: usize| {
+            let mut v = times[i].clone();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2] * 1e3
+        };
+        for &i in p.iter().filter(|&&i| i < NAMES.len()) {
+            let touched = pages[i].map_or("-".into(), |n| format!("{:.1} MiB", mib(n * PAGE)));
+            println!("{:40} {:8.2} ms  pages touched {touched}", NAMES[i], med(i));
+        }
+        if p.contains(&CAIRN) && p.contains(&TALC) {
+            println!("kernel path / talc: {:.3}", med(CAIRN) / med(TALC));
+        }
         return;
     }
     // The median round of each heap (the rounds are interleaved, so a
@@ -443,7 +580,7 @@ fn main() {
     );
     let _ = writeln!(
         s,
-        "| heap | ms per run (median) | best | kernel path ÷ heap |\n|---|---:|---:|---:|"
+        "| heap | ms per run (median) | best | kernel path ÷ heap | MiB of arena touched |\n|---|---:|---:|---:|---:|"
     );
     let fastest = median.iter().copied().fold(f64::INFINITY, f64::min);
     for (i, name) in NAMES.iter().enumerate() {
@@ -457,8 +594,26 @@ fn main() {
         } else {
             format!("{:.2}", median[CAIRN] / median[i])
         };
-        let _ = writeln!(s, "| {name} | {ms} | {:.2} | {ratio} |", best[i]);
+        let touched = pages[i].map_or("—".into(), |n| format!("{:.1}", mib(n * PAGE)));
+        let _ = writeln!(
+            s,
+            "| {name} | {ms} | {:.2} | {ratio} | {touched} |",
+            best[i]
+        );
     }
+    let _ = writeln!(
+        s,
+        "\nFootprint, from one more run per heap (untimed, the first round's program): \
+         \"MiB of arena touched\" counts the 4 KiB pages of the heap's arena that ever \
+         held requested bytes during the run (the system allocator has no arena: —). \
+         At its peak the program holds {:.1} MiB live as requested; the kernel path's \
+         blocks for exactly those requests (each a power of two holding the request and \
+         the 9-byte header) take {:.1} MiB, {:.2}x: the rounding spreads the program's \
+         data over more pages and cache lines than a heap that rounds to 8 or 16 bytes.",
+        mib(peak.0),
+        mib(peak.1),
+        peak.1 as f64 / peak.0.max(1) as f64
+    );
     println!("{s}");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/bench");
     std::fs::create_dir_all(&dir).expect("docs/bench");

@@ -101,6 +101,12 @@ impl Size {
     }
 }
 
+/// The noun for `n` things: `one` for exactly one, `many` otherwise, as a
+/// count is read: `0 frames`, `1 frame`, `2 frames`.
+pub const fn noun(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 /// Binary units, a factor of 1024 apart.
 const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
 
@@ -348,6 +354,13 @@ impl<W: Write> Write for Wrap<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_of_one_takes_the_singular() {
+        assert_eq!(noun(0, "frame", "frames"), "frames");
+        assert_eq!(noun(1, "frame", "frames"), "frame");
+        assert_eq!(noun(2, "frame", "frames"), "frames");
+    }
 
     #[test]
     fn sizes_print_in_units() {

@@ -467,6 +467,23 @@ impl FramePlan {
     pub fn reserved(&self) -> &[ReservedRange] {
         &self.reserved[..self.reserved_len]
     }
+    /// Frames two reserved ranges both hold, with the two reasons in the
+    /// order they were reserved. Each reservation is rounded out to whole
+    /// frames, so two whose bytes lie side by side can share a frame: GRUB
+    /// puts the multiboot2 information in the padding after the end of a
+    /// kernel section, inside the last frame the kernel image reserves for
+    /// it. Such a frame is never handed out; [`classify`](Self::classify)
+    /// names the first reason.
+    pub fn shared(&self) -> impl Iterator<Item = (FrameRange, ReserveReason, ReserveReason)> + '_ {
+        let all = self.reserved();
+        all.iter().enumerate().flat_map(move |(i, a)| {
+            all[i + 1..].iter().filter_map(move |b| {
+                let start = a.range.start.0.max(b.range.start.0);
+                let end = a.range.end.0.min(b.range.end.0);
+                (start < end).then_some((FrameRange::new(start, end), a.reason, b.reason))
+            })
+        })
+    }
     /// Where the metadata lives (inside the linear space).
     pub fn metadata(&self) -> FrameRange {
         self.metadata
@@ -569,6 +586,36 @@ mod tests {
         assert_eq!(p.classify(Frame(0x7FE0)), FrameClass::Unmanaged);
         assert_eq!(p.classify(Frame(0x7FDF)), FrameClass::Usable);
         assert_eq!(p.classify(Frame(0xFFFFF)), FrameClass::Unmanaged);
+    }
+
+    #[test]
+    fn reservations_side_by_side_in_one_frame_share_it() {
+        // Where GRUB put the multiboot2 information on a boot of main: the
+        // 1000 bytes from 0x192820, in the padding between the end of the
+        // kernel's .rodata (0x192814) and .data (0x193000). Its bytes lie
+        // beside the image's, but its frame is one the image reserves too.
+        let reservations = [
+            Reservation::new(0x10_0000, 0xF_F000, ReserveReason::KernelImage),
+            Reservation::new(0x19_2820, 0x3E8, ReserveReason::MultibootInfo),
+        ];
+        let p = plan(&qemu_map(128), &reservations, PmmChoice::Buddy).unwrap();
+        let shared: Vec<_> = p.shared().collect();
+        assert_eq!(
+            shared,
+            [(
+                FrameRange::new(0x192, 0x193),
+                ReserveReason::KernelImage,
+                ReserveReason::MultibootInfo
+            )]
+        );
+        assert_eq!(
+            p.classify(Frame(0x192)),
+            FrameClass::Reserved(ReserveReason::KernelImage)
+        );
+        assert!(!p.is_usable_run(0x192, 1));
+        // The test maps' reservations lie in frames of their own.
+        let p = plan(&qemu_map(128), &boot_reservations(), PmmChoice::Buddy).unwrap();
+        assert_eq!(p.shared().count(), 0);
     }
 
     #[test]

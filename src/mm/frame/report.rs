@@ -10,13 +10,28 @@
 use super::ORDERS;
 use super::plan::FramePlan;
 use crate::mm::layout::PAGE_SHIFT;
-use crate::text::Size;
+use crate::text::{Size, noun};
 use core::fmt;
 
 /// The size of `frames` frames, as the `frames` report writes it
 /// ([`SizeStyle::Tenths`](crate::text::SizeStyle::Tenths)).
 pub const fn frames_size(frames: usize) -> Size {
     Size::tenths((frames as u64) << PAGE_SHIFT)
+}
+
+/// `frame` for one frame, `frames` for any other count.
+pub const fn frames_noun(frames: usize) -> &'static str {
+    noun(frames as u64, "frame", "frames")
+}
+
+/// A count of frames as it is read: `1 frame`, `16 frames`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameCount(pub usize);
+
+impl fmt::Display for FrameCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.0, frames_noun(self.0))
+    }
 }
 
 /// Counts the `frames` report prints about one allocator.
@@ -38,38 +53,42 @@ pub struct FrameCounts {
 pub fn write_frames(out: &mut impl fmt::Write, c: &FrameCounts, plan: &FramePlan) -> fmt::Result {
     let used = c.total - c.free;
     writeln!(out, "allocator  {}", c.name)?;
-    writeln!(
-        out,
-        "managed    {:>7} frames ({})",
-        c.total,
-        frames_size(c.total)
-    )?;
-    writeln!(
-        out,
-        "free       {:>7} frames ({})",
-        c.free,
-        frames_size(c.free)
-    )?;
-    writeln!(out, "used       {:>7} frames ({})", used, frames_size(used))?;
+    for (what, n) in [("managed", c.total), ("free", c.free), ("used", used)] {
+        writeln!(
+            out,
+            "{what:<10} {n:>7} {} ({})",
+            frames_noun(n),
+            frames_size(n)
+        )?;
+    }
     writeln!(out, "managed ranges:")?;
     for r in plan.usable() {
-        writeln!(out, "  {r} {:>7} frames", r.len())?;
+        writeln!(out, "  {r} {:>7} {}", r.len(), frames_noun(r.len()))?;
     }
     writeln!(out, "reserved ranges:")?;
     for r in plan.reserved() {
         writeln!(
             out,
-            "  {} {:>7} frames  {}",
+            "  {} {:>7} {:<6}  {}",
             r.range,
             r.range.len(),
+            frames_noun(r.range.len()),
             r.reason.describe()
         )?;
+    }
+    let mut shared = plan.shared().peekable();
+    if shared.peek().is_some() {
+        writeln!(out, "frames two reserved ranges share:")?;
+        for (r, first, second) in shared {
+            writeln!(out, "  {r}  {}, {}", first.describe(), second.describe())?;
+        }
     }
     if c.out_of_reach > 0 {
         writeln!(
             out,
-            "out of reach: {} frames ({}) the {} allocator cannot write",
+            "out of reach: {} {} ({}) the {} allocator cannot write",
             c.out_of_reach,
+            frames_noun(c.out_of_reach),
             frames_size(c.out_of_reach),
             c.name
         )?;
@@ -99,9 +118,10 @@ pub fn write_reach_summary(
 ) -> fmt::Result {
     writeln!(
         out,
-        "pmm {}: {} usable frames = {} managed ({}) + {} out of reach ({}, above the linear space it writes through)",
+        "pmm {}: {} usable {} = {} managed ({}) + {} out of reach ({}, above the linear space it writes through)",
         c.name,
         plan.usable_frames(),
+        frames_noun(plan.usable_frames()),
         c.total,
         frames_size(c.total),
         c.out_of_reach,
@@ -125,12 +145,20 @@ pub fn write_buddyinfo(out: &mut impl fmt::Write, counts: &[usize; ORDERS]) -> f
 mod tests {
     use super::*;
     use crate::mm::frame::PmmChoice;
-    use crate::mm::frame::testmaps::qemu_plan;
+    use crate::mm::frame::plan::{Reservation, ReserveReason, plan};
+    use crate::mm::frame::testmaps::{qemu_map, qemu_plan};
     use alloc::string::String;
 
     #[test]
     fn sizes() {
         assert_eq!(format!("{}", frames_size(256)), "1.0 MiB");
+    }
+
+    #[test]
+    fn frame_counts_read_as_counts() {
+        assert_eq!(format!("{}", FrameCount(0)), "0 frames");
+        assert_eq!(format!("{}", FrameCount(1)), "1 frame");
+        assert_eq!(format!("{}", FrameCount(16)), "16 frames");
     }
 
     #[test]
@@ -188,5 +216,46 @@ mod tests {
         );
         assert!(s.contains("frame allocator metadata"));
         assert!(!s.contains("above 4 GiB"));
+        assert!(!s.contains("share"), "no frame is shared:\n{s}");
+    }
+
+    #[test]
+    fn one_frame_is_a_frame_and_shared_frames_are_listed() {
+        // The multiboot2 information in the padding after a kernel section
+        // (as GRUB placed it on a boot of main): one frame, shared with the
+        // kernel image.
+        let reservations = [
+            Reservation::new(0x10_0000, 0xF_F000, ReserveReason::KernelImage),
+            Reservation::new(0x19_2820, 0x3E8, ReserveReason::MultibootInfo),
+        ];
+        let p = plan(&qemu_map(128), &reservations, PmmChoice::Buddy).unwrap();
+        let c = FrameCounts {
+            name: "buddy",
+            total: p.usable_frames(),
+            free: p.usable_frames() - 1,
+            out_of_reach: 1,
+        };
+        let mut s = String::new();
+        write_frames(&mut s, &c, &p).unwrap();
+        let lines: alloc::vec::Vec<&str> = s.lines().collect();
+        assert_eq!(lines[3], "used             1 frame (4 KiB)");
+        assert!(
+            s.contains(
+                "reserved ranges:\n\
+                 \x20 P0x00000000-P0x000fffff     256 frames  low memory (BIOS, VGA, ROMs)\n\
+                 \x20 P0x00100000-P0x001fefff     255 frames  kernel image\n\
+                 \x20 P0x00192000-P0x00192fff       1 frame   multiboot2 information\n"
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "frames two reserved ranges share:\n\
+                 \x20 P0x00192000-P0x00192fff  kernel image, multiboot2 information\n\
+                 out of reach: 1 frame (4 KiB)"
+            ),
+            "{s}"
+        );
+        assert!(s.lines().all(|l| l.len() <= 80), "{s}");
     }
 }

@@ -32,6 +32,7 @@
 
 use super::backend::{HeapBackend, HeapStats};
 use super::fault::{FirstFitFault, HeapCheckError};
+use super::inplace::FreeSpace;
 use super::poison;
 pub use super::regions::MAX_REGIONS;
 use super::regions::Regions;
@@ -134,43 +135,15 @@ impl FirstFitHeap {
         Ok(())
     }
 
-    /// Make `[start, end)` free (merged with its neighbours), poisoning its
-    /// bytes first while poisoning is on; when it merges with the free
-    /// block right after it, that block's old header becomes plain free
-    /// bytes and is poisoned too.
-    ///
-    /// # Safety
-    /// As `insert_free`.
-    unsafe fn give_back(&mut self, start: usize, end: usize) {
-        // SAFETY: the caller's contract; poisoned bytes lie in [start, end)
-        // or in the old header of the free block at `end`.
-        unsafe {
-            if !self.poison {
-                return self.insert_free(start, end);
-            }
-            poison::fill(start, end);
-            let (_, next) = self.neighbours(start);
-            let merges = !next.is_null() && next as usize == end;
-            self.insert_free(start, end);
-            if merges {
-                poison::fill(end, end + FREE_META);
-            }
-        }
-    }
-
     /// Whether freed bytes are poisoned.
     pub fn poisoning(&self) -> bool {
         self.poison
     }
 
-    /// Turn poisoning on or off; turning it on poisons every free block.
+    /// Turn poisoning on or off; turning it on poisons every free block
+    /// (all but its metadata words).
     pub fn set_poison(&mut self, on: bool) {
-        if on && !self.poison {
-            // SAFETY: free blocks are heap memory no allocation uses; the
-            // metadata words are left alone.
-            self.for_each_free(&mut |s, len| unsafe { poison::fill(s + FREE_META, s + len) });
-        }
-        self.poison = on;
+        self.switch_poison(on);
     }
 
     /// Resize the allocation at `ptr` (made with `layout`) to `new_size`
@@ -194,41 +167,11 @@ impl FirstFitHeap {
             return Ok(false);
         };
         let want = start + (front + HEADER_SIZE + body).max(MIN_BLOCK);
-        // SAFETY: every block touched is the validated used block or a free
-        // block of the list; writes stay inside [start, end of the next free block).
+        // SAFETY: `[start, end)` is the validated used block; writes stay
+        // inside it and the free block right after it.
         unsafe {
-            let new_end = if want <= end {
-                if end - want >= MIN_BLOCK {
-                    self.give_back(want, end);
-                    want
-                } else {
-                    end
-                }
-            } else {
-                let (prev, next) = self.neighbours(start);
-                if next.is_null() || next as usize != end || end + block_len(next) < want {
-                    return Ok(false);
-                }
-                let (after, rest) = ((*next).next, end + block_len(next) - want);
-                let link = if rest >= MIN_BLOCK {
-                    let t = want as *mut FreeBlock;
-                    t.write(FreeBlock {
-                        tag: rest | TAG_FREE,
-                        next: after,
-                    });
-                    t
-                } else {
-                    self.nfree -= 1;
-                    after
-                };
-                if prev.is_null() {
-                    self.head = link;
-                } else {
-                    (*prev).next = link;
-                }
-                let new_end = if rest >= MIN_BLOCK { want } else { want + rest };
-                self.free -= new_end - end;
-                new_end
+            let Some(new_end) = self.resize_span(start, end, want) else {
+                return Ok(false);
             };
             h.write(Header {
                 tag: (new_end - start) | TAG_USED,
@@ -655,6 +598,60 @@ impl Allocator for FirstFitHeap {
     }
 }
 
+impl FreeSpace for FirstFitHeap {
+    const META: usize = FREE_META;
+    const MIN_FREE: usize = MIN_BLOCK;
+
+    fn poison_flag(&self) -> bool {
+        self.poison
+    }
+    fn store_poison_flag(&mut self, on: bool) {
+        self.poison = on;
+    }
+    unsafe fn insert_free(&mut self, start: usize, end: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { FirstFitHeap::insert_free(self, start, end) }
+    }
+    unsafe fn free_starts_at(&self, at: usize) -> bool {
+        // SAFETY: the list is well formed (the caller's contract).
+        let (_, next) = unsafe { self.neighbours(at) };
+        !next.is_null() && next as usize == at
+    }
+    fn each_free(&self, f: &mut dyn FnMut(usize, usize)) {
+        self.for_each_free(f);
+    }
+    unsafe fn take_from_next(&mut self, end: usize, want: usize) -> Option<usize> {
+        // SAFETY: the caller's contract: list nodes are valid free blocks;
+        // the writes stay inside the free block at `end`.
+        unsafe {
+            let (prev, next) = self.neighbours(end);
+            if next.is_null() || next as usize != end || end + block_len(next) < want {
+                return None;
+            }
+            let (after, rest) = ((*next).next, end + block_len(next) - want);
+            let link = if rest >= MIN_BLOCK {
+                let t = want as *mut FreeBlock;
+                t.write(FreeBlock {
+                    tag: rest | TAG_FREE,
+                    next: after,
+                });
+                t
+            } else {
+                self.nfree -= 1;
+                after
+            };
+            if prev.is_null() {
+                self.head = link;
+            } else {
+                (*prev).next = link;
+            }
+            let new_end = if rest >= MIN_BLOCK { want } else { want + rest };
+            self.free -= new_end - end;
+            Some(new_end)
+        }
+    }
+}
+
 impl HeapBackend for FirstFitHeap {
     fn name(&self) -> &'static str {
         "firstfit"
@@ -897,24 +894,7 @@ mod tests {
     fn firstfit_soak_poisoned() {
         let a = Arena::new(128 * 1024);
         let mut h = heap_on(&a);
-        h.set_poison(true);
-        let ops = soak_ops(10_000);
-        let rep = heap_soak(
-            &mut h,
-            &[&a],
-            &Soak {
-                seed: 0xF1F0,
-                ops,
-                max_size: 3000,
-                aligns: &[1, 8, 64, 4096],
-                bad_every: 43,
-                check_every: 31,
-                max_live: 200,
-                exact_sizes: true,
-            },
-        );
-        rep.assert_busy(ops);
-        assert!(h.poisoning());
+        crate::mm::heap::testkit::poisoned_soak(&mut h, &a, 0xF1F0, soak_ops(10_000));
     }
 
     #[test]

@@ -50,6 +50,7 @@
 
 use super::backend::{HeapBackend, HeapStats};
 use super::fault::{GapTreeFault, HeapCheckError};
+use super::inplace::FreeSpace;
 use super::poison;
 pub use super::regions::MAX_REGIONS;
 use super::regions::Regions;
@@ -244,29 +245,6 @@ impl GapTreeHeap {
         Ok(())
     }
 
-    /// `free_block`, poisoning `[start, end)` first while poisoning is on;
-    /// when it merges with the gap right after it, that gap's old header
-    /// becomes plain free bytes and is poisoned too.
-    ///
-    /// # Safety
-    /// As `free_block`.
-    unsafe fn give_back(&mut self, start: usize, end: usize) {
-        // SAFETY: the caller's contract; poisoned bytes lie in [start, end)
-        // or in the old header of the gap at `end`.
-        unsafe {
-            if !self.poison {
-                return self.free_block(start, end);
-            }
-            poison::fill(start, end);
-            let right = tree::lower_bound::<ByAddr>(self.by_addr, end);
-            let merges = !right.is_null() && right as usize == end;
-            self.free_block(start, end);
-            if merges {
-                poison::fill(end, end + GAP_META);
-            }
-        }
-    }
-
     /// Whether freed bytes are poisoned.
     pub fn poisoning(&self) -> bool {
         self.poison
@@ -275,11 +253,7 @@ impl GapTreeHeap {
     /// Turn poisoning on or off; turning it on poisons every gap (all but
     /// its header).
     pub fn set_poison(&mut self, on: bool) {
-        if on && !self.poison {
-            // SAFETY: gaps are heap memory no allocation uses.
-            self.for_each_gap(&mut |g, len| unsafe { poison::fill(g + GAP_META, g + len) });
-        }
-        self.poison = on;
+        self.switch_poison(on);
     }
 
     /// Resize the allocation at `ptr` (made with `layout`) to `new_size`
@@ -304,40 +278,11 @@ impl GapTreeHeap {
             return Ok(false);
         };
         let want = start + need.max(GAP_SIZE);
-        // SAFETY: the block is the validated superbuffer; the gap after it
-        // is in both trees; writes stay in [start, end of that gap).
+        // SAFETY: `[start, end)` is the validated superbuffer; writes stay
+        // inside it and the gap right after it.
         unsafe {
-            let new_end = if want <= end {
-                if end - want >= GAP_SIZE {
-                    self.give_back(want, end);
-                    want
-                } else {
-                    end
-                }
-            } else {
-                let right = tree::lower_bound::<ByAddr>(self.by_addr, end);
-                if right.is_null() || right as usize != end || end + gap_len(right) < want {
-                    return Ok(false);
-                }
-                let gap_end = end + gap_len(right);
-                self.by_len = tree::remove::<ByLen>(self.by_len, ByLen::key(right)).0;
-                self.by_addr = tree::remove::<ByAddr>(self.by_addr, end).0;
-                let new_end = if gap_end - want >= GAP_SIZE {
-                    let t = want as *mut Gap;
-                    t.write(Gap {
-                        tag: (gap_end - want) | TAG_GAP,
-                        by_addr: Links::new(),
-                        by_len: Links::new(),
-                    });
-                    self.by_addr = tree::insert::<ByAddr>(self.by_addr, t);
-                    self.by_len = tree::insert::<ByLen>(self.by_len, t);
-                    want
-                } else {
-                    self.gaps -= 1;
-                    gap_end
-                };
-                self.free -= new_end - end;
-                new_end
+            let Some(new_end) = self.resize_span(start, end, want) else {
+                return Ok(false);
             };
             h.write(Superbuffer {
                 tag: (new_end - start) | TAG_SUPER,
@@ -1054,6 +999,59 @@ impl Allocator for GapTreeHeap {
     }
     fn alignment(&self) -> usize {
         KMALLOC_ALIGN
+    }
+}
+
+impl FreeSpace for GapTreeHeap {
+    const META: usize = GAP_META;
+    const MIN_FREE: usize = GAP_SIZE;
+
+    fn poison_flag(&self) -> bool {
+        self.poison
+    }
+    fn store_poison_flag(&mut self, on: bool) {
+        self.poison = on;
+    }
+    unsafe fn insert_free(&mut self, start: usize, end: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { self.free_block(start, end) }
+    }
+    unsafe fn free_starts_at(&self, at: usize) -> bool {
+        // SAFETY: the address tree holds valid gaps (the caller's contract).
+        let right = unsafe { tree::lower_bound::<ByAddr>(self.by_addr, at) };
+        !right.is_null() && right as usize == at
+    }
+    fn each_free(&self, f: &mut dyn FnMut(usize, usize)) {
+        self.for_each_gap(f);
+    }
+    unsafe fn take_from_next(&mut self, end: usize, want: usize) -> Option<usize> {
+        // SAFETY: the caller's contract: the gap at `end` is in both trees;
+        // the writes stay inside it.
+        unsafe {
+            let right = tree::lower_bound::<ByAddr>(self.by_addr, end);
+            if right.is_null() || right as usize != end || end + gap_len(right) < want {
+                return None;
+            }
+            let gap_end = end + gap_len(right);
+            self.by_len = tree::remove::<ByLen>(self.by_len, ByLen::key(right)).0;
+            self.by_addr = tree::remove::<ByAddr>(self.by_addr, end).0;
+            let new_end = if gap_end - want >= GAP_SIZE {
+                let t = want as *mut Gap;
+                t.write(Gap {
+                    tag: (gap_end - want) | TAG_GAP,
+                    by_addr: Links::new(),
+                    by_len: Links::new(),
+                });
+                self.by_addr = tree::insert::<ByAddr>(self.by_addr, t);
+                self.by_len = tree::insert::<ByLen>(self.by_len, t);
+                want
+            } else {
+                self.gaps -= 1;
+                gap_end
+            };
+            self.free -= new_end - end;
+            Some(new_end)
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod fault;
 pub mod firstfit;
 pub mod gaptree;
 pub mod global;
+mod inplace;
 pub mod playground;
 pub mod poison;
 pub mod poolheap;

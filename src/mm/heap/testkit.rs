@@ -267,6 +267,31 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
     rep
 }
 
+/// The poisoned soak of the list and tree heaps (first fit, gap tree):
+/// poisoning on, then `ops` random operations over `arena` (sizes up to
+/// 3000, alignments up to a page, a bad free every 43rd operation, `check`
+/// — which verifies every free block still holds the pattern — every 31st),
+/// busy enough to mean something, and poisoning still on at the end.
+pub fn poisoned_soak<H: HeapBackend>(heap: &mut H, arena: &Arena, seed: u64, ops: usize) {
+    assert!(heap.set_poison(true), "{} does not poison", heap.name());
+    let rep = heap_soak(
+        heap,
+        &[arena],
+        &Soak {
+            seed,
+            ops,
+            max_size: 3000,
+            aligns: &[1, 8, 64, 4096],
+            bad_every: 43,
+            check_every: 31,
+            max_live: 200,
+            exact_sizes: true,
+        },
+    );
+    rep.assert_busy(ops);
+    assert!(heap.poisoning());
+}
+
 /// Poisoning on `heap` (a design that poisons): a write into a freed block
 /// is found by `check()`, which names the block and the byte; with the byte
 /// restored the heap checks clean. The heap must have room for 8 KiB.

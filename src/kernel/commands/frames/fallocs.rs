@@ -9,11 +9,12 @@ use crate::kernel::memory::{MappedBy, ProcSpace};
 // course: end
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
-use crate::mm::frame::report::frames_size;
+use crate::mm::frame::report::{FrameCount, frames_noun, frames_size};
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameError, MAX_ORDER};
 // course: module 05
 use crate::mm::paging::FrameUser;
 // course: end
+use crate::text::noun;
 use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
@@ -55,10 +56,11 @@ pub fn write_held(w: &mut dyn Write) {
         .flatten()
         .fold((0, 0), |(n, f), a| (n + 1, f + a.len as usize));
     if n > 0 {
-        let plural = if n == 1 { "" } else { "s" };
         let _ = writeln!(
             w,
-            "held by falloc: {n} allocation{plural}, {frames} frames:"
+            "held by falloc: {n} {}, {}:",
+            noun(n as u64, "allocation", "allocations"),
+            FrameCount(frames)
         );
         for a in held.iter().flatten() {
             let _ = writeln!(w, "  {}", range(Frame(a.start), a.len as usize));
@@ -69,11 +71,6 @@ pub fn write_held(w: &mut dyn Write) {
 /// The range of `len` frames from `start` (prints as `P0x...-P0x...`).
 fn range(start: Frame, len: usize) -> FrameRange {
     FrameRange::new(start.0, start.0 + len as u32)
-}
-
-/// "frame" or "frames" after a count.
-fn frames_word(n: usize) -> &'static str {
-    if n == 1 { "frame" } else { "frames" }
 }
 
 /// Parse a count or alignment in frames (decimal, 0x hex).
@@ -144,23 +141,28 @@ pub fn falloc(args: &[&str], out: &mut dyn Write) -> Outcome {
         Taken::Run(f, n) => {
             let _ = writeln!(
                 out,
-                "allocated {n} {} ({}) at {}; {free} frames free",
-                frames_word(n),
+                "allocated {} ({}) at {}; {} free",
+                FrameCount(n),
                 frames_size(n),
-                range(f, n)
+                range(f, n),
+                FrameCount(free)
             );
             Ok(())
         }
         Taken::TableFull => Err(format!(
             "falloc holds {MAX_FALLOCS} allocations already; ffree some first"
         )),
-        Taken::NoRun { free, .. } if n > free => Err(format!("{n} frames asked, only {free} free")),
+        Taken::NoRun { free, .. } if n > free => {
+            Err(format!("{} asked, only {free} free", FrameCount(n)))
+        }
         Taken::NoRun { buddy: true, .. } if n.max(align) > 1 << MAX_ORDER => Err(format!(
             "the buddy's largest block is {} frames (order {MAX_ORDER}): no run of {n} aligned to {align}",
             1 << MAX_ORDER
         )),
         Taken::NoRun { .. } => Err(format!(
-            "no run of {n} free frames aligned to {align} frames"
+            "no run of {n} free {} aligned to {}",
+            frames_noun(n),
+            FrameCount(align)
         )),
     }
 }
@@ -216,10 +218,11 @@ pub fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
         Freed::Run(len) => {
             let _ = writeln!(
                 out,
-                "freed {len} {} ({}) at {}; {free} frames free",
-                frames_word(len),
+                "freed {} ({}) at {}; {} free",
+                FrameCount(len),
                 frames_size(len),
-                range(frame, len)
+                range(frame, len),
+                FrameCount(free)
             );
             Ok(())
         }

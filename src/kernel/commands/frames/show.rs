@@ -6,6 +6,7 @@ use super::fallocs::{parse_frames, write_held};
 use super::report::report_under_lock;
 use crate::kernel::commands::kit::{Outcome, at_most};
 use crate::mm::addr::Frame;
+use crate::mm::frame::report::FrameCount;
 use crate::mm::frame::{AnyFrameAllocator, FrameAllocator, FrameCheckError, MAX_ORDER};
 use alloc::format;
 use alloc::string::String;
@@ -46,7 +47,8 @@ fn parse_draw(args: &[&str]) -> Result<View, String> {
     }
     if count == 0 || count >> order > DRAW_COLUMNS {
         return Err(format!(
-            "{count} frames at order {order} do not fit: 1..={} columns",
+            "{} at order {order} do not fit: 1..={} columns",
+            FrameCount(count),
             DRAW_COLUMNS
         ));
     }

@@ -8,7 +8,8 @@
 //!   commands.rs  `frames`, `buddyinfo` agree with the allocator; `falloc`, `ffree`
 //!   drain.rs     take every free frame one by one, pattern it, give it back
 //!   runs.rs      contiguous runs of several sizes and alignments held at once
-//!   refusals.rs  bad frees refused with their cause; reserved ranges kept
+//!   refusals.rs  bad frees refused with their cause; reserved ranges kept,
+//!                the boot information beside the kernel's bytes
 //!   kit.rs       State, Fault, patterned frames, the known reserved ranges
 //! ```
 
@@ -40,6 +41,10 @@ pub static TESTS: &[Test] = &[
     Test {
         name: "frames_reserved_ranges_never_handed_out",
         run: refusals::reserved_ranges,
+    },
+    Test {
+        name: "frames_multiboot_info_lies_beside_the_kernel_sections",
+        run: refusals::multiboot_info_beside_the_kernel,
     },
     Test {
         name: "frames_falloc_ffree_commands",

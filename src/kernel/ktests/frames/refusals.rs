@@ -8,7 +8,7 @@ use crate::kassert;
 use crate::kernel::boot::boot_info;
 use crate::kernel::memory::{self, Memory};
 use crate::mm::addr::{Frame, PhysAddr};
-use crate::mm::frame::plan::FrameClass;
+use crate::mm::frame::plan::{FrameClass, ReserveReason};
 use crate::mm::frame::{FrameAllocator, FrameCheckError, FrameError};
 use crate::mm::layout::{KERNEL_BASE, PAGE_SHIFT};
 use alloc::string::String;
@@ -112,7 +112,8 @@ pub fn bad_frees() -> Result<(), String> {
 /// metadata are each listed in the plan with their reason, lie outside
 /// every managed range, and none of their frames is allocated or can be
 /// freed. Reservations may overlap (GRUB may put the boot information in
-/// the gap after the kernel's text, inside the image's last text frame).
+/// the padding after one of the kernel's sections, inside the image's
+/// frames: see `multiboot_info_beside_the_kernel`).
 /// `frames_take_every_free_frame` checks that no frame handed out lies in them.
 pub fn reserved_ranges() -> Result<(), String> {
     let (unlisted, found, bad_free, overlap) = memory::with(|m| {
@@ -162,5 +163,59 @@ pub fn reserved_ranges() -> Result<(), String> {
         "freeing a reserved frame was not refused as Reserved: {bad_free:?}"
     );
     kassert!(!overlap, "a reserved range overlaps a managed range");
+    Ok(())
+}
+
+/// The multiboot2 information may share a frame with the kernel image, but
+/// none of its bytes is a byte the kernel loaded: GRUB places it beside the
+/// sections (in the padding after one, or past the image), never over them.
+/// When its frames fall inside the image's, the plan lists them as shared
+/// by the two (`frames` prints them under `frames two reserved ranges
+/// share:`), and they stay reserved.
+pub fn multiboot_info_beside_the_kernel() -> Result<(), String> {
+    let (mbi_start, mbi_end) = boot_info().info_range;
+    kassert!(
+        mbi_start < mbi_end,
+        "no multiboot2 information range ({mbi_start:#x}..{mbi_end:#x})"
+    );
+    for (name, start, end) in memory::image_sections() {
+        let (start, end) = (start - KERNEL_BASE, end - KERNEL_BASE);
+        kassert!(
+            mbi_end <= start || end <= mbi_start,
+            "the multiboot2 information P{mbi_start:#010x}..P{mbi_end:#010x} overlaps the \
+             kernel's {name} P{start:#010x}..P{end:#010x}"
+        );
+    }
+    let (first, last) = (
+        Frame(mbi_start >> PAGE_SHIFT),
+        Frame((mbi_end - 1) >> PAGE_SHIFT),
+    );
+    let (in_image, listed, reserved) = memory::with(|m| {
+        let plan = m.frames.plan();
+        let image = plan
+            .reserved()
+            .iter()
+            .find(|r| r.reason == ReserveReason::KernelImage)
+            .map(|r| r.range);
+        let in_image = image.is_some_and(|r| r.contains(first) || r.contains(last));
+        let listed = plan.shared().any(|(r, a, b)| {
+            (r.contains(first) || r.contains(last))
+                && a == ReserveReason::KernelImage
+                && b == ReserveReason::MultibootInfo
+        });
+        let reserved = [first, last]
+            .iter()
+            .all(|&f| matches!(plan.classify(f), FrameClass::Reserved(_)));
+        (in_image, listed, reserved)
+    });
+    kassert!(
+        in_image == listed,
+        "the information's frames {first:?}..={last:?} are in the image's: {in_image}; \
+         listed as shared: {listed}"
+    );
+    kassert!(
+        reserved,
+        "a frame of the multiboot2 information is not reserved"
+    );
     Ok(())
 }

@@ -356,24 +356,7 @@ fn gaptree_soak_poisoned() {
     for (policy, seed) in [(VoidPolicy::NoVoid, 0x6A90), (VoidPolicy::Allow, 0x701E)] {
         let a = Arena::new(128 * 1024);
         let mut h = heap_on(&a, policy);
-        h.set_poison(true);
-        let ops = soak_ops(10_000);
-        let rep = heap_soak(
-            &mut h,
-            &[&a],
-            &Soak {
-                seed,
-                ops,
-                max_size: 3000,
-                aligns: &[1, 8, 64, 4096],
-                bad_every: 43,
-                check_every: 31,
-                max_live: 200,
-                exact_sizes: true,
-            },
-        );
-        rep.assert_busy(ops);
-        assert!(h.poisoning());
+        crate::mm::heap::testkit::poisoned_soak(&mut h, &a, seed, soak_ops(10_000));
     }
 }
 
