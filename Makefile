@@ -250,10 +250,14 @@ grade: deps course-tool
 	@$(COURSE) grade $(if $(LAB),--lab $(LAB)) $(if $(SUBMISSION),--tree $(SUBMISSION)) \
 	  $(if $(PRISTINE),--pristine $(PRISTINE))
 
-## course-check: cut every branch in a scratch clone and check them all (CI;
-## MODULE=03 checks one module, FULL=1 runs each module branch's `make test`).
+## course-check: cut every branch in a scratch clone and check them all (CI):
+## each module branch's host tests, ISO, in-kernel tests at 128M and boot,
+## each lab graded. STAGES=1: each module branch runs the stages of its own
+## `make test` (test-property, test-miri, doccheck skipped, saying so, where
+## main's run covers them; docs/teaching.md); FULL=1 skips nothing;
+## MODULE=03 checks one module.
 course-check: deps course-tool
-	@$(COURSE) check $(if $(FULL),--full) $(MODULE)
+	@$(COURSE) check $(if $(FULL),--full,$(if $(STAGES),--stages)) $(MODULE)
 
 clean:
 	cargo clean

@@ -39,29 +39,72 @@
 //!
 //! The order as the test reads it: one line per layer, lowest first; a
 //! name ending in `/*` stands for every file of that folder not named on
-//! another line. A new file gets a line (or joins one) here.
+//! another line; a layer may take several lines. A new file gets a line (or
+//! joins one) here, inside the `course:` markers of the module that
+//! introduces it (a module branch names only the files it has).
 //!
 //! <!-- layers -->
 //! ```text
 //! layer 0: console.rs stack.rs
 //! layer 1: halt.rs boot.rs
-//! layer 2: memory.rs interrupts.rs
+//! layer 2: interrupts.rs
+// course: module 04
+//! layer 2: memory.rs
+// course: end
+// course: module 03
 //! layer 3: heap.rs
-//! layer 4: playground.rs fault_report.rs proc/kstack.rs proc/programs.rs
+//! layer 4: playground.rs
+// course: end
+// course: module 06
+//! layer 4: fault_report.rs
+// course: end
+// course: module 08
+//! layer 4: proc/kstack.rs proc/programs.rs
 //! layer 5: proc/table.rs
 //! layer 6: proc/sched.rs
 //! layer 7: proc/syscall.rs
 //! layer 8: proc/mod.rs
+// course: end
+// course: module 02
 //! layer 9: commands/kit.rs
-//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs commands/paging/args.rs commands/frames/report.rs commands/frames/fallocs.rs
-//! layer 11: commands/heap/* commands/family/* commands/paging/* commands/frames/* commands/foundation/*
-//! layer 12: commands/heap/mod.rs commands/family/mod.rs commands/paging/mod.rs commands/frames/mod.rs commands/foundation/mod.rs commands/*
+// course: end
+// course: module 03
+//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs
+//! layer 11: commands/heap/*
+//! layer 12: commands/heap/mod.rs
+// course: end
+// course: module 04
+//! layer 10: commands/frames/report.rs commands/frames/fallocs.rs
+//! layer 11: commands/frames/*
+//! layer 12: commands/frames/mod.rs
+// course: end
+// course: module 05
+//! layer 10: commands/paging/args.rs
+//! layer 11: commands/paging/*
+//! layer 12: commands/paging/mod.rs
+// course: end
+// course: module 07
+//! layer 11: commands/family/*
+//! layer 12: commands/family/mod.rs
+// course: end
+// course: module 02
+//! layer 11: commands/foundation/*
+//! layer 12: commands/foundation/mod.rs commands/*
 //! layer 13: commands/mod.rs
 //! layer 14: host.rs
+// course: end
 //! layer 15: ktests/kit.rs
-//! layer 16: ktests/frames/kit.rs ktests/paging/kit.rs
-//! layer 17: ktests/frames/* ktests/paging/*
-//! layer 18: ktests/* ktests/frames/mod.rs ktests/paging/mod.rs
+// course: module 04
+//! layer 16: ktests/frames/kit.rs
+//! layer 17: ktests/frames/*
+//! layer 18: ktests/frames/mod.rs
+// course: end
+// course: module 05
+//! layer 16: ktests/paging/kit.rs
+//! layer 17: ktests/paging/*
+//! layer 18: ktests/paging/mod.rs
+// course: end
+//! layer 18: ktests/*
 //! layer 19: ktests/mod.rs
 //! layer 20: mod.rs
 //! ```

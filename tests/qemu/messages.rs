@@ -68,15 +68,19 @@ fn messages_name_what_happened() {
         ("falloc 1 2 3", "3"),
         ("ffree 1 2", "2"),
         ("help heap all", "all"),
+        // course: module 07
         ("channel fill x", "x"),
+        // course: end
         ("fault de x", "x"),
         ("fault pf 1 2", "2"),
         ("map 1 2 3", "3"),
         ("unmap 1 2", "2"),
         ("segdemo 1 2", "2"),
         ("pagedir x", "x"),
+        // course: module 07
         ("heapinfo x", "x"),
         ("bench 1 2", "2"),
+        // course: end
         ("heap x", "x"),
         ("halt now", "now"),
         ("reboot now", "now"),

@@ -38,6 +38,14 @@ fn kernel_elf() -> PathBuf {
 /// next key).
 const KEY_GAP: Duration = Duration::from_millis(80);
 
+/// What the kernel prints when it stops for good: a panic, or `fatal`
+/// (`kernel::halt`) after a fault it cannot survive. Nothing comes after it.
+const STOPPED: [&str; 2] = ["KERNEL PANIC", "cairn: halted:"];
+
+/// How long the serial line must stay quiet after a [`STOPPED`] line before
+/// a wait gives up (the rest of the report may still be on its way).
+const STOPPED_GRACE: Duration = Duration::from_secs(2);
+
 /// One QEMU running Cairn.
 pub struct Machine {
     child: Child,
@@ -193,7 +201,10 @@ impl Machine {
     /// returns the output up to and including it. Fails the test at the
     /// deadline. The console keeps lines within 80 columns, so a run of
     /// spaces in `text` also matches a line break there (see [`find_wrapped`]).
+    /// A kernel that has stopped (panic, `cairn: halted`) fails the test as
+    /// soon as its report is complete: nothing more can come.
     pub fn expect(&mut self, text: &str) -> String {
+        let mut quiet = Quiet::default();
         loop {
             let out = self.output();
             if let Some((pos, len)) = find_wrapped(&out[self.cursor.min(out.len())..], text) {
@@ -206,6 +217,9 @@ impl Machine {
                     "QEMU exited ({status}) before `{text}` appeared; output:\n{}",
                     out
                 );
+            }
+            if quiet.stopped(&out) {
+                panic!("the kernel stopped before `{text}` appeared; output:\n{out}");
             }
             if Instant::now() > self.deadline {
                 panic!("timed out waiting for `{text}`; output:\n{}", out);
@@ -236,7 +250,8 @@ impl Machine {
             }
             let tail = &out[self.cursor.min(out.len())..];
             let idle = changed.elapsed();
-            let exited = matches!(self.child.try_wait(), Ok(Some(_)));
+            let exited = matches!(self.child.try_wait(), Ok(Some(_)))
+                || (idle >= STOPPED_GRACE && STOPPED.iter().any(|s| out.contains(s)));
             if (done(tail) && idle >= quiet) || idle >= give_up || exited {
                 let taken = tail.to_string();
                 self.cursor = out.len();
@@ -491,4 +506,24 @@ fn qcode(c: char) -> String {
     }
     assert!(c.is_ascii_alphanumeric(), "no key for {c:?}");
     c.to_string()
+}
+
+/// Tells when the kernel has stopped for good: a [`STOPPED`] line is on the
+/// serial line and nothing has come for [`STOPPED_GRACE`].
+#[derive(Default)]
+struct Quiet {
+    seen: usize,
+    since: Option<Instant>,
+}
+
+impl Quiet {
+    fn stopped(&mut self, out: &str) -> bool {
+        if out.len() != self.seen || self.since.is_none() {
+            self.seen = out.len();
+            self.since = Some(Instant::now());
+            return false;
+        }
+        self.since.is_some_and(|t| t.elapsed() >= STOPPED_GRACE)
+            && STOPPED.iter().any(|s| out.contains(s))
+    }
 }

@@ -4,10 +4,18 @@
 //! ```text
 //!   clone of HEAD (target/course-check/repo), branches cut there; its
 //!   target/ is the work tree's own (one build cache for main and every branch)
-//!   module-NN: host tests, ISO, in-kernel tests (128M), boots to `cairn: ready`,
-//!              its lab graded: 100/100           (--full: its own `make test`)
-//!              a branch that is main less comment lines (the last module's):
-//!              main's own `make test` is its check (--full checks it anyway)
+//!   module-NN: (default) host tests, ISO, in-kernel tests at 128M;
+//!              (--stages) the stages of its own `make test`, read from its
+//!              Makefile and run one by one (lint, test-host, test-property,
+//!              test-miri, iso, test-kernel, test-qemu, doccheck), each timed;
+//!              then it boots to `cairn: ready` and its lab is graded: 100/100.
+//!              Skipped with --stages, and said so (--full runs them):
+//!                test-property, test-miri: when the branch's src/mm and
+//!                  src/testutil.rs are main's less comments (the same code
+//!                  main's own `make test` ran them on)
+//!                doccheck: its pages are replayed on main's kernel
+//!              a branch that is main less comment lines (the last
+//!              module's): main's own `make test` is its check
 //!   lab-NN:    no line of the solution in its tree, boots, graded: < 100
 //! ```
 //! The user's own branches are never touched: everything happens in the clone.
@@ -26,8 +34,21 @@ use std::time::Instant;
 /// Seconds for one module branch's build-and-test step.
 const STEP_SECS: u64 = 1800;
 
+/// How much of each module branch course-check runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Host tests, ISO, in-kernel tests at 128M (`make course-check`).
+    Light,
+    /// Every stage of the branch's own `make test`, less what main's run
+    /// covers, said so (`STAGES=1`).
+    Stages,
+    /// Every stage, nothing skipped (`FULL=1`).
+    Full,
+}
+
 /// Run the whole check; Err when any part failed.
-pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
+pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
+    let full = depth == Depth::Full;
     // A cut branch holds modules 1..N only: the course is cut and checked
     // from main, where every module is (the branch's own `make test` is the
     // check of this module; `make grade` scores its lab).
@@ -99,32 +120,70 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
             continue;
         }
         let mut ok = true;
-        let steps: Vec<(&str, Vec<&str>)> = if full {
-            vec![("make test", vec!["make", "-s", "test"])]
-        } else {
-            vec![
-                ("host tests", vec!["cargo", "test", "--lib", "-q"]),
-                ("kernel", vec!["make", "-s", "iso"]),
+        // Light (the default, CI today): the branch's host tests, its ISO
+        // and its in-kernel tests at 128M. Stages: every stage of its own
+        // `make test`, skips said; full: every stage, nothing skipped.
+        let stages: Vec<(String, Vec<String>)> = if depth == Depth::Light {
+            [
+                ("host tests", "cargo test --lib -q"),
+                ("kernel", "make -s iso"),
                 (
                     "in-kernel tests",
-                    vec!["tests/run-kernel-tests.sh", "build/cairn.iso", "120"],
+                    "tests/run-kernel-tests.sh build/cairn.iso 120",
                 ),
             ]
+            .iter()
+            .map(|(w, c)| (w.to_string(), c.split(' ').map(str::to_string).collect()))
+            .collect()
+        } else {
+            test_stages(&repo)?
+                .into_iter()
+                .map(|t| (t.clone(), vec!["make".into(), "-s".into(), t]))
+                .collect()
         };
-        let mut kernel_output = None;
-        for (what, cmd) in &steps {
-            let r = run::run(&repo, &[], STEP_SECS, cmd[0], &cmd[1..]);
-            if *what == "in-kernel tests" && r.ok {
-                kernel_output = Some(r.output.clone());
+        let skips = depth == Depth::Stages;
+        let same_mm = skips && same_code_under(&repo, &head, &name, MM_INPUTS)?;
+        let mut ran = Vec::new();
+        for (stage, cmd) in &stages {
+            let skip = if !skips {
+                None
+            } else if MM_STAGES.contains(&stage.as_str()) && same_mm {
+                Some(
+                    "its memory code (src/mm, src/testutil.rs) is main's less comments: main's own `make test` ran it",
+                )
+            } else if stage == "doccheck" {
+                Some(
+                    "its pages (01..N) are replayed on main's kernel by main's `make doccheck`; FULL=1 replays them on this branch",
+                )
+            } else {
+                None
+            };
+            if let Some(why) = skip {
+                println!("  {stage:<16} skipped: {why}");
+                continue;
             }
+            let args: Vec<&str> = cmd[1..].iter().map(String::as_str).collect();
+            let r = run::run(&repo, &[], STEP_SECS, &cmd[0], &args);
             println!(
-                "  {what:<16} {} ({:.0}s)",
+                "  {stage:<16} {} ({:.0}s){}",
                 if r.ok { "ok" } else { "FAILED" },
-                r.seconds
+                r.seconds,
+                if r.ok {
+                    summary(stage, &r.output)
+                } else {
+                    String::new()
+                }
             );
+            ran.push(format!("{stage} {:.0}s", r.seconds));
             if !r.ok {
+                // What failed first (a QEMU test's serial log is long), then the end.
+                for l in r.output.lines().filter(|l| {
+                    l.contains("panicked at") || (l.starts_with("test ") && l.contains("FAILED"))
+                }) {
+                    println!("  | {l}");
+                }
                 println!("{}", run::tail(&r.output, 40));
-                failures.push(format!("{name}: {what} failed"));
+                failures.push(format!("{name}: its `make {stage}` failed"));
                 ok = false;
                 break;
             }
@@ -148,8 +207,6 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
                     in_place: true,
                     json: Some(base.join(format!("grade-{name}.json"))),
                     quiet: true,
-                    // The in-kernel run above is the lab's at 128M: not twice.
-                    kernel_128m: kernel_output.take(),
                     ..Options::default()
                 },
             )?;
@@ -215,6 +272,7 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
             solution_score.map_or("-".into(), |s| format!("{s}/100")),
             lab_secs
         ));
+        table.push(format!("      {}", ran.join(", ")));
     }
     println!("\ncourse-check summary:");
     for m in manifest
@@ -240,6 +298,110 @@ pub fn check(top: &Path, only: &[String], full: bool) -> Result<(), String> {
             "course-check: FAILED:\n  {}",
             failures.join("\n  ")
         ))
+    }
+}
+
+/// The stages of a branch's `make test`, read from its Makefile: the
+/// prerequisites of `test:` less `deps` (run once, first) and
+/// `course-check` (nothing to do on a cut branch). Run one by one, they
+/// are exactly the branch's test command, each timed.
+fn test_stages(repo: &Path) -> Result<Vec<String>, String> {
+    let makefile = fs::read_to_string(repo.join("Makefile"))
+        .map_err(|e| format!("the branch has no Makefile: {e}"))?;
+    let line = makefile
+        .lines()
+        .find(|l| l.starts_with("test:"))
+        .ok_or("the branch's Makefile has no `test:` target")?;
+    Ok(line["test:".len()..]
+        .split_whitespace()
+        .filter(|t| !["deps", "course-check"].contains(t))
+        .map(str::to_string)
+        .collect())
+}
+
+/// The stages that test the pure memory code alone (host builds of
+/// `src/mm`): main's own run covers them when that code is main's.
+const MM_STAGES: &[&str] = &["test-property", "test-miri"];
+/// What those stages compile and run: the memory code and its test helpers.
+const MM_INPUTS: &[&str] = &["src/mm/", "src/testutil.rs"];
+
+/// True when every file of `branch` under `inputs` is `main_rev`'s file
+/// less comment lines (imports sorted again allowed, see
+/// [`removed_comment_lines`]) and less the `mod`/`use` lines of modules the
+/// branch does not have: the compiler sees main's code for those files.
+fn same_code_under(
+    repo: &Path,
+    main_rev: &str,
+    branch: &str,
+    inputs: &[&str],
+) -> Result<bool, String> {
+    let list = |rev: &str| -> Result<Vec<String>, String> {
+        Ok(git::git(repo, &["ls-tree", "-r", "--name-only", rev])?
+            .lines()
+            .map(str::to_string)
+            .collect())
+    };
+    let main_files = list(main_rev)?;
+    let branch_files = list(branch)?;
+    let branch_set: BTreeSet<&str> = branch_files.iter().map(String::as_str).collect();
+    // The Rust modules main has and the branch does not.
+    let absent: Vec<&str> = main_files
+        .iter()
+        .filter(|f| f.ends_with(".rs") && !branch_set.contains(f.as_str()))
+        .filter_map(|f| {
+            let p = Path::new(f);
+            let stem = p.file_stem()?.to_str()?;
+            if stem == "mod" {
+                p.parent()?.file_name()?.to_str()
+            } else {
+                Some(stem)
+            }
+        })
+        .collect();
+    let under = |f: &str| {
+        inputs
+            .iter()
+            .any(|i| f == *i || (i.ends_with('/') && f.starts_with(i)))
+    };
+    for f in branch_files.iter().filter(|f| under(f)) {
+        let on_main = match git::git(repo, &["show", &format!("{main_rev}:{f}")]) {
+            Ok(t) => t,
+            Err(_) => return Ok(false),
+        };
+        let on_branch = git::git(repo, &["show", &format!("{branch}:{f}")])?;
+        let main_less = absent
+            .iter()
+            .fold(on_main, |text, name| cut::without_mod(&text, name));
+        if removed_comment_lines(f, &main_less, &on_branch).is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A short count of what a stage ran, from cargo's and the scripts' lines.
+fn summary(stage: &str, output: &str) -> String {
+    let mut passed = 0;
+    let mut results = 0;
+    for l in output.lines() {
+        // cargo: `test result: ok. N passed; ...`; kernel: `N passed, 0 failed`.
+        let l = l.trim();
+        let n = l
+            .strip_prefix("test result: ok. ")
+            .and_then(|r| r.split(' ').next())
+            .or_else(|| {
+                l.strip_suffix(" passed, 0 failed")
+                    .filter(|n| !n.contains(' '))
+            });
+        if let Some(n) = n.and_then(|n| n.parse::<usize>().ok()) {
+            passed += n;
+            results += 1;
+        }
+    }
+    match stage {
+        _ if results == 0 => String::new(),
+        "test-kernel" => format!(": {passed} in {results} boot configuration(s)"),
+        _ => format!(": {passed} passed"),
     }
 }
 
@@ -304,7 +466,10 @@ pub fn only_comments_removed(
 }
 
 /// How many lines `branch` lacks from `main`, when those are all comment
-/// lines (or blank) of the file's kind and the rest is unchanged, in order.
+/// lines (or blank) of the file's kind and the rest is unchanged, in order
+/// (in a Rust file, `use` statements may be sorted again: the cut runs
+/// rustfmt, and a run of imports that markers split on main is one group
+/// on the branch).
 fn removed_comment_lines(path: &str, main: &str, branch: &str) -> Option<usize> {
     if main == branch {
         return Some(0);
@@ -312,16 +477,63 @@ fn removed_comment_lines(path: &str, main: &str, branch: &str) -> Option<usize> 
     let leader = markers::leader_for(path)?;
     let mut kept = branch.split_inclusive('\n').peekable();
     let mut removed = 0;
+    let mut in_order = true;
     for line in main.split_inclusive('\n') {
         if kept.peek() == Some(&line) {
             kept.next();
         } else if line.trim().is_empty() || line.trim_start().starts_with(leader) {
             removed += 1;
         } else {
-            return None;
+            in_order = false;
+            break;
         }
     }
-    kept.next().is_none().then_some(removed)
+    if in_order {
+        return kept.next().is_none().then_some(removed);
+    }
+    let code = |text: &str| code_items(text, leader);
+    (path.ends_with(".rs") && code(main) == code(branch))
+        .then(|| main.lines().count().saturating_sub(branch.lines().count()))
+}
+
+/// The code of a file, comment and blank lines left out, one item per
+/// line except a `use` statement (one item, however many lines), each run
+/// of `use` items sorted: what rustfmt's import sorting cannot change.
+fn code_items(text: &str, leader: &str) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    let mut uses: Vec<String> = Vec::new();
+    let mut open: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with(leader) {
+            continue;
+        }
+        if let Some(u) = open.as_mut() {
+            u.push_str(line);
+            if line.ends_with(';') {
+                uses.extend(open.take());
+            }
+            continue;
+        }
+        let bare = line
+            .strip_prefix("pub(crate) ")
+            .or_else(|| line.strip_prefix("pub "))
+            .unwrap_or(line);
+        if bare.starts_with("use ") {
+            if line.ends_with(';') {
+                uses.push(line.to_string());
+            } else {
+                open = Some(line.to_string());
+            }
+            continue;
+        }
+        uses.sort();
+        items.append(&mut uses);
+        items.push(line.to_string());
+    }
+    uses.extend(open);
+    uses.sort();
+    items.append(&mut uses);
+    items
 }
 
 fn switch(repo: &Path, branch: &str) -> Result<(), String> {
@@ -430,5 +642,22 @@ mod tests {
         assert_eq!(removed_comment_lines("a.svg", "<a/>\n", ""), None);
         let mk = "a:\n# course: module 08\n\tb\n# course: end\n";
         assert_eq!(removed_comment_lines("Makefile", mk, "a:\n\tb\n"), Some(2));
+    }
+
+    #[test]
+    fn imports_sorted_again_are_the_same_code() {
+        let main =
+            "use b;\n// course: module 05\nuse a::{\n    x,\n};\n// course: end\nfn f() {}\n";
+        let cut = "use a::{\n    x,\n};\nuse b;\nfn f() {}\n";
+        assert_eq!(removed_comment_lines("x.rs", main, cut), Some(2));
+        // An import dropped, or moved past other code: not the same code.
+        assert_eq!(
+            removed_comment_lines("x.rs", main, "use b;\nfn f() {}\n"),
+            None
+        );
+        let moved = "use b;\nfn f() {}\nuse a::{\n    x,\n};\n";
+        assert_eq!(removed_comment_lines("x.rs", main, moved), None);
+        // Only Rust files are compared so.
+        assert_eq!(removed_comment_lines("x.sh", "b\na\n", "a\nb\n"), None);
     }
 }

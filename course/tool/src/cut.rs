@@ -7,6 +7,7 @@
 //!       module > N       -> absent from the branch
 //!       module <= N      -> markers applied (markers.rs), written
 //!     `mod x;` lines of absent files -> dropped from their parent module
+//!     Rust files the cut changed  -> rustfmt (imports sorted again)
 //!     course/cut.toml    -> what this branch is (read by `grade`)
 //!   directory -> index (a private one) -> tree -> commit-tree (no parent)
 //! ```
@@ -114,6 +115,7 @@ pub fn write_tree(top: &Path, branch: &Branch, source: &str, out: &Path) -> Resu
     let mut kept: Vec<String> = Vec::new();
     let mut absent: Vec<String> = Vec::new();
     let mut errors = Vec::new();
+    let mut reformat: Vec<PathBuf> = Vec::new();
     for (f, m) in &owned {
         if m.number() > target.module {
             absent.push(f.clone());
@@ -127,7 +129,12 @@ pub fn write_tree(top: &Path, branch: &Branch, source: &str, out: &Path) -> Resu
         let bytes = fs::read(&src).map_err(|e| format!("{f}: {e}"))?;
         match String::from_utf8(bytes) {
             Ok(text) => match markers::cut_file(f, &text, Some(target)) {
-                Ok(cut) => fs::write(&dst, cut).map_err(|e| format!("{f}: {e}"))?,
+                Ok(cut) => {
+                    if cut != text && f.ends_with(".rs") {
+                        reformat.push(dst.clone());
+                    }
+                    fs::write(&dst, cut).map_err(|e| format!("{f}: {e}"))?
+                }
                 Err(e) => errors.push(format!("{f}: {e}")),
             },
             Err(raw) => fs::write(&dst, raw.into_bytes()).map_err(|e| format!("{f}: {e}"))?,
@@ -141,7 +148,8 @@ pub fn write_tree(top: &Path, branch: &Branch, source: &str, out: &Path) -> Resu
     if !errors.is_empty() {
         return Err(errors.join("\n"));
     }
-    drop_mod_lines(out, &kept, &absent)?;
+    reformat.extend(drop_mod_lines(out, &kept, &absent)?);
+    rustfmt(top, &reformat)?;
     let cut = format!(
         "# Written by `make module-branches`: what this branch is. `make grade` reads it.\n\
          kind = \"{}\"\nmodule = \"{}\"\nbranch = \"{}\"\nsource = \"{}\"\n",
@@ -183,8 +191,38 @@ fn absent_modules(kept: &[String], absent: &[String]) -> BTreeSet<(String, Strin
     out
 }
 
-/// Drop `mod name;` (and the attributes above it) for absent modules.
-fn drop_mod_lines(out: &Path, kept: &[String], absent: &[String]) -> Result<(), String> {
+/// Format the Rust files a cut changed as `cargo fmt` would (every crate
+/// here is edition 2024, with rustfmt's defaults): without a marker between
+/// them, `use` lines that main keeps in separate groups form one group that
+/// must be sorted again, and a dropped region can leave two blank lines.
+/// A branch's `make lint` (`cargo fmt --check`) then passes.
+fn rustfmt(top: &Path, files: &[PathBuf]) -> Result<(), String> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let out = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024", "--unstable-features"])
+        // Each changed file alone, not the modules it declares (a crate
+        // root would format the whole crate, file by file).
+        .args(["--config", "skip_children=true"])
+        .args(files)
+        .current_dir(top)
+        .output()
+        .map_err(|e| format!("cannot run rustfmt ({e}): `rustup component add rustfmt`"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "rustfmt rejects the cut (a marker region that leaves broken code?):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Drop `mod name;` (and the attributes above it) for absent modules; the
+/// files changed.
+fn drop_mod_lines(out: &Path, kept: &[String], absent: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut changed = Vec::new();
     for (parent, name) in absent_modules(kept, absent) {
         let parent = PathBuf::from(parent);
         let mut candidates = vec![
@@ -203,10 +241,11 @@ fn drop_mod_lines(out: &Path, kept: &[String], absent: &[String]) -> Result<(), 
             let new = without_mod(&text, &name);
             if new != text {
                 fs::write(&path, new).map_err(|e| format!("{}: {e}", c.display()))?;
+                changed.push(path);
             }
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// The text without the `mod name;` declaration, the `use name::...;`

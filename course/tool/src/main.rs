@@ -6,7 +6,7 @@
 //!   course cut MODULE [--lab] DIR  write one branch's tree into DIR (to look at)
 //!   course grade [--lab NN]...     make grade [LAB=03] [SUBMISSION=ref] [PRISTINE=ref]
 //!        [--tree REF] [--pristine REF] [--in-place] [--json FILE]
-//!   course check [--full] [NN]...  make course-check (CI)
+//!   course check [--stages|--full] [NN]...  make course-check (CI)
 //!   course lint                    every file has a module, every marker parses
 //!   course list                    the modules, their branches and labs
 //!   course boot ISO                boot and wait for `cairn: ready`
@@ -28,7 +28,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: course branches [MODULE] | cut MODULE [--lab] DIR | \
 grade [--lab NN]... [--tree REF] [--pristine REF] [--in-place] [--json FILE] | \
-check [--full] [MODULE]... | lint | list | boot ISO";
+check [--stages|--full] [MODULE]... | lint | list | boot ISO";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -113,13 +113,19 @@ fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         "check" => {
-            let full = rest.contains(&"--full");
+            let depth = if rest.contains(&"--full") {
+                check::Depth::Full
+            } else if rest.contains(&"--stages") {
+                check::Depth::Stages
+            } else {
+                check::Depth::Light
+            };
             let only: Vec<String> = rest
                 .iter()
-                .filter(|a| **a != "--full" && !a.is_empty())
+                .filter(|a| !["--full", "--stages", ""].contains(a))
                 .map(|s| s.to_string())
                 .collect();
-            check::check(&top()?, &only, full)
+            check::check(&top()?, &only, depth)
         }
         "lint" => {
             let n = cut::lint(&top()?)?;

@@ -106,6 +106,8 @@ pub fn libtest_results(output: &str, filter: impl Fn(&str) -> bool) -> (usize, V
     let mut passed = 0;
     let mut failed = Vec::new();
     for line in output.lines() {
+        // The kernel prints its FAILED lines in red: the colour codes go.
+        let line = without_ansi(line);
         let Some(rest) = line.strip_prefix("test ") else {
             continue;
         };
@@ -124,6 +126,24 @@ pub fn libtest_results(output: &str, filter: impl Fn(&str) -> bool) -> (usize, V
     (passed, failed)
 }
 
+/// `line` without ANSI escape sequences (`ESC [ params final`).
+fn without_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+        } else if chars.next() == Some('[') {
+            for d in chars.by_ref() {
+                if ('\x40'..='\x7e').contains(&d) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +157,9 @@ mod tests {
         assert_eq!(f, vec!["a::c", "heap_box"]);
         let (p, f) = libtest_results(out, |n| n.starts_with("heap"));
         assert_eq!((p, f.len()), (0, 1));
+        // The kernel's red FAILED lines count as failures.
+        let red = "test a ... ok\n\x1b[91mtest b ... FAILED: no\x1b[0m\n";
+        assert_eq!(libtest_results(red, |_| true), (1, vec!["b".to_string()]));
     }
 
     #[test]

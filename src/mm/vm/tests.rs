@@ -288,10 +288,28 @@ fn destroy_can_leave_the_owned_frames() {
 fn the_kernel_space_is_never_destroyed() {
     let (mem, mut frames, kernel) = boot(PageSize::Large, 6);
     let free = frames.free_count();
+    // A user space comes and goes around the refusal: the kernel half it
+    // shares stays, and every frame comes back.
+    let mut user = AddressSpace::create(&mem, &mut frames, &kernel).unwrap();
+    user.mapper(&mem, &NoFlush)
+        .map_new(Page(0x400), UW, ZeroFill::No, &mut frames)
+        .unwrap();
+    let directory = kernel.directory();
     assert_eq!(
         kernel.destroy(&mem, &mut frames, UserFrames::FreeOwned),
         Err(SpaceError::KernelSpace)
     );
+    // SAFETY: the kernel space was refused, so its directory is still a
+    // valid, unshared page directory.
+    let mut kernel = unsafe { AddressSpace::adopt(directory, SpaceKind::Kernel) };
+    assert!(
+        kernel
+            .mapper(&mem, &NoFlush)
+            .translate(VirtAddr(KERNEL_BASE))
+            .is_some()
+    );
+    user.destroy(&mem, &mut frames, UserFrames::FreeOwned)
+        .unwrap();
     assert_eq!(frames.free_count(), free);
 }
 
@@ -299,6 +317,12 @@ fn the_kernel_space_is_never_destroyed() {
 fn create_without_frames_fails_cleanly() {
     let (mem, mut frames, kernel) = boot(PageSize::Large, 7);
     let free = frames.free_count();
+    // With frames, a space is made (and given back); without, nothing is.
+    let user = AddressSpace::create(&mem, &mut frames, &kernel).unwrap();
+    assert_eq!(frames.free_count(), free - 1, "one frame: the directory");
+    user.destroy(&mem, &mut frames, UserFrames::FreeOwned)
+        .unwrap();
+    assert_eq!(frames.free_count(), free);
     frames.set_budget(Some(0));
     assert_eq!(
         AddressSpace::create(&mem, &mut frames, &kernel),
