@@ -22,6 +22,14 @@ pub fn soak_ops(default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// `normal` on the host, `miri` under Miri: the sizes (arenas, simulated
+/// memory, loop counts, check intervals) a test scales down so the
+/// interpreter runs it in seconds while it still reaches every path it
+/// asserts on.
+pub const fn miri_or(normal: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { normal }
+}
+
 pub use crate::rand::Rng;
 use core::alloc::Layout;
 
@@ -41,9 +49,29 @@ impl Arena {
         assert!(!ptr.is_null());
         Arena { ptr, layout }
     }
-    /// First byte.
+    /// First byte, as an address for the allocators that keep addresses as
+    /// integers (the family's `Range`, a heap's regions): the arena's
+    /// provenance is exposed here, as the kernel's memory map exposes RAM,
+    /// so their `with_exposed_provenance` finds it. Tests hand pointers
+    /// from [`ptr`](Self::ptr), [`at`](Self::at) or [`pointer`](Self::pointer).
     pub fn start(&self) -> usize {
-        self.ptr as usize
+        self.ptr.expose_provenance()
+    }
+    /// The first byte as a pointer (with the arena's provenance).
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+    /// A pointer to address `addr` of the arena (`start..=end`), derived
+    /// from the arena's own pointer: the pointer a test hands to the
+    /// allocator it tests, never one made from an integer alone.
+    pub fn at(&self, addr: usize) -> *mut u8 {
+        assert!(
+            (self.start()..=self.end()).contains(&addr),
+            "{addr:#x} is outside the arena {:#x}..{:#x}",
+            self.start(),
+            self.end()
+        );
+        self.ptr.with_addr(addr)
     }
     /// Length in bytes.
     pub fn len(&self) -> usize {
@@ -52,6 +80,18 @@ impl Arena {
     /// One past the last byte.
     pub fn end(&self) -> usize {
         self.start() + self.len()
+    }
+    /// A non-null pointer to `addr` for a test to hand to an allocator: with
+    /// the arena's provenance inside it (or one past its end), with none
+    /// outside (a wild pointer of a bad-input test, which the allocator
+    /// must refuse without reading through it).
+    pub fn pointer(&self, addr: usize) -> core::ptr::NonNull<u8> {
+        let p = if (self.start()..=self.end()).contains(&addr) {
+            self.at(addr)
+        } else {
+            core::ptr::without_provenance_mut(addr)
+        };
+        core::ptr::NonNull::new(p).expect("a test address is never 0")
     }
     /// A copy of the contents.
     pub fn snapshot(&self) -> Vec<u8> {

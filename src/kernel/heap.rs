@@ -79,8 +79,8 @@ pub use crate::mm::layout::{HEAP_ARENA, HEAP_GROW_STEP, INITIAL_HEAP};
 // static mut STANDIN_ARENA: StandInArena = StandInArena([0; STANDIN_HEAP_BYTES]);
 //
 // /// Where the stand-in arena starts.
-// fn arena_base() -> usize {
-//     (&raw mut STANDIN_ARENA).cast::<u8>() as usize
+// fn arena_base() -> *mut u8 {
+//     (&raw mut STANDIN_ARENA).cast::<u8>()
 // }
 // course: end
 
@@ -153,7 +153,10 @@ pub fn init(info: &BootInfo) {
     //     fatal_because("memory: cannot map the first heap pages", e);
     // }
     // course: end
-    let (base, arena, mapped) = (KERNEL_HEAP_START as usize, HEAP_ARENA, first_map);
+    // The arena's addresses come from the page tables, not from a Rust
+    // allocation: the pointer takes whatever provenance the mapping exposed.
+    let base = core::ptr::with_exposed_provenance_mut(KERNEL_HEAP_START as usize);
+    let (base, arena, mapped) = (base, HEAP_ARENA, first_map);
     // course: else
     // // The stand-in before frames (module 4) and paging (module 5): nothing
     // // can map an arena yet, so the heap runs over a static array in the
@@ -189,16 +192,24 @@ pub fn init(info: &BootInfo) {
 
 /// Start the reserve heap over its static buffer. Called once, by [`init`].
 fn init_reserve() {
-    let base = (&raw mut RESERVE_BUF).cast::<u8>() as usize;
+    let base = (&raw mut RESERVE_BUF).cast::<u8>();
     // SAFETY: RESERVE_BUF is used by this heap alone, for the whole run;
     // `init` runs once, before anything can fall back to the reserve.
     match unsafe { AnyHeap::new(HeapKind::Buddy, base, RESERVE_BYTES, RESERVE_BYTES) } {
         Ok(heap) => {
             RESERVE.init(heap);
-            ALLOCATOR.set_reserve_range(base, RESERVE_BYTES);
+            ALLOCATOR.set_reserve_range(base.addr(), RESERVE_BYTES);
         }
         Err(e) => fatal_because("memory: cannot start the reserve heap", e),
     }
+}
+
+/// Run `f` with the reserve closed ([`WithReserve::main_only`]): what it
+/// allocates comes from the kernel heap alone. The playground's slot stacks
+/// grow this way, so a hotkey at exhaustion says it cannot store its block
+/// and the reserve stays for the shell's answers.
+pub fn without_reserve<R>(f: impl FnOnce() -> R) -> R {
+    ALLOCATOR.main_only(f)
 }
 
 /// The reserve's usage, or `None` before [`init`].
@@ -324,7 +335,7 @@ pub fn arena() -> (usize, usize) {
     // course: module 05
     (KERNEL_HEAP_START as usize, HEAP_ARENA)
     // course: else
-    // (arena_base(), STANDIN_HEAP_BYTES)
+    // (arena_base().addr(), STANDIN_HEAP_BYTES)
     // course: end
 }
 

@@ -86,6 +86,9 @@ use crate::mm::vm::{
 // }
 // course: end
 // course: end
+// course: module 06
+use crate::text::FixedStr;
+// course: end
 use spin::Mutex;
 
 /// Physical memory as the kernel reaches it: through the linear space, or
@@ -211,8 +214,8 @@ impl Memory {
     /// `first..first + count`, or `None`. Searched: the user half, the heap
     /// and kernel private (where pages map chosen frames). Not searched: the
     /// linear space, which maps all RAM by design, the temporary window,
-    /// which shows any frame for a moment, and the recursive slot. The only
-    /// address space today is the kernel's; user spaces would be searched here.
+    /// which shows any frame for a moment, and the recursive slot. User
+    /// processes' spaces: [`find_mapping`](Self::find_mapping).
     pub fn find_user(&self, first: Frame, count: usize) -> Option<FrameUser> {
         let m = self.mapper();
         m.find_user(first, count, 0..KERNEL_PDX).or_else(|| {
@@ -223,6 +226,53 @@ impl Memory {
             )
         })
     }
+
+    // course: module 06
+    /// Who maps a frame of `first..first + count`, and at which page: the
+    /// kernel's space first ([`find_user`](Self::find_user)), then the user
+    /// half of each space `procs` yields, in order ([`vm::find_user_in_spaces`]).
+    /// `None` when no page maps any of them. Changes nothing, no heap.
+    pub fn find_mapping(
+        &self,
+        procs: &mut dyn Iterator<Item = ProcSpace<'_>>,
+        first: Frame,
+        count: usize,
+    ) -> Option<(MappedBy, FrameUser)> {
+        if let Some(user) = self.find_user(first, count) {
+            return Some((MappedBy::Kernel, user));
+        }
+        let spaces = procs.map(|p| ((p.pid, FixedStr::from_str_truncated(p.name)), p.space));
+        vm::find_user_in_spaces(&KernelPhys, spaces, first, count)
+            .map(|((pid, name), user)| (MappedBy::Process { pid, name }, user))
+    }
+    // course: end
+}
+// course: end
+
+// course: module 06
+/// A process's address space as [`Memory::find_mapping`] searches it.
+#[derive(Clone, Copy)]
+pub struct ProcSpace<'s> {
+    /// The process id.
+    pub pid: u32,
+    /// The program's name.
+    pub name: &'s str,
+    /// Its address space (only the user half is searched).
+    pub space: &'s AddressSpace,
+}
+
+/// Whose address space maps a frame ([`Memory::find_mapping`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MappedBy {
+    /// The kernel's own space (user half, heap or kernel private).
+    Kernel,
+    /// The user half of a process's space.
+    Process {
+        /// Its pid.
+        pid: u32,
+        /// Its program's name.
+        name: FixedStr<32>,
+    },
 }
 // course: end
 

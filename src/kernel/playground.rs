@@ -11,8 +11,9 @@
 //! The playground lives in one static so the hotkeys, the heap commands
 //! (`playground`, `heapmap`, `heapcheck`) and the in-kernel tests share it.
 //! It is only touched from the shell loop and the tests, never from an
-//! interrupt handler; its slot stacks are `Vec`s on the kernel heap, so it
-//! must not be used while the memory lock is held.
+//! interrupt handler; its slot stacks are `Vec`s on the kernel heap (grown
+//! with the reserve closed: at exhaustion a key says `cannot store another
+//! block`), so it must not be used while the memory lock is held.
 
 use crate::bootinfo::BootInfo;
 use crate::mm::heap::playground::{self, DEFAULT_MAX_SCALE, MAX_SCALE_RANGE, buffer_bytes};
@@ -113,7 +114,11 @@ fn with_playground_sized<R>(max_scale: u8, f: impl FnOnce(&mut Playground<'stati
             )
         };
         match Playground::new(buf, max_scale) {
-            Ok(p) => p,
+            Ok(mut p) => {
+                // The slot stacks never spend the reserve (see `heap::without_reserve`).
+                p.set_store_scope(|grow| crate::kernel::heap::without_reserve(grow));
+                p
+            }
             // The scale was checked against the buffer's size: a broken invariant.
             Err(e) => panic!("playground: {e}"),
         }

@@ -6,7 +6,8 @@
 
 use super::addr::{Frame, PhysAddr};
 use super::layout::PAGE_SIZE;
-use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::ptr::NonNull;
 
 /// Access to the bytes of physical frames.
 pub trait PhysMemory {
@@ -18,27 +19,39 @@ pub trait PhysMemory {
 }
 
 /// Simulated physical memory for host tests and benchmarks: `frames` frames
-/// starting at physical address 0.
+/// starting at physical address 0, in one page-aligned host allocation.
+///
+/// Every frame pointer is derived from the allocation's own pointer (never
+/// from an integer), so Miri checks accesses through it with strict
+/// provenance; the allocation is written through those pointers, never
+/// through a reference, so handing out `*mut u8` from `&self` is sound.
 pub struct SimMemory {
-    bytes: Vec<u8>,
+    base: NonNull<u8>,
+    layout: Layout,
 }
 
+// SAFETY: SimMemory owns its allocation; the pointers it hands out are raw,
+// and whoever writes through them from several threads synchronises (as
+// with real RAM).
+unsafe impl Send for SimMemory {}
+// SAFETY: as above: `&SimMemory` gives only raw pointers.
+unsafe impl Sync for SimMemory {}
+
 impl SimMemory {
-    /// `frames` zeroed frames, page-aligned in host memory.
+    /// `frames` zeroed frames (at least one is allocated), page-aligned in host memory.
     pub fn new(frames: usize) -> SimMemory {
-        // Over-allocate by one page so the frames can start page-aligned.
-        SimMemory {
-            bytes: alloc::vec![0; (frames + 1) * PAGE_SIZE],
-        }
+        let layout = Layout::from_size_align(frames.max(1) * PAGE_SIZE, PAGE_SIZE)
+            .expect("SimMemory: size overflows");
+        // SAFETY: the size is non-zero.
+        let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        let Some(base) = NonNull::new(p) else {
+            alloc::alloc::handle_alloc_error(layout)
+        };
+        SimMemory { base, layout }
     }
     /// How many frames are simulated.
     pub fn frames(&self) -> usize {
-        self.bytes.len() / PAGE_SIZE - 1
-    }
-    fn base(&self) -> *mut u8 {
-        let p = self.bytes.as_ptr() as usize;
-        let aligned = (p + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
-        aligned as *mut u8
+        self.layout.size() / PAGE_SIZE
     }
     /// Read a 32-bit word at a physical address.
     pub fn read_u32(&self, addr: PhysAddr) -> u32 {
@@ -46,8 +59,21 @@ impl SimMemory {
             (addr.0 as usize) + 4 <= self.frames() * PAGE_SIZE,
             "SimMemory: read past end"
         );
-        // SAFETY: bounds checked above; the buffer lives as long as self.
-        unsafe { (self.base().add(addr.0 as usize) as *const u32).read_unaligned() }
+        // SAFETY: bounds checked above; the allocation lives as long as self.
+        unsafe {
+            self.base
+                .as_ptr()
+                .add(addr.0 as usize)
+                .cast::<u32>()
+                .read_unaligned()
+        }
+    }
+}
+
+impl Drop for SimMemory {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout, freed once.
+        unsafe { alloc::alloc::dealloc(self.base.as_ptr(), self.layout) }
     }
 }
 
@@ -58,6 +84,6 @@ impl PhysMemory for SimMemory {
             "SimMemory: {frame:?} is not simulated"
         );
         // SAFETY: the frame lies inside the buffer (checked above).
-        unsafe { self.base().add(frame.0 as usize * PAGE_SIZE) }
+        unsafe { self.base.as_ptr().add(frame.0 as usize * PAGE_SIZE) }
     }
 }

@@ -22,7 +22,10 @@
 //! alone ([`WithReserve::main`]), so the reserve is left for the kernel's
 //! own small allocations, and the shell keeps answering. Commands whose
 //! allocation size a user chooses still use `try_reserve` and print
-//! `out of memory`: the reserve is small on purpose.
+//! `out of memory`: the reserve is small on purpose. Data a user asks the
+//! kernel to keep (the playground's slot stacks) is stored with the reserve
+//! closed ([`WithReserve::main_only`]): when the main heap is dry, the hotkey
+//! says it cannot store the block instead of spending the shell's reserve.
 
 use crate::mm::heap::KernelHeap;
 use core::alloc::{GlobalAlloc, Layout};
@@ -41,6 +44,9 @@ pub struct WithReserve {
     served: AtomicUsize,
     /// Requests neither heap could serve.
     refused: AtomicUsize,
+    /// Open [`main_only`](Self::main_only) scopes: while above 0, the
+    /// reserve serves nothing.
+    main_only: AtomicUsize,
 }
 
 impl WithReserve {
@@ -54,6 +60,7 @@ impl WithReserve {
             end: AtomicUsize::new(0),
             served: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
+            main_only: AtomicUsize::new(0),
         }
     }
 
@@ -90,11 +97,33 @@ impl WithReserve {
         self.refused.load(Ordering::Relaxed)
     }
 
-    /// Allocate from the main heap, or else from the reserve; `None` when
-    /// neither has room.
+    /// Run `f` with the reserve closed: allocations made inside come from
+    /// the main heap alone, and fail (null, `try_reserve` errors) when it has
+    /// no room. For data a user asks to keep, which must not drain the
+    /// memory kept for the shell's answers. Scopes nest.
+    pub fn main_only<R>(&self, f: impl FnOnce() -> R) -> R {
+        /// Reopens the reserve when the scope ends, even by unwinding (host tests).
+        struct Reopen<'a>(&'a AtomicUsize);
+        impl Drop for Reopen<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.main_only.fetch_add(1, Ordering::Relaxed);
+        let _reopen = Reopen(&self.main_only);
+        f()
+    }
+
+    /// Allocate from the main heap, or else from the reserve (unless a
+    /// [`main_only`](Self::main_only) scope is open); `None` when neither
+    /// may serve it.
     pub fn allocate(&self, layout: Layout) -> Option<NonNull<u8>> {
         if let Ok(p) = self.main.allocate(layout) {
             return Some(p);
+        }
+        if self.main_only.load(Ordering::Relaxed) > 0 {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return None;
         }
         match self.reserve.allocate(layout) {
             Ok(p) => {
@@ -187,8 +216,8 @@ mod tests {
         let a = alloc::boxed::Box::leak(alloc::boxed::Box::new(Arena::new(main_bytes)));
         let b = alloc::boxed::Box::leak(alloc::boxed::Box::new(Arena::new(reserve_bytes)));
         // SAFETY: the arenas are leaked: valid for ever, used by nothing else.
-        let main = unsafe { KernelHeap::over(HeapKind::Buddy, a.start() as *mut u8, a.len()) };
-        let reserve = unsafe { KernelHeap::over(HeapKind::Buddy, b.start() as *mut u8, b.len()) };
+        let main = unsafe { KernelHeap::over(HeapKind::Buddy, a.ptr(), a.len()) };
+        let reserve = unsafe { KernelHeap::over(HeapKind::Buddy, b.ptr(), b.len()) };
         let main: &'static KernelHeap =
             alloc::boxed::Box::leak(alloc::boxed::Box::new(main.unwrap()));
         let reserve: &'static KernelHeap =
@@ -241,6 +270,30 @@ mod tests {
         }
         assert_eq!(w.main().stats().unwrap().allocations, 0);
         assert_eq!(w.reserve().stats().unwrap().allocations, 0);
+    }
+
+    /// Inside `main_only` the reserve serves nothing (a dry main heap
+    /// refuses); scopes nest, and the reserve opens again when they end.
+    #[test]
+    fn main_only_closes_the_reserve_for_its_scope() {
+        let w = pair(16 * 1024, 8 * 1024);
+        let l = Layout::from_size_align(64, 8).unwrap();
+        let drained = drain(w.main());
+        let (inner, outer) = w.main_only(|| (w.main_only(|| w.allocate(l)), w.allocate(l)));
+        assert_eq!((inner, outer), (None, None), "the reserve stayed closed");
+        assert_eq!((w.served(), w.refused()), (0, 2));
+        let used = w.reserve().stats().unwrap().used;
+        let q = w.allocate(l).expect("the reserve is open again");
+        assert!(w.in_reserve(q.as_ptr()));
+        w.deallocate(q, l);
+        assert_eq!(w.reserve().stats().unwrap().used, used);
+        // With room in the main heap, main_only changes nothing.
+        let (p, pl) = drained[0];
+        w.deallocate(p, pl);
+        let r = w
+            .main_only(|| w.allocate(l))
+            .expect("the main heap had room");
+        assert!(!w.in_reserve(r.as_ptr()));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!   alloc 2^k-9 .. 7 until "refused"     -> not a byte left in the heap
 //!   every command of `help`, hotkeys 1-9 p a..i
 //!                                        -> each answers with the prompt
+//!   key 1 x5 on the PS/2 keyboard        -> 4 blocks, then "slot 1: cannot
+//!                                           store another block"; p, a x5 answer
 //!   heapcheck, frames check              -> ok
 //!   free every block, ffree every run    -> frames free F, heapcheck H again
 //! ```
@@ -213,6 +215,23 @@ fn draining_frames_and_heap_leaves_a_shell_that_answers() {
     m.expect("free_block counts:");
     m.type_serial("aqwertyui");
     m.expect("slot 9");
+    // Key `1` five times on the PS/2 keyboard (`sendkey`, the real path):
+    // slot 1's stack holds 4 blocks since the warm-up (a `Vec`'s first
+    // capacity); the fifth needs the kernel heap, which is dry, and the
+    // reserve is not spent on hotkeys, so the key says it cannot store the
+    // block. The kernel answers the keys after it, then the shell.
+    m.type_keys("11111");
+    let said = m.expect("slot 1: cannot store another block: out of memory (nothing allocated)");
+    assert_eq!(
+        said.matches("slot 1: allocate(1) -> ").count(),
+        4,
+        "four blocks stored before the fifth was refused:\n{said}"
+    );
+    m.type_keys("p");
+    m.expect("free_block counts:");
+    m.type_keys("aaaaa");
+    let freed = m.expect("slot 1 is empty");
+    assert_eq!(freed.matches("slot 1: free(").count(), 4, "{freed}");
     m.type_serial(":");
     m.expect(PROMPT);
 

@@ -60,6 +60,9 @@ pub fn choose(kind: HeapKind) -> bool {
     // SAFETY: sbrk just reserved `first` bytes at `base` for this heap
     // alone (pages appear on first touch); the rest of the arena comes
     // through `grow`, which sbrk's exactly at the heap's end.
+    // The address comes from the kernel's page tables (sbrk), not from a
+    // Rust allocation: the pointer takes the provenance the mapping exposed.
+    let base = core::ptr::with_exposed_provenance_mut(base);
     match unsafe { AnyHeap::new(kind, base, arena, first) } {
         Ok(h) => {
             HEAP.init(h);

@@ -2,7 +2,7 @@
 //! programs run in ring 3 to their end, faults that kill only the process,
 //! and 1,000 spawn/exit cycles that leave the free frame count exact.
 
-use super::kit::Test;
+use super::kit::{Test, run_command};
 use crate::arch::x86::{self, probe};
 use crate::kassert;
 use crate::kernel::memory::{self, KernelPhys};
@@ -31,6 +31,10 @@ pub static TESTS: &[Test] = &[
     Test {
         name: "user_1000_spawn_exit_cycles_leave_free_frames_exact",
         run: thousand_cycles,
+    },
+    Test {
+        name: "user_ffree_refuses_a_frame_a_process_maps",
+        run: ffree_refuses_a_process_frame,
     },
 ];
 
@@ -160,6 +164,50 @@ fn thousand_cycles() -> Result<(), String> {
     kassert!(
         after == before,
         "1,000 cycles: {before} frames free before, {after} after"
+    );
+    Ok(())
+}
+
+/// `ffree` searches the processes' address spaces too: a frame `hello`
+/// maps (found with `translate <entry> pid=N`, as a user would) is refused,
+/// naming the process and the page; after `kill` every frame is back.
+fn ffree_refuses_a_process_frame() -> Result<(), String> {
+    need("hello")?;
+    let prog = programs::find("hello").ok_or("no hello")?;
+    let entry = crate::process::elf::plan(prog.bytes)
+        .map_err(|e| alloc::format!("hello: {e}"))?
+        .entry;
+    let before = free_frames();
+    // Spawned, not run: the shell's task is not preempted, so the process
+    // waits (Ready) with its space built until this test idles.
+    let pid = proc::spawn("hello", &["hello"]).map_err(|e| alloc::format!("spawn: {e}"))?;
+    let out = run_command(&alloc::format!("translate {entry:#x} pid={pid}"));
+    let frame = out
+        .split("-> frame P")
+        .nth(1)
+        .and_then(|s| s.get(..10))
+        .and_then(|s| crate::shell::parse_number(s).ok());
+    let refused = frame.map(|f| run_command(&alloc::format!("ffree {f:#x}")));
+    let alive = proc::list().iter().any(|p| p.pid == pid);
+    let _ = proc::kill(pid, "ktest");
+    let ended = proc::run_to_end(pid);
+    let frame = frame.ok_or_else(|| alloc::format!("translate pid={pid}:\n{out}"))?;
+    let refused = refused.unwrap_or_default();
+    kassert!(alive, "pid {pid} ended before the test looked at it");
+    let page = entry & !0xfff;
+    kassert!(
+        refused.starts_with("error: ")
+            && refused.contains(&alloc::format!(
+                "a page of process {pid} (hello), mapped at V{page:#010x}"
+            ))
+            && refused.contains(&alloc::format!("kill {pid}")),
+        "ffree P{frame:#010x} of pid {pid}:\n{refused}"
+    );
+    kassert!(ended.is_some(), "pid {pid} was not reaped after kill");
+    let after = free_frames();
+    kassert!(
+        after == before,
+        "frames: {before} free before, {after} after the kill"
     );
     Ok(())
 }

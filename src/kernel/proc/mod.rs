@@ -171,6 +171,27 @@ pub fn with_space<R>(
     })
 }
 
+/// Run `f` on the address spaces of every process that still has one
+/// (running, ready, blocked or a zombie not yet reaped), with the process
+/// table locked and interrupts off: `f` may take the memory lock (the lock
+/// order is the table, then memory), never the table's. No heap. For
+/// `ffree`, which refuses a frame some process maps.
+pub fn with_user_spaces<R>(
+    f: impl FnOnce(&mut dyn Iterator<Item = crate::kernel::memory::ProcSpace<'_>>) -> R,
+) -> R {
+    x86::without_interrupts(|| {
+        let t = table::lock_table();
+        let mut spaces = t.slots.iter().flatten().filter_map(|p| {
+            Some(crate::kernel::memory::ProcSpace {
+                pid: p.pid,
+                name: p.name.as_str(),
+                space: p.space.as_ref()?,
+            })
+        });
+        f(&mut spaces)
+    })
+}
+
 /// Let `pid` run until it ends and return how it ended, without an exit
 /// line (for the in-kernel tests). `None` for an unknown pid.
 pub fn run_to_end(pid: u32) -> Option<ExitKind> {

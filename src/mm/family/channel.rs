@@ -295,13 +295,13 @@ impl Consumer {
 mod tests {
     use super::*;
     use crate::testutil::Arena;
-    use crate::testutil::{Rng, soak_ops};
+    use crate::testutil::{Rng, miri_or, soak_ops};
     use alloc::collections::VecDeque;
     use alloc::string::String;
     use alloc::vec;
 
     fn pair(data: &Arena, feedback: &Arena, size: usize) -> (Producer, Consumer) {
-        let (d, f) = (data.start() as *mut u8, feedback.start() as *mut u8);
+        let (d, f) = (data.ptr(), feedback.ptr());
         // SAFETY: two distinct zeroed pages that outlive the endpoints.
         unsafe {
             (
@@ -314,7 +314,7 @@ mod tests {
     #[test]
     fn bad_geometry_is_refused() {
         let (d, f) = (Arena::new(PAGE_SIZE), Arena::new(PAGE_SIZE));
-        let (dp, fp) = (d.start() as *mut u8, f.start() as *mut u8);
+        let (dp, fp) = (d.ptr(), f.ptr());
         // SAFETY: valid pages; the calls fail before touching them anyway.
         unsafe {
             assert!(matches!(
@@ -367,7 +367,7 @@ mod tests {
         let (d, f) = (Arena::new(PAGE_SIZE), Arena::new(PAGE_SIZE));
         let (mut p, mut c) = pair(&d, &f, 100);
         let mut buf = [0u8; 100];
-        for i in 0u32..5000 {
+        for i in 0..miri_or(5000, 500) as u32 {
             let mut m = [0u8; 100];
             m[..4].copy_from_slice(&i.to_le_bytes());
             p.write(&m).unwrap();
@@ -387,7 +387,7 @@ mod tests {
         let (mut p, _c) = pair(&d, &f, 32);
         p.write(&[1; 32]).unwrap();
         p.write(&[2; 32]).unwrap();
-        let (dp, fp) = (d.start() as *mut u8, f.start() as *mut u8);
+        let (dp, fp) = (d.ptr(), f.ptr());
         // SAFETY: the same pages; the old consumer is no longer used.
         let mut c = unsafe { Consumer::new(dp, fp, 32, Reset::Soft).unwrap() };
         let mut buf = [0; 32];
@@ -401,7 +401,7 @@ mod tests {
         );
         // Someone scribbles over the producer's index.
         // SAFETY: the data page is valid; this simulates a rogue writer.
-        unsafe { (dp as *mut u32).write(10_000) };
+        unsafe { dp.cast::<u32>().write(10_000) };
         assert_eq!(c.read(&mut buf), Err(ChannelError::Corrupted));
         assert_eq!(c.check(), Err(ChannelError::Corrupted));
         assert_eq!(p.check(), Err(ChannelError::Corrupted));

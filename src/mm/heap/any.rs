@@ -106,14 +106,16 @@ pub enum AnyHeap {
 impl AnyHeap {
     /// A heap of `kind` over `arena_len` bytes of address space at `base`,
     /// of which the first `backed` bytes are memory now (the rest comes
-    /// through the grow hook).
+    /// through the grow hook). The buddy heap derives every pointer from
+    /// `base`; the family's heaps keep addresses as integers, so `base`'s
+    /// provenance is exposed for them.
     ///
     /// # Safety
     /// `base..base+backed` must be valid, writable memory used by nothing
     /// else for as long as the heap lives.
     pub unsafe fn new(
         kind: HeapKind,
-        base: usize,
+        base: *mut u8,
         arena_len: usize,
         backed: usize,
     ) -> Result<AnyHeap, AllocError> {
@@ -121,7 +123,7 @@ impl AnyHeap {
         // The family's heaps start empty and take the first region.
         let with_region = |mut heap: AnyHeap| {
             // SAFETY: forwarded from the caller.
-            unsafe { heap.add_region(base, backed) }.map(|()| heap)
+            unsafe { heap.add_region(base.expose_provenance(), backed) }.map(|()| heap)
         };
         // course: end
         match kind {
@@ -129,13 +131,7 @@ impl AnyHeap {
                 let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
                 // SAFETY: forwarded from the caller.
                 let b = unsafe {
-                    BuddyHeap::with_arena(
-                        base as *mut u8,
-                        arena_len,
-                        backed,
-                        KERNEL_MIN_SCALE,
-                        max_scale,
-                    )
+                    BuddyHeap::with_arena(base, arena_len, backed, KERNEL_MIN_SCALE, max_scale)
                 }
                 .map_err(to_alloc_error)?;
                 Ok(AnyHeap::Buddy(b))

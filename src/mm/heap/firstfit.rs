@@ -805,7 +805,7 @@ mod tests {
         let q = h.alloc(48, 8).unwrap();
         h.free(p).unwrap();
         let before = snapshot(&h, &[&a]);
-        let bad = |x: usize| NonNull::new(x as *mut u8).unwrap();
+        let bad = |x: usize| a.pointer(x);
         assert_eq!(h.free(p), Err(AllocError::InvalidAddress));
         assert_eq!(h.free(bad(at(q) + WORD)), Err(AllocError::InvalidAddress));
         assert_eq!(h.free(bad(at(q) + 1)), Err(AllocError::InvalidAddress));

@@ -87,7 +87,7 @@ impl KernelHeap {
     ) -> Result<KernelHeap, AllocError> {
         let heap = KernelHeap::empty();
         // SAFETY: forwarded from the caller; the whole region is memory.
-        heap.init(unsafe { AnyHeap::new(kind, base as usize, len, len)? });
+        heap.init(unsafe { AnyHeap::new(kind, base, len, len)? });
         Ok(heap)
     }
 

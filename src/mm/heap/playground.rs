@@ -40,6 +40,18 @@ pub const fn buffer_bytes(max_scale: u8) -> usize {
     BuddyHeap::region_for(1 << max_scale, MIN_SCALE) + MAX_ALIGN
 }
 
+/// How a slot stack grows: runs the growth it is given (which answers
+/// whether the stack has room for one more block) and returns its answer.
+/// The kernel runs it with the reserve heap closed, so a hotkey never
+/// spends the memory kept for the shell's answers; host tests run it as is
+/// or refuse it outright (a heap with no room).
+pub type StoreScope = fn(&mut dyn FnMut() -> bool) -> bool;
+
+/// The default [`StoreScope`]: run the growth as it is.
+fn store_as_is(grow: &mut dyn FnMut() -> bool) -> bool {
+    grow()
+}
+
 /// Why the playground could not be (re)built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlaygroundError {
@@ -74,6 +86,8 @@ pub struct Playground<'a> {
     len: usize,
     heap: BuddyHeap,
     slots: [Vec<NonNull<u8>>; 9],
+    /// How the slot stacks grow (see [`StoreScope`]).
+    store_scope: StoreScope,
     _buf: PhantomData<&'a mut [u8]>,
 }
 
@@ -91,6 +105,7 @@ impl<'a> Playground<'a> {
             len: buf.len(),
             heap: BuddyHeap::empty(),
             slots: Default::default(),
+            store_scope: store_as_is,
             _buf: PhantomData,
         };
         p.resize(max_scale)?;
@@ -124,6 +139,12 @@ impl<'a> Playground<'a> {
         Ok(())
     }
 
+    /// Grow the slot stacks through `scope` from now on (the kernel closes
+    /// its reserve heap there).
+    pub fn set_store_scope(&mut self, scope: StoreScope) {
+        self.store_scope = scope;
+    }
+
     /// The playground's heap, for reports and the heapmap.
     pub fn heap(&self) -> &BuddyHeap {
         &self.heap
@@ -144,7 +165,8 @@ impl<'a> Playground<'a> {
         let Some(&size) = n.checked_sub(1).and_then(|i| KEY_SIZES.get(i)) else {
             return;
         };
-        if self.slots[n - 1].try_reserve(1).is_err() {
+        let slot = &mut self.slots[n - 1];
+        if !(self.store_scope)(&mut || slot.try_reserve(1).is_ok()) {
             let _ = writeln!(
                 out,
                 "slot {n}: cannot store another block: out of memory (nothing allocated)"
@@ -291,6 +313,27 @@ mod tests {
             s += &alloc::format!("{c} free blocks of scale {x}\n");
         }
         s
+    }
+
+    /// A slot stack that cannot grow (its heap has no room): the key says
+    /// so, allocates nothing, and the playground answers the next keys.
+    #[test]
+    fn a_slot_that_cannot_grow_says_so_and_allocates_nothing() {
+        let mut buf = buffer(10);
+        let mut p = Playground::new(&mut buf, DEFAULT_MAX_SCALE).unwrap();
+        let before = press(&mut p, "p");
+        p.set_store_scope(|_| false);
+        assert_eq!(
+            press(&mut p, "9"),
+            "slot 9: cannot store another block: out of memory (nothing allocated)\n"
+        );
+        assert!(p.slot(9).is_empty());
+        assert_eq!(press(&mut p, "p"), before, "nothing was allocated");
+        assert_eq!(press(&mut p, "i"), "slot 9 is empty\n");
+        // Room again: the key allocates as usual.
+        p.set_store_scope(|grow| grow());
+        assert!(press(&mut p, "9").starts_with("slot 9: allocate(248) -> "));
+        assert_eq!(p.slot(9).len(), 1);
     }
 
     #[test]

@@ -453,7 +453,7 @@ impl HeapBackend for PoolHeap {
 mod tests {
     use super::*;
     use crate::mm::heap::testkit::{Arena, Soak, heap_soak};
-    use crate::testutil::soak_ops;
+    use crate::testutil::{miri_or, soak_ops};
 
     fn heap_on(a: &Arena) -> PoolHeap {
         let mut h = PoolHeap::new();
@@ -673,7 +673,8 @@ mod tests {
                 ops,
                 max_size: 12_000,
                 aligns: &[1, 4, 8, 16, 4096],
-                bad_every: 53,
+                // Under Miri's few hundred steps, enough bad requests of each kind.
+                bad_every: miri_or(53, 7),
                 check_every: 83,
                 max_live: 250,
                 exact_sizes: false,

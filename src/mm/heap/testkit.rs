@@ -68,14 +68,25 @@ struct Live {
     fill: u8,
 }
 
-fn fill(p: usize, size: usize, byte: u8) {
-    // SAFETY: the heap handed out [p, p+size) for us alone.
-    unsafe { core::ptr::write_bytes(p as *mut u8, byte, size) }
+/// A pointer to address `p` with the provenance of the arena it lies in;
+/// for an address in no arena (a wild pointer of a bad-input test), a
+/// pointer with no provenance, which nothing may read through.
+fn ptr_of(arenas: &[&Arena], p: usize) -> NonNull<u8> {
+    let ptr = arenas
+        .iter()
+        .find(|a| (a.start()..=a.end()).contains(&p))
+        .map_or(core::ptr::without_provenance_mut(p), |a| a.at(p));
+    NonNull::new(ptr).expect("not a null address")
 }
 
-fn intact(p: usize, size: usize, byte: u8) -> bool {
+fn fill(p: NonNull<u8>, size: usize, byte: u8) {
+    // SAFETY: the heap handed out [p, p+size) for us alone.
+    unsafe { core::ptr::write_bytes(p.as_ptr(), byte, size) }
+}
+
+fn intact(p: NonNull<u8>, size: usize, byte: u8) -> bool {
     // SAFETY: [p, p+size) is a live block we filled.
-    unsafe { core::slice::from_raw_parts(p as *const u8, size) }
+    unsafe { core::slice::from_raw_parts(p.as_ptr(), size) }
         .iter()
         .all(|&b| b == byte)
 }
@@ -138,8 +149,8 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
             let layout = Layout::from_size_align(size, align).unwrap();
             let before = heap.stats();
             match heap.alloc(layout) {
-                Ok(p) => {
-                    let p = p.as_ptr() as usize;
+                Ok(ptr) => {
+                    let p = ptr.addr().get();
                     assert!(p.is_multiple_of(align), "misaligned {p:#x} for {align}");
                     assert!(
                         arenas.iter().any(|a| p >= a.start() && p + size <= a.end()),
@@ -152,7 +163,7 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
                         assert!(p + size <= q, "overlap with {q:#x}");
                     }
                     let byte = (rng.next_u64() as u8) | 1;
-                    fill(p, size, byte);
+                    fill(ptr, size, byte);
                     live.insert(
                         p,
                         Live {
@@ -181,10 +192,10 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
             };
             let layout = Layout::from_size_align(l.size, l.align).unwrap();
             let before = snapshot(heap, arenas);
-            match heap.resize_in_place(NonNull::new(p as *mut u8).unwrap(), layout, new) {
+            match heap.resize_in_place(ptr_of(arenas, p), layout, new) {
                 Ok(true) => {
                     assert!(
-                        intact(p, l.size.min(new), l.fill),
+                        intact(ptr_of(arenas, p), l.size.min(new), l.fill),
                         "block {p:#x} lost its bytes in a resize"
                     );
                     assert!(
@@ -195,7 +206,7 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
                         assert!(p + new <= q, "block {p:#x} grew over {q:#x}");
                     }
                     let byte = (rng.next_u64() as u8) | 1;
-                    fill(p, new, byte);
+                    fill(ptr_of(arenas, p), new, byte);
                     live.insert(
                         p,
                         Live {
@@ -219,9 +230,12 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
             let i = rng.range(0, keys.len());
             let p = keys.swap_remove(i);
             let l = live.remove(&p).unwrap();
-            assert!(intact(p, l.size, l.fill), "block {p:#x} corrupted");
+            assert!(
+                intact(ptr_of(arenas, p), l.size, l.fill),
+                "block {p:#x} corrupted"
+            );
             let layout = Layout::from_size_align(l.size, l.align).unwrap();
-            heap.dealloc(NonNull::new(p as *mut u8).unwrap(), layout)
+            heap.dealloc(ptr_of(arenas, p), layout)
                 .unwrap_or_else(|e| panic!("free of {p:#x} failed: {e:?}"));
             freed.push(p);
             rep.frees += 1;
@@ -239,10 +253,12 @@ pub fn heap_soak<H: HeapBackend>(heap: &mut H, arenas: &[&Arena], cfg: &Soak) ->
     }
     heap.check().unwrap();
     for (&p, l) in &live {
-        assert!(intact(p, l.size, l.fill), "block {p:#x} corrupted");
+        assert!(
+            intact(ptr_of(arenas, p), l.size, l.fill),
+            "block {p:#x} corrupted"
+        );
         let layout = Layout::from_size_align(l.size, l.align).unwrap();
-        heap.dealloc(NonNull::new(p as *mut u8).unwrap(), layout)
-            .unwrap();
+        heap.dealloc(ptr_of(arenas, p), layout).unwrap();
     }
     heap.check().unwrap();
     let s = heap.stats();
@@ -373,7 +389,7 @@ fn bad_input<H: HeapBackend>(
         1 | 2 if !keys.is_empty() => kind,
         _ => 3,
     };
-    let r = heap.dealloc(NonNull::new(ptr as *mut u8).unwrap(), layout);
+    let r = heap.dealloc(ptr_of(arenas, ptr), layout);
     assert!(r.is_err(), "bad free of {ptr:#x} ({layout:?}) accepted");
     assert!(
         snapshot(heap, arenas) == before,

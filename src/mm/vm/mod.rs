@@ -26,4 +26,6 @@ mod tests;
 pub use fault::{FaultCause, FaultReport, PageFaultCode};
 pub use grow::{Grow, GrowError, ShrinkError, grow_len, grow_region, shrink_region};
 pub use region::{FindFreeError, Region, RegionError, RegionMap, VirtRange};
-pub use space::{AddressSpace, DestroyStats, SpaceError, SpaceKind, UserFrames};
+pub use space::{
+    AddressSpace, DestroyStats, SpaceError, SpaceKind, UserFrames, find_user_in_spaces,
+};

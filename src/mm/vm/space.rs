@@ -21,8 +21,8 @@
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::{FrameAllocator, FrameError};
 use crate::mm::layout::{ENTRIES_PER_TABLE, RECURSIVE_INDEX};
-use crate::mm::paging::mapper::{read_entry, write_entry, zero_frame};
-use crate::mm::paging::{Entry, EntryFlags, KERNEL_PDX, Mapper, Scope, TlbFlush};
+use crate::mm::paging::mapper::{find_user_in, read_entry, write_entry, zero_frame};
+use crate::mm::paging::{Entry, EntryFlags, FrameUser, KERNEL_PDX, Mapper, Scope, TlbFlush};
 use crate::mm::phys::PhysMemory;
 use core::fmt;
 
@@ -186,6 +186,19 @@ impl AddressSpace {
         unsafe { Mapper::new(self.directory, scope, mem, tlb) }
     }
 
+    /// The first page of this space's user half (PDEs `0..KERNEL_PDX`) that
+    /// maps a frame of `first..first + count`, or `None`. The kernel half is
+    /// not searched: its tables are shared by every space (ask the kernel's
+    /// space with a [`Mapper`]). Changes nothing.
+    pub fn find_user<M: PhysMemory + ?Sized>(
+        &self,
+        mem: &M,
+        first: Frame,
+        count: usize,
+    ) -> Option<FrameUser> {
+        find_user_in(mem, self.directory, first, count, 0..KERNEL_PDX)
+    }
+
     /// Free the space: every user page table, the directory, and with
     /// `UserFrames::FreeOwned` the frames its 4 KiB pages own (4 MiB user
     /// pages go with the directory; their frames stay the caller's). Kernel
@@ -249,4 +262,20 @@ impl AddressSpace {
         // Ok(DestroyStats::default())
         // course: end
     }
+}
+
+/// The first of `spaces` whose user half maps a frame of `first..first + count`,
+/// with the page that maps it: `(key, page)`, where `key` names the space
+/// for the caller (a process id, say). `None` when none of them maps any of
+/// those frames. Every space is searched with [`AddressSpace::find_user`];
+/// nothing changes.
+pub fn find_user_in_spaces<'s, K, M: PhysMemory + ?Sized>(
+    mem: &M,
+    spaces: impl IntoIterator<Item = (K, &'s AddressSpace)>,
+    first: Frame,
+    count: usize,
+) -> Option<(K, FrameUser)> {
+    spaces
+        .into_iter()
+        .find_map(|(key, space)| Some((key, space.find_user(mem, first, count)?)))
 }

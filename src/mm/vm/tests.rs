@@ -136,6 +136,60 @@ fn user_spaces_are_isolated_and_cannot_touch_the_kernel_half() {
     );
 }
 
+/// The search `ffree` makes before freeing: which process's user half maps
+/// a frame of a run, and at which page; the first space in the order given
+/// answers, the kernel half (shared) is never reported, a page table or a
+/// directory is not a mapping, and an unmapped frame is found nowhere.
+#[test]
+fn find_user_in_spaces_names_the_space_and_the_page() {
+    let (mem, mut frames, kernel) = boot(PageSize::Large, 4);
+    let mut a = AddressSpace::create(&mem, &mut frames, &kernel).unwrap();
+    let mut b = AddressSpace::create(&mem, &mut frames, &kernel).unwrap();
+    let page = |va: u32| Page::containing_address(VirtAddr(va));
+    let fa = a
+        .mapper(&mem, &NoFlush)
+        .map_new(page(0x0040_0000), UW, ZeroFill::Yes, &mut frames)
+        .unwrap();
+    let fb = b
+        .mapper(&mem, &NoFlush)
+        .map_new(page(0x1000_3000), UW, ZeroFill::Yes, &mut frames)
+        .unwrap();
+    let spaces = [(3u32, &a), (7u32, &b)];
+    let found = find_user_in_spaces(&mem, spaces, fb, 1).unwrap();
+    assert_eq!(found.0, 7);
+    assert_eq!(found.1.page, page(0x1000_3000));
+    assert_eq!(found.1.frame, fb);
+    assert!(found.1.flags.contains(UW));
+    // A run holding both frames: the first space given answers.
+    let (lo, hi) = (fa.number().min(fb.number()), fa.number().max(fb.number()));
+    let run = (hi - lo + 1) as usize;
+    assert_eq!(
+        find_user_in_spaces(&mem, spaces, Frame(lo), run).unwrap().0,
+        3
+    );
+    let reversed = [(7u32, &b), (3u32, &a)];
+    assert_eq!(
+        find_user_in_spaces(&mem, reversed, Frame(lo), run)
+            .unwrap()
+            .0,
+        7
+    );
+    // Frames of the kernel half (the linear space maps them all), the
+    // spaces' own directories and tables: no user page maps them.
+    assert_eq!(find_user_in_spaces(&mem, spaces, Frame(0x100), 16), None);
+    assert_eq!(find_user_in_spaces(&mem, spaces, b.directory(), 1), None);
+    let table = mem_pde_frame(&mem, b.directory(), VirtAddr(0x1000_3000).pdx());
+    assert_eq!(find_user_in_spaces(&mem, spaces, table, 1), None);
+    assert_eq!(find_user_in_spaces(&mem, spaces, fb, 0), None);
+    // Unmapped: found nowhere; the other space still answers for its own.
+    b.mapper(&mem, &NoFlush)
+        .unmap(page(0x1000_3000), &mut frames)
+        .unwrap();
+    let spaces = [(3u32, &a), (7u32, &b)];
+    assert_eq!(find_user_in_spaces(&mem, spaces, fb, 1), None);
+    assert_eq!(find_user_in_spaces(&mem, spaces, fa, 1).unwrap().0, 3);
+}
+
 #[test]
 fn destroy_frees_every_user_table_and_the_directory() {
     let (mem, mut frames, kernel) = boot(PageSize::Small, 4);
@@ -754,4 +808,9 @@ fn soak_address_spaces_against_models() {
         .unwrap();
     }
     assert_eq!(frames.free_count(), base_free);
+}
+
+/// The page table frame PDE `pdx` of `directory` points at.
+fn mem_pde_frame(mem: &SimMemory, directory: Frame, pdx: usize) -> Frame {
+    crate::mm::paging::mapper::read_entry(mem, directory, pdx).frame()
 }

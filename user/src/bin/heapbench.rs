@@ -67,9 +67,11 @@ fn bench(kind: HeapKind, actions: usize) -> Result<Row, &'static str> {
     let first = FIRST + kind.table_bytes(ARENA);
     sbrk(first as i32).map_err(|_| "sbrk")?;
     let heap = KernelHeap::empty();
+    // The address comes from the kernel's page tables (sbrk).
+    let at = core::ptr::with_exposed_provenance_mut(base);
     // SAFETY: sbrk just reserved `first` bytes at `base` for this heap alone;
     // the rest of the arena comes through the grow hook (sbrk at the end).
-    let h = unsafe { AnyHeap::new(kind, base, ARENA, first) }.map_err(|_| "AnyHeap::new")?;
+    let h = unsafe { AnyHeap::new(kind, at, ARENA, first) }.map_err(|_| "AnyHeap::new")?;
     heap.init(h);
     heap.set_grow(cairn_user::heap::grow);
     let mut live: [(usize, usize); LIVE_MAX] = [(0, 0); LIVE_MAX];

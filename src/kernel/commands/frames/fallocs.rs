@@ -3,7 +3,10 @@
 //! free a frame the kernel uses.
 
 use crate::kernel::commands::kit::{Outcome, at_most};
-use crate::kernel::memory;
+use crate::kernel::memory::{self, Memory};
+// course: module 06
+use crate::kernel::memory::{MappedBy, ProcSpace};
+// course: end
 use crate::mm::addr::{Frame, PhysAddr};
 use crate::mm::frame::plan::{FrameClass, FrameRange};
 use crate::mm::frame::report::{FrameCount, frames_noun, frames_size};
@@ -168,16 +171,26 @@ pub fn falloc(args: &[&str], out: &mut dyn Write) -> Outcome {
 enum Freed {
     Run(usize),
     Refused(FrameError, FrameClass),
+    /// Allocated, not by falloc, and mapped by no page searched.
     KernelOwned,
     // course: module 05
-    /// A page still maps a frame of the run (`map <vaddr> <phys>`).
-    Mapped(FrameUser),
+    // course: module 06
+    /// A page still maps a frame of the run (`map <vaddr> <phys>`, or a
+    /// process's own page).
+    Mapped(MappedBy, FrameUser),
+    /// Allocated, not by falloc, and mapped by this page.
+    KernelOwnedMapped(MappedBy, FrameUser),
+    // course: else
+    // /// A page still maps a frame of the run (`map <vaddr> <phys>`).
+    // Mapped(FrameUser),
+    // course: end
     // course: end
 }
 
 /// `ffree <addr>`: free the `falloc` allocation that starts at `addr`. Bad
 /// input (unaligned, free, reserved, unmanaged, inside a run, a frame the
-/// kernel itself uses) is an error naming the cause; nothing changes.
+/// kernel itself uses, a frame any address space maps: the kernel's or a
+/// process's) is an error naming the cause; nothing changes.
 pub fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
     let addr = match args {
         [a] => parse_phys(a)?,
@@ -185,42 +198,21 @@ pub fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
         _ => return at_most(args, 1),
     };
     let frame = Frame::containing_address(addr);
-    let (freed, free) = memory::with(|m| {
-        let class = m.frames.plan().classify(frame);
-        let freed = match falloc_containing(frame) {
-            // A falloc allocation: its start frees the whole run, unless a
-            // page still maps one of its frames (the state `map` refuses to
-            // create); a frame inside it is refused by the allocator itself
-            // (`BadRun`).
-            // course: module 05
-            Some(a) if let Some(user) = m.find_user(Frame(a.start), a.len as usize) => {
-                Freed::Mapped(user)
-            }
-            // course: end
-            Some(a) => match m.frames.release_address(addr) {
-                Ok(len) => {
-                    let mut table = FALLOCS.lock();
-                    if let Some(slot) = table
-                        .iter_mut()
-                        .find(|s| matches!(s, Some(x) if x.start == a.start))
-                    {
-                        *slot = None;
-                    }
-                    Freed::Run(len)
-                }
-                Err(e) => Freed::Refused(e, class),
-            },
-            // Allocated, but not by falloc: a page table or a heap page.
-            None if addr.is_page_aligned() && m.frames.is_allocated(frame) => Freed::KernelOwned,
-            // Not allocated at all: the allocator names why it cannot free it
-            // (free, reserved, unmanaged, unaligned) and changes nothing.
-            None => match m.frames.release_address(addr) {
-                Ok(len) => Freed::Run(len), // cannot happen: it was not allocated
-                Err(e) => Freed::Refused(e, class),
-            },
-        };
-        (freed, m.frames.free_count())
+    // The processes' spaces are searched too: the table's lock first, then
+    // memory's (the lock order).
+    // course: module 08
+    let (freed, free) = crate::kernel::proc::with_user_spaces(|procs| {
+        memory::with(|m| ffree_locked(m, procs, addr))
     });
+    // course: end
+    // course: module 06
+    // course: before 08
+    // let (freed, free) = memory::with(|m| ffree_locked(m, &mut core::iter::empty(), addr));
+    // course: end
+    // course: end
+    // course: before 06
+    // let (freed, free) = memory::with(|m| ffree_locked(m, addr));
+    // course: end
     let at = format!("P{:#010x}", addr.0);
     match freed {
         Freed::Run(len) => {
@@ -240,23 +232,120 @@ pub fn ffree(args: &[&str], out: &mut dyn Write) -> Outcome {
             why.describe()
         )),
         Freed::Refused(e, _) => Err(format!("{at}: {e}")),
-        // course: module 05
-        Freed::Mapped(u) => {
-            let which = if u.frame == frame {
-                String::new()
-            } else {
-                format!(" (its frame {})", u.frame.start_address())
-            };
-            Err(format!(
-                "{at}: still mapped at {} [{}]{which}: `unmap {:#x}` first, or the page would point at a free frame",
-                u.page.start_address(),
-                u.flags.letters(),
-                u.page.start_address().as_u32()
-            ))
-        }
-        // course: end
         Freed::KernelOwned => Err(format!(
             "{at}: allocated by the kernel (page table or heap), not by falloc; freeing it would corrupt memory in use"
         )),
+        // course: module 05
+        // course: module 06
+        Freed::Mapped(MappedBy::Kernel, u) => Err(format!(
+            "{at}: still mapped at {} [{}]{}: `unmap {:#x}` first, or the page would point at a free frame",
+            u.page.start_address(),
+            u.flags.letters(),
+            its_frame(&u, frame),
+            u.page.start_address().as_u32()
+        )),
+        Freed::Mapped(MappedBy::Process { pid, name }, u) => Err(format!(
+            "{at}: still mapped at {} [{}]{} in process {pid} ({}): `kill {pid}` first, or its page would point at a free frame",
+            u.page.start_address(),
+            u.flags.letters(),
+            its_frame(&u, frame),
+            name.as_str(),
+        )),
+        Freed::KernelOwnedMapped(MappedBy::Kernel, u) => Err(format!(
+            "{at}: allocated by the kernel, not by falloc, and mapped at {} [{}]; freeing it would corrupt memory in use",
+            u.page.start_address(),
+            u.flags.letters(),
+        )),
+        Freed::KernelOwnedMapped(MappedBy::Process { pid, name }, u) => Err(format!(
+            "{at}: a page of process {pid} ({}), mapped at {} [{}] in its space; not a falloc frame: `kill {pid}` gives it back",
+            name.as_str(),
+            u.page.start_address(),
+            u.flags.letters(),
+        )),
+        // course: else
+        // Freed::Mapped(u) => Err(format!(
+        //     "{at}: still mapped at {} [{}]{}: `unmap {:#x}` first, or the page would point at a free frame",
+        //     u.page.start_address(),
+        //     u.flags.letters(),
+        //     its_frame(&u, frame),
+        //     u.page.start_address().as_u32()
+        // )),
+        // course: end
+        // course: end
     }
 }
+
+/// `ffree`'s work under the locks: free the run or say why not, and the
+/// free count after. No heap (the heap's grow hook takes the memory lock).
+fn ffree_locked(
+    m: &mut Memory,
+    // course: module 06
+    procs: &mut dyn Iterator<Item = ProcSpace<'_>>,
+    // course: end
+    addr: PhysAddr,
+) -> (Freed, usize) {
+    let frame = Frame::containing_address(addr);
+    let class = m.frames.plan().classify(frame);
+    let freed = match falloc_containing(frame) {
+        // A falloc allocation: its start frees the whole run, unless a
+        // page still maps one of its frames (the state `map` refuses to
+        // create); a frame inside it is refused by the allocator itself
+        // (`BadRun`).
+        // course: module 05
+        // course: module 06
+        Some(a)
+            if let Some((who, user)) = m.find_mapping(procs, Frame(a.start), a.len as usize) =>
+        {
+            Freed::Mapped(who, user)
+        }
+        // course: else
+        // Some(a) if let Some(user) = m.find_user(Frame(a.start), a.len as usize) => {
+        //     Freed::Mapped(user)
+        // }
+        // course: end
+        // course: end
+        Some(a) => match m.frames.release_address(addr) {
+            Ok(len) => {
+                let mut table = FALLOCS.lock();
+                if let Some(slot) = table
+                    .iter_mut()
+                    .find(|s| matches!(s, Some(x) if x.start == a.start))
+                {
+                    *slot = None;
+                }
+                Freed::Run(len)
+            }
+            Err(e) => Freed::Refused(e, class),
+        },
+        // Allocated, but not by falloc: a page table, a heap page, a
+        // process's page; named with the page that maps it, if any does.
+        // course: module 06
+        None if addr.is_page_aligned() && m.frames.is_allocated(frame) => {
+            match m.find_mapping(procs, frame, 1) {
+                Some((who, user)) => Freed::KernelOwnedMapped(who, user),
+                None => Freed::KernelOwned,
+            }
+        }
+        // course: else
+        // None if addr.is_page_aligned() && m.frames.is_allocated(frame) => Freed::KernelOwned,
+        // course: end
+        // Not allocated at all: the allocator names why it cannot free it
+        // (free, reserved, unmanaged, unaligned) and changes nothing.
+        None => match m.frames.release_address(addr) {
+            Ok(len) => Freed::Run(len), // cannot happen: it was not allocated
+            Err(e) => Freed::Refused(e, class),
+        },
+    };
+    (freed, m.frames.free_count())
+}
+
+// course: module 05
+/// ` (its frame P...)` when the frame a page maps is not the one asked about.
+fn its_frame(u: &FrameUser, asked: Frame) -> String {
+    if u.frame == asked {
+        String::new()
+    } else {
+        format!(" (its frame {})", u.frame.start_address())
+    }
+}
+// course: end

@@ -6,7 +6,7 @@ use crate::mm::PhysAddr;
 use crate::mm::frame::testmaps::*;
 use crate::mm::frame::testmaps::{Soakable, soak};
 use crate::mm::phys::SimMemory;
-use crate::testutil::soak_ops;
+use crate::testutil::{miri_or, soak_ops};
 use alloc::vec::Vec;
 
 fn build(mib: u64, sim_frames: usize) -> (FramePlan, MetaBuf, SimMemory) {
@@ -70,9 +70,10 @@ fn takes_every_frame_then_none() {
 
 #[test]
 fn manages_only_frames_it_can_reach() {
-    // 3 GiB of RAM but only the first 32 MiB writable.
-    let reach = 0x2000;
-    let (p, mut m, mem) = build(3072, reach as usize);
+    // 3 GiB of RAM but only the first 32 MiB writable (under Miri, 64
+    // MiB of RAM and the first 8 MiB: every reachable frame is walked).
+    let reach = miri_or(0x2000, 0x800) as u32;
+    let (p, mut m, mem) = build(miri_or(3072, 64) as u64, reach as usize);
     let mut a = FreeListFrameAllocator::new(&p, m.bytes(), mem, Frame(reach)).unwrap();
     let below: usize = p
         .usable()
@@ -91,16 +92,26 @@ fn manages_only_frames_it_can_reach() {
 
 #[test]
 fn bad_frees_name_the_cause_and_change_nothing() {
+    // Frames below 0xF00 reached (0x400 under Miri: every check walks them).
+    let reach = miri_or(0xF00, 0x400) as u32;
     let (p, mut m, mem) = build(16, 0xFE0);
-    let mut a = FreeListFrameAllocator::new(&p, m.bytes(), mem, Frame(0xF00)).unwrap();
+    let mut a = FreeListFrameAllocator::new(&p, m.bytes(), mem, Frame(reach)).unwrap();
     let single = a.allocate().unwrap();
     let run = a.allocate_contiguous(3, 1).unwrap();
     let before = a.snapshot();
     let cases: [(&str, Result<(), FrameError>, FrameError); 8] = [
-        ("double free", a.free(Frame(0x800)), FrameError::AlreadyFree),
+        (
+            "double free",
+            a.free(Frame(reach - 0x100)),
+            FrameError::AlreadyFree,
+        ),
         ("kernel image", a.free(Frame(0x120)), FrameError::Reserved),
         ("boot module", a.free(Frame(0x185)), FrameError::Reserved),
-        ("out of reach", a.free(Frame(0xF10)), FrameError::Unmanaged),
+        (
+            "out of reach",
+            a.free(Frame(reach + 0x10)),
+            FrameError::Unmanaged,
+        ),
         ("hole", a.free(Frame(0x2000)), FrameError::Unmanaged),
         ("inside a run", a.free(Frame(run.0 + 2)), FrameError::BadRun),
         (
@@ -142,9 +153,12 @@ impl<M: PhysMemory> Soakable for FreeListFrameAllocator<'_, M> {
 
 #[test]
 fn freelist_soak_against_a_model() {
-    // Reach cut below the top of RAM so the out-of-reach path is exercised.
+    // Reach cut below the top of RAM so the out-of-reach path is
+    // exercised (lower under Miri: a bad free compares snapshots of the
+    // whole list).
+    let reach = miri_or(0xE00, 0x300) as u32;
     let (p, mut m, mem) = build(16, 0xFE0);
-    let mut a = FreeListFrameAllocator::new(&p, m.bytes(), mem, Frame(0xE00)).unwrap();
+    let mut a = FreeListFrameAllocator::new(&p, m.bytes(), mem, Frame(reach)).unwrap();
     let total = a.total_count();
     soak(&mut a, &p, 0xF1EE, soak_ops(150_000), true, |a| {
         // Everything is back on the list.

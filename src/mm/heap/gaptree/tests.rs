@@ -216,7 +216,7 @@ fn bad_frees_are_refused_and_change_nothing() {
     let q = h.kmalloc(64).unwrap();
     h.kfree(p).unwrap();
     let before = snapshot(&h, &[&a]);
-    let bad = |x: usize| NonNull::new(x as *mut u8).unwrap();
+    let bad = |x: usize| a.pointer(x);
     // Double free.
     assert_eq!(h.kfree(p), Err(AllocError::InvalidAddress));
     // Interior and misaligned pointers.
@@ -458,7 +458,7 @@ fn locked_heap_grows_through_the_hook() {
     }
     assert_eq!(HEAP.bad_frees(), 0);
     // SAFETY: a bad free through GlobalAlloc is counted, not fatal.
-    unsafe { HEAP.dealloc(8 as *mut u8, layout) };
+    unsafe { HEAP.dealloc(core::ptr::without_provenance_mut(8), layout) };
     assert_eq!(HEAP.bad_frees(), 1);
     let s = HEAP.stats().unwrap();
     assert_eq!(

@@ -25,7 +25,7 @@ fn heap_over(kind: HeapKind, base: *mut u8, backed: usize) -> KernelHeap {
     let heap = KernelHeap::empty();
     // SAFETY: the first `backed` bytes of the arena are ours; the rest is
     // handed over by the test's grow hook.
-    heap.init(unsafe { AnyHeap::new(kind, base as usize, ARENA, backed) }.unwrap());
+    heap.init(unsafe { AnyHeap::new(kind, base, ARENA, backed) }.unwrap());
     heap
 }
 
@@ -250,15 +250,7 @@ fn a_static_heap_is_empty_until_init() {
     let buf: &'static mut [u8] = vec![0u8; 64 * 1024].leak();
     // SAFETY: the leaked buffer lives forever and is used by nothing else.
     STATIC_HEAP.init(
-        unsafe {
-            AnyHeap::new(
-                HeapKind::Buddy,
-                buf.as_mut_ptr() as usize,
-                buf.len(),
-                buf.len(),
-            )
-        }
-        .unwrap(),
+        unsafe { AnyHeap::new(HeapKind::Buddy, buf.as_mut_ptr(), buf.len(), buf.len()) }.unwrap(),
     );
     // SAFETY: a valid layout; the pointer is freed with it.
     unsafe {

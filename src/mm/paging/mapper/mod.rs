@@ -41,7 +41,7 @@ mod rollback;
 
 pub use check::{CheckError, MapperCheck};
 pub use errors::{MapError, UnmapError, WalkError};
-pub use query::FrameUser;
+pub use query::{FrameUser, find_user_in};
 
 use super::entry::{Entry, EntryFlags, PageTable};
 use crate::mm::addr::{Frame, Page, VirtAddr};

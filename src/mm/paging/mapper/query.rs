@@ -10,7 +10,7 @@
 //!                                                 yes: V0x10005000 maps it
 //! ```
 
-use super::{Mapper, PAGE_LIMIT, TlbFlush};
+use super::{Mapper, PAGE_LIMIT, TlbFlush, read_entry};
 use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::layout::{ENTRIES_PER_TABLE, PAGE_SHIFT, PDX_SHIFT, RECURSIVE_INDEX};
 use crate::mm::paging::entry::EntryFlags;
@@ -95,46 +95,62 @@ impl<M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Mapper<'_, M, T> {
     /// The first page, in the directory slots `pdxs` (the recursive slot is
     /// never searched), whose entry maps a frame of `first..first + count`:
     /// a 4 KiB page through a PTE, or the page of a 4 MiB entry over it.
-    /// `None` when no page there maps any of them. Reads every present
-    /// entry in the window: 1024 PDEs and 1024 PTEs per table, no heap.
+    /// `None` when no page there maps any of them ([`find_user_in`] on
+    /// this mapper's directory).
     pub fn find_user(&self, first: Frame, count: usize, pdxs: Range<usize>) -> Option<FrameUser> {
-        let lo = first.number() as u64;
-        let hi = lo + count as u64;
-        let inside = |f: u64| lo <= f && f < hi;
-        let per_table = ENTRIES_PER_TABLE as u64;
-        for pdx in pdxs.start..pdxs.end.min(ENTRIES_PER_TABLE) {
-            if pdx == RECURSIVE_INDEX {
-                continue;
+        find_user_in(self.mem, self.directory, first, count, pdxs)
+    }
+}
+
+/// The first page, in the slots `pdxs` of the page directory in frame
+/// `directory` (the recursive slot is never searched), whose entry maps a
+/// frame of `first..first + count`: a 4 KiB page through a PTE, or the
+/// page of a 4 MiB entry over it. `None` when no page there maps any of
+/// them. Reads every present entry in the window: 1024 PDEs and 1024 PTEs
+/// per table, no heap. Changes nothing.
+pub fn find_user_in<M: PhysMemory + ?Sized>(
+    mem: &M,
+    directory: Frame,
+    first: Frame,
+    count: usize,
+    pdxs: Range<usize>,
+) -> Option<FrameUser> {
+    let lo = first.number() as u64;
+    let hi = lo + count as u64;
+    let inside = |f: u64| lo <= f && f < hi;
+    let per_table = ENTRIES_PER_TABLE as u64;
+    for pdx in pdxs.start..pdxs.end.min(ENTRIES_PER_TABLE) {
+        if pdx == RECURSIVE_INDEX {
+            continue;
+        }
+        let pde = read_entry(mem, directory, pdx);
+        if !pde.is_present() {
+            continue;
+        }
+        let base = (pdx as u64) << (PDX_SHIFT - PAGE_SHIFT);
+        if pde.is_large() {
+            // Frames large..large + 1024: the first of them in the run.
+            let large = pde.large_addr().as_u32() as u64 >> PAGE_SHIFT;
+            let hit = lo.max(large);
+            if hit < hi.min(large + per_table) {
+                return Some(FrameUser {
+                    page: Page((base + hit - large) as u32),
+                    frame: Frame(hit as u32),
+                    flags: pde.flags(),
+                });
             }
-            let pde = self.read_entry(self.directory, pdx);
-            if !pde.is_present() {
-                continue;
-            }
-            let base = (pdx as u64) << (PDX_SHIFT - PAGE_SHIFT);
-            if pde.is_large() {
-                // Frames large..large + 1024: the first of them in the run.
-                let large = pde.large_addr().as_u32() as u64 >> PAGE_SHIFT;
-                let hit = lo.max(large);
-                if hit < hi.min(large + per_table) {
-                    return Some(FrameUser {
-                        page: Page((base + hit - large) as u32),
-                        frame: Frame(hit as u32),
-                        flags: pde.flags(),
-                    });
-                }
-                continue;
-            }
-            for ptx in 0..ENTRIES_PER_TABLE {
-                let pte = self.read_entry(pde.frame(), ptx);
-                if pte.is_present() && inside(pte.frame().number() as u64) {
-                    return Some(FrameUser {
-                        page: Page((base + ptx as u64) as u32),
-                        frame: pte.frame(),
-                        flags: pte.flags(),
-                    });
-                }
+            continue;
+        }
+        for ptx in 0..ENTRIES_PER_TABLE {
+            let pte = read_entry(mem, pde.frame(), ptx);
+            if pte.is_present() && inside(pte.frame().number() as u64) {
+                return Some(FrameUser {
+                    page: Page((base + ptx as u64) as u32),
+                    frame: pte.frame(),
+                    flags: pte.flags(),
+                });
             }
         }
-        None
     }
+    None
 }
