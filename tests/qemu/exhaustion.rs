@@ -121,6 +121,18 @@ fn listed_commands(m: &mut Machine) -> Vec<String> {
         .collect()
 }
 
+/// Leave the shell for hotkey mode and press every slot once (`1`-`9`),
+/// the free lists (`p`), then free every slot (`a`, `q`-`i`); the caller
+/// goes on in hotkey mode.
+fn every_hotkey(m: &mut Machine) {
+    m.type_serial("exit\r");
+    m.expect("hotkey mode");
+    m.type_serial("123456789p");
+    m.expect("free_block counts:");
+    m.type_serial("aqwertyui");
+    m.expect("slot 9");
+}
+
 #[test]
 #[ignore = "boots QEMU: run with `make test-qemu`"]
 fn draining_frames_and_heap_leaves_a_shell_that_answers() {
@@ -140,12 +152,7 @@ fn draining_frames_and_heap_leaves_a_shell_that_answers() {
     }
     // Warm-up: the slot stacks of the hotkeys get their capacity now, from
     // the heap, as in any session; later presses reuse it.
-    m.type_serial("exit\r");
-    m.expect("hotkey mode");
-    m.type_serial("123456789p");
-    m.expect("free_block counts:");
-    m.type_serial("aqwertyui");
-    m.expect("slot 9");
+    every_hotkey(&mut m);
     m.type_serial(":");
     m.expect(PROMPT);
     let frames_before = free_frames(&mut m);
@@ -208,13 +215,7 @@ fn draining_frames_and_heap_leaves_a_shell_that_answers() {
         }
     }
     command(&mut m, "channel off");
-    // The hotkeys: every slot once, the free lists, every slot freed.
-    m.type_serial("exit\r");
-    m.expect("hotkey mode");
-    m.type_serial("123456789p");
-    m.expect("free_block counts:");
-    m.type_serial("aqwertyui");
-    m.expect("slot 9");
+    every_hotkey(&mut m);
     // Key `1` five times on the PS/2 keyboard (`sendkey`, the real path):
     // slot 1's stack holds 4 blocks since the warm-up (a `Vec`'s first
     // capacity); the fifth needs the kernel heap, which is dry, and the
@@ -257,8 +258,12 @@ fn draining_frames_and_heap_leaves_a_shell_that_answers() {
         let out = command(&mut m, &format!("ffree {r}"));
         assert!(out.starts_with("freed"), "ffree {r}: {out}");
     }
-    assert_eq!(free_frames(&mut m), frames_before, "frames restored");
-    assert_eq!(heap_line(&mut m), heap_before, "heap restored");
+    let frames_after = free_frames(&mut m);
+    let heap_after = heap_line(&mut m);
+    eprintln!("frames free: before {frames_before}, at exhaustion 0, after {frames_after}");
+    eprintln!("heap before: {heap_before}\nheap after:  {heap_after}");
+    assert_eq!(frames_after, frames_before, "frames restored");
+    assert_eq!(heap_after, heap_before, "heap restored");
     let heap = command(&mut m, "heap");
     assert!(
         heap.contains("in use by 0 blocks"),
