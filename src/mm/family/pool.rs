@@ -53,6 +53,23 @@ pub struct ObjectPrefix {
     pub pool: *mut Pool,
 }
 
+impl ObjectPrefix {
+    /// Store a prefix at `at` field by field with its padding (4 bytes on
+    /// 64-bit hosts) zeroed: a typed write would leave the padding
+    /// uninitialised, and a byte snapshot of the heap would read it.
+    ///
+    /// # Safety
+    /// `at` is valid for writes of an `ObjectPrefix` and aligned for it.
+    unsafe fn store(at: *mut ObjectPrefix, signature: u32, pool: *mut Pool) {
+        // SAFETY: the caller's contract: `at` is writable and aligned.
+        unsafe {
+            at.cast::<u8>().write_bytes(0, size_of::<ObjectPrefix>());
+            ptr::addr_of_mut!((*at).signature).write(signature);
+            ptr::addr_of_mut!((*at).pool).write(pool);
+        }
+    }
+}
+
 /// Stored just after every object (at its size rounded to 4 bytes).
 #[repr(C)]
 pub struct ObjectPostfix {
@@ -492,10 +509,7 @@ impl<P: Allocator> PoolAllocator<P> {
             } else if !Self::guards_ok(p, slot) {
                 return Err(AllocError::Corrupted);
             }
-            (slot as *mut ObjectPrefix).write(ObjectPrefix {
-                signature: 0,
-                pool: ptr::null_mut(),
-            });
+            ObjectPrefix::store(slot as *mut ObjectPrefix, 0, ptr::null_mut());
             if let Some(b) = self.freed_fill {
                 let osize = object_size((*p).index);
                 ptr::write_bytes(address as *mut u8, b, osize - PREFIX - POSTFIX);
@@ -612,10 +626,7 @@ impl<P: Allocator> Allocator for PoolAllocator<P> {
             (*p).bits.set(bit);
             (*p).cursor = bit + 1;
             let slot = (*p).payload + bit * osize;
-            (slot as *mut ObjectPrefix).write(ObjectPrefix {
-                signature: OBJECT_SIGNATURE,
-                pool: p,
-            });
+            ObjectPrefix::store(slot as *mut ObjectPrefix, OBJECT_SIGNATURE, p);
             let input = align_up(request.size, 4).ok_or(AllocError::InvalidSize)?;
             ((slot + PREFIX + input) as *mut u32).write(OBJECT_SIGNATURE);
             ((slot + osize - POSTFIX) as *mut u32).write(OBJECT_SIGNATURE);
