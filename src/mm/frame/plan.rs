@@ -590,15 +590,8 @@ mod tests {
 
     #[test]
     fn reservations_side_by_side_in_one_frame_share_it() {
-        // Where GRUB put the multiboot2 information on a boot of main: the
-        // 1000 bytes from 0x192820, in the padding between the end of the
-        // kernel's .rodata (0x192814) and .data (0x193000). Its bytes lie
-        // beside the image's, but its frame is one the image reserves too.
-        let reservations = [
-            Reservation::new(0x10_0000, 0xF_F000, ReserveReason::KernelImage),
-            Reservation::new(0x19_2820, 0x3E8, ReserveReason::MultibootInfo),
-        ];
-        let p = plan(&qemu_map(128), &reservations, PmmChoice::Buddy).unwrap();
+        // The multiboot2 information shares one frame with the kernel image.
+        let p = shared_frame_plan();
         let shared: Vec<_> = p.shared().collect();
         assert_eq!(
             shared,

@@ -145,8 +145,7 @@ pub fn write_buddyinfo(out: &mut impl fmt::Write, counts: &[usize; ORDERS]) -> f
 mod tests {
     use super::*;
     use crate::mm::frame::PmmChoice;
-    use crate::mm::frame::plan::{Reservation, ReserveReason, plan};
-    use crate::mm::frame::testmaps::{qemu_map, qemu_plan};
+    use crate::mm::frame::testmaps::{qemu_plan, shared_frame_plan};
     use alloc::string::String;
 
     #[test]
@@ -221,14 +220,8 @@ mod tests {
 
     #[test]
     fn one_frame_is_a_frame_and_shared_frames_are_listed() {
-        // The multiboot2 information in the padding after a kernel section
-        // (as GRUB placed it on a boot of main): one frame, shared with the
-        // kernel image.
-        let reservations = [
-            Reservation::new(0x10_0000, 0xF_F000, ReserveReason::KernelImage),
-            Reservation::new(0x19_2820, 0x3E8, ReserveReason::MultibootInfo),
-        ];
-        let p = plan(&qemu_map(128), &reservations, PmmChoice::Buddy).unwrap();
+        // The multiboot2 information shares one frame with the kernel image.
+        let p = shared_frame_plan();
         let c = FrameCounts {
             name: "buddy",
             total: p.usable_frames(),

@@ -32,6 +32,19 @@ pub fn qemu_plan(mib: u64, choice: PmmChoice) -> FramePlan {
     plan(&qemu_map(mib), &boot_reservations(), choice).expect("qemu map plans")
 }
 
+/// A 128 MiB QEMU plan with the multiboot2 information where GRUB put it
+/// on a boot of main: the 1000 bytes from 0x192820, in the padding between
+/// the end of the kernel's .rodata (0x192814) and .data (0x193000). Its
+/// bytes lie beside the image's, but its frame is one the image reserves
+/// too: the plan's one shared frame.
+pub fn shared_frame_plan() -> FramePlan {
+    let reservations = [
+        Reservation::new(0x10_0000, 0xF_F000, ReserveReason::KernelImage),
+        Reservation::new(0x19_2820, 0x3E8, ReserveReason::MultibootInfo),
+    ];
+    plan(&qemu_map(128), &reservations, PmmChoice::Buddy).expect("qemu map plans")
+}
+
 /// The maximal aligned blocks of the plan's managed ranges, per order: what
 /// a buddy holds on a fresh machine and what `buddyinfo` shows.
 pub fn initial_blocks(plan: &FramePlan) -> [usize; super::ORDERS] {
