@@ -301,7 +301,7 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
     let touched = cache::changed(&outputs_before, &cache::outputs(top));
     if !touched.is_empty() {
         failures.push(format!(
-            "the work tree's own outputs changed during the check (the branches must build in the clone's cache): {}",
+            "the work tree's own outputs changed during the check (the branches must build in the clone's cache; or did another build run in the work tree meanwhile?): {}",
             touched.join(", ")
         ));
     }
