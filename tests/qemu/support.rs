@@ -318,17 +318,27 @@ impl Machine {
     /// The text of the VGA screen as it shows now, row by row, with each
     /// cell's attribute byte: read from video memory through the monitor.
     pub fn vga_screen(&mut self) -> Vec<Vec<(char, u8)>> {
-        let answer = self.monitor_command("xp /2000hx 0xb8000");
-        let cells: Vec<u16> = answer
-            .lines()
-            .filter_map(|l| l.split_once(": "))
-            .flat_map(|(_, words)| {
-                words
-                    .split_whitespace()
-                    .filter_map(|w| u16::from_str_radix(w.trim_start_matches("0x"), 16).ok())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        // An answer may still hold the tail of an earlier command's (the
+        // monitor's first prompt comes before the answer to the first
+        // command): ask again until one answer is the whole screen.
+        let mut answer = String::new();
+        let mut cells: Vec<u16> = Vec::new();
+        for _ in 0..10 {
+            answer = self.monitor_command("xp /2000hx 0xb8000");
+            cells = answer
+                .lines()
+                .filter_map(|l| l.split_once(": "))
+                .flat_map(|(_, words)| {
+                    words
+                        .split_whitespace()
+                        .filter_map(|w| u16::from_str_radix(w.trim_start_matches("0x"), 16).ok())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if cells.len() == 2000 {
+                break;
+            }
+        }
         assert_eq!(cells.len(), 2000, "80x25 cells from the monitor: {answer}");
         cells
             .chunks(80)

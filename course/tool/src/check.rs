@@ -5,17 +5,17 @@
 //!   clone of HEAD (target/course-check/repo), branches cut there; its
 //!   target/ is its own build cache (cache.rs), seeded once with the work
 //!   tree's dependencies: nothing is built into the work tree
-//!   module-NN: (default) the stages of its own `make test`, read from its
+//!   module-NN: (default) host tests, ISO, in-kernel tests at 128M;
+//!              (--stages) the stages of its own `make test`, read from its
 //!              Makefile and run one by one (lint, test-host, test-property,
 //!              test-miri, iso, test-kernel, test-qemu, doccheck), each timed;
 //!              then it boots to `cairn: ready` and its lab is graded: 100/100.
 //!              Skipped, and said so (--full runs them):
-//!                test-property, test-miri: when the branch's src/mm and
-//!                  src/testutil.rs are main's less comments (the same code
-//!                  main's own `make test` ran them on)
+//!                test-property, test-miri (--stages): when the branch's
+//!                  src/mm and src/testutil.rs are main's less comments (the
+//!                  same code main's own `make test` ran them on)
 //!                a branch that is main less comment lines (the last
 //!                  module's): main's own `make test` is its check
-//!              (--light) host tests, ISO, in-kernel tests at 128M only
 //!   lab-NN:    no line of the solution in its tree, boots, graded: < 100
 //!   at the end: the work tree's build/ and kernel files are as they were
 //! ```
@@ -39,11 +39,11 @@ const STEP_SECS: u64 = 1800;
 /// How much of each module branch course-check runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Depth {
-    /// A quick look while working on the course (`LIGHT=1`): host tests,
-    /// ISO, in-kernel tests at 128M.
+    /// Host tests, ISO, in-kernel tests at 128M (`make course-check`, CI
+    /// today).
     Light,
-    /// Every stage of the branch's own `make test`, less what main's run
-    /// covers, said so (`make course-check`, CI).
+    /// Every stage of the branch's own `make test`, doccheck included,
+    /// less what main's run covers, said so (`STAGES=1`).
     Stages,
     /// Every stage, nothing skipped (`FULL=1`).
     Full,
@@ -135,9 +135,9 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
             continue;
         }
         let mut ok = true;
-        // Stages (the default, CI): every stage of its own `make test`,
-        // skips said; full: every stage, nothing skipped; light: the
-        // branch's host tests, its ISO and its in-kernel tests at 128M.
+        // Light (the default, CI today): the branch's host tests, its ISO
+        // and its in-kernel tests at 128M. Stages: every stage of its own
+        // `make test`, skips said; full: every stage, nothing skipped.
         let stages: Vec<(String, Vec<String>)> = if depth == Depth::Light {
             [
                 ("host tests", "cargo test --lib -q"),
