@@ -61,6 +61,7 @@ impl Memory {
         // // Provided for lab 05, not part of it: 4 MiB pages need no page
         // // table, so the heap is mapped even while your walk and map are
         // // stubs: 4 MiB of contiguous frames (4 MiB aligned) per 4 MiB.
+        // use crate::mm::frame::FrameAllocator;
         // use crate::mm::layout::LARGE_PAGE_SIZE;
         // use crate::mm::paging::MapError;
         // for i in 0..len.div_ceil(LARGE_PAGE_SIZE) {
