@@ -35,5 +35,25 @@ pub unsafe fn first_written(from: usize, to: usize) -> Option<usize> {
     }
     // SAFETY: the caller's guarantee.
     let bytes = unsafe { core::slice::from_raw_parts(from as *const u8, to - from) };
-    bytes.iter().position(|&b| b != POISON).map(|i| from + i)
+    first_not_poison(bytes).map(|i| from + i)
+}
+
+/// A run of [`POISON`] that payloads are compared against a block at a time.
+static POISON_RUN: [u8; 256] = [POISON; 256];
+
+/// The index of the first byte of `bytes` that is not [`POISON`].
+///
+/// Compares whole runs of 256 bytes first (one `memcmp` each, one step for
+/// Miri instead of 256) and looks byte by byte only inside the run that
+/// differs.
+pub fn first_not_poison(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .chunks(POISON_RUN.len())
+        .enumerate()
+        .find(|(_, run)| *run != &POISON_RUN[..run.len()])
+        .and_then(|(k, run)| {
+            run.iter()
+                .position(|&b| b != POISON)
+                .map(|i| k * POISON_RUN.len() + i)
+        })
 }

@@ -10,7 +10,7 @@ use crate::mm::layout::{
 use crate::mm::paging::testframes::TestFrames;
 use crate::mm::paging::{EntryFlags, MapError, NoFlush, PageSize, Release, ZeroFill, recursive};
 use crate::mm::phys::SimMemory;
-use crate::testutil::{Rng, soak_ops};
+use crate::testutil::{Rng, miri_or, soak_ops};
 use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
@@ -358,7 +358,8 @@ fn a_thousand_address_spaces_leave_the_free_count_where_it_was() {
     let (mem, mut frames, mut kernel) = boot(PageSize::Large, 9);
     let free = frames.free_count();
     let allocated = frames.allocated().clone();
-    for i in 0..1000u32 {
+    // Under Miri 20 rounds (each a whole create-map-destroy cycle).
+    for i in 0..miri_or(1000, 20) as u32 {
         let mut user = AddressSpace::create(&mem, &mut frames, &kernel).unwrap();
         {
             let mut m = user.mapper(&mem, &NoFlush);
