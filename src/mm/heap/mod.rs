@@ -11,6 +11,7 @@
 //!   heap / heapmap / heapcheck ──► report::*
 //! ```
 
+mod adapter;
 pub mod any;
 pub mod backend;
 pub mod buddy;

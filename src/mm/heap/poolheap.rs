@@ -236,6 +236,13 @@ impl Allocator for PageArena {
     }
 }
 
+/// A pointer to `addr` of the arena's memory. The family keeps addresses
+/// as integers, so this takes the provenance the memory's owner exposed
+/// when it handed the region over as an address.
+fn arena_ptr(addr: usize) -> *mut u8 {
+    core::ptr::with_exposed_provenance_mut(addr)
+}
+
 /// The pool heap: a [`PoolAllocator`] over a [`PageArena`].
 pub struct PoolHeap {
     pools: PoolAllocator<PageArena>,
@@ -294,7 +301,7 @@ impl HeapBackend for PoolHeap {
             self.pools.parent().for_each_free_page(&mut |page| {
                 if page >= start && page < end {
                     // SAFETY: a free page of the region just added.
-                    unsafe { poison::fill(page, page + PAGE_SIZE) };
+                    unsafe { poison::fill(arena_ptr(page), PAGE_SIZE) };
                 }
             });
         }
@@ -336,7 +343,7 @@ impl HeapBackend for PoolHeap {
                 self.large -= 1;
                 if self.poisoning() {
                     // SAFETY: the block's pages are free arena memory now.
-                    unsafe { poison::fill(a, a + have) };
+                    unsafe { poison::fill(arena_ptr(a), have) };
                 }
                 Ok(())
             }
@@ -372,7 +379,7 @@ impl HeapBackend for PoolHeap {
         if on && !self.poisoning() {
             self.pools.parent().for_each_free_page(&mut |page| {
                 // SAFETY: a free page of the arena: no allocation uses it.
-                unsafe { poison::fill(page, page + PAGE_SIZE) }
+                unsafe { poison::fill(arena_ptr(page), PAGE_SIZE) }
             });
         }
         self.pools.set_freed_fill(on.then_some(POISON));
@@ -411,7 +418,7 @@ impl HeapBackend for PoolHeap {
             self.pools.parent().for_each_free_page(&mut |page| {
                 if written.is_none() {
                     // SAFETY: a free page of the arena.
-                    written = unsafe { poison::first_written(page, page + PAGE_SIZE) }
+                    written = unsafe { poison::first_written(arena_ptr(page), PAGE_SIZE) }
                         .map(|at| PoolFault::Poisoned { block: page, at });
                 }
             });
