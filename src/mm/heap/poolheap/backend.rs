@@ -14,6 +14,23 @@ use core::alloc::Layout;
 use core::fmt;
 use core::ptr::{self, NonNull};
 
+impl PoolHeap {
+    /// The bytes of the large block at `a`, allocated with `layout`: not a
+    /// pool's own block (`InvalidAddress`), an allocation of the arena, and
+    /// as many pages as `layout` takes (`InvalidSize`). The one check of a
+    /// large free and a large resize; it changes nothing.
+    fn large_block(&self, a: usize, layout: Layout) -> Result<usize, AllocError> {
+        if self.pools.is_pool_block(a) {
+            return Err(AllocError::InvalidAddress);
+        }
+        let have = self.pools.parent().allocation_size(a)?;
+        if have != align_up(layout.size(), PAGE_SIZE).ok_or(AllocError::InvalidSize)? {
+            return Err(AllocError::InvalidSize);
+        }
+        Ok(have)
+    }
+}
+
 impl HeapBackend for PoolHeap {
     fn name(&self) -> &'static str {
         "pool"
@@ -71,13 +88,7 @@ impl HeapBackend for PoolHeap {
         match route(layout) {
             Route::Pool => self.pools.release_sized(a, layout.size()),
             Route::Large => {
-                if self.pools.is_pool_block(a) {
-                    return Err(AllocError::InvalidAddress);
-                }
-                let have = self.pools.parent().allocation_size(a)?;
-                if have != align_up(layout.size(), PAGE_SIZE).ok_or(AllocError::InvalidSize)? {
-                    return Err(AllocError::InvalidSize);
-                }
+                let have = self.large_block(a, layout)?;
                 self.pools.parent_mut().release(a)?;
                 self.large -= 1;
                 if self.poisoning() {
@@ -98,13 +109,7 @@ impl HeapBackend for PoolHeap {
         match route(layout) {
             Route::Pool => self.pools.resize_sized(a, layout.size(), new_size),
             Route::Large => {
-                if self.pools.is_pool_block(a) {
-                    return Err(AllocError::InvalidAddress);
-                }
-                let have = self.pools.parent().allocation_size(a)?;
-                if have != align_up(layout.size(), PAGE_SIZE).ok_or(AllocError::InvalidSize)? {
-                    return Err(AllocError::InvalidSize);
-                }
+                let have = self.large_block(a, layout)?;
                 let Ok(new) = Layout::from_size_align(new_size, layout.align()) else {
                     return Ok(false);
                 };
