@@ -26,6 +26,7 @@ pub mod poolheap;
 pub mod regions;
 pub mod report;
 mod tree;
+mod used;
 
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -52,16 +52,14 @@ use super::fault::HeapCheckError;
 use super::inplace::FreeSpace;
 pub use super::regions::MAX_REGIONS;
 use super::regions::Regions;
+use super::used::{TAG_FRONT, TAG_MASK, TAG_USED, UsedHeader};
 use crate::mm::family::{AllocError, align_down, align_up};
 use crate::mm::layout::PAGE_SIZE;
 use core::mem::size_of;
 use core::ptr;
 
 const WORD: usize = size_of::<usize>();
-const TAG_MASK: usize = 3;
 const TAG_FREE: usize = 1;
-const TAG_USED: usize = 2;
-const TAG_FRONT: usize = 3;
 const MAGIC: usize = 0x0F1F_57F1;
 /// The largest alignment served.
 pub const MAX_ALIGN: usize = PAGE_SIZE;
@@ -73,20 +71,11 @@ struct FreeBlock {
     next: *mut FreeBlock,
 }
 
-#[repr(C)]
-struct Header {
-    /// Block length (front void to tail void) `| TAG_USED`.
-    tag: usize,
-    /// Front void bytes before this header.
-    front: usize,
-    /// Bytes the caller asked for.
-    size: usize,
-    /// `MAGIC ^ header address ^ length ^ size`.
-    check: usize,
-}
+/// A used block's header: the list heaps' (tag, front void, size, check word).
+type Header = UsedHeader;
 
 /// Bytes of a used-block header.
-pub const HEADER_SIZE: usize = size_of::<Header>();
+pub const HEADER_SIZE: usize = super::used::HEADER_SIZE;
 /// Bytes at the start of a free block that are its metadata (never poisoned).
 const FREE_META: usize = size_of::<FreeBlock>();
 /// The smallest block: a free block must be able to become a used one.

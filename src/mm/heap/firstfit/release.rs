@@ -8,10 +8,11 @@
 //!          ^ start                                                    end ^
 //! ```
 
-use super::{FirstFitHeap, HEADER_SIZE, Header, MIN_BLOCK, TAG_FRONT, TAG_MASK, TAG_USED, WORD};
-use super::{block_len, check_word};
+use super::{FirstFitHeap, HEADER_SIZE, Header, MIN_BLOCK, TAG_USED, WORD, block_len, check_word};
 use crate::mm::family::{AllocError, align_up};
 use crate::mm::heap::inplace::FreeSpace;
+use crate::mm::heap::regions::Regions;
+use crate::mm::heap::used::UsedBlocks;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
@@ -53,54 +54,6 @@ impl FirstFitHeap {
         Ok(true)
     }
 
-    /// Validate the used block whose buffer is `p`: (start, end, header).
-    fn lookup(&self, p: usize) -> Result<(usize, usize, *mut Header), AllocError> {
-        if !p.is_multiple_of(WORD) {
-            return Err(AllocError::InvalidAddress);
-        }
-        let region = self
-            .regions
-            .as_slice()
-            .iter()
-            .find(|r| p >= r.address + HEADER_SIZE && p < r.end())
-            .ok_or(AllocError::InvalidAddress)?;
-        let h = p - HEADER_SIZE;
-        // SAFETY: the header lies inside the region (checked above).
-        let hdr = unsafe { self.at::<Header>(h).read() };
-        let extent = hdr.tag & !TAG_MASK;
-        if hdr.tag & TAG_MASK != TAG_USED
-            || hdr.check != check_word(h, extent, hdr.size)
-            || hdr.front >= MIN_BLOCK
-        {
-            return Err(AllocError::InvalidAddress);
-        }
-        let start = h.checked_sub(hdr.front).ok_or(AllocError::InvalidAddress)?;
-        let end = start
-            .checked_add(extent)
-            .ok_or(AllocError::InvalidAddress)?;
-        let need = hdr
-            .front
-            .saturating_add(HEADER_SIZE)
-            .saturating_add(hdr.size);
-        if start < region.address || end > region.end() || extent < need {
-            return Err(AllocError::InvalidAddress);
-        }
-        // SAFETY: start lies in the region.
-        if hdr.front > 0 && unsafe { self.at::<usize>(start).read() } != hdr.front | TAG_FRONT {
-            return Err(AllocError::InvalidAddress);
-        }
-        // SAFETY: the list is well formed.
-        let (prev, next) = unsafe { self.neighbours(start) };
-        // SAFETY: prev is a valid free block when non-null.
-        if !prev.is_null() && prev.addr() + unsafe { block_len(prev) } > start {
-            return Err(AllocError::InvalidAddress);
-        }
-        if !next.is_null() && next.addr() < end {
-            return Err(AllocError::InvalidAddress);
-        }
-        Ok((start, end, self.at::<Header>(h)))
-    }
-
     /// Free the buffer at `ptr`. Errors (nothing changes): `InvalidAddress`
     /// for a pointer not handed out by this heap or already freed.
     pub fn free(&mut self, ptr: NonNull<u8>) -> Result<(), AllocError> {
@@ -115,30 +68,30 @@ impl FirstFitHeap {
         Ok(())
     }
 
-    /// The used block `ptr` is the buffer of, allocated with `layout`:
-    /// `lookup` plus the size (`InvalidSize`) and alignment
-    /// (`InvalidAlignment`) checks; the one check of `free_layout` and
-    /// `resize_in_place`.
-    fn checked(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-    ) -> Result<(usize, usize, *mut Header), AllocError> {
-        let found = self.lookup(ptr.as_ptr().addr())?;
-        // SAFETY: lookup validated the header.
-        if unsafe { (*found.2).size } != layout.size() {
-            return Err(AllocError::InvalidSize);
-        }
-        if !ptr.as_ptr().addr().is_multiple_of(layout.align()) {
-            return Err(AllocError::InvalidAlignment);
-        }
-        Ok(found)
-    }
-
     /// Free `ptr` allocated with `layout`, checking size (`InvalidSize`) and
     /// alignment (`InvalidAlignment`) first.
     pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
         self.checked(ptr, layout)?;
         self.free(ptr)
+    }
+}
+
+impl UsedBlocks for FirstFitHeap {
+    const MAX_FRONT: usize = MIN_BLOCK;
+
+    fn regions(&self) -> &Regions {
+        &self.regions
+    }
+    fn check_word(h: usize, extent: usize, size: usize) -> usize {
+        check_word(h, extent, size)
+    }
+    unsafe fn free_overlaps(&self, start: usize, end: usize) -> bool {
+        // SAFETY: the list is well formed (the caller's contract); `prev`
+        // is a valid free block when non-null.
+        unsafe {
+            let (prev, next) = self.neighbours(start);
+            (!prev.is_null() && prev.addr() + block_len(prev) > start)
+                || (!next.is_null() && next.addr() < end)
+        }
     }
 }

@@ -73,16 +73,14 @@ use super::inplace::FreeSpace;
 pub use super::regions::MAX_REGIONS;
 use super::regions::Regions;
 use super::tree::{self, Links, TreeKind};
+use super::used::{TAG_FRONT, TAG_MASK, TAG_USED as TAG_SUPER, UsedHeader};
 use crate::mm::family::{AllocError, align_down, align_up};
 use crate::mm::layout::PAGE_SIZE;
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
 
 const WORD: usize = size_of::<usize>();
-const TAG_MASK: usize = 3;
 const TAG_GAP: usize = 1;
-const TAG_SUPER: usize = 2;
-const TAG_FRONT: usize = 3;
 const MAGIC: usize = 0x5EED_6A95;
 /// The largest alignment served (one page).
 pub const MAX_ALIGN: usize = PAGE_SIZE;
@@ -102,21 +100,12 @@ struct Gap {
 /// This is also the unit of the `NoVoid` rounding.
 pub const GAP_SIZE: usize = size_of::<Gap>().next_power_of_two();
 
-/// The header in front of every buffer handed out.
-#[repr(C)]
-struct Superbuffer {
-    /// Bytes from block start to block end, `| TAG_SUPER`.
-    tag: usize,
-    /// Bytes of front void between the block start and this header.
-    front: usize,
-    /// Bytes the caller asked for.
-    size: usize,
-    /// `MAGIC ^ header address ^ extent ^ size`: catches wild and double frees.
-    check: usize,
-}
+/// The header in front of every buffer handed out (the list heaps' used-block
+/// header: tag, front void, size, check word).
+type Superbuffer = UsedHeader;
 
 /// Bytes of a superbuffer header.
-pub const HEADER_SIZE: usize = size_of::<Superbuffer>();
+pub const HEADER_SIZE: usize = super::used::HEADER_SIZE;
 /// Bytes at the start of a gap that are its header (never poisoned).
 const GAP_META: usize = size_of::<Gap>();
 

@@ -9,12 +9,13 @@
 //! ```
 
 use super::{
-    ByAddr, GAP_SIZE, GapTreeHeap, HEADER_SIZE, Superbuffer, TAG_FRONT, TAG_MASK, TAG_SUPER, WORD,
-    check_word, gap_len,
+    ByAddr, GAP_SIZE, GapTreeHeap, HEADER_SIZE, Superbuffer, TAG_SUPER, WORD, check_word, gap_len,
 };
 use crate::mm::family::{AllocError, align_up};
 use crate::mm::heap::inplace::FreeSpace;
+use crate::mm::heap::regions::Regions;
 use crate::mm::heap::tree;
+use crate::mm::heap::used::UsedBlocks;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
@@ -58,59 +59,6 @@ impl GapTreeHeap {
         Ok(true)
     }
 
-    /// Find and validate the superbuffer whose buffer starts at `p`; return
-    /// (block start, block end, header). Never reads outside our regions.
-    fn lookup(&self, p: usize) -> Result<(usize, usize, *mut Superbuffer), AllocError> {
-        if !p.is_multiple_of(WORD) {
-            return Err(AllocError::InvalidAddress);
-        }
-        let region = self
-            .regions
-            .as_slice()
-            .iter()
-            .find(|r| p >= r.address + HEADER_SIZE && p < r.end())
-            .ok_or(AllocError::InvalidAddress)?;
-        let h = p - HEADER_SIZE;
-        // SAFETY: [h, p) lies inside one of our regions (checked above).
-        let hdr = unsafe { self.at::<Superbuffer>(h).read() };
-        if hdr.tag & TAG_MASK != TAG_SUPER {
-            return Err(AllocError::InvalidAddress);
-        }
-        let extent = hdr.tag & !TAG_MASK;
-        if hdr.check != check_word(h, extent, hdr.size) || hdr.front >= GAP_SIZE {
-            return Err(AllocError::InvalidAddress);
-        }
-        let start = h.checked_sub(hdr.front).ok_or(AllocError::InvalidAddress)?;
-        let end = start
-            .checked_add(extent)
-            .ok_or(AllocError::InvalidAddress)?;
-        let need = hdr
-            .front
-            .saturating_add(HEADER_SIZE)
-            .saturating_add(hdr.size);
-        if start < region.address || end > region.end() || extent < need {
-            return Err(AllocError::InvalidAddress);
-        }
-        // SAFETY: start lies in the region (checked above).
-        if hdr.front > 0 && unsafe { self.at::<usize>(start).read() } != hdr.front | TAG_FRONT {
-            return Err(AllocError::InvalidAddress);
-        }
-        // No gap may overlap the block: that would be a double free or a
-        // forged header.
-        // SAFETY: the trees hold valid gaps.
-        unsafe {
-            let left = tree::below::<ByAddr>(self.by_addr, start);
-            if !left.is_null() && left.addr() + gap_len(left) > start {
-                return Err(AllocError::InvalidAddress);
-            }
-            let right = tree::lower_bound::<ByAddr>(self.by_addr, start);
-            if !right.is_null() && right.addr() < end {
-                return Err(AllocError::InvalidAddress);
-            }
-        }
-        Ok((start, end, self.at::<Superbuffer>(h)))
-    }
-
     /// Free the buffer at `ptr`. Errors (nothing changes): `InvalidAddress`
     /// for a pointer this heap did not hand out or already freed.
     pub fn free(&mut self, ptr: NonNull<u8>) -> Result<(), AllocError> {
@@ -137,26 +85,6 @@ impl GapTreeHeap {
         }
     }
 
-    /// The superbuffer `ptr` is the buffer of, allocated with `layout`:
-    /// `lookup` plus the size (`InvalidSize`) and alignment
-    /// (`InvalidAlignment`) checks; the one check of `free_layout` and
-    /// `resize_in_place`.
-    fn checked(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-    ) -> Result<(usize, usize, *mut Superbuffer), AllocError> {
-        let found = self.lookup(ptr.as_ptr().addr())?;
-        // SAFETY: lookup validated the header.
-        if unsafe { (*found.2).size } != layout.size() {
-            return Err(AllocError::InvalidSize);
-        }
-        if !ptr.as_ptr().addr().is_multiple_of(layout.align()) {
-            return Err(AllocError::InvalidAlignment);
-        }
-        Ok(found)
-    }
-
     /// Free `ptr` allocated with `layout`; also checks that the size and
     /// alignment match the allocation (`InvalidSize`, `InvalidAlignment`).
     pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
@@ -171,5 +99,25 @@ impl GapTreeHeap {
         let (_, _, h) = self.lookup(ptr.as_ptr().addr())?;
         // SAFETY: lookup validated the header.
         Ok(unsafe { (*h).size })
+    }
+}
+
+impl UsedBlocks for GapTreeHeap {
+    const MAX_FRONT: usize = GAP_SIZE;
+
+    fn regions(&self) -> &Regions {
+        &self.regions
+    }
+    fn check_word(h: usize, extent: usize, size: usize) -> usize {
+        check_word(h, extent, size)
+    }
+    unsafe fn free_overlaps(&self, start: usize, end: usize) -> bool {
+        // SAFETY: the trees hold valid gaps (the caller's contract).
+        unsafe {
+            let left = tree::below::<ByAddr>(self.by_addr, start);
+            let right = tree::lower_bound::<ByAddr>(self.by_addr, start);
+            (!left.is_null() && left.addr() + gap_len(left) > start)
+                || (!right.is_null() && right.addr() < end)
+        }
     }
 }
