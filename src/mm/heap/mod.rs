@@ -11,6 +11,7 @@
 //!   heap / heapmap / heapcheck ──► report::*
 //! ```
 
+mod adapter;
 pub mod any;
 pub mod backend;
 pub mod buddy;
@@ -25,6 +26,7 @@ pub mod poolheap;
 pub mod regions;
 pub mod report;
 mod tree;
+mod used;
 
 #[cfg(test)]
 pub(crate) mod testkit;

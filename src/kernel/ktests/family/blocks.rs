@@ -4,7 +4,7 @@
 use crate::kassert;
 use crate::kernel::ktests::kit::{HeapBlock, TestResult, fill, holds};
 use crate::mm::family::{
-    AllocError, Allocator, BitAllocator, BubbleAllocator, PoolAllocator, Range,
+    AllocError, Allocator, BitAllocator, BubbleAllocator, PoolAllocator, Range, Rooted,
 };
 use crate::mm::layout::PAGE_SIZE;
 use alloc::format;
@@ -163,7 +163,7 @@ pub fn pool_allocator() -> TestResult {
         .map_err(|e| format!("parent: {e}"))?;
     // SAFETY: the parent hands out pieces of `block`, heap memory owned by
     // this test until the pools are dropped (before `block`).
-    let mut pools = unsafe { PoolAllocator::new(parent) };
+    let mut pools = unsafe { PoolAllocator::new(Rooted::new(parent, block.ptr.as_ptr())) };
     let sizes = [8usize, 24, 100, 500, 2000];
     let mut objs = Vec::new();
     for i in 0..200usize {
