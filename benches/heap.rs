@@ -337,8 +337,23 @@ fn profile(name: &str) {
     assert!(!base.is_null(), "no memory for the arena");
     // SAFETY: base..base+ARENA was just allocated for us.
     let arena = unsafe { std::slice::from_raw_parts_mut(base, ARENA) };
-    let r = (h.random_actions)(arena, 1000, 1, Duration::ZERO);
-    eprintln!("{name}: {} timed ops", r.ops);
+    // `CAIRN_BENCH_PROFILE_LIVE=<n>`: (b)'s churn with n live blocks
+    // (300 ms) instead of (a)'s random actions.
+    if let Some(n) = std::env::var("CAIRN_BENCH_PROFILE_LIVE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let ns = (h.scaling)(arena, n, 1, 300);
+        eprintln!("{name}: {ns:.1} ns per operation with {n} live blocks");
+    } else {
+        // `CAIRN_BENCH_PROFILE_MAX=<n>`: (a) at that max size (1000 if unset).
+        let max = std::env::var("CAIRN_BENCH_PROFILE_MAX")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
+        let r = (h.random_actions)(arena, max, 1, Duration::ZERO);
+        eprintln!("{name}: {} timed ops", r.ops);
+    }
     // SAFETY: allocated above with this layout; the heap is gone.
     unsafe { std::alloc::dealloc(base, layout) };
 }
