@@ -187,7 +187,7 @@ soak: iso
 ## every step) and of the three frame allocators, at 1,000,000 operations
 ## each, in release (part of `make test`; the tests take 16 s of CPU, about
 ## 21 s on two cores at load 18, once compiled).
-PROPERTY_TESTS := mm::heap::buddy::tests::soak_ \
+PROPERTY_TESTS := mm::heap::buddy::tests::soak_ mm::heap::slab::tests::soak_ \
 	mm::frame::bitmap::tests::bitmap_soak_against_a_model \
 	mm::frame::buddy::tests::buddy_soak_against_a_model_merges_back \
 	mm::frame::freelist::tests::freelist_soak_against_a_model

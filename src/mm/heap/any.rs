@@ -156,14 +156,7 @@ impl AnyHeap {
         let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
         // SAFETY: forwarded from the caller.
         let b = unsafe {
-            SlabBuddy::with_arena(
-                base,
-                arena_len,
-                backed,
-                KERNEL_MIN_SCALE,
-                max_scale,
-                slabs,
-            )
+            SlabBuddy::with_arena(base, arena_len, backed, KERNEL_MIN_SCALE, max_scale, slabs)
         }
         .map_err(to_alloc_error)?;
         Ok(AnyHeap::Buddy(b))

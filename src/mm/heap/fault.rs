@@ -145,10 +145,7 @@ impl HeapCheckError {
             HeapCheckError::FirstFit(FirstFitFault::Poisoned { block, at })
             | HeapCheckError::GapTree(GapTreeFault::Poisoned { block, at })
             | HeapCheckError::Pool(PoolFault::Poisoned { block, at })
-            | HeapCheckError::Slab(SlabFault::Poisoned {
-                slot: block,
-                at,
-            }) => Some((block, at)),
+            | HeapCheckError::Slab(SlabFault::Poisoned { slot: block, at }) => Some((block, at)),
             _ => None,
         }
     }

@@ -44,4 +44,4 @@ pub use global::{GrowFn, KernelHeap, UngrowFn};
 pub use playground::{Playground, PlaygroundError};
 pub use poolheap::{PageArena, PoolHeap};
 pub use report::{Cell, CellState, Cells};
-pub use slab::{SlabBuddy, SlabFault, SlabReport, SlotInfo};
+pub use slab::{SlabBuddy, SlabFault, SlabReport, Slabs, SlotInfo};

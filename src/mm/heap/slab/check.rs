@@ -41,7 +41,11 @@ pub enum SlabFault {
     /// A page of the slab is not marked with its class.
     PagesUnmarked { slab: usize },
     /// The bitmap's count of live slots differs from the slab's count.
-    BitmapCount { slab: usize, bits: usize, used: usize },
+    BitmapCount {
+        slab: usize,
+        bits: usize,
+        used: usize,
+    },
     /// A bit is set for a slot never handed out, or `fresh` is past the end.
     BadFresh { slab: usize },
     /// The free list holds a live, fresh or repeated slot, or the wrong
@@ -53,7 +57,11 @@ pub enum SlabFault {
     /// wrong back link.
     BadPartialList { class_size: u32 },
     /// A partial list misses slabs with free slots.
-    PartialCount { class_size: u32, listed: usize, partial: usize },
+    PartialCount {
+        class_size: u32,
+        listed: usize,
+        partial: usize,
+    },
     /// The heap's counters differ from the slabs found.
     Counters { slabs: usize, objects: usize },
     /// A free slot's bytes after its link are not the poison: the slot at
@@ -133,10 +141,9 @@ impl SlabBuddy {
             let s = (page << PAGE_SHIFT) as u32;
             // The block: used, of the slab's scale, its payload here.
             let block = self.buddy.block_of(slab);
-            let genuine = block.is_some_and(|b| {
-                !b.free && b.scale.0 == k.scale && b.payload == Some(slab)
-            });
-            if !genuine || s as usize % k.slab_bytes() != 0 {
+            let genuine =
+                block.is_some_and(|b| !b.free && b.scale.0 == k.scale && b.payload == Some(slab));
+            if !genuine || !(s as usize).is_multiple_of(k.slab_bytes()) {
                 return Err(SlabFault::NotABlock { slab });
             }
             for p in page..page + pages {
@@ -169,7 +176,11 @@ impl SlabBuddy {
             }
         }
         if rep.cached_empty != self.cached_empty() {
-            let slab = self.empty.iter().find(|&&s| s != NIL).map_or(0, |&s| s as usize);
+            let slab = self
+                .empty
+                .iter()
+                .find(|&&s| s != NIL)
+                .map_or(0, |&s| s as usize);
             return Err(SlabFault::EmptyKept {
                 slab: self.grid + slab,
             });
@@ -255,7 +266,7 @@ impl SlabBuddy {
             if page >= self.pages || unsafe { self.table_at(page).read() } as usize != c {
                 return Err(bad);
             }
-            if s as usize % k.slab_bytes() != 0 || n > self.slabs {
+            if !(s as usize).is_multiple_of(k.slab_bytes()) || n > self.slabs {
                 return Err(bad);
             }
             // SAFETY: the side table says a slab of class `c` is here.

@@ -19,7 +19,7 @@
 //!                                   └── class c ──▶ slab = page & !(slab pages - 1)
 //!             offset a multiple of the slot size?   no ─▶ Interior / NotPayload
 //!             bit of the slot set in the bitmap?    no ─▶ DoubleFree
-//!             layout's class c (alignment served)?  no ─▶ LayoutMismatch
+//!             layout fits the slot (size, alignment)? no ─▶ LayoutMismatch
 //!             clear the bit, push the slot on the slab's free list
 //! ```
 //!
@@ -423,7 +423,10 @@ impl SlabBuddy {
     /// `slot` is a free slot of class `c`.
     unsafe fn poison_slot(&self, slot: *mut u8, c: usize) {
         // SAFETY: the slot's bytes after its 4-byte link are the heap's.
-        unsafe { slot.add(4).write_bytes(POISON, CLASSES[c].size as usize - 4) };
+        unsafe {
+            slot.add(4)
+                .write_bytes(POISON, CLASSES[c].size as usize - 4)
+        };
     }
 
     // ----- allocate -----------------------------------------------------------
@@ -553,7 +556,7 @@ impl SlabBuddy {
         }
         let p = self.buddy.alloc_layout(k.block_layout()).ok()?;
         let s = (p.as_ptr().addr() - self.grid) as u32;
-        debug_assert!(s as usize % k.slab_bytes() == 0);
+        debug_assert!((s as usize).is_multiple_of(k.slab_bytes()));
         let first = s as usize >> PAGE_SHIFT;
         for page in first..first + (k.slab_bytes() >> PAGE_SHIFT) {
             // SAFETY: the slab lies inside the arena the table covers.
@@ -614,7 +617,7 @@ impl SlabBuddy {
             }));
         }
         if let Some(l) = layout
-            && class_of(l.size(), l.align()) != Some(c)
+            && (l.size() > k.size as usize || l.align() > k.align as usize)
         {
             return Some(Err(HeapError::LayoutMismatch {
                 addr: ptr.addr().get(),
@@ -730,12 +733,12 @@ impl SlabBuddy {
     }
 
     /// Free what `alloc_layout(layout)` returned, checked in O(1): a
-    /// pointer that is not a live allocation of a layout of this size
-    /// class (slab) or of this alignment and a size the block holds
-    /// (buddy) is refused and changes nothing. A slab slot keeps no record
-    /// of its exact layout: any layout of the same class with an alignment
-    /// the class gives is accepted, as the buddy heap accepts any size its
-    /// block holds.
+    /// pointer that is not a live allocation, or a layout that does not fit
+    /// it, is refused and changes nothing. A slab slot keeps no record of
+    /// its exact layout; the rule is the buddy heap's: the size must fit the
+    /// slot (the block) and the alignment be one the slot has (the block
+    /// was allocated with), as Rust's "fitting layout" allows after an
+    /// in-place resize.
     #[inline]
     pub fn free_layout(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
         match self.slot_of(ptr, Some(layout)) {
@@ -771,8 +774,9 @@ impl SlabBuddy {
     }
 
     /// Resize the allocation at `ptr` (made with `layout`) to `new_size`
-    /// bytes without moving it: a slot stays when `new_size` has the same
-    /// class; a buddy block grows or shrinks as the buddy heap's
+    /// bytes without moving it: a slot stays when `new_size` fits it and
+    /// fills more than half of it (a smaller one moves to a smaller class
+    /// rather than waste the slot); a buddy block grows or shrinks as the buddy heap's
     /// `resize_in_place` does. `Ok(false)`: not possible (the caller moves
     /// it); errors as `free_layout`. Nothing changes unless `Ok(true)`.
     #[inline]
@@ -784,7 +788,10 @@ impl SlabBuddy {
     ) -> Result<bool, HeapError> {
         match self.slot_of(ptr, Some(layout)) {
             None => self.buddy.resize_in_place(ptr, layout, new_size),
-            Some(Ok((_, c, _))) => Ok(class_of(new_size, layout.align()) == Some(c)),
+            Some(Ok((_, c, _))) => {
+                let size = CLASSES[c].size as usize;
+                Ok(new_size <= size && new_size * 2 > size)
+            }
             Some(Err(e)) => Err(e),
         }
     }
