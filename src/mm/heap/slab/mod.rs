@@ -112,7 +112,7 @@ impl Class {
                 MAX_ALIGN as u32
             },
             magic: (1u64 << 32).div_ceil(size as u64),
-            relist: slots - if slots >= 16 { slots / 4 } else { 3 },
+            relist: slots - if slots >= 4 { slots / 4 } else { 1 },
         }
     }
     /// Bytes of the slab's buddy block.
@@ -141,14 +141,15 @@ pub const CLASSES: [Class; 32] = {
     let mut i = 0;
     while i < SIZES.len() && SIZES[i] as usize <= CUTOFF {
         let size = SIZES[i];
-        // 4 KiB slabs up to 256 bytes, then a doubling per two classes, so
-        // a slab holds at least 15 slots.
+        // 4 KiB slabs up to 256 bytes, 8 KiB to 512, 16 KiB to 1024 (at
+        // least 15 slots), 32 KiB above (7 to 21 slots: a larger slab
+        // would hold a kernel heap's few big objects in mostly empty
+        // memory, a smaller one empties and refills too often).
         let scale = match size {
             0..=256 => 12,
             257..=512 => 13,
             513..=1024 => 14,
-            1025..=2048 => 15,
-            _ => 16,
+            _ => 15,
         };
         t[i + 1] = Class::new(size, scale);
         i += 1;

@@ -39,7 +39,9 @@ fn free_counts(h: &SlabBuddy) -> FreeCounts {
 #[test]
 fn classes_fit_their_slabs_and_cover_every_small_size() {
     for (c, k) in CLASSES.iter().enumerate().take(CLASS_COUNT).skip(1) {
-        assert!(k.slots >= 15 && k.slots as usize <= MAX_SLOTS, "{k:?}");
+        assert!(k.slots >= 3 && k.slots as usize <= MAX_SLOTS, "{k:?}");
+        assert!(k.size > 1024 || k.slots >= 15, "{k:?}");
+        assert!(k.relist < k.slots, "{k:?}");
         assert!(k.slots * k.size <= k.meta_at, "{k:?}");
         assert!(k.meta_at as usize + META <= k.slab_bytes() - HEADER_SIZE);
         assert_eq!(k.size % k.align, 0);
