@@ -2,18 +2,18 @@
 //! (up to [`CUTOFF`] bytes) come from slabs, the rest from the buddy heap,
 //! the way Linux puts SLUB caches over its buddy allocator.
 //!
-//! A slab is one used block of the buddy heap (4, 8 or 16 KiB, with its
+//! A slab is one used block of the buddy heap (4, 8, 16 or 32 KiB, with its
 //! 9-byte header as every block has) cut into equal slots of one size
 //! class. Slots carry no header: a `Vec` of 64 bytes takes 64 bytes, not
 //! the 128-byte block the buddy heap would round 64 + 9 up to.
 //!
 //! ```text
 //!   buddy block of 2^12 bytes (a slab of class 64)
-//!   [hdr 9][slot 0 ][slot 1 ][slot 2 ] ... [slot 61][..][meta: bitmap, links, counts]
+//!   [hdr 9][slot 0 ][slot 1 ][slot 2 ] ... [slot 61][..][meta: links, counts, bitmap]
 //!          ^ payload: a page boundary (the buddy grid), slot i at payload + 64 * i
 //!
 //!   side table: one byte per 4 KiB page of the grid, 0 = no slab,
-//!   else the class of the slab covering the page (every page of a 8 or 16 KiB slab)
+//!   else the class of the slab covering the page (every page of a larger slab)
 //!
 //!   free(p):  page = (p - grid) >> 12 ── table[page] = 0 ──▶ the buddy heap's free
 //!                                   └── class c ──▶ slab = page & !(slab pages - 1)
@@ -71,7 +71,7 @@ const NIL: u32 = u32::MAX;
 pub struct Class {
     /// Bytes per slot.
     pub size: u32,
-    /// Scale of the buddy block a slab takes (12..=14).
+    /// Scale of the buddy block a slab takes (12..=15).
     pub scale: u8,
     /// Slots per slab.
     pub slots: u32,
