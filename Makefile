@@ -184,7 +184,8 @@ soak: iso
 
 ## test-property: the property tests of the buddy heap (fixed and growing:
 ## free counts per scale against a reference model and `check()` after
-## every step) and of the three frame allocators, at 1,000,000 operations
+## every step), of the slabs over it (plain and poisoned: a model of the
+## live blocks, bad frees, resizes) and of the three frame allocators, at 1,000,000 operations
 ## each, in release (part of `make test`; the tests take 16 s of CPU, about
 ## 21 s on two cores at load 18, once compiled).
 PROPERTY_TESTS := mm::heap::buddy::tests::soak_ mm::heap::slab::tests::soak_ \
