@@ -276,7 +276,8 @@ impl SlabBuddy {
     /// Slab caches over a buddy heap of scales `min_scale..=max_scale` in
     /// an arena of `arena_len` bytes at `base`, of which the first
     /// `backed` are memory now (see [`BuddyHeap::with_arena`]); with
-    /// [`Slabs::Off`] every request goes to the buddy heap. The slab
+    /// [`Slabs::Off`] every request goes to the buddy heap and there is no
+    /// slab table. The slab
     /// side table takes the arena's first page(s), the buddy heap's table
     /// the next ones, the blocks the rest.
     ///
@@ -291,7 +292,11 @@ impl SlabBuddy {
         max_scale: u8,
         slabs: Slabs,
     ) -> Result<SlabBuddy, HeapError> {
-        let own = Self::own_table_bytes(arena_len);
+        // Without slabs there is no slab table: the arena is the buddy heap's.
+        let own = match slabs {
+            Slabs::On => Self::own_table_bytes(arena_len),
+            Slabs::Off => 0,
+        };
         if base.is_null() || backed < own || arena_len < own {
             return Err(HeapError::BadRegion);
         }
@@ -306,7 +311,10 @@ impl SlabBuddy {
             )?
         };
         let grid = buddy.origin_addr() + HEADER_SIZE;
-        let pages = (buddy.arena_end_addr() - grid) / SLAB_PAGE + 1;
+        let pages = match slabs {
+            Slabs::On => (buddy.arena_end_addr() - grid) / SLAB_PAGE + 1,
+            Slabs::Off => 0,
+        };
         debug_assert!(pages <= own);
         // SAFETY: the first `own` bytes are backed and the heap's alone.
         unsafe { base.write_bytes(0, pages) };
