@@ -229,7 +229,7 @@ def buddy_frames():
     the debug info."""
     ty = gdb.lookup_type("cairn::mm::frame::buddy::BuddyFrameAllocator")
     fields = {f.name: f.bitpos // 8 for f in ty.fields()}
-    memory = gdb.parse_and_eval("&cairn::kernel::memory::MEMORY")
+    memory = gdb.parse_and_eval("&cairn::kernel::memory::state::MEMORY")
     size = memory.dereference().type.sizeof
     raw = bytes(gdb.selected_inferior().read_memory(int(memory), size))
     words = lambda off, n: struct.unpack_from("<%dI" % n, raw, off)

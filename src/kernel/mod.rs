@@ -47,66 +47,73 @@
 //! ```text
 //! layer 0: console.rs stack.rs
 //! layer 1: halt.rs boot.rs
-//! layer 2: interrupts.rs
 // course: module 04
-//! layer 2: memory.rs
+//! layer 1: memory/phys.rs memory/image.rs
+// course: end
+//! layer 2: interrupts.rs
+// course: module 05
+//! layer 2: memory/space.rs
+// course: end
+// course: module 04
+//! layer 3: memory/state.rs
+//! layer 4: memory/mod.rs
 // course: end
 // course: module 03
-//! layer 3: heap.rs
-//! layer 4: playground.rs
+//! layer 5: heap.rs
+//! layer 6: playground.rs
 // course: end
 // course: module 06
-//! layer 4: fault_report.rs
+//! layer 6: fault_report.rs
 // course: end
 // course: module 08
-//! layer 4: proc/kstack.rs proc/programs.rs
-//! layer 5: proc/table.rs
-//! layer 6: proc/sched.rs
-//! layer 7: proc/syscall.rs
-//! layer 8: proc/mod.rs
+//! layer 6: proc/kstack.rs proc/programs.rs
+//! layer 7: proc/table.rs
+//! layer 8: proc/sched.rs
+//! layer 9: proc/syscall.rs
+//! layer 10: proc/mod.rs
 // course: end
 // course: module 02
-//! layer 9: commands/kit.rs
+//! layer 11: commands/kit.rs
 // course: end
 // course: module 03
-//! layer 10: commands/heap/capture.rs commands/heap/allocs.rs
-//! layer 11: commands/heap/*
-//! layer 12: commands/heap/mod.rs
+//! layer 12: commands/heap/capture.rs commands/heap/allocs.rs
+//! layer 13: commands/heap/*
+//! layer 14: commands/heap/mod.rs
 // course: end
 // course: module 04
-//! layer 10: commands/frames/report.rs commands/frames/fallocs.rs
-//! layer 11: commands/frames/*
-//! layer 12: commands/frames/mod.rs
+//! layer 12: commands/frames/report.rs commands/frames/fallocs.rs
+//! layer 13: commands/frames/*
+//! layer 14: commands/frames/mod.rs
 // course: end
 // course: module 05
-//! layer 10: commands/paging/args.rs
-//! layer 11: commands/paging/*
-//! layer 12: commands/paging/mod.rs
+//! layer 12: commands/paging/args.rs
+//! layer 13: commands/paging/*
+//! layer 14: commands/paging/mod.rs
 // course: end
 // course: module 07
-//! layer 11: commands/family/*
-//! layer 12: commands/family/mod.rs
+//! layer 13: commands/family/*
+//! layer 14: commands/family/mod.rs
 // course: end
 // course: module 02
-//! layer 11: commands/foundation/*
-//! layer 12: commands/foundation/mod.rs commands/*
-//! layer 13: commands/mod.rs
-//! layer 14: host.rs
+//! layer 13: commands/foundation/*
+//! layer 14: commands/foundation/mod.rs commands/*
+//! layer 15: commands/mod.rs
+//! layer 16: host.rs
 // course: end
-//! layer 15: ktests/kit.rs
+//! layer 17: ktests/kit.rs
 // course: module 04
-//! layer 16: ktests/frames/kit.rs
-//! layer 17: ktests/frames/*
-//! layer 18: ktests/frames/mod.rs
+//! layer 18: ktests/frames/kit.rs
+//! layer 19: ktests/frames/*
+//! layer 20: ktests/frames/mod.rs
 // course: end
 // course: module 05
-//! layer 16: ktests/paging/kit.rs
-//! layer 17: ktests/paging/*
-//! layer 18: ktests/paging/mod.rs
+//! layer 18: ktests/paging/kit.rs
+//! layer 19: ktests/paging/*
+//! layer 20: ktests/paging/mod.rs
 // course: end
-//! layer 18: ktests/*
-//! layer 19: ktests/mod.rs
-//! layer 20: mod.rs
+//! layer 20: ktests/*
+//! layer 21: ktests/mod.rs
+//! layer 22: mod.rs
 //! ```
 //! <!-- /layers -->
 

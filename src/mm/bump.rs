@@ -99,12 +99,18 @@ impl<const N: usize> BumpHeap<N> {
         }
     }
 
+    /// The arena's first byte: every pointer the heap makes (blocks,
+    /// headers) is derived from it, so it carries the arena's provenance.
+    fn base_ptr(&self) -> *mut u8 {
+        self.arena.0.get().cast::<u8>()
+    }
+
     fn base(&self) -> usize {
-        self.arena.0.get() as usize
+        self.base_ptr().addr()
     }
 
     fn header(&self, off: u32) -> *mut Header {
-        (self.base() + off as usize) as *mut Header
+        self.base_ptr().wrapping_add(off as usize).cast::<Header>()
     }
 
     /// The heap's figures now.
@@ -114,7 +120,7 @@ impl<const N: usize> BumpHeap<N> {
 
     /// True when `ptr` points into the arena.
     pub fn contains(&self, ptr: *const u8) -> bool {
-        (self.base()..self.base() + N).contains(&(ptr as usize))
+        (self.base()..self.base() + N).contains(&ptr.addr())
     }
 
     /// `layout.size()` bytes aligned to `layout.align()`, or `None` when the
@@ -145,7 +151,7 @@ impl<const N: usize> BumpHeap<N> {
         s.last = h;
         s.stats.top = end - base;
         s.stats.live += 1;
-        Some(at as *mut u8)
+        Some(self.base_ptr().wrapping_add(at - base))
     }
 
     /// Give back a block [`allocate`](Self::allocate) returned: it is marked
@@ -153,11 +159,11 @@ impl<const N: usize> BumpHeap<N> {
     /// outside the arena, or one whose header says it is free already, is
     /// ignored.
     pub fn free(&self, ptr: *mut u8) {
-        if !self.contains(ptr) || (ptr as usize) < self.base() + HEADER {
+        if !self.contains(ptr) || ptr.addr() < self.base() + HEADER {
             return;
         }
         let mut s = self.state.lock();
-        let Ok(h) = u32::try_from(ptr as usize - self.base() - HEADER) else {
+        let Ok(h) = u32::try_from(ptr.addr() - self.base() - HEADER) else {
             return;
         };
         // SAFETY: a block's header lies in the 16 bytes below it (the
@@ -206,9 +212,10 @@ mod tests {
         let mut got: Vec<(usize, usize)> = Vec::new();
         for (i, align) in [1, 2, 8, 64, 256, 4, 16].into_iter().enumerate() {
             let size = 10 + i * 7;
-            let p = h.allocate(l(size, align)).unwrap() as usize;
+            let block = h.allocate(l(size, align)).unwrap();
+            let p = block.addr();
             assert_eq!(p % align, 0);
-            assert!(h.contains(p as *const u8) && h.contains((p + size - 1) as *const u8));
+            assert!(h.contains(block) && h.contains(block.wrapping_add(size - 1)));
             for &(q, n) in &got {
                 assert!(p >= q + n + HEADER || p + size + HEADER <= q, "overlap");
             }

@@ -34,12 +34,14 @@ pub mod bit;
 pub mod bubble;
 pub mod channel;
 pub mod pool;
+pub mod rooted;
 pub mod split;
 
 pub use bit::{BitAllocator, RawWords};
 pub use bubble::BubbleAllocator;
 pub use channel::{ChannelError, Consumer, Producer, Reset};
 pub use pool::{ObjectPostfix, ObjectPrefix, PoolAllocator};
+pub use rooted::Rooted;
 pub use split::{SparseError, SplitAllocator};
 
 /// A piece of memory: where it starts, how long it is, and the alignment it
@@ -143,6 +145,17 @@ pub trait Allocator {
     fn base(&self) -> usize;
     /// The default alignment of the ranges handed out (0 when it varies).
     fn alignment(&self) -> usize;
+    /// A pointer to `address` of the memory this allocator hands out, for
+    /// a caller that reads or writes through it (the pools write their
+    /// headers into the blocks their parent gives). The family keeps
+    /// addresses as integers; an allocator that knows the pointer its
+    /// memory is reached through derives this one from it ([`Rooted`],
+    /// the pool heap's arena: strict provenance). By default, the
+    /// provenance the memory's owner exposed when it gave the range as an
+    /// integer.
+    fn pointer(&self, address: usize) -> *mut u8 {
+        core::ptr::with_exposed_provenance_mut(address)
+    }
 }
 
 impl<A: Allocator + ?Sized> Allocator for &mut A {
@@ -163,6 +176,9 @@ impl<A: Allocator + ?Sized> Allocator for &mut A {
     }
     fn alignment(&self) -> usize {
         (**self).alignment()
+    }
+    fn pointer(&self, address: usize) -> *mut u8 {
+        (**self).pointer(address)
     }
 }
 

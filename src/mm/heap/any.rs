@@ -107,9 +107,9 @@ pub enum AnyHeap {
 impl AnyHeap {
     /// A heap of `kind` over `arena_len` bytes of address space at `base`,
     /// of which the first `backed` bytes are memory now (the rest comes
-    /// through the grow hook). The buddy heap derives every pointer from
-    /// `base`; the family's heaps keep addresses as integers, so `base`'s
-    /// provenance is exposed for them.
+    /// through the grow hook). The buddy, first-fit and gap-tree heaps
+    /// derive every pointer from `base`; the pool heap keeps addresses as
+    /// integers (the family's), so `base`'s provenance is exposed for it.
     ///
     /// # Safety
     /// `base..base+backed` must be valid, writable memory used by nothing
@@ -124,7 +124,7 @@ impl AnyHeap {
         // The family's heaps start empty and take the first region.
         let with_region = |mut heap: AnyHeap| {
             // SAFETY: forwarded from the caller.
-            unsafe { heap.add_region(base.expose_provenance(), backed) }.map(|()| heap)
+            unsafe { heap.add_region_ptr(base, backed) }.map(|()| heap)
         };
         // course: end
         match kind {
@@ -374,7 +374,11 @@ impl HeapBackend for AnyHeap {
     }
     unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError> {
         // SAFETY: forwarded from the caller.
-        dispatch!(self, h => unsafe { h.add_region(start, len) })
+        dispatch!(self, h => unsafe { HeapBackend::add_region(h, start, len) })
+    }
+    unsafe fn add_region_ptr(&mut self, start: *mut u8, len: usize) -> Result<(), AllocError> {
+        // SAFETY: forwarded from the caller.
+        dispatch!(self, h => unsafe { HeapBackend::add_region_ptr(h, start, len) })
     }
     #[inline(always)]
     fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {

@@ -73,6 +73,17 @@ pub trait HeapBackend {
     /// The memory must be valid for reads and writes, used by nothing else,
     /// and live as long as the heap.
     unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError>;
+    /// Give the heap `len` more bytes at `start`, reached through that
+    /// pointer: the designs that derive their pointers from the memory they
+    /// were given keep its provenance; the others (by default) take its
+    /// address, exposed, through [`add_region`](Self::add_region).
+    ///
+    /// # Safety
+    /// As [`add_region`](Self::add_region).
+    unsafe fn add_region_ptr(&mut self, start: *mut u8, len: usize) -> Result<(), AllocError> {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.add_region(start.expose_provenance(), len) }
+    }
     /// Allocate for `layout` (alignment up to a page). Unchanged on error.
     fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError>;
     /// Give back `ptr`, allocated with `layout`. A pointer this heap did not
@@ -129,6 +140,10 @@ impl<H: HeapBackend + ?Sized> HeapBackend for &mut H {
     unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError> {
         // SAFETY: the caller upholds the contract of `add_region`.
         unsafe { (**self).add_region(start, len) }
+    }
+    unsafe fn add_region_ptr(&mut self, start: *mut u8, len: usize) -> Result<(), AllocError> {
+        // SAFETY: the caller upholds the contract of `add_region`.
+        unsafe { (**self).add_region_ptr(start, len) }
     }
     fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         (**self).alloc(layout)

@@ -28,6 +28,10 @@ pub(super) trait FreeSpace {
     /// The smallest free block: a shrink gives back a tail only this long or longer.
     const MIN_FREE: usize;
 
+    /// A pointer to `addr` of the heap's memory, with the provenance of
+    /// the region it lies in ([`Regions::at`](super::regions::Regions::at)).
+    fn at(&self, addr: usize) -> *mut u8;
+
     /// Whether freed bytes are poisoned.
     fn poison_flag(&self) -> bool;
     /// Set the poisoning flag (nothing else).
@@ -74,11 +78,11 @@ pub(super) trait FreeSpace {
             if !self.poison_flag() {
                 return self.insert_free(start, end);
             }
-            poison::fill(start, end);
+            poison::fill(self.at(start), end - start);
             let merges = self.free_starts_at(end);
             self.insert_free(start, end);
             if merges {
-                poison::fill(end, end + Self::META);
+                poison::fill(self.at(end), Self::META);
             }
         }
     }
@@ -89,7 +93,9 @@ pub(super) trait FreeSpace {
         if on && !self.poison_flag() {
             // SAFETY: free blocks are heap memory no allocation uses; the
             // metadata is left alone.
-            self.each_free(&mut |s, len| unsafe { poison::fill(s + Self::META, s + len) });
+            self.each_free(&mut |s, len| unsafe {
+                poison::fill(self.at(s + Self::META), len - Self::META)
+            });
         }
         self.store_poison_flag(on);
     }

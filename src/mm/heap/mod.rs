@@ -11,6 +11,7 @@
 //!   heap / heapmap / heapcheck ──► report::*
 //! ```
 
+mod adapter;
 pub mod any;
 pub mod backend;
 pub mod buddy;
@@ -26,6 +27,7 @@ pub mod regions;
 pub mod report;
 pub mod slab;
 mod tree;
+mod used;
 
 #[cfg(test)]
 pub(crate) mod testkit;

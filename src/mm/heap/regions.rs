@@ -2,12 +2,21 @@
 //! adding a region refuses overlap and merges with the regions it touches,
 //! so the table lists maximal, disjoint ranges. Written once for both heaps.
 //!
+//! Each region keeps the pointer its memory was handed over with (its
+//! *root*): the heaps turn the addresses they compute into pointers with
+//! [`Regions::at`], derived from the root of the region they lie in, so
+//! every pointer a heap reads or writes through keeps the provenance of the
+//! memory it was given (strict provenance; Miri checks it). Regions that
+//! merge keep the lower one's root: memory that touches is one allocation
+//! (an arena the heap grows into, the kernel's heap mapped page by page).
+//!
 //! ```text
 //!   [A.........)        [B.........)          add [A.end, B.start):
 //!   [A...........................................B.........)   one region
 //! ```
 
 use crate::mm::family::{AllocError, Range};
+use core::ptr;
 
 /// Most memory regions a heap can hold (adjacent regions merge into one).
 pub const MAX_REGIONS: usize = 16;
@@ -16,6 +25,8 @@ pub const MAX_REGIONS: usize = 16;
 #[derive(Clone, Copy, Debug)]
 pub struct Regions {
     list: [Range; MAX_REGIONS],
+    /// Per region, the pointer its bytes are reached through.
+    roots: [*mut u8; MAX_REGIONS],
     len: usize,
 }
 
@@ -34,6 +45,7 @@ impl Regions {
                 size: 0,
                 alignment: 0,
             }; MAX_REGIONS],
+            roots: [ptr::null_mut(); MAX_REGIONS],
             len: 0,
         }
     }
@@ -65,11 +77,28 @@ impl Regions {
         self.as_slice().iter().map(|r| r.end()).max().unwrap_or(0)
     }
 
-    /// Record `[start, end)` (`start < end`, aligned to `alignment`):
+    /// A pointer to `addr` with the provenance of the region that holds it
+    /// (or ends at it: growth continues a region). An address outside every
+    /// region gets a pointer with no provenance at all: a heap only ever
+    /// compares such an address (a wild pointer it refuses), never reads it.
+    pub fn at<T>(&self, addr: usize) -> *mut T {
+        let region = self
+            .as_slice()
+            .iter()
+            .position(|r| r.address <= addr && addr <= r.end());
+        match region {
+            Some(i) => self.roots[i].with_addr(addr).cast(),
+            None => ptr::without_provenance_mut(addr),
+        }
+    }
+
+    /// Record `[start, end)` (`start < end`, aligned to `alignment`; `start`
+    /// the pointer its bytes are reached through):
     /// `InvalidAddress` if it overlaps a region, `OutOfMemory` when it
     /// touches none and the table is full; merged with the regions it
     /// touches otherwise. Unchanged on error.
-    pub fn add(&mut self, start: usize, end: usize, alignment: usize) -> Result<(), AllocError> {
+    pub fn add(&mut self, start: *mut u8, end: usize, alignment: usize) -> Result<(), AllocError> {
+        let (root, start) = (start, start.addr());
         let regions = self.as_slice();
         if regions.iter().any(|r| start < r.end() && r.address < end) {
             return Err(AllocError::InvalidAddress);
@@ -80,12 +109,14 @@ impl Regions {
             (Some(b), Some(a)) => {
                 self.list[b].size += end - start + self.list[a].size;
                 self.list[a] = self.list[self.len - 1];
+                self.roots[a] = self.roots[self.len - 1];
                 self.len -= 1;
             }
             (Some(b), None) => self.list[b].size += end - start,
             (None, Some(a)) => {
                 self.list[a].address = start;
                 self.list[a].size += end - start;
+                self.roots[a] = root;
             }
             (None, None) => {
                 if self.len == MAX_REGIONS {
@@ -96,6 +127,7 @@ impl Regions {
                     size: end - start,
                     alignment,
                 };
+                self.roots[self.len] = root;
                 self.len += 1;
             }
         }
@@ -107,23 +139,31 @@ impl Regions {
 mod tests {
     use super::*;
 
+    /// A pointer to `addr` with no provenance: these regions are never read.
+    fn p(addr: usize) -> *mut u8 {
+        ptr::without_provenance_mut(addr)
+    }
+
     #[test]
     fn touching_regions_merge_overlap_and_a_full_table_are_refused() {
         let mut r = Regions::new();
-        r.add(0x1000, 0x2000, 8).unwrap();
-        r.add(0x3000, 0x4000, 8).unwrap();
+        r.add(p(0x1000), 0x2000, 8).unwrap();
+        r.add(p(0x3000), 0x4000, 8).unwrap();
         assert_eq!(r.len(), 2);
-        r.add(0x2000, 0x3000, 8).unwrap(); // touches both
+        r.add(p(0x2000), 0x3000, 8).unwrap(); // touches both
         assert_eq!(r.len(), 1);
         assert_eq!((r.as_slice()[0].address, r.end()), (0x1000, 0x4000));
-        assert_eq!(r.add(0x1800, 0x1900, 8), Err(AllocError::InvalidAddress));
-        r.add(0x800, 0x1000, 8).unwrap(); // grows downwards
+        assert_eq!(r.add(p(0x1800), 0x1900, 8), Err(AllocError::InvalidAddress));
+        r.add(p(0x800), 0x1000, 8).unwrap(); // grows downwards
         assert!(r.contain(0x800, 0x4000) && !r.contain(0x700, 0x900));
         for i in 1..MAX_REGIONS {
-            r.add(0x10000 * (i + 1), 0x10000 * (i + 1) + 0x100, 8)
+            r.add(p(0x10000 * (i + 1)), 0x10000 * (i + 1) + 0x100, 8)
                 .unwrap();
         }
-        assert_eq!(r.add(0x900000, 0x900100, 8), Err(AllocError::OutOfMemory));
+        assert_eq!(
+            r.add(p(0x900000), 0x900100, 8),
+            Err(AllocError::OutOfMemory)
+        );
         assert_eq!(r.len(), MAX_REGIONS);
     }
 }

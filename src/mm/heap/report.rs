@@ -11,7 +11,7 @@
 
 use core::fmt::{self, Write};
 
-use super::buddy::{BuddyHeap, CheckError, CheckReport, Scale};
+use super::buddy::{BuddyHeap, CheckError, CheckReport, FreeCounts, Scale};
 
 /// ShompOS's `p` output: `free_block counts:` then `C free blocks of scale X`
 /// for each scale, smallest first (C decimal, X upper-case hex).
@@ -57,20 +57,49 @@ pub fn write_report(heap: &BuddyHeap, out: &mut impl Write) -> fmt::Result {
             count * scale.bytes()
         )?;
     }
-    let (mut used_blocks, mut used_bytes, mut requested) = (0usize, 0usize, 0usize);
-    for b in heap.blocks().filter(|b| !b.free) {
-        used_blocks += 1;
-        used_bytes += b.scale.bytes();
-        requested += b.requested.unwrap_or(0);
+    write_totals(out, &counts, UsedCounts::of(heap))
+}
+
+/// What a buddy heap has handed out: used blocks, their bytes, and the
+/// bytes their callers asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UsedCounts {
+    /// Used blocks.
+    pub blocks: usize,
+    /// Bytes of the used blocks (whole blocks).
+    pub bytes: usize,
+    /// Bytes asked for, where the heap recorded it.
+    pub requested: usize,
+}
+
+impl UsedCounts {
+    /// Count the used blocks of `heap` (one walk over its blocks).
+    pub fn of(heap: &BuddyHeap) -> UsedCounts {
+        let mut used = UsedCounts::default();
+        for b in heap.blocks().filter(|b| !b.free) {
+            used.blocks += 1;
+            used.bytes += b.scale.bytes();
+            used.requested += b.requested.unwrap_or(0);
+        }
+        used
     }
+}
+
+/// The closing line of the `heap` table: `free: N bytes in N blocks; used:
+/// N bytes in N blocks (N requested)`.
+pub fn write_totals<W: Write + ?Sized>(
+    out: &mut W,
+    free: &FreeCounts,
+    used: UsedCounts,
+) -> fmt::Result {
     writeln!(
         out,
         "free: {} bytes in {} blocks; used: {} bytes in {} blocks ({} requested)",
-        counts.total_bytes(),
-        counts.total_blocks(),
-        used_bytes,
-        used_blocks,
-        requested
+        free.total_bytes(),
+        free.total_blocks(),
+        used.bytes,
+        used.blocks,
+        used.requested
     )
 }
 

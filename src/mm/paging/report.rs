@@ -173,21 +173,26 @@ impl<'m, 'a, M: PhysMemory + ?Sized, T: TlbFlush + ?Sized> Runs<'m, 'a, M, T> {
                 };
                 return Some((run, gap));
             }
-            let pte = self.mapper.read_entry(pde.frame(), va.ptx());
-            self.cursor += PAGE;
-            if !pte.is_present() {
+            // A page table: its entries from the cursor up to the table's
+            // (or the walk's) end, the PDE read once for all of them.
+            let table_end = (pde_start + LARGE).min(self.end);
+            while self.cursor < table_end {
+                let va = VirtAddr(self.cursor as u32);
+                let pte = self.mapper.read_entry(pde.frame(), va.ptx());
+                self.cursor += PAGE;
+                if pte.is_present() {
+                    let run = MappedRun {
+                        virt: va,
+                        phys: pte.addr(),
+                        contiguous: true,
+                        pages: 1,
+                        flags: pte.flags(),
+                        kind: RunKind::Small,
+                    };
+                    return Some((run, gap));
+                }
                 gap = true;
-                continue;
             }
-            let run = MappedRun {
-                virt: va,
-                phys: pte.addr(),
-                contiguous: true,
-                pages: 1,
-                flags: pte.flags(),
-                kind: RunKind::Small,
-            };
-            return Some((run, gap));
         }
         None
     }

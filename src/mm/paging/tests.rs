@@ -6,7 +6,7 @@ use crate::mm::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::layout::{KERNEL_BASE, LARGE_PAGE_SIZE, PAGE_SIZE, RECURSIVE_BASE};
 use crate::mm::phys::{PhysMemory, SimMemory};
-use crate::testutil::{Rng, soak_ops};
+use crate::testutil::{Rng, miri_or, soak_ops};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -1047,7 +1047,9 @@ fn compare_all<T: TlbFlush>(
 
 #[test]
 fn soak_mapper_against_a_model() {
-    let ops = soak_ops(100_000);
+    // Under Miri 150 steps: the model's maps dominate its cost there, and
+    // every kind of operation still succeeds some of the time.
+    let ops = soak_ops(100_000).min(miri_or(usize::MAX, 150));
     let (mem, mut frames, pd) = setup(0x5EED);
     let mut m = mapper(&mem, pd, &NoFlush);
     let base_free = frames.free_count();
@@ -1061,7 +1063,10 @@ fn soak_mapper_against_a_model() {
         let budget = rng.chance(1, 8).then(|| rng.range(0, 3));
         frames.set_budget(budget);
         let free_before = frames.free_count();
-        let model_before = model.clone();
+        // The test's own bookkeeping (a failed operation leaves the model
+        // as it was), cloned every step: skipped under Miri, where cloning
+        // the maps costs more than the operation checked.
+        let model_before = (!cfg!(miri)).then(|| model.clone());
         let changed: bool;
         match op {
             0 => {
@@ -1249,7 +1254,9 @@ fn soak_mapper_against_a_model() {
         }
         counts[op] += changed as usize;
         if !changed && op != 7 {
-            assert_eq!(model, model_before);
+            if let Some(before) = &model_before {
+                assert_eq!(&model, before);
+            }
             assert_eq!(
                 frames.free_count(),
                 free_before,

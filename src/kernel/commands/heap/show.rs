@@ -6,6 +6,7 @@ use crate::kernel::heap as kheap;
 use crate::mm::heap::HeapBackend;
 use crate::mm::heap::HeapKind;
 use crate::mm::heap::buddy::{BuddyHeap, FreeCounts, Scale};
+use crate::mm::heap::report::{UsedCounts, write_totals};
 use crate::text::Size;
 use alloc::string::String;
 use core::fmt::Write;
@@ -24,19 +25,11 @@ struct BuddySnapshot {
     min: Scale,
     max: Scale,
     counts: FreeCounts,
-    used_blocks: usize,
-    used_bytes: usize,
-    requested: usize,
+    used: UsedCounts,
 }
 
 impl BuddySnapshot {
     fn of(h: &BuddyHeap) -> BuddySnapshot {
-        let (mut used_blocks, mut used_bytes, mut requested) = (0, 0, 0);
-        for b in h.blocks().filter(|b| !b.free) {
-            used_blocks += 1;
-            used_bytes += b.scale.bytes();
-            requested += b.requested.unwrap_or(0);
-        }
         BuddySnapshot {
             start: h.start_addr(),
             end: h.end_addr(),
@@ -46,9 +39,7 @@ impl BuddySnapshot {
             min: h.min_scale(),
             max: h.max_scale(),
             counts: h.free_counts(),
-            used_blocks,
-            used_bytes,
-            requested,
+            used: UsedCounts::of(h),
         }
     }
 
@@ -97,15 +88,7 @@ impl BuddySnapshot {
                 Size::exact(self.max.bytes() as u64)
             );
         }
-        let _ = writeln!(
-            out,
-            "free: {} bytes in {} blocks; used: {} bytes in {} blocks ({} requested)",
-            self.counts.total_bytes(),
-            self.counts.total_blocks(),
-            self.used_bytes,
-            self.used_blocks,
-            self.requested
-        );
+        let _ = write_totals(out, &self.counts, self.used);
     }
 }
 

@@ -1,6 +1,7 @@
 use super::*;
 use crate::mm::family::bit::BitAllocator;
 use crate::mm::family::bubble::BubbleAllocator;
+use crate::mm::family::{AllocError, FamilyCheckError, Rooted};
 use crate::mm::layout::PAGE_SIZE;
 use crate::testutil::Arena;
 use crate::testutil::{Rng, miri_or, soak_ops};
@@ -14,7 +15,7 @@ use core::alloc::Layout;
 /// pools are checked against real, separate host memory.
 #[derive(Default)]
 struct HostParent {
-    live: BTreeMap<usize, Layout>,
+    live: BTreeMap<usize, (*mut u8, Layout)>,
 }
 
 impl Allocator for HostParent {
@@ -22,11 +23,12 @@ impl Allocator for HostParent {
         let layout = Layout::from_size_align(request.size, request.alignment.max(1))
             .map_err(|_| AllocError::InvalidSize)?;
         // SAFETY: the size is non-zero for every pool.
-        let p = unsafe { std::alloc::alloc_zeroed(layout) } as usize;
-        if p == 0 {
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
             return Err(AllocError::OutOfMemory);
         }
-        self.live.insert(p, layout);
+        let p = ptr.addr();
+        self.live.insert(p, (ptr, layout));
         Ok(Range {
             address: p,
             size: request.size,
@@ -34,16 +36,16 @@ impl Allocator for HostParent {
         })
     }
     fn release(&mut self, address: usize) -> Result<(), AllocError> {
-        let layout = self
+        let (ptr, layout) = self
             .live
             .remove(&address)
             .ok_or(AllocError::InvalidAddress)?;
         // SAFETY: allocated above with this layout.
-        unsafe { std::alloc::dealloc(address as *mut u8, layout) };
+        unsafe { std::alloc::dealloc(ptr, layout) };
         Ok(())
     }
     fn size(&self) -> usize {
-        self.live.values().map(|l| l.size()).sum()
+        self.live.values().map(|(_, l)| l.size()).sum()
     }
     fn available(&self) -> usize {
         usize::MAX
@@ -54,6 +56,15 @@ impl Allocator for HostParent {
     fn alignment(&self) -> usize {
         1
     }
+    /// The pointer the host allocator gave for the block holding `address`.
+    fn pointer(&self, address: usize) -> *mut u8 {
+        match self.live.range(..=address).next_back() {
+            Some((_, &(ptr, layout))) if address <= ptr.addr() + layout.size() => {
+                ptr.with_addr(address)
+            }
+            _ => core::ptr::without_provenance_mut(address),
+        }
+    }
 }
 
 fn host_pools() -> PoolAllocator<HostParent> {
@@ -63,7 +74,7 @@ fn host_pools() -> PoolAllocator<HostParent> {
 
 /// Pools over a bubble allocator over `pages` pages of host memory (the
 /// arena: keep it alive as long as the pools).
-fn bubble_pools(pages: usize) -> (Arena, PoolAllocator<BubbleAllocator>) {
+fn bubble_pools(pages: usize) -> (Arena, PoolAllocator<Rooted<BubbleAllocator>>) {
     let arena = Arena::new(PAGE_SIZE * pages);
     let bubble = BubbleAllocator::new(Range {
         address: arena.start(),
@@ -73,7 +84,7 @@ fn bubble_pools(pages: usize) -> (Arena, PoolAllocator<BubbleAllocator>) {
     .unwrap();
     // SAFETY: the bubble hands out pieces of the arena, returned with the
     // pools so that it outlives them.
-    let pa = unsafe { PoolAllocator::new(bubble) };
+    let pa = unsafe { PoolAllocator::new(Rooted::new(bubble, arena.ptr())) };
     (arena, pa)
 }
 
@@ -195,10 +206,11 @@ fn objects_go_to_the_right_pool() {
         assert_eq!(pool_index(size), Some(index));
         let pool = pools_of(&pa, index)[0];
         // SAFETY: the prefix of a live object.
-        let prefix =
-            unsafe { ((r.address - size_of::<ObjectPrefix>()) as *const ObjectPrefix).read() };
+        let prefix = unsafe {
+            (pa.pointer(r.address - size_of::<ObjectPrefix>()) as *const ObjectPrefix).read()
+        };
         assert_eq!(prefix.signature, OBJECT_SIGNATURE);
-        assert_eq!(prefix.pool as usize, pool.address);
+        assert_eq!(prefix.pool.addr(), pool.address);
         assert_eq!(pool.index, index);
         pa.release(r.address).unwrap();
     }
@@ -216,7 +228,13 @@ fn pool_layout() {
     let r = pa.allocate(Range::request(64, 0)).unwrap();
     let pool = pools_of(&pa, 7)[0];
     // SAFETY: reading the live pool header.
-    let bitmap = unsafe { (*(pool.address as *mut Pool)).bits.as_words().as_ptr() } as usize;
+    let bitmap = unsafe {
+        (*pa.pointer(pool.address).cast::<Pool>())
+            .bits
+            .as_words()
+            .as_ptr()
+    }
+    .addr();
     assert_eq!(bitmap, pool.address + size_of::<Pool>());
     assert!(r.address >= pool.address + size_of::<Pool>() + pool.bitmap_size);
     assert_eq!(pool.bitmap_size, pool.objects.div_ceil(32) * 4);
@@ -240,9 +258,9 @@ fn pools_link_and_unlink() {
     assert_eq!(ps[1], PoolInfo { used: 128, ..first });
     // SAFETY: reading live pool headers' links.
     unsafe {
-        let head = ps[0].address as *mut Pool;
+        let head = pa.pointer(ps[0].address).cast::<Pool>();
         assert!((*head).prev.is_null());
-        assert_eq!((*head).next as usize, first.address);
+        assert_eq!((*head).next.addr(), first.address);
         assert_eq!((*(*head).next).prev, head);
         assert!((*(*head).next).next.is_null());
     }
@@ -297,7 +315,7 @@ fn corruption_is_reported_not_fatal() {
     let before = state(&pa);
     // SAFETY: writing into (and one word past) our own live object.
     unsafe {
-        let p = r.address as *mut u32;
+        let p = pa.pointer(r.address).cast::<u32>();
         for i in 0..7 {
             p.add(i).write(0xDEAD_BEEF);
         }
@@ -307,11 +325,19 @@ fn corruption_is_reported_not_fatal() {
     assert_eq!(pa.check(), Ok(()), "the slot guard is still intact");
     // Repair the postfix: the object can go.
     // SAFETY: the postfix word of our object.
-    unsafe { ((r.address + 24) as *mut u32).write(OBJECT_SIGNATURE) };
+    unsafe {
+        pa.pointer(r.address + 24)
+            .cast::<u32>()
+            .write(OBJECT_SIGNATURE)
+    };
     pa.release_sized(r.address, 24).unwrap();
     // An underflow into the prefix.
     // SAFETY: the prefix of our live object.
-    unsafe { ((keep.address - size_of::<ObjectPrefix>()) as *mut u32).write(0) };
+    unsafe {
+        pa.pointer(keep.address - size_of::<ObjectPrefix>())
+            .cast::<u32>()
+            .write(0)
+    };
     assert_eq!(pa.release(keep.address), Err(AllocError::Corrupted));
     assert_eq!(pa.check(), Err(FamilyCheckError::PoolGuardOverwritten));
     assert_eq!(
@@ -319,7 +345,11 @@ fn corruption_is_reported_not_fatal() {
         "pool: object guard overwritten"
     );
     // SAFETY: restore it.
-    unsafe { ((keep.address - size_of::<ObjectPrefix>()) as *mut u32).write(OBJECT_SIGNATURE) };
+    unsafe {
+        pa.pointer(keep.address - size_of::<ObjectPrefix>())
+            .cast::<u32>()
+            .write(OBJECT_SIGNATURE)
+    };
     pa.release(keep.address).unwrap();
     assert_eq!(pa.size(), 0);
 }
@@ -392,7 +422,7 @@ fn pool_soak_over_a_bit_allocator() {
     )
     .unwrap();
     // SAFETY: the bit allocator hands out pieces of the arena, which outlives `pa`.
-    let mut pa = unsafe { PoolAllocator::new(parent) };
+    let mut pa = unsafe { PoolAllocator::new(Rooted::new(parent, arena.ptr())) };
     let mut rng = Rng::new(0x9001);
     let mut live: BTreeMap<usize, (usize, u8)> = BTreeMap::new();
     let mut keys: Vec<usize> = Vec::new();
@@ -444,7 +474,7 @@ fn pool_soak_over_a_bit_allocator() {
                     }
                     let byte = rng.next_u64() as u8;
                     // SAFETY: our fresh object.
-                    unsafe { ptr::write_bytes(a as *mut u8, byte, size) };
+                    unsafe { ptr::write_bytes(pa.pointer(a), byte, size) };
                     live.insert(a, (size, byte));
                     keys.push(a);
                     freed.retain(|&f| f != a);
@@ -456,7 +486,7 @@ fn pool_soak_over_a_bit_allocator() {
             let a = keys.swap_remove(rng.range(0, keys.len()));
             let (size, byte) = live.remove(&a).unwrap();
             // SAFETY: our live object.
-            let bytes = unsafe { core::slice::from_raw_parts(a as *const u8, size) };
+            let bytes = unsafe { core::slice::from_raw_parts(pa.pointer(a), size) };
             assert!(bytes.iter().all(|&b| b == byte), "object {a:#x} corrupted");
             if rng.chance(1, 2) {
                 pa.release_sized(a, size).unwrap();
@@ -471,7 +501,7 @@ fn pool_soak_over_a_bit_allocator() {
         assert_eq!(pa.objects(), live.len());
         if step % 101 == 0 {
             pa.check().unwrap();
-            pa.parent().check().unwrap();
+            pa.parent().inner().check().unwrap();
         }
     }
     assert!(allocs > ops / 4 && bad > ops / 40);

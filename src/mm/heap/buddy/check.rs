@@ -1,6 +1,6 @@
 //! Reports and the integrity check.
 
-use super::{BuddyHeap, CheckError, FREE, HEADER_SIZE, MAX_ALIGN, NIL, POISON, SCALE_MASK, Scale};
+use super::{BuddyHeap, CheckError, FREE, HEADER_SIZE, MAX_ALIGN, NIL, SCALE_MASK, Scale};
 
 /// What a successful `check()` counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -149,7 +149,7 @@ impl BuddyHeap {
                             size as usize - HEADER_SIZE,
                         )
                     };
-                    if let Some(i) = payload.iter().position(|&x| x != POISON) {
+                    if let Some(i) = crate::mm::heap::poison::first_not_poison(payload) {
                         return Err(CheckError::Poisoned {
                             block: at,
                             offset: at + (HEADER_SIZE + i) as u32,

@@ -705,11 +705,17 @@ impl Model {
 /// property stage and `make soak`); with `grow`, the heap starts small and
 /// is grown.
 fn soak(seed: u64, ops: usize, grow: bool) {
-    // Under Miri a 32 KiB arena and phases of 60 steps: a few hundred
-    // steps still fill it (out of memory), drain it and grow it to the end.
-    const ARENA: usize = miri_or(1 << 20, 32 << 10);
+    // Under Miri a 4 KiB arena and phases of 60 steps: a few hundred
+    // steps still fill it (out of memory), drain it and grow it to the end,
+    // and the `check()` after every step walks a few hundred blocks, not
+    // thousands.
+    const ARENA: usize = miri_or(1 << 20, 4 << 10);
     let phase = miri_or(5000, 60);
-    let backed = if grow { 16 * 1024 } else { ARENA };
+    let backed = if grow {
+        miri_or(16 * 1024, 1024)
+    } else {
+        ARENA
+    };
     let (_v, _, mut h) = arena_heap(ARENA, backed, 4, 20);
     let mut model = Model::of(&h);
     let start = h.blocks().next().map_or(0, |b| b.offset);
@@ -723,7 +729,7 @@ fn soak(seed: u64, ops: usize, grow: bool) {
     let mut live: Vec<Live> = Vec::new();
     // Footprints [payload - 9, payload + size) of the live blocks, by start.
     let mut spans: BTreeMap<usize, usize> = BTreeMap::new();
-    let maxes = [64, 600, 5000, miri_or(40_000, 12_000)];
+    let maxes = [64, 600, miri_or(5000, 1000), miri_or(40_000, 3000)];
     let (mut allocs, mut ooms) = (0usize, 0usize);
     for step in 0..ops {
         // Phases of 5000 steps: filling (55% allocations) then draining (35%),
@@ -784,8 +790,10 @@ fn soak(seed: u64, ops: usize, grow: bool) {
             let Live { ptr, layout, fill } = live.swap_remove(i);
             // SAFETY: the payload is still ours until freed.
             let bytes = unsafe { core::slice::from_raw_parts(ptr.as_ptr(), layout.size()) };
+            // Compared 256 bytes at a time (one `memcmp`: one step for Miri).
+            let run = [fill; 256];
             assert!(
-                bytes.iter().all(|&b| b == fill),
+                bytes.chunks(run.len()).all(|c| c == &run[..c.len()]),
                 "step {step}: contents damaged"
             );
             let lo = ptr.addr().get() - HEADER_SIZE;
@@ -845,6 +853,6 @@ fn soak_growing_heap_against_a_model() {
 /// `check()` after every step as in every soak.
 #[test]
 fn short_run_checks_after_every_step() {
-    soak(0x5A5A, miri_or(12_000, 240), false);
-    soak(0xA5A5, miri_or(12_000, 240), true);
+    soak(0x5A5A, miri_or(12_000, 150), false);
+    soak(0xA5A5, miri_or(12_000, 150), true);
 }

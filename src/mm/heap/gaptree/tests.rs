@@ -1,4 +1,6 @@
+use super::check::Block;
 use super::*;
+use crate::mm::family::{Allocator, Range};
 use crate::mm::heap::backend::HeapBackend;
 use crate::mm::heap::testkit::{Arena, Soak, heap_soak, snapshot};
 use crate::mm::heap::{AnyHeap, KernelHeap};
@@ -6,12 +8,13 @@ use crate::testutil::soak_ops;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::GlobalAlloc;
+use core::alloc::Layout;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 fn heap_on(arena: &Arena, policy: VoidPolicy) -> GapTreeHeap {
     let mut h = GapTreeHeap::new(policy);
     // SAFETY: the arena outlives the heap in every test and is used by nothing else.
-    unsafe { h.add_region(arena.start(), arena.len()).unwrap() };
+    unsafe { h.add_region(arena.ptr(), arena.len()).unwrap() };
     h
 }
 
@@ -264,20 +267,20 @@ fn regions_merge_when_adjacent_and_refuse_overlap() {
     let mut h = GapTreeHeap::new(VoidPolicy::NoVoid);
     // SAFETY: the arena outlives the heap; the pieces are disjoint.
     unsafe {
-        h.add_region(a.start() + 4096, 4096).unwrap();
-        h.add_region(a.start() + 3 * 4096, 4096).unwrap();
+        h.add_region(a.at(a.start() + 4096), 4096).unwrap();
+        h.add_region(a.at(a.start() + 3 * 4096), 4096).unwrap();
         assert_eq!(h.counts().gaps, 2);
         // The middle piece touches both: one region, one gap.
-        h.add_region(a.start() + 2 * 4096, 4096).unwrap();
+        h.add_region(a.at(a.start() + 2 * 4096), 4096).unwrap();
         assert_eq!(h.regions.len(), 1);
         assert_eq!(h.gaps(), [(a.start() + 4096, 3 * 4096)]);
         assert_eq!(
-            h.add_region(a.start() + 4096 + 64, 4096),
+            h.add_region(a.at(a.start() + 4096 + 64), 4096),
             Err(AllocError::InvalidAddress)
         );
-        assert_eq!(h.add_region(a.start(), 8), Err(AllocError::InvalidSize));
+        assert_eq!(h.add_region(a.ptr(), 8), Err(AllocError::InvalidSize));
         // Grow downwards too.
-        h.add_region(a.start(), 4096).unwrap();
+        h.add_region(a.ptr(), 4096).unwrap();
         assert_eq!(h.gaps(), [(a.start(), 4 * 4096)]);
     }
     h.check().unwrap();
@@ -289,10 +292,10 @@ fn region_table_full_is_reported() {
     let mut h = GapTreeHeap::new(VoidPolicy::NoVoid);
     for i in 0..MAX_REGIONS {
         // SAFETY: disjoint, non-touching pieces of the arena.
-        unsafe { h.add_region(a.start() + i * 512, 256).unwrap() };
+        unsafe { h.add_region(a.at(a.start() + i * 512), 256).unwrap() };
     }
     // SAFETY: as above.
-    let r = unsafe { h.add_region(a.start() + MAX_REGIONS * 512, 256) };
+    let r = unsafe { h.add_region(a.at(a.start() + MAX_REGIONS * 512), 256) };
     assert_eq!(r, Err(AllocError::OutOfMemory));
     h.check().unwrap();
 }
@@ -315,7 +318,7 @@ fn soak(policy: VoidPolicy, seed: u64) {
     let b = Arena::new(64 * 1024);
     let mut h = heap_on(&a, policy);
     // SAFETY: the arena outlives the heap.
-    unsafe { h.add_region(b.start(), b.len()).unwrap() };
+    unsafe { h.add_region(b.ptr(), b.len()).unwrap() };
     let ops = soak_ops(30_000);
     let rep = heap_soak(
         &mut h,
@@ -417,7 +420,7 @@ static BIG_NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// Maps (hands out) the next piece of BIG, which must start at `end`.
 fn grow_from_big(end: usize, min: usize) -> Option<usize> {
-    let base = &raw mut BIG as usize;
+    let base = (&raw mut BIG).addr();
     let len = align_up(min, 64 * 1024)?;
     let off = BIG_NEXT.fetch_add(len, Ordering::Relaxed);
     if off + len > 1 << 20 || (off > 0 && end != base + off) {
@@ -435,7 +438,10 @@ fn locked_heap_grows_through_the_hook() {
     assert!(unsafe { HEAP.alloc(layout) }.is_null(), "no heap yet");
     let mut h = GapTreeHeap::new(VoidPolicy::NoVoid);
     // SAFETY: the first 64 KiB of BIG, used by nothing else.
-    unsafe { h.add_region(&raw mut BIG as usize, 64 * 1024).unwrap() };
+    unsafe {
+        h.add_region((&raw mut BIG).cast::<u8>(), 64 * 1024)
+            .unwrap()
+    };
     BIG_NEXT.store(64 * 1024, Ordering::Relaxed);
     HEAP.init(AnyHeap::GapTree(h));
     HEAP.set_grow(grow_from_big);

@@ -55,11 +55,8 @@ fn every_kind_allocates_frees_grows_and_checks() {
         assert_eq!(heap.with(|h| h.name()).unwrap(), kind.name());
         for (p, l, v) in live.drain(..) {
             // SAFETY: p holds l.size() bytes written above.
-            assert!(
-                unsafe { core::slice::from_raw_parts(p.as_ptr(), l.size()) }
-                    .iter()
-                    .all(|&b| b == v)
-            );
+            let bytes = unsafe { core::slice::from_raw_parts(p.as_ptr(), l.size()) };
+            assert!(bytes == vec![v; l.size()].as_slice());
             heap.deallocate(p, l).unwrap();
         }
         let l = Layout::new::<u64>();
