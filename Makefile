@@ -184,10 +184,11 @@ soak: iso
 
 ## test-property: the property tests of the buddy heap (fixed and growing:
 ## free counts per scale against a reference model and `check()` after
-## every step) and of the three frame allocators, at 1,000,000 operations
+## every step), of the slabs over it (plain and poisoned: a model of the
+## live blocks, bad frees, resizes) and of the three frame allocators, at 1,000,000 operations
 ## each, in release (part of `make test`; the tests take 16 s of CPU, about
 ## 21 s on two cores at load 18, once compiled).
-PROPERTY_TESTS := mm::heap::buddy::tests::soak_ \
+PROPERTY_TESTS := mm::heap::buddy::tests::soak_ mm::heap::slab::tests::soak_ \
 	mm::frame::bitmap::tests::bitmap_soak_against_a_model \
 	mm::frame::buddy::tests::buddy_soak_against_a_model_merges_back \
 	mm::frame::freelist::tests::freelist_soak_against_a_model
