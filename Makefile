@@ -184,10 +184,11 @@ soak: iso
 
 ## test-property: the property tests of the buddy heap (fixed and growing:
 ## free counts per scale against a reference model and `check()` after
-## every step) and of the three frame allocators, at 1,000,000 operations
+## every step), of the slabs over it (plain and poisoned: a model of the
+## live blocks, bad frees, resizes) and of the three frame allocators, at 1,000,000 operations
 ## each, in release (part of `make test`; the tests take 16 s of CPU, about
 ## 21 s on two cores at load 18, once compiled).
-PROPERTY_TESTS := mm::heap::buddy::tests::soak_ \
+PROPERTY_TESTS := mm::heap::buddy::tests::soak_ mm::heap::slab::tests::soak_ \
 	mm::frame::bitmap::tests::bitmap_soak_against_a_model \
 	mm::frame::buddy::tests::buddy_soak_against_a_model_merges_back \
 	mm::frame::freelist::tests::freelist_soak_against_a_model
@@ -279,9 +280,11 @@ grade: deps course-tool
 ## course-check: cut every branch in a scratch clone and check them all (CI):
 ## each module branch's host tests, ISO, in-kernel tests at 128M and boot,
 ## each lab graded. STAGES=1: each module branch runs the stages of its own
-## `make test` (test-property, test-miri, doccheck skipped, saying so, where
-## main's run covers them; docs/teaching.md); FULL=1 skips nothing;
-## MODULE=03 checks one module.
+## `make test` (lint, host, property, Miri, ISO, in-kernel, QEMU, doccheck;
+## test-property and test-miri skipped, saying so, where the branch's memory
+## code is main's; docs/teaching.md); FULL=1 skips nothing; MODULE=03 checks
+## one module. Builds go to the clone's own cache
+## (target/course-check/repo/target), never to build/ or the work tree's kernel.
 course-check: deps course-tool
 	@$(COURSE) check $(if $(FULL),--full,$(if $(STAGES),--stages)) $(MODULE)
 

@@ -102,17 +102,22 @@ static HEAPS: std::sync::OnceLock<Heaps> = std::sync::OnceLock::new();
 /// Footprint tracking, on only for one untimed run per heap after the timed
 /// rounds: which 4 KiB pages of the chosen heap's arena its allocations
 /// cover, and the peak of the bytes live at once (as requested, and as the
-/// kernel path's blocks would hold them: a power of two holding the request
-/// and the 9-byte header).
+/// kernel path holds them: a slab slot of the request's class, or a power
+/// of two holding the request and the 9-byte header).
 static TRACK: AtomicBool = AtomicBool::new(false);
 /// Bit `i` set: page `i` of the tracked heap's arena held allocated bytes.
 static PAGES: [AtomicU64; ARENA / PAGE / 64] = [const { AtomicU64::new(0) }; ARENA / PAGE / 64];
-/// Bytes live now and at their peak: requested, and as buddy blocks.
+/// Bytes live now and at their peak: requested, and as the kernel path holds them.
 static LIVE: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
 const PAGE: usize = 4096;
 
-/// The bytes the kernel path's block for `l` holds (header included).
+/// The bytes the kernel path holds for `l`: the slot of its slab class
+/// (up to 4096 bytes), else its buddy block (header included).
 fn block_bytes(l: Layout) -> usize {
+    use cairn::mm::heap::slab::{CLASSES, class_of};
+    if let Some(c) = class_of(l.size(), l.align()) {
+        return CLASSES[c].size as usize;
+    }
     let s = cairn::mm::heap::buddy::scale_for(l.size()).map_or(usize::MAX, |s| s.bytes());
     s.max(l.align())
         .max(1 << cairn::mm::heap::any::KERNEL_MIN_SCALE)
@@ -607,9 +612,10 @@ fn main() {
          \"MiB of arena touched\" counts the 4 KiB pages of the heap's arena that ever \
          held requested bytes during the run (the system allocator has no arena: —). \
          At its peak the program holds {:.1} MiB live as requested; the kernel path's \
-         blocks for exactly those requests (each a power of two holding the request and \
-         the 9-byte header) take {:.1} MiB, {:.2}x: the rounding spreads the program's \
-         data over more pages and cache lines than a heap that rounds to 8 or 16 bytes.",
+         slots and blocks for exactly those requests (a slot of the request's size class \
+         up to 4096 bytes, else a power of two holding the request and the 9-byte \
+         header) take {:.1} MiB, {:.2}x (the slabs' own metadata and partly filled \
+         slabs not counted).",
         mib(peak.0),
         mib(peak.1),
         peak.1 as f64 / peak.0.max(1) as f64

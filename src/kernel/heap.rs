@@ -40,7 +40,7 @@ use crate::mm::AllocError;
 // course: module 05
 use crate::mm::addr::VirtAddr;
 // course: end
-use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap};
+use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap, Slabs};
 // course: module 05
 use crate::mm::layout::KERNEL_HEAP_START;
 use crate::mm::paging::EntryFlags;
@@ -195,7 +195,8 @@ fn init_reserve() {
     let base = (&raw mut RESERVE_BUF).cast::<u8>();
     // SAFETY: RESERVE_BUF is used by this heap alone, for the whole run;
     // `init` runs once, before anything can fall back to the reserve.
-    match unsafe { AnyHeap::new(HeapKind::Buddy, base, RESERVE_BYTES, RESERVE_BYTES) } {
+    // No slabs: the reserve's few KiB keep whole blocks for the reports.
+    match unsafe { AnyHeap::buddy(base, RESERVE_BYTES, RESERVE_BYTES, Slabs::Off) } {
         Ok(heap) => {
             RESERVE.init(heap);
             ALLOCATOR.set_reserve_range(base.addr(), RESERVE_BYTES);

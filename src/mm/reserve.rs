@@ -207,7 +207,7 @@ unsafe impl GlobalAlloc for WithReserve {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mm::heap::HeapKind;
+    use crate::mm::heap::{AnyHeap, HeapKind, Slabs};
     use crate::testutil::Arena;
     use alloc::vec::Vec;
 
@@ -217,11 +217,13 @@ mod tests {
         let b = alloc::boxed::Box::leak(alloc::boxed::Box::new(Arena::new(reserve_bytes)));
         // SAFETY: the arenas are leaked: valid for ever, used by nothing else.
         let main = unsafe { KernelHeap::over(HeapKind::Buddy, a.ptr(), a.len()) };
-        let reserve = unsafe { KernelHeap::over(HeapKind::Buddy, b.ptr(), b.len()) };
+        // The reserve as the kernel builds it: the buddy heap without slabs.
+        let reserve = KernelHeap::empty();
+        // SAFETY: as above.
+        reserve.init(unsafe { AnyHeap::buddy(b.ptr(), b.len(), b.len(), Slabs::Off) }.unwrap());
         let main: &'static KernelHeap =
             alloc::boxed::Box::leak(alloc::boxed::Box::new(main.unwrap()));
-        let reserve: &'static KernelHeap =
-            alloc::boxed::Box::leak(alloc::boxed::Box::new(reserve.unwrap()));
+        let reserve: &'static KernelHeap = alloc::boxed::Box::leak(alloc::boxed::Box::new(reserve));
         let w = alloc::boxed::Box::leak(alloc::boxed::Box::new(WithReserve::new(main, reserve)));
         w.set_reserve_range(b.start(), b.len());
         w

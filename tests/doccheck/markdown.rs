@@ -120,10 +120,15 @@ impl Page {
                     blocks.pop();
                 }
             }
-            prose.push_str(line);
+            // A whole-line HTML comment is not prose: on main it hides a
+            // course stand-in (`<!-- text -->`, the text an earlier module's
+            // branch shows instead), checked on the branches that show it.
+            let comment = trimmed.starts_with("<!--") && line.trim_end().ends_with("-->");
+            let shown = if comment { "" } else { line };
+            prose.push_str(shown);
             prose.push('\n');
             prose_lines.push(i + 1);
-            links.extend(relative_links(line).into_iter().map(|s| (i + 1, s)));
+            links.extend(relative_links(shown).into_iter().map(|s| (i + 1, s)));
             i += 1;
         }
         for (offset, span) in code_spans(&prose) {
@@ -252,7 +257,8 @@ fn a_page_splits_into_blocks_with_captions_and_no_course_markers() {
     let path = dir.join("09-test.md");
     std::fs::write(
         &path,
-        "# T\n\nTyped over the serial\nline:\n\n<!-- replay: serial -->\n```text\ncairn> echo a\n<!-- course: module 03 -->\na\n<!-- course: end -->\n```\n\n```rust\nfn f() {}\n```\n",
+        "# T\n\nTyped over the serial\nline:\n\n<!-- replay: serial -->\n```text\ncairn> echo a\n<!-- course: module 03 -->\na\n<!-- course: else -->\n<!-- b -->\n<!-- course: end -->\n```\n\n```rust\nfn f() {}\n```\n\
+         <!-- course: before 03 -->\n<!-- See `early_only()`. -->\n<!-- course: end -->\nSee `both()`.\n",
     )
     .unwrap();
     let page = Page::read(&path);
@@ -264,4 +270,7 @@ fn a_page_splits_into_blocks_with_captions_and_no_course_markers() {
     assert_eq!(b.caption, "Typed over the serial line:");
     assert_eq!(b.lines, ["cairn> echo a", "a"]);
     assert!(page.blocks[1].replay.is_none() && page.blocks[1].info == "rust");
+    // Stand-in prose, commented on main, is not checked on main.
+    let spans: Vec<&str> = page.spans.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(spans, ["both()"]);
 }

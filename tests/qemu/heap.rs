@@ -213,9 +213,13 @@ fn heap_heapcheck_alloc_and_free_commands_via_ps2() {
     );
     assert!(out.contains("\nfree: "), "{out}");
     m.type_keys("alloc 100\n");
-    let out = m.expect(" bytes)\n");
+    // A slot of the 128-byte class, in a slab that is a 4 KiB buddy block.
+    let out = m.expect("a block of scale C)\n");
     assert!(out.contains("alloc(100, align 8) -> 0x"), "{out}");
-    assert!(out.contains("scale 7 = 128 bytes"), "{out}");
+    assert!(
+        flat(&out).contains("(slot of 128 bytes in the slab at 0x"),
+        "{out}"
+    );
     let addr = returned(out.lines().rev().find(|l| l.contains("-> 0x")).unwrap());
     // An interior pointer: the heap's error, nothing changes.
     m.type_keys(&format!("free {:#x}\n", addr + 4));

@@ -72,6 +72,9 @@ pub struct Boot<'a> {
     /// More QEMU arguments; `{dir}` stands for the machine's directory
     /// (see [`Machine::file`]).
     pub qemu_args: &'a [&'a str],
+    /// Boot the ISO `make iso` built (`CAIRN_ISO`) as it is, with its own
+    /// GRUB menu and entries, instead of one made with `cmdline`.
+    pub iso_as_built: bool,
 }
 
 impl Default for Boot<'_> {
@@ -83,6 +86,7 @@ impl Default for Boot<'_> {
             gdb: false,
             ready: "cairn: ready",
             qemu_args: &[],
+            iso_as_built: false,
         }
     }
 }
@@ -93,30 +97,21 @@ impl Machine {
         Machine::boot_with(Boot::default())
     }
 
-    /// Make an ISO whose single GRUB entry passes `cmdline`, boot it headless,
-    /// and wait for `cairn: ready`.
+    /// Make an ISO whose single GRUB entry passes `cmdline` (or take the
+    /// one `make iso` built, `iso_as_built`), boot it headless, and wait for
+    /// `ready` (`cairn: ready` by default; `""` waits for nothing).
     pub fn boot_with(opts: Boot) -> Machine {
-        let elf = kernel_elf();
         let dir =
             std::env::temp_dir().join(format!("cairn-qemu-{}-{}", std::process::id(), unique()));
-        std::fs::create_dir_all(dir.join("iso/boot/grub")).unwrap();
-        std::fs::copy(&elf, dir.join("iso/boot/cairn.elf")).unwrap();
-        let modules = copy_programs(&elf, &dir.join("iso/boot"));
-        std::fs::write(
-            dir.join("iso/boot/grub/grub.cfg"),
-            format!("set timeout=0\nmenuentry \"Cairn\" {{\n    multiboot2 /boot/cairn.elf {}\n{modules}    boot\n}}\n", opts.cmdline),
-        )
-        .unwrap();
-        let iso = dir.join("cairn.iso");
-        let status = Command::new("grub-mkrescue")
-            .arg("-o")
-            .arg(&iso)
-            .arg(dir.join("iso"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("grub-mkrescue runs");
-        assert!(status.success(), "grub-mkrescue failed");
+        let iso = if opts.iso_as_built {
+            std::fs::create_dir_all(&dir).unwrap();
+            PathBuf::from(
+                std::env::var("CAIRN_ISO")
+                    .expect("CAIRN_ISO is not set: run these tests with `make test-qemu`"),
+            )
+        } else {
+            make_iso(&dir, opts.cmdline)
+        };
 
         let monitor_path = dir.join("monitor.sock");
         let serial_path = dir.join("serial.sock");
@@ -323,17 +318,27 @@ impl Machine {
     /// The text of the VGA screen as it shows now, row by row, with each
     /// cell's attribute byte: read from video memory through the monitor.
     pub fn vga_screen(&mut self) -> Vec<Vec<(char, u8)>> {
-        let answer = self.monitor_command("xp /2000hx 0xb8000");
-        let cells: Vec<u16> = answer
-            .lines()
-            .filter_map(|l| l.split_once(": "))
-            .flat_map(|(_, words)| {
-                words
-                    .split_whitespace()
-                    .filter_map(|w| u16::from_str_radix(w.trim_start_matches("0x"), 16).ok())
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        // An answer may still hold the tail of an earlier command's (the
+        // monitor's first prompt comes before the answer to the first
+        // command): ask again until one answer is the whole screen.
+        let mut answer = String::new();
+        let mut cells: Vec<u16> = Vec::new();
+        for _ in 0..10 {
+            answer = self.monitor_command("xp /2000hx 0xb8000");
+            cells = answer
+                .lines()
+                .filter_map(|l| l.split_once(": "))
+                .flat_map(|(_, words)| {
+                    words
+                        .split_whitespace()
+                        .filter_map(|w| u16::from_str_radix(w.trim_start_matches("0x"), 16).ok())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if cells.len() == 2000 {
+                break;
+            }
+        }
         assert_eq!(cells.len(), 2000, "80x25 cells from the monitor: {answer}");
         cells
             .chunks(80)
@@ -358,6 +363,18 @@ impl Machine {
     #[allow(dead_code)]
     pub fn extend_deadline(&mut self, more: Duration) {
         self.deadline = self.deadline.max(Instant::now() + more);
+    }
+
+    /// Fail the test, with `what` it was waiting for, once the machine's
+    /// deadline has passed (for a loop that polls something else than the
+    /// serial line, such as the screen).
+    #[allow(dead_code)]
+    pub fn check_deadline(&self, what: &str) {
+        assert!(
+            Instant::now() < self.deadline,
+            "timed out waiting for {what}; serial output:\n{}",
+            self.output()
+        );
     }
 
     /// Wait for QEMU to exit by itself (after `halt`); its exit status.
@@ -388,6 +405,31 @@ impl Drop for Machine {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Write, in `dir`, an ISO whose single GRUB entry boots the kernel of
+/// `make iso` with `cmdline` (and the user programs beside it); its path.
+fn make_iso(dir: &Path, cmdline: &str) -> PathBuf {
+    let elf = kernel_elf();
+    std::fs::create_dir_all(dir.join("iso/boot/grub")).unwrap();
+    std::fs::copy(&elf, dir.join("iso/boot/cairn.elf")).unwrap();
+    let modules = copy_programs(&elf, &dir.join("iso/boot"));
+    std::fs::write(
+        dir.join("iso/boot/grub/grub.cfg"),
+        format!("set timeout=0\nmenuentry \"Cairn\" {{\n    multiboot2 /boot/cairn.elf {}\n{modules}    boot\n}}\n", cmdline),
+    )
+    .unwrap();
+    let iso = dir.join("cairn.iso");
+    let status = Command::new("grub-mkrescue")
+        .arg("-o")
+        .arg(&iso)
+        .arg(dir.join("iso"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("grub-mkrescue runs");
+    assert!(status.success(), "grub-mkrescue failed");
+    iso
 }
 
 /// Copy the user programs `make iso` put beside the kernel (boot/progs/)

@@ -3,23 +3,25 @@
 //!
 //! ```text
 //!   clone of HEAD (target/course-check/repo), branches cut there; its
-//!   target/ is the work tree's own (one build cache for main and every branch)
+//!   target/ is its own build cache (cache.rs), seeded once with the work
+//!   tree's dependencies: nothing is built into the work tree
 //!   module-NN: (default) host tests, ISO, in-kernel tests at 128M;
 //!              (--stages) the stages of its own `make test`, read from its
 //!              Makefile and run one by one (lint, test-host, test-property,
 //!              test-miri, iso, test-kernel, test-qemu, doccheck), each timed;
 //!              then it boots to `cairn: ready` and its lab is graded: 100/100.
-//!              Skipped with --stages, and said so (--full runs them):
-//!                test-property, test-miri: when the branch's src/mm and
-//!                  src/testutil.rs are main's less comments (the same code
-//!                  main's own `make test` ran them on)
-//!                doccheck: its pages are replayed on main's kernel
-//!              a branch that is main less comment lines (the last
-//!              module's): main's own `make test` is its check
+//!              Skipped, and said so (--full runs them):
+//!                test-property, test-miri (--stages): when the branch's
+//!                  src/mm and src/testutil.rs are main's less comments (the
+//!                  same code main's own `make test` ran them on)
+//!                a branch that is main less comment lines (the last
+//!                  module's): main's own `make test` is its check
 //!   lab-NN:    no line of the solution in its tree, boots, graded: < 100
+//!   at the end: the work tree's build/ and kernel files are as they were
 //! ```
 //! The user's own branches are never touched: everything happens in the clone.
 
+use crate::cache;
 use crate::cut;
 use crate::git;
 use crate::grade::{self, Options};
@@ -37,10 +39,11 @@ const STEP_SECS: u64 = 1800;
 /// How much of each module branch course-check runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Depth {
-    /// Host tests, ISO, in-kernel tests at 128M (`make course-check`).
+    /// Host tests, ISO, in-kernel tests at 128M (`make course-check`, CI
+    /// today).
     Light,
-    /// Every stage of the branch's own `make test`, less what main's run
-    /// covers, said so (`STAGES=1`).
+    /// Every stage of the branch's own `make test`, doccheck included,
+    /// less what main's run covers, said so (`STAGES=1`).
     Stages,
     /// Every stage, nothing skipped (`FULL=1`).
     Full,
@@ -60,6 +63,7 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
         return Ok(());
     }
     let start = Instant::now();
+    let cpu_start = run::children_cpu();
     let head = git::rev(top, "HEAD").ok_or("no HEAD commit")?;
     let base = top.join("target/course-check");
     let repo = base.join("repo");
@@ -76,7 +80,17 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
     }
     git::git(&repo, &["checkout", "-q", "-f", "--detach", &head])?;
     git::git(&repo, &["clean", "-fdq"])?;
-    share_build_cache(top, &repo)?;
+    // The work tree's outputs (its ISO, its kernel) must be left alone.
+    let outputs_before = cache::outputs(top);
+    let t = Instant::now();
+    let seeded = cache::prepare(top, &repo)?;
+    if seeded > 0 {
+        println!(
+            "course-check: build cache {} seeded with the work tree's dependencies ({seeded} entries, {:.0}s)",
+            repo.join("target").display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
     let manifest = cut::read_manifest(&repo)?;
     let main_texts = texts_at_head(&repo)?;
 
@@ -108,6 +122,7 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
         let m = manifest.module(id).expect("listed").clone();
         // The module branch.
         let t = Instant::now();
+        let cpu = run::children_cpu();
         let name = m.branch();
         println!("\n== {name}");
         switch(&repo, &name)?;
@@ -151,10 +166,6 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
                 Some(
                     "its memory code (src/mm, src/testutil.rs) is main's less comments: main's own `make test` ran it",
                 )
-            } else if stage == "doccheck" {
-                Some(
-                    "its pages (01..N) are replayed on main's kernel by main's `make doccheck`; FULL=1 replays them on this branch",
-                )
             } else {
                 None
             };
@@ -165,24 +176,31 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
             let args: Vec<&str> = cmd[1..].iter().map(String::as_str).collect();
             let r = run::run(&repo, &[], STEP_SECS, &cmd[0], &args);
             println!(
-                "  {stage:<16} {} ({:.0}s){}",
+                "  {stage:<16} {} ({:.0}s, cpu {:.0}s){}",
                 if r.ok { "ok" } else { "FAILED" },
                 r.seconds,
+                r.cpu,
                 if r.ok {
                     summary(stage, &r.output)
                 } else {
                     String::new()
                 }
             );
-            ran.push(format!("{stage} {:.0}s", r.seconds));
+            ran.push(format!("{stage} {:.0}s/{:.0}", r.seconds, r.cpu));
             if !r.ok {
-                // What failed first (a QEMU test's serial log is long), then the end.
+                // What failed first (a QEMU test's serial log is long), then
+                // the end; the whole output in a file of its own.
                 for l in r.output.lines().filter(|l| {
                     l.contains("panicked at") || (l.starts_with("test ") && l.contains("FAILED"))
                 }) {
                     println!("  | {l}");
                 }
                 println!("{}", run::tail(&r.output, 40));
+                let log = base.join(format!("{name}.{stage}.log"));
+                match fs::write(&log, &r.output) {
+                    Ok(()) => println!("  (the whole output: {})", log.display()),
+                    Err(e) => println!("  (cannot write {}: {e})", log.display()),
+                }
                 failures.push(format!("{name}: its `make {stage}` failed"));
                 ok = false;
                 break;
@@ -219,12 +237,15 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
             }
         }
         let module_secs = t.elapsed().as_secs_f64();
+        let module_cpu = run::children_cpu() - cpu;
 
         // The lab branch.
         let mut stub_score = None;
         let mut lab_secs = 0.0;
+        let mut lab_cpu = 0.0;
         if manifest.lab(id).is_some() {
             let t = Instant::now();
+            let cpu = run::children_cpu();
             let lab_name = m.lab_branch();
             println!("\n== {lab_name}");
             switch(&repo, &lab_name)?;
@@ -263,16 +284,26 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
                 }
             }
             lab_secs = t.elapsed().as_secs_f64();
+            lab_cpu = run::children_cpu() - cpu;
         }
         table.push(format!(
-            "  {:<26} {:>5.0}s   lab: stubs {:>7}  solution {:>7}  {:>5.0}s",
+            "  {:<26} {:>5.0}s cpu {:>5.0}s   lab: stubs {:>7}  solution {:>7}  {:>4.0}s cpu {:>4.0}s",
             name,
             module_secs,
+            module_cpu,
             stub_score.map_or("-".into(), |s| format!("{s}/100")),
             solution_score.map_or("-".into(), |s| format!("{s}/100")),
-            lab_secs
+            lab_secs,
+            lab_cpu
         ));
-        table.push(format!("      {}", ran.join(", ")));
+        table.push(format!("      {} (seconds/cpu seconds)", ran.join(", ")));
+    }
+    let touched = cache::changed(&outputs_before, &cache::outputs(top));
+    if !touched.is_empty() {
+        failures.push(format!(
+            "the work tree's own outputs changed during the check (the branches must build in the clone's cache; or did another build run in the work tree meanwhile?): {}",
+            touched.join(", ")
+        ));
     }
     println!("\ncourse-check summary:");
     for m in manifest
@@ -286,9 +317,10 @@ pub fn check(top: &Path, only: &[String], depth: Depth) -> Result<(), String> {
         println!("{l}");
     }
     println!(
-        "course-check: {} module(s) in {:.1} min",
+        "course-check: {} module(s) in {:.1} min ({:.1} min of CPU)",
         ids.len(),
-        start.elapsed().as_secs_f64() / 60.0
+        start.elapsed().as_secs_f64() / 60.0,
+        (run::children_cpu() - cpu_start) / 60.0
     );
     if failures.is_empty() {
         println!("course-check: passed");
@@ -403,29 +435,6 @@ fn summary(stage: &str, output: &str) -> String {
         "test-kernel" => format!(": {passed} in {results} boot configuration(s)"),
         _ => format!(": {passed} passed"),
     }
-}
-
-/// Give the clone the work tree's `target/` (a link): the dependencies, the
-/// kernel's `core` and everything main's own `make test` built are reused,
-/// and cargo rebuilds only what a branch changes.
-fn share_build_cache(top: &Path, repo: &Path) -> Result<(), String> {
-    let shared = top.join("target");
-    let link = repo.join("target");
-    if fs::read_link(&link).is_ok_and(|t| t == shared) {
-        return Ok(());
-    }
-    if link.is_dir() && fs::read_link(&link).is_err() {
-        fs::remove_dir_all(&link).map_err(|e| format!("{}: {e}", link.display()))?;
-    } else {
-        let _ = fs::remove_file(&link);
-    }
-    std::os::unix::fs::symlink(&shared, &link).map_err(|e| {
-        format!(
-            "cannot link {} to {}: {e}",
-            link.display(),
-            shared.display()
-        )
-    })
 }
 
 /// `Some(n)` when the checked-out `branch` is `main_rev`'s tree less `n`

@@ -163,6 +163,7 @@ pub fn grade(top: &Path, opts: &Options) -> Result<Vec<LabResult>, String> {
             timed_out: false,
             output: output.clone(),
             seconds: 0.0,
+            cpu: 0.0,
         };
         kernel_runs.insert(vec!["128M".to_string()], ran);
     }
@@ -458,6 +459,7 @@ fn run_test(
                 timed_out: r.timed_out,
                 output: r.output.clone(),
                 seconds: r.seconds,
+                cpu: r.cpu,
             };
             judge(t, &r, KERNEL_SECS, |n| n.contains(&t.selector))
         }

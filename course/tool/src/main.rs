@@ -15,6 +15,7 @@
 //! and the `course:` markers in the sources (see `markers.rs`).
 
 mod branches;
+mod cache;
 mod check;
 mod cut;
 mod git;
@@ -122,7 +123,7 @@ fn run(args: &[String]) -> Result<(), String> {
             };
             let only: Vec<String> = rest
                 .iter()
-                .filter(|a| !["--full", "--stages", ""].contains(a))
+                .filter(|a| !["--full", "--light", "--stages", ""].contains(a))
                 .map(|s| s.to_string())
                 .collect();
             check::check(&top()?, &only, depth)

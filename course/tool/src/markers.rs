@@ -182,9 +182,13 @@ fn cut_with(
                         visible &= on;
                         uncomment = Some(leader);
                         if !is_commented(line, leader) {
-                            return Err(e(format!(
-                                "a stand-in or stub line must start with `{leader}` on main"
-                            )));
+                            return Err(e(if leader == HTML_OPEN {
+                                "a stand-in or stub line in Markdown must be a whole HTML comment on main (`<!-- text -->`)".to_string()
+                            } else {
+                                format!(
+                                    "a stand-in or stub line must start with `{leader}` on main"
+                                )
+                            }));
                         }
                     }
                 }
@@ -276,19 +280,39 @@ fn cut_with(
     Ok(out)
 }
 
+/// The leader that opens an HTML comment: in Markdown a stand-in line is a
+/// whole comment, `<!-- text -->`, hidden on main wherever it stands.
+const HTML_OPEN: &str = "<!--";
+const HTML_CLOSE: &str = "-->";
+
+/// True for a blank line, or a line commented out with `leader` (in
+/// Markdown: a whole HTML comment on the line).
 fn is_commented(line: &str, leader: &str) -> bool {
-    let t = line.trim_start();
-    t.is_empty() || t.starts_with(leader)
+    let t = line.trim();
+    t.is_empty() || (t.starts_with(leader) && (leader != HTML_OPEN || t.ends_with(HTML_CLOSE)))
 }
 
-/// `    // let x = 1;` -> `    let x = 1;` (the leader and one space go).
+/// `    // let x = 1;` -> `    let x = 1;` (the leader and one space go);
+/// in Markdown `<!-- text -->` -> `text` (a transcript's line that differs
+/// on an early branch keeps its indentation: `<!--   heap -->` -> `  heap`).
 fn uncomment_line(line: &str, leader: &str) -> String {
-    let indent = line.len() - line.trim_start().len();
-    let rest = &line[indent..];
+    let (body, newline) = match line.strip_suffix('\n') {
+        Some(b) => (b, "\n"),
+        None => (line, ""),
+    };
+    let indent = body.len() - body.trim_start().len();
+    let rest = &body[indent..];
     match rest.strip_prefix(leader) {
         Some(r) => {
             let r = r.strip_prefix(' ').unwrap_or(r);
-            format!("{}{}", &line[..indent], r)
+            let r = if leader == HTML_OPEN {
+                let r = r.trim_end();
+                let r = r.strip_suffix(HTML_CLOSE).unwrap_or(r);
+                r.strip_suffix(' ').unwrap_or(r)
+            } else {
+                r
+            };
+            format!("{}{}{newline}", &body[..indent], r)
         }
         None => line.to_string(),
     }
@@ -445,6 +469,40 @@ frames
         let md = "a\n<!-- course: module 05 -->\nb\n<!-- course: end -->\nc\n";
         assert_eq!(cut(md, t(4, None)).unwrap(), "a\nc\n");
         assert_eq!(cut(md, t(5, None)).unwrap(), "a\nb\nc\n");
+    }
+
+    #[test]
+    fn markdown_holds_per_branch_alternatives() {
+        // A transcript line that differs before module 06: main's line in
+        // the module region, the early branches' line in the `else`, each
+        // stand-in line a whole HTML comment (hidden on main, and not
+        // output for doccheck), its indentation kept.
+        let md = "```text\ncairn> pagedir\n<!-- course: module 06 -->\n  heap 1280 KiB\n\
+                  <!-- course: else -->\n<!--   heap 4096 KiB -->\n<!-- course: end -->\n  end\n```\n";
+        let early = cut_file("a.md", md, t(5, None)).unwrap();
+        assert_eq!(
+            early,
+            "```text\ncairn> pagedir\n  heap 4096 KiB\n  end\n```\n"
+        );
+        let late = cut_file("a.md", md, t(6, None)).unwrap();
+        assert_eq!(
+            late,
+            "```text\ncairn> pagedir\n  heap 1280 KiB\n  end\n```\n"
+        );
+        assert_eq!(cut_file("a.md", md, None).unwrap(), md);
+        // Prose alternatives the same way; a blank line stays blank.
+        let prose =
+            "<!-- course: before 05 -->\n<!-- The heap never grows. -->\n\n<!-- course: end -->\n";
+        assert_eq!(
+            cut_file("a.md", prose, t(4, None)).unwrap(),
+            "The heap never grows.\n\n"
+        );
+        assert_eq!(cut_file("a.md", prose, t(5, None)).unwrap(), "");
+        // A stand-in line main would show is refused.
+        let open = "<!-- course: before 05 -->\n<!-- not closed\n<!-- course: end -->\n";
+        let e = cut_file("a.md", open, None).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("whole HTML comment"), "{e}");
     }
 
     #[test]

@@ -11,12 +11,36 @@ pub struct Ran {
     pub timed_out: bool,
     pub output: String,
     pub seconds: f64,
+    /// CPU seconds (user and system) it and every process under it used:
+    /// unlike `seconds`, barely changed by other work on the machine.
+    pub cpu: f64,
+}
+
+/// CPU seconds used so far by this process's finished children (and
+/// theirs, each waited for): `cutime` + `cstime` of /proc/self/stat.
+pub fn children_cpu() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state): cutime and cstime are fields 16 and 17.
+    let ticks = |i: usize| {
+        f.get(i - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(16) + ticks(17)) / 100.0
 }
 
 /// Run `program args` in `dir` under `timeout` (coreutils), both outputs
 /// captured together.
 pub fn run(dir: &Path, env: &[(&str, String)], secs: u64, program: &str, args: &[&str]) -> Ran {
     let start = Instant::now();
+    let cpu_before = children_cpu();
     let mut cmd = Command::new("timeout");
     cmd.arg("--kill-after=5")
         .arg(secs.to_string())
@@ -37,6 +61,7 @@ pub fn run(dir: &Path, env: &[(&str, String)], secs: u64, program: &str, args: &
                 timed_out: matches!(code, Some(124) | Some(137)) || code.is_none(),
                 output,
                 seconds: start.elapsed().as_secs_f64(),
+                cpu: children_cpu() - cpu_before,
             }
         }
         Err(e) => Ran {
@@ -44,6 +69,7 @@ pub fn run(dir: &Path, env: &[(&str, String)], secs: u64, program: &str, args: &
             timed_out: false,
             output: format!("cannot run {program}: {e}"),
             seconds: start.elapsed().as_secs_f64(),
+            cpu: 0.0,
         },
     }
 }
@@ -160,6 +186,19 @@ mod tests {
         // The kernel's red FAILED lines count as failures.
         let red = "test a ... ok\n\x1b[91mtest b ... FAILED: no\x1b[0m\n";
         assert_eq!(libtest_results(red, |_| true), (1, vec!["b".to_string()]));
+    }
+
+    #[test]
+    fn a_command_s_cpu_time_is_counted() {
+        let r = run(
+            Path::new("."),
+            &[],
+            30,
+            "sh",
+            &["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"],
+        );
+        assert!(r.ok, "{}", r.output);
+        assert!(r.cpu > 0.0, "{} {}", r.cpu, r.seconds);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod heap_commands;
 pub mod kit;
 pub mod paging;
 pub mod playground;
+pub mod slab;
 pub mod user;
 
 // course: module 02
@@ -30,6 +31,7 @@ static ALL: &[&[Test]] = &[
     foundation::TESTS,
     // course: module 03
     heap::TESTS,
+    slab::TESTS,
     playground::TESTS,
     heap_commands::TESTS,
     // course: end

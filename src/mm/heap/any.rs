@@ -1,7 +1,7 @@
 //! The kernel heap as any of four designs, chosen at boot with `heap=`.
 //!
 //! ```text
-//!   #[global_allocator] ── KernelHeap ── AnyHeap ──┬── Buddy     (default)
+//!   #[global_allocator] ── KernelHeap ── AnyHeap ──┬── Buddy     (default: slabs over the buddy heap)
 //!        grow hook: map pages at region_end()      ├── Pool
 //!                                                  ├── GapTree
 //!                                                  └── FirstFit
@@ -15,6 +15,7 @@
 use super::backend::{HeapBackend, HeapStats};
 use super::buddy::{BuddyHeap, HeapError};
 use super::fault::HeapCheckError;
+use super::slab::{SlabBuddy, Slabs};
 // course: module 07
 use super::firstfit::FirstFitHeap;
 use super::gaptree::{GapTreeHeap, VoidPolicy};
@@ -67,7 +68,7 @@ impl HeapKind {
     /// first region handed to [`AnyHeap::new`] must hold them as well.
     pub const fn table_bytes(self, arena_len: usize) -> usize {
         match self {
-            HeapKind::Buddy => BuddyHeap::arena_table_bytes(arena_len, KERNEL_MIN_SCALE),
+            HeapKind::Buddy => SlabBuddy::arena_table_bytes(arena_len, KERNEL_MIN_SCALE),
             // course: module 07
             _ => 0,
             // course: end
@@ -95,7 +96,7 @@ pub const KERNEL_MIN_SCALE: u8 = 4;
 /// size difference between the variants costs nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]
 pub enum AnyHeap {
-    Buddy(BuddyHeap),
+    Buddy(SlabBuddy),
     // course: module 07
     Pool(PoolHeap),
     GapTree(GapTreeHeap),
@@ -127,15 +128,8 @@ impl AnyHeap {
         };
         // course: end
         match kind {
-            HeapKind::Buddy => {
-                let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
-                // SAFETY: forwarded from the caller.
-                let b = unsafe {
-                    BuddyHeap::with_arena(base, arena_len, backed, KERNEL_MIN_SCALE, max_scale)
-                }
-                .map_err(to_alloc_error)?;
-                Ok(AnyHeap::Buddy(b))
-            }
+            // SAFETY: forwarded from the caller.
+            HeapKind::Buddy => unsafe { Self::buddy(base, arena_len, backed, Slabs::On) },
             // course: module 07
             HeapKind::Pool => with_region(AnyHeap::Pool(PoolHeap::new())),
             HeapKind::GapTree => {
@@ -146,8 +140,42 @@ impl AnyHeap {
         }
     }
 
-    /// The buddy heap, when that is the design in use (for `heap`, `heapmap`...).
-    pub fn as_buddy(&mut self) -> Option<&mut BuddyHeap> {
+    /// The buddy design over `arena_len` bytes at `base`, `backed` of
+    /// them memory now, with or without slabs for its small requests (the
+    /// kernel heap has them; the small reserve, which must keep a whole
+    /// 16 KiB block for the shell's reports, does not).
+    ///
+    /// # Safety
+    /// As [`AnyHeap::new`].
+    pub unsafe fn buddy(
+        base: *mut u8,
+        arena_len: usize,
+        backed: usize,
+        slabs: Slabs,
+    ) -> Result<AnyHeap, AllocError> {
+        let max_scale = usize::BITS as u8 - 1 - arena_len.leading_zeros() as u8;
+        // SAFETY: forwarded from the caller.
+        let b = unsafe {
+            SlabBuddy::with_arena(base, arena_len, backed, KERNEL_MIN_SCALE, max_scale, slabs)
+        }
+        .map_err(to_alloc_error)?;
+        Ok(AnyHeap::Buddy(b))
+    }
+
+    /// The buddy heap under the slabs, when the buddy design is in use
+    /// (for `heap`, `heapmap`...: slabs are used blocks of it).
+    pub fn as_buddy(&self) -> Option<&BuddyHeap> {
+        match self {
+            AnyHeap::Buddy(b) => Some(b.buddy()),
+            // course: module 07
+            _ => None,
+            // course: end
+        }
+    }
+
+    /// The buddy design with its slabs, when in use (for `heapcheck`,
+    /// `free`, `alloc`: what a pointer is, checked frees).
+    pub fn as_slab(&mut self) -> Option<&mut SlabBuddy> {
         match self {
             AnyHeap::Buddy(b) => Some(b),
             // course: module 07
@@ -264,6 +292,79 @@ impl HeapBackend for BuddyHeap {
     }
     fn region_end(&self) -> usize {
         self.backed_end_addr()
+    }
+}
+
+/// The kernel heap's buddy design: slabs for small requests, the buddy
+/// heap for the rest; every free checked (see `heap::slab`).
+impl HeapBackend for SlabBuddy {
+    fn name(&self) -> &'static str {
+        "buddy"
+    }
+    unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError> {
+        if start != self.buddy().backed_end_addr() {
+            return Err(AllocError::InvalidAddress);
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.add_backed(len) }.map_err(to_alloc_error)
+    }
+    #[inline(always)]
+    fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        self.alloc_layout(layout).map_err(to_alloc_error)
+    }
+    #[inline(always)]
+    fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
+        self.free_layout(ptr, layout).map_err(to_alloc_error)
+    }
+    #[inline]
+    fn resize_in_place(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<bool, AllocError> {
+        SlabBuddy::resize_in_place(self, ptr, layout, new_size).map_err(to_alloc_error)
+    }
+    fn stats(&self) -> HeapStats {
+        let b = self.buddy();
+        let free = b.free_counts().total_bytes();
+        let report = b.check().ok();
+        HeapStats {
+            size: b.heap_bytes(),
+            used: b.heap_bytes() - free,
+            free,
+            largest_free: b.largest_free().map(|s| s.bytes()).unwrap_or(0),
+            // A slab is one used block holding its objects.
+            allocations: report
+                .map(|r| r.used_blocks - self.slab_count() + self.object_count())
+                .unwrap_or(0),
+        }
+    }
+    fn check(&self) -> Result<(), HeapCheckError> {
+        SlabBuddy::check(self).map(|_| ())
+    }
+    fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        super::report::write_report(self.buddy(), &mut &mut *out)?;
+        match self.check_slabs() {
+            Ok(r) => writeln!(out, "{r}"),
+            Err(e) => writeln!(out, "slabs CORRUPT: {e}"),
+        }
+    }
+    fn grow_hint(&self, layout: Layout) -> Option<usize> {
+        SlabBuddy::grow_hint(self, layout)
+    }
+    fn side_table_bytes(&self) -> usize {
+        SlabBuddy::side_table_bytes(self)
+    }
+    fn set_poison(&mut self, on: bool) -> bool {
+        SlabBuddy::set_poison(self, on);
+        true
+    }
+    fn poisoning(&self) -> bool {
+        SlabBuddy::poisoning(self)
+    }
+    fn region_end(&self) -> usize {
+        self.buddy().backed_end_addr()
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //!   HeapCheckError ─┬─ Buddy(CheckError)      (heap::buddy: headers, lists, side table, poison)
+//!                   ├─ Slab(SlabFault)        (heap::slab: slabs, bitmaps, free lists, poison)
 //!                   ├─ FirstFit(FirstFitFault) (free list, block tiling)
 //!                   ├─ GapTree(GapTreeFault)   (the two AVL trees, gaps, superbuffers)
 //!                   └─ Pool(PoolFault)         (page arena and pools)
@@ -11,11 +12,13 @@
 use core::fmt;
 
 use super::buddy::CheckError;
+use super::slab::SlabFault;
 
 /// A heap's integrity check failed: which design, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeapCheckError {
     Buddy(CheckError),
+    Slab(SlabFault),
     FirstFit(FirstFitFault),
     GapTree(GapTreeFault),
     Pool(PoolFault),
@@ -25,6 +28,7 @@ impl fmt::Display for HeapCheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HeapCheckError::Buddy(e) => write!(f, "buddy: {e}"),
+            HeapCheckError::Slab(e) => write!(f, "slab: {e}"),
             HeapCheckError::FirstFit(e) => write!(f, "firstfit: {e}"),
             HeapCheckError::GapTree(e) => write!(f, "gaptree: {e}"),
             HeapCheckError::Pool(e) => write!(f, "poolheap: {e}"),
@@ -134,13 +138,14 @@ fn written_after_free(f: &mut fmt::Formatter<'_>, block: usize, at: usize) -> fm
 impl HeapCheckError {
     /// The free block a write after free was found in and the address of
     /// the first byte written, for the designs that poison by address
-    /// (first-fit, gap tree, pool); the buddy heap names offsets in its own
+    /// (first-fit, gap tree, pool, the slabs); the buddy heap names offsets in its own
     /// [`CheckError::Poisoned`](super::buddy::CheckError::Poisoned).
     pub fn written_after_free(&self) -> Option<(usize, usize)> {
         match *self {
             HeapCheckError::FirstFit(FirstFitFault::Poisoned { block, at })
             | HeapCheckError::GapTree(GapTreeFault::Poisoned { block, at })
-            | HeapCheckError::Pool(PoolFault::Poisoned { block, at }) => Some((block, at)),
+            | HeapCheckError::Pool(PoolFault::Poisoned { block, at })
+            | HeapCheckError::Slab(SlabFault::Poisoned { slot: block, at }) => Some((block, at)),
             _ => None,
         }
     }

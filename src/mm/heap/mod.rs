@@ -25,6 +25,7 @@ pub mod poison;
 pub mod poolheap;
 pub mod regions;
 pub mod report;
+pub mod slab;
 mod tree;
 mod used;
 
@@ -45,3 +46,4 @@ pub use global::{GrowFn, KernelHeap, UngrowFn};
 pub use playground::{Playground, PlaygroundError};
 pub use poolheap::{PageArena, PoolHeap};
 pub use report::{Cell, CellState, Cells};
+pub use slab::{SlabBuddy, SlabFault, SlabReport, Slabs, SlotInfo};

@@ -64,15 +64,33 @@ pub fn heapinfo(args: &[&str], out: &mut dyn Write) -> Outcome {
     if let Some(addr) = kheap::last_bad_free() {
         let _ = writeln!(out, "  last refused  {addr:#010x}");
     }
-    let (table, poison) =
-        kheap::with(|h| (h.side_table_bytes(), h.poisoning())).unwrap_or((0, false));
-    if table > 0 {
+    let (table, slab_table, poison) = kheap::with(|h| {
+        let slab = h.as_slab().map_or(0, |s| s.slab_table_bytes());
+        (h.side_table_bytes(), slab, h.poisoning())
+    })
+    .unwrap_or((0, 0, false));
+    let percent = |bytes: usize| {
+        let (whole, hundredths) = (
+            bytes as u64 * 100 / kheap::HEAP_ARENA as u64,
+            bytes as u64 * 10000 / kheap::HEAP_ARENA as u64 % 100,
+        );
+        alloc::format!("{whole}.{hundredths:02}% of arena")
+    };
+    if table > slab_table {
+        let starts = table - slab_table;
         let _ = writeln!(
             out,
-            "  side table    {:>10} bytes (block starts: O(1) free check; {}.{:02}% of arena)",
-            table,
-            table as u64 * 100 / kheap::HEAP_ARENA as u64,
-            table as u64 * 10000 / kheap::HEAP_ARENA as u64 % 100
+            "  side table    {:>10} bytes (block starts: O(1) free check; {})",
+            starts,
+            percent(starts)
+        );
+    }
+    if slab_table > 0 {
+        let _ = writeln!(
+            out,
+            "  slab table    {:>10} bytes (a class byte per page: O(1) slab free check; {})",
+            slab_table,
+            percent(slab_table)
         );
     }
     let _ = writeln!(

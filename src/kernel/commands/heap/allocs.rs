@@ -137,10 +137,21 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
             *f = 0;
         }
     }
-    let block = kheap::with(|h| h.as_buddy().and_then(|b| b.block_of(addr))).flatten();
+    let (slot, block) = kheap::with(|h| match h.as_slab() {
+        Some(s) => (s.slot_info(addr), s.buddy().block_of(addr)),
+        None => (None, None),
+    })
+    .unwrap_or((None, None));
     let _ = write!(out, "alloc({size}, align {align}) -> {addr:#010X}");
-    match block {
-        Some(b) => {
+    match (slot, block) {
+        (Some(s), _) => {
+            let _ = writeln!(
+                out,
+                " (slot of {} bytes in the slab at {:#010X}, a block of scale {})",
+                s.size, s.slab, s.slab_scale
+            );
+        }
+        (None, Some(b)) => {
             let _ = writeln!(
                 out,
                 " (block {:#010X}, scale {} = {} bytes)",
@@ -149,7 +160,7 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
                 b.scale.bytes()
             );
         }
-        None => {
+        (None, None) => {
             let _ = writeln!(out, " ({} heap)", kind.name());
         }
     }
@@ -160,6 +171,8 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
 enum BuddyVerdict {
     /// The start of a live block some other kernel code owns.
     Foreign { scale: Scale },
+    /// A live slab slot some other kernel code owns.
+    ForeignSlot { size: usize },
     /// The heap's checked free refused it (so nothing changed).
     Refused(HeapError),
     /// The checked free accepted it: cannot happen after the test above.
@@ -215,11 +228,17 @@ pub fn free_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
 /// itself uses). Always an `Err`, and the heap is unchanged.
 fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> Outcome {
     let refused = |why: &dyn fmt::Display| Err(format!("free({addr:#010X}) refused: {why}"));
-    // The buddy heap can tell every case apart without freeing anything.
+    // The buddy design (slabs and blocks) can tell every case apart
+    // without freeing anything.
     let buddy = kheap::with(|h| {
-        let b = h.as_buddy()?;
-        Some(match b.block_of(addr) {
-            Some(info) if info.payload == Some(addr) => BuddyVerdict::Foreign { scale: info.scale },
+        let b = h.as_slab()?;
+        let slot = b.slot_info(addr);
+        let block = b.buddy().block_of(addr);
+        Some(match (slot, block) {
+            (Some(s), _) if s.live && s.slot == addr => BuddyVerdict::ForeignSlot { size: s.size },
+            (None, Some(info)) if info.payload == Some(addr) => {
+                BuddyVerdict::Foreign { scale: info.scale }
+            }
             _ => match NonNull::new(addr as *mut u8) {
                 None => BuddyVerdict::Refused(HeapError::OutsideHeap { addr }),
                 Some(p) => match b.free(p) {
@@ -244,6 +263,11 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
         Some(BuddyVerdict::Foreign { scale }) => {
             return refused(&format_args!(
                 "it starts a live block of scale {scale} that the kernel itself uses, not one from `alloc`"
+            ));
+        }
+        Some(BuddyVerdict::ForeignSlot { size }) => {
+            return refused(&format_args!(
+                "it is a live slab slot of {size} bytes that the kernel itself uses, not one from `alloc`"
             ));
         }
         Some(BuddyVerdict::Freed) => {

@@ -6,7 +6,7 @@ use crate::kernel::heap::{self as kheap};
 use crate::kernel::playground::{self};
 use crate::mm::heap::buddy::{BuddyHeap, CheckError, CheckReport};
 use crate::mm::heap::report::Verdict;
-use crate::mm::heap::{HeapBackend, HeapCheckError};
+use crate::mm::heap::{HeapBackend, HeapCheckError, SlabFault, SlabReport};
 use crate::term::style::{ERROR, RESET};
 use alloc::format;
 use core::fmt::Write;
@@ -23,18 +23,43 @@ pub fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
     no_args(args)?;
     /// The kernel heap's verdict, copied under its lock.
     enum KernelCheck {
-        Buddy(Result<CheckReport, CheckError>),
+        Buddy(
+            Result<CheckReport, CheckError>,
+            Result<SlabReport, SlabFault>,
+        ),
         Other(Result<(), HeapCheckError>, crate::mm::heap::HeapStats),
     }
-    let verdict = kheap::with(|h| match h.as_buddy() {
-        Some(b) => KernelCheck::Buddy(BuddyHeap::check(b)),
+    let verdict = kheap::with(|h| match h.as_slab() {
+        // The cached empty slabs go back first, so the verdict does not
+        // depend on which ones happen to be cached.
+        Some(s) => {
+            s.trim();
+            KernelCheck::Buddy(BuddyHeap::check(s.buddy()), s.check_slabs())
+        }
         None => KernelCheck::Other(HeapBackend::check(h), h.stats()),
     })
     .ok_or("the kernel heap is not set up")?;
     let kind = kheap::kind().name();
     let name = format!("kernel heap ({kind})");
     let kernel_ok = match verdict {
-        KernelCheck::Buddy(r) => write_check(&name, r, out),
+        // One line: the buddy heap's verdict, then the slabs'.
+        KernelCheck::Buddy(r, slabs) => match (&r, slabs) {
+            (Ok(_), Ok(rep)) => {
+                let _ = writeln!(
+                    out,
+                    "{name}: {}; slabs ok: {} holding {} objects",
+                    Verdict(&r),
+                    rep.slabs,
+                    rep.objects
+                );
+                true
+            }
+            (Ok(_), Err(e)) => {
+                let _ = writeln!(out, "{ERROR}{name}: heap CORRUPT: slab: {e}{RESET}");
+                false
+            }
+            (Err(_), _) => write_check(&name, r, out),
+        },
         KernelCheck::Other(Ok(()), stats) => {
             let _ = writeln!(out, "{name}: heap ok: {stats}");
             true
@@ -44,8 +69,8 @@ pub fn heapcheck(args: &[&str], out: &mut dyn Write) -> Outcome {
             false
         }
     };
-    // The reserve is a buddy heap (see `kernel::heap::init_reserve`).
-    let reserve = kheap::with_reserve(|h| h.as_buddy().map(|b| BuddyHeap::check(b))).flatten();
+    // The reserve is a buddy heap without slabs (see `kernel::heap::init_reserve`).
+    let reserve = kheap::with_reserve(|h| h.as_buddy().map(BuddyHeap::check)).flatten();
     let reserve_ok = reserve.is_none_or(|r| write_check("reserve (buddy)", r, out));
     let playground_ok = playground::with_playground(|p| p.heap().check());
     let playground_ok = write_check("playground", playground_ok, out);

@@ -201,28 +201,55 @@ fn over_builds_the_kernel_heap_and_realloc_stays_in_place() {
     // SAFETY: the arena is ours until freed below.
     let heap = unsafe { KernelHeap::over(HeapKind::Buddy, grid, ARENA - PAGE_SIZE) }.unwrap();
     assert_eq!(heap.kind(), Some(HeapKind::Buddy));
-    let l = Layout::from_size_align(100, 8).unwrap();
+    // Above the slabs' cut-off: a buddy block.
+    let n = 3 * crate::mm::heap::slab::CUTOFF;
+    let l = Layout::from_size_align(n, 8).unwrap();
     // SAFETY: valid layouts; pointers are used only while live.
     unsafe {
-        let p = heap.alloc(l);
-        assert!(!p.is_null());
-        p.write_bytes(0xAB, 100);
-        // 100 + 9 fits scale 7 (128); growing to 200 needs scale 8: the
-        // free upper buddy is absorbed, the pointer stays.
-        let q = heap.realloc(p, l, 200);
+        // A block whose upper buddy (16 KiB) is free (others are held
+        // aside meanwhile, then freed).
+        let mut aside = Vec::new();
+        let p = loop {
+            let p = heap.alloc(l);
+            assert!(!p.is_null());
+            let up = p as usize + (1 << 14);
+            let upper = heap.with(|h| h.as_buddy().unwrap().block_of(up)).unwrap();
+            if upper.is_some_and(|b| b.free && b.scale.0 >= 14 && b.addr + 9 == up) {
+                break p;
+            }
+            aside.push(p);
+        };
+        for a in aside {
+            heap.dealloc(a, l);
+        }
+        p.write_bytes(0xAB, n);
+        // n + 9 fits a 16 KiB block; growing to 2n needs 32 KiB: the free
+        // upper buddy is absorbed, the pointer stays.
+        let q = heap.realloc(p, l, 2 * n);
         assert_eq!(q, p);
-        assert!((0..100).all(|i| *q.add(i) == 0xAB));
+        assert!((0..n).all(|i| *q.add(i) == 0xAB));
         // Shrinking stays in place and gives back the upper halves.
-        let r = heap.realloc(q, Layout::from_size_align(200, 8).unwrap(), 10);
+        let r = heap.realloc(q, Layout::from_size_align(2 * n, 8).unwrap(), n / 2);
         assert_eq!(r, p);
         // The buddy taken: growing moves and copies.
-        let small = Layout::from_size_align(10, 8).unwrap();
-        let other = heap.alloc(small);
-        let moved = heap.realloc(r, small, 100);
+        let half = Layout::from_size_align(n / 2, 8).unwrap();
+        let other = heap.alloc(half);
+        let moved = heap.realloc(r, half, n);
         assert_ne!(moved, r);
-        assert!((0..10).all(|i| *moved.add(i) == 0xAB));
+        assert!((0..n / 2).all(|i| *moved.add(i) == 0xAB));
         heap.dealloc(moved, l);
-        heap.dealloc(other, small);
+        heap.dealloc(other, half);
+        // A slab slot: in place within its slot (100 bytes: the 128-byte
+        // class), moved and copied beyond it.
+        let s = Layout::from_size_align(100, 8).unwrap();
+        let a = heap.alloc(s);
+        a.write_bytes(0xCD, 100);
+        let b = heap.realloc(a, s, 120);
+        assert_eq!(b, a);
+        let c = heap.realloc(b, Layout::from_size_align(120, 8).unwrap(), 200);
+        assert_ne!(c, b);
+        assert!((0..100).all(|i| *c.add(i) == 0xCD));
+        heap.dealloc(c, Layout::from_size_align(200, 8).unwrap());
         // A realloc of a pointer the heap did not hand out is refused and counted.
         let wild = base.add(ARENA / 2 + 3);
         assert!(heap.realloc(wild, l, 300).is_null());
