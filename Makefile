@@ -211,11 +211,37 @@ MIRIFLAGS_CAIRN := -Zmiri-ignore-leaks
 miri: miri-setup
 	MIRIFLAGS="$(MIRIFLAGS_CAIRN)" cargo miri test --lib mm::
 
-## test-miri: the short Miri pass of `make test` (two or three minutes on
-## an idle machine): the gap-tree heap (whose headers a double free read as
+## test-miri: the short Miri pass of `make test` (about two minutes on an
+## idle machine): the gap-tree heap (whose headers a double free read as
 ## padding) with one of its property tests, its AVL tree's unit tests, the
-## reserve, simulated memory. `make miri` runs all of `mm::`.
-MIRI_SHORT := mm::heap::gaptree mm::heap::tree mm::reserve mm::phys
+## reserve, simulated memory, and one quick test of every other module of
+## `mm::` (so each module's unsafe code meets Miri on every run).
+## `make miri` runs all of `mm::`.
+MIRI_SHORT := mm::heap::gaptree mm::heap::tree mm::reserve mm::phys \
+	mm::addr::tests::split_of_a_virtual_address \
+	mm::bitmap::tests::ranges_across_words \
+	mm::bump::tests::frees_pop_the_stack_once_the_top_is_free \
+	mm::family::bit::tests::release_frees_whole_runs_and_refuses_bad_addresses \
+	mm::family::bubble::tests::full_and_release_refused \
+	mm::family::channel::tests::fills_up_then_refuses_without_overwriting \
+	mm::family::pool::tests::bad_releases_change_nothing \
+	mm::family::split::tests::allocate_release \
+	mm::frame::bitmap::tests::freenos_release_gives_back_the_whole_run \
+	mm::frame::buddy::tests::starts_as_one_maximal_block_and_splits_on_allocate \
+	mm::frame::freelist::tests::runs_are_unlinked_from_the_middle \
+	mm::frame::plan::tests::qemu_128m_plan \
+	mm::frame::report::tests::sizes \
+	mm::heap::buddy::tests::coalesce_merges_step_by_step \
+	mm::heap::firstfit::tests::coalesces_both_sides \
+	mm::heap::global::tests::a_static_heap_is_empty_until_init \
+	mm::heap::playground::tests::third_9_is_out_of_memory \
+	mm::heap::poolheap::tests::arena_regions_and_errors \
+	mm::heap::regions::tests::touching_regions_merge_overlap_and_a_full_table_are_refused \
+	mm::heap::report::tests::heapmap_after_4_and_9_shows_the_splits \
+	mm::paging::unmap_tests::the_table_goes_with_its_last_page_only \
+	mm::runs::tests::run_at_names_free_inside_and_wrong_length \
+	mm::segment::tests::tss_descriptor \
+	mm::vm::tests::recursive_addresses_reach_the_tables_through_the_walk
 MIRI_SHORT_SKIP := mm::heap::gaptree::tests::gaptree_soak_no_void \
 	mm::heap::gaptree::tests::gaptree_soak_poisoned \
 	mm::heap::tree::tests::tree_soak_against_btreeset \
