@@ -278,15 +278,15 @@ grade: deps course-tool
 	  $(if $(PRISTINE),--pristine $(PRISTINE))
 
 ## course-check: cut every branch in a scratch clone and check them all (CI):
-## each module branch's host tests, ISO, in-kernel tests at 128M and boot,
-## each lab graded. STAGES=1: each module branch runs the stages of its own
-## `make test` (lint, host, property, Miri, ISO, in-kernel, QEMU, doccheck;
-## test-property and test-miri skipped, saying so, where the branch's memory
-## code is main's; docs/teaching.md); FULL=1 skips nothing; MODULE=03 checks
-## one module. Builds go to the clone's own cache
+## each module branch runs the stages of its own `make test` (lint, host,
+## property, Miri, ISO, in-kernel, QEMU, doccheck; test-property and
+## test-miri skipped, saying so, where the branch's memory code is main's;
+## docs/teaching.md) and boots, each lab is graded. LIGHT=1: only each
+## branch's host tests, ISO, in-kernel tests at 128M and boot (quicker);
+## FULL=1 skips nothing; MODULE=03 checks one module. Builds go to the clone's own cache
 ## (target/course-check/repo/target), never to build/ or the work tree's kernel.
 course-check: deps course-tool
-	@$(COURSE) check $(if $(FULL),--full,$(if $(STAGES),--stages)) $(MODULE)
+	@$(COURSE) check $(if $(FULL),--full,$(if $(LIGHT),--light)) $(MODULE)
 
 clean:
 	cargo clean

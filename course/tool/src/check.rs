@@ -5,13 +5,13 @@
 //!   clone of HEAD (target/course-check/repo), branches cut there; its
 //!   target/ is its own build cache (cache.rs), seeded once with the work
 //!   tree's dependencies: nothing is built into the work tree
-//!   module-NN: (default) host tests, ISO, in-kernel tests at 128M;
-//!              (--stages) the stages of its own `make test`, read from its
+//!   module-NN: (default) the stages of its own `make test`, read from its
 //!              Makefile and run one by one (lint, test-host, test-property,
 //!              test-miri, iso, test-kernel, test-qemu, doccheck), each timed;
+//!              (--light) host tests, ISO, in-kernel tests at 128M only;
 //!              then it boots to `cairn: ready` and its lab is graded: 100/100.
 //!              Skipped, and said so (--full runs them):
-//!                test-property, test-miri (--stages): when the branch's
+//!                test-property, test-miri (default): when the branch's
 //!                  src/mm and src/testutil.rs are main's less comments (the
 //!                  same code main's own `make test` ran them on)
 //!                a branch that is main less comment lines (the last
@@ -39,11 +39,10 @@ const STEP_SECS: u64 = 1800;
 /// How much of each module branch course-check runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Depth {
-    /// Host tests, ISO, in-kernel tests at 128M (`make course-check`, CI
-    /// today).
+    /// Host tests, ISO, in-kernel tests at 128M (`LIGHT=1`).
     Light,
     /// Every stage of the branch's own `make test`, doccheck included,
-    /// less what main's run covers, said so (`STAGES=1`).
+    /// less what main's run covers, said so (`make course-check`, CI).
     Stages,
     /// Every stage, nothing skipped (`FULL=1`).
     Full,

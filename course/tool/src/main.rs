@@ -6,7 +6,7 @@
 //!   course cut MODULE [--lab] DIR  write one branch's tree into DIR (to look at)
 //!   course grade [--lab NN]...     make grade [LAB=03] [SUBMISSION=ref] [PRISTINE=ref]
 //!        [--tree REF] [--pristine REF] [--in-place] [--json FILE]
-//!   course check [--stages|--full] [NN]...  make course-check (CI)
+//!   course check [--light|--full] [NN]...   make course-check (CI)
 //!   course lint                    every file has a module, every marker parses
 //!   course list                    the modules, their branches and labs
 //!   course boot ISO                boot and wait for `cairn: ready`
@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: course branches [MODULE] | cut MODULE [--lab] DIR | \
 grade [--lab NN]... [--tree REF] [--pristine REF] [--in-place] [--json FILE] | \
-check [--stages|--full] [MODULE]... | lint | list | boot ISO";
+check [--light|--full] [MODULE]... | lint | list | boot ISO";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -116,10 +116,10 @@ fn run(args: &[String]) -> Result<(), String> {
         "check" => {
             let depth = if rest.contains(&"--full") {
                 check::Depth::Full
-            } else if rest.contains(&"--stages") {
-                check::Depth::Stages
-            } else {
+            } else if rest.contains(&"--light") {
                 check::Depth::Light
+            } else {
+                check::Depth::Stages
             };
             let only: Vec<String> = rest
                 .iter()
