@@ -62,7 +62,6 @@ pub use state::{Memory, try_with, with};
 pub use state::{MappedBy, ProcSpace};
 // course: end
 
-use crate::arch::x86;
 use crate::bootinfo::BootInfo;
 use crate::kernel::boot;
 use crate::kernel::halt::fatal_because;
@@ -70,6 +69,7 @@ use crate::mm::addr::VirtAddr;
 use crate::mm::frame::{AnyFrameAllocator, PmmChoice, Reservation, ReserveReason};
 use crate::mm::layout::{KERNEL_BASE, KERNEL_TEMP_MAP_START};
 // course: module 05
+use crate::arch::x86;
 use crate::arch::x86::gdt;
 use crate::kernel::halt::fatal;
 // course: end
