@@ -589,6 +589,23 @@ impl SlabBuddy {
         Some(s)
     }
 
+    /// The class index and the slab start (an offset from the grid) of the
+    /// slab page holding grid offset `off`, `None` outside slab pages. O(1):
+    /// one byte of the side table.
+    #[inline(always)]
+    fn slab_at(&self, off: usize) -> Option<(usize, u32)> {
+        let page = off >> PAGE_SHIFT;
+        if page >= self.pages {
+            return None;
+        }
+        // SAFETY: `page` is inside the table.
+        let c = unsafe { self.table_at(page).read() } as usize % CLASSES.len();
+        if c == 0 {
+            return None;
+        }
+        Some((c, (off & !(CLASSES[c].slab_bytes() - 1)) as u32))
+    }
+
     // ----- free ---------------------------------------------------------------
 
     /// The slab slot `ptr` is, if it lies in a slab page: `Some(Ok((slab,
@@ -602,17 +619,8 @@ impl SlabBuddy {
         layout: Option<Layout>,
     ) -> Option<Result<(u32, usize, u32), HeapError>> {
         let off = ptr.addr().get().wrapping_sub(self.grid);
-        let page = off >> PAGE_SHIFT;
-        if page >= self.pages {
-            return None;
-        }
-        // SAFETY: `page` is inside the table.
-        let c = unsafe { self.table_at(page).read() } as usize % CLASSES.len();
-        if c == 0 {
-            return None;
-        }
+        let (c, s) = self.slab_at(off)?;
         let k = &CLASSES[c];
-        let s = (off & !(k.slab_bytes() - 1)) as u32;
         let rel = off as u32 - s;
         let i = ((rel as u64 * k.magic) >> 32) as u32;
         if i * k.size != rel || i >= k.slots {
@@ -822,17 +830,8 @@ impl SlabBuddy {
     /// start, live)` when it lies in a slab's slots, `None` otherwise.
     pub fn slot_info(&self, addr: usize) -> Option<SlotInfo> {
         let off = addr.wrapping_sub(self.grid);
-        let page = off >> PAGE_SHIFT;
-        if page >= self.pages {
-            return None;
-        }
-        // SAFETY: inside the table.
-        let c = unsafe { self.table_at(page).read() } as usize % CLASSES.len();
-        if c == 0 {
-            return None;
-        }
+        let (c, s) = self.slab_at(off)?;
         let k = &CLASSES[c];
-        let s = (off & !(k.slab_bytes() - 1)) as u32;
         let i = (off as u32 - s) / k.size;
         if i >= k.slots {
             return None;
