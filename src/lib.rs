@@ -20,6 +20,14 @@
 
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
+// Strict provenance: no `as` cast between integers and pointers. A pointer
+// is derived from the allocation it points into; an address that truly
+// comes from outside Rust (boot information, VGA, user memory, the linker)
+// becomes a pointer through `with_exposed_provenance`, and a number taken
+// from a pointer is `.addr()` (or `.expose_provenance()` when it is turned
+// back into a pointer later). Miri runs `mm` with -Zmiri-strict-provenance.
+#![feature(strict_provenance_lints)]
+#![warn(fuzzy_provenance_casts, lossy_provenance_casts)]
 
 extern crate alloc;
 

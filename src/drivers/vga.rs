@@ -61,7 +61,7 @@ impl Screen {
     }
 
     fn buffer() -> *mut u16 {
-        (KERNEL_BASE + VGA_TEXT_PHYS) as *mut u16
+        core::ptr::with_exposed_provenance_mut((KERNEL_BASE + VGA_TEXT_PHYS) as usize)
     }
 
     /// Run `f` on the model, then copy what changed to the card.

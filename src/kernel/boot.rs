@@ -52,7 +52,8 @@ pub unsafe fn read(magic: u32, info_phys: u32) -> BootInfo {
         ));
         return info;
     }
-    let ptr = (info_phys + KERNEL_BASE) as *const BootInformationHeader;
+    let ptr: *const BootInformationHeader =
+        core::ptr::with_exposed_provenance((info_phys + KERNEL_BASE) as usize);
     // SAFETY: the loader put a multiboot2 structure there (magic checked) and
     // the linear space maps it.
     let mbi = match unsafe { BootInformation::load(ptr) } {

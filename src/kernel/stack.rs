@@ -21,9 +21,9 @@ unsafe extern "C" {
 /// The boot stack: (guard page start, stack bottom, stack top).
 pub fn boot_stack() -> (u32, u32, u32) {
     (
-        (&raw const boot_stack_guard) as u32,
-        (&raw const boot_stack_bottom) as u32,
-        (&raw const boot_stack_top) as u32,
+        (&raw const boot_stack_guard).addr() as u32,
+        (&raw const boot_stack_bottom).addr() as u32,
+        (&raw const boot_stack_top).addr() as u32,
     )
 }
 
@@ -72,7 +72,11 @@ pub fn page_fingerprint(start: u32) -> u32 {
     for i in 0..(crate::mm::layout::PAGE_SIZE / 4) as u32 {
         // SAFETY: the caller names a mapped kernel page; a volatile read of
         // one aligned word of it.
-        let word = unsafe { core::ptr::read_volatile((start + i * 4) as *const u32) };
+        let word = unsafe {
+            core::ptr::read_volatile(core::ptr::with_exposed_provenance::<u32>(
+                (start + i * 4) as usize,
+            ))
+        };
         hash = (hash ^ word).wrapping_mul(0x0100_0193);
     }
     hash

@@ -83,7 +83,7 @@ impl WithReserve {
 
     /// True when `ptr` lies in the reserve's memory.
     pub fn in_reserve(&self, ptr: *const u8) -> bool {
-        let p = ptr as usize;
+        let p = ptr.addr();
         p >= self.start.load(Ordering::Relaxed) && p < self.end.load(Ordering::Relaxed)
     }
 

@@ -141,7 +141,10 @@ pub fn init(double_fault_entry: extern "C" fn() -> !) {
         }
         (*df).cr3 = super::cr3();
         (*df).iomap_base = core::mem::size_of::<TaskStateSegment>() as u16;
-        (main as u32, df as u32)
+        (
+            main.expose_provenance() as u32,
+            df.expose_provenance() as u32,
+        )
     };
 
     let mut gdt = GDT.lock();
@@ -201,9 +204,9 @@ pub fn faulting_task_state() -> (u32, u32, u32) {
 /// The double-fault stack: (guard page start, stack bottom, stack top).
 pub fn double_fault_stack() -> (u32, u32, u32) {
     (
-        (&raw const double_fault_stack_guard) as u32,
-        (&raw const double_fault_stack_bottom) as u32,
-        (&raw const double_fault_stack_top) as u32,
+        (&raw const double_fault_stack_guard).addr() as u32,
+        (&raw const double_fault_stack_bottom).addr() as u32,
+        (&raw const double_fault_stack_top).addr() as u32,
     )
 }
 

@@ -41,7 +41,7 @@ pub fn fixup_for(eip: u32) -> Option<u32> {
     let table = unsafe {
         let start = (&raw const __extable_start) as *const u32;
         let end = (&raw const __extable_end) as *const u32;
-        core::slice::from_raw_parts(start, (end as usize - start as usize) / 4)
+        core::slice::from_raw_parts(start, (end.addr() - start.addr()) / 4)
     };
     table
         .chunks_exact(2)

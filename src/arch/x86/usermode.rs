@@ -120,7 +120,7 @@ pub unsafe fn prepare_user_stack(top: u32, entry: u32, user_esp: u32, argc: u32,
         0, // esi
         0, // ebx
         0, // ebp
-        cairn_user_entry as *const () as u32,
+        (cairn_user_entry as *const ()).expose_provenance() as u32,
         argc,               // eax
         argv,               // ebx
         entry,              // eip
@@ -132,7 +132,11 @@ pub unsafe fn prepare_user_stack(top: u32, entry: u32, user_esp: u32, argc: u32,
     let sp = top - (words.len() * 4) as u32;
     // SAFETY: the caller guarantees the words below `top` are ours to write.
     unsafe {
-        core::ptr::copy_nonoverlapping(words.as_ptr(), sp as *mut u32, words.len());
+        core::ptr::copy_nonoverlapping(
+            words.as_ptr(),
+            core::ptr::with_exposed_provenance_mut(sp as usize),
+            words.len(),
+        );
     }
     sp
 }

@@ -112,7 +112,7 @@ impl HeapBlock {
         Ok(HeapBlock { ptr, layout })
     }
     pub fn addr(&self) -> usize {
-        self.ptr.as_ptr() as usize
+        self.ptr.as_ptr().expose_provenance()
     }
     // course: module 07
     pub fn range(&self) -> Range {
@@ -136,13 +136,13 @@ impl Drop for HeapBlock {
 /// Fill `len` bytes at `addr` with `v`.
 pub fn fill(addr: usize, len: usize, v: u8) {
     // SAFETY: callers pass memory they own.
-    unsafe { core::ptr::write_bytes(addr as *mut u8, v, len) };
+    unsafe { core::ptr::write_bytes(core::ptr::with_exposed_provenance_mut::<u8>(addr), v, len) };
 }
 
 /// True when every one of `len` bytes at `addr` is `v`.
 pub fn holds(addr: usize, len: usize, v: u8) -> bool {
     // SAFETY: callers pass memory they own.
-    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
+    unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance::<u8>(addr), len) }
         .iter()
         .all(|&b| b == v)
 }

@@ -68,7 +68,7 @@ fn spaces_switched() -> Result<(), String> {
         Some(())
     });
     kassert!(mapped.is_some(), "cannot map the test page in space A");
-    let kernel_word = &MARK as *const u32 as u32;
+    let kernel_word = core::ptr::from_ref(&MARK).addr() as u32;
     let (in_a, kernel_in_a, in_b, kernel_in_b) = x86::without_interrupts(|| {
         // SAFETY: both directories share the kernel half, so this code, its
         // stack and the kernel data stay mapped; the kernel's comes back below.

@@ -18,10 +18,10 @@ unsafe extern "C" {
 /// Virtual bounds of the kernel image parts: (start, text end, rodata end, end).
 pub fn image() -> (u32, u32, u32, u32) {
     (
-        (&raw const __kernel_start) as u32,
-        ((&raw const __text_end) as u32).next_multiple_of(PAGE_SIZE as u32),
-        ((&raw const __rodata_end) as u32).next_multiple_of(PAGE_SIZE as u32),
-        ((&raw const __kernel_end) as u32).next_multiple_of(PAGE_SIZE as u32),
+        (&raw const __kernel_start).addr() as u32,
+        ((&raw const __text_end).addr() as u32).next_multiple_of(PAGE_SIZE as u32),
+        ((&raw const __rodata_end).addr() as u32).next_multiple_of(PAGE_SIZE as u32),
+        ((&raw const __kernel_end).addr() as u32).next_multiple_of(PAGE_SIZE as u32),
     )
 }
 
@@ -32,7 +32,7 @@ pub fn image() -> (u32, u32, u32, u32) {
 /// information): the kernel image reserves whole frames, so such a frame is
 /// the image's and the loader's both (`FramePlan::shared`).
 pub fn image_sections() -> [(&'static str, u32, u32); 4] {
-    let at = |p: *const [u8; 0]| p as u32;
+    let at = |p: *const [u8; 0]| p.addr() as u32;
     [
         (
             ".text",

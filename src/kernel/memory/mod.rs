@@ -126,8 +126,12 @@ pub fn init(info: &BootInfo) {
         .0;
     // SAFETY: the plan put the metadata in free frames below 768 MiB, which
     // the boot directory maps; nothing else uses them.
-    let meta =
-        unsafe { core::slice::from_raw_parts_mut(meta_va as *mut u8, plan.metadata_bytes()) };
+    let meta = unsafe {
+        core::slice::from_raw_parts_mut(
+            core::ptr::with_exposed_provenance_mut(meta_va as usize),
+            plan.metadata_bytes(),
+        )
+    };
     let frames = match AnyFrameAllocator::new(&plan, meta, KernelPhys) {
         Ok(f) => f,
         Err(e) => fatal_because("memory: cannot build the PMM", e),

@@ -25,14 +25,14 @@ static mut TEMP_TABLE: TableFrame = TableFrame([0; 1024]);
 /// The frame of the window's page table (the image lies at `KERNEL_BASE`
 /// plus its physical address).
 fn temp_table_frame() -> Frame {
-    let virt = (&raw const TEMP_TABLE) as u32;
+    let virt = (&raw const TEMP_TABLE).addr() as u32;
     Frame::containing_address(PhysAddr(virt - KERNEL_BASE))
 }
 
 impl PhysMemory for KernelPhys {
     fn frame_ptr(&self, frame: Frame) -> *mut u8 {
         if let Some(v) = frame.start_address().to_linear() {
-            return v.0 as *mut u8;
+            return core::ptr::with_exposed_provenance_mut(v.0 as usize);
         }
         // course: module 05
         let entry = Entry::new(frame, EntryFlags::PRESENT | EntryFlags::WRITABLE).raw();
@@ -45,7 +45,7 @@ impl PhysMemory for KernelPhys {
         // memory lock serialises its users; invlpg drops the old translation.
         unsafe { TEMP_TABLE.0[0] = entry };
         x86::invlpg(KERNEL_TEMP_MAP_START);
-        KERNEL_TEMP_MAP_START as *mut u8
+        core::ptr::with_exposed_provenance_mut(KERNEL_TEMP_MAP_START as usize)
     }
 }
 

@@ -23,7 +23,7 @@ pub fn all() -> impl Iterator<Item = Program> {
             // the kernel's whole life; nothing writes them.
             bytes: unsafe {
                 core::slice::from_raw_parts(
-                    (m.start + KERNEL_BASE) as *const u8,
+                    core::ptr::with_exposed_provenance((m.start + KERNEL_BASE) as usize),
                     (m.end - m.start) as usize,
                 )
             },

@@ -76,7 +76,14 @@ fn copy_in(addr: u32, buf: &mut [u8]) -> Result<(), Errno> {
     with_current(|mem, m, f| mem.prepare(m, f, addr, buf.len(), Access::Read))?;
     // SAFETY: the user range was just checked (user half, mapped, USER); a
     // fault anyway is caught by the exception table.
-    unsafe { copy_bytes(buf.as_mut_ptr(), addr as *const u8, buf.len()) }.map_err(|_| Errno::Fault)
+    unsafe {
+        copy_bytes(
+            buf.as_mut_ptr(),
+            core::ptr::with_exposed_provenance(addr as usize),
+            buf.len(),
+        )
+    }
+    .map_err(|_| Errno::Fault)
 }
 
 /// Copy `data` to user address `addr`.
@@ -84,7 +91,14 @@ fn copy_out(addr: u32, data: &[u8]) -> Result<(), Errno> {
     with_current(|mem, m, f| mem.prepare(m, f, addr, data.len(), Access::Write))?;
     // SAFETY: the user range was just checked (user half, mapped, USER,
     // WRITABLE); a fault anyway is caught by the exception table.
-    unsafe { copy_bytes(addr as *mut u8, data.as_ptr(), data.len()) }.map_err(|_| Errno::Fault)
+    unsafe {
+        copy_bytes(
+            core::ptr::with_exposed_provenance_mut(addr as usize),
+            data.as_ptr(),
+            data.len(),
+        )
+    }
+    .map_err(|_| Errno::Fault)
 }
 
 fn sys_exit(status: i32) -> Answer {

@@ -73,7 +73,7 @@ impl Ring {
         if message_size < size_of::<u32>() || message_size >= PAGE_SIZE / 2 {
             return Err(ChannelError::BadMessageSize);
         }
-        let bad = |p: *mut u8| p.is_null() || !(p as usize).is_multiple_of(align_of::<AtomicU32>());
+        let bad = |p: *mut u8| p.is_null() || !p.addr().is_multiple_of(align_of::<AtomicU32>());
         if bad(data) || bad(feedback) || data == feedback {
             return Err(ChannelError::BadPage);
         }

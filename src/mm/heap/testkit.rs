@@ -316,7 +316,7 @@ pub fn catches_write_after_free<H: HeapBackend>(heap: &mut H) {
     let (block, found) = e
         .written_after_free()
         .unwrap_or_else(|| panic!("{e} does not name a write after free"));
-    assert_eq!(found, at as usize, "{e}");
+    assert_eq!(found, at.addr(), "{e}");
     assert!(block <= found, "{e}");
     assert!(alloc::format!("{e}").contains("written after its free"));
     // SAFETY: undo the write.

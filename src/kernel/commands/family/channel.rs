@@ -290,8 +290,8 @@ fn channel_on(message_size: usize, out: &mut dyn Write) -> Outcome {
     let _ = writeln!(
         out,
         "channel: on: data page V{:#010x}, feedback page V{:#010x} (two pages from the kernel heap)",
-        data.as_ptr() as usize,
-        feedback.as_ptr() as usize
+        data.as_ptr().addr(),
+        feedback.as_ptr().addr()
     );
     let _ = writeln!(
         out,

@@ -129,7 +129,7 @@ pub fn alloc_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
             ),
         }
     })?;
-    let addr = ptr.as_ptr() as usize;
+    let addr = ptr.as_ptr().expose_provenance();
     {
         let mut t = ALLOCS.lock();
         t.live[slot] = Some(Live { addr, layout });
@@ -200,7 +200,8 @@ pub fn free_cmd(args: &[&str], out: &mut dyn Write) -> Outcome {
     match live {
         // A block `alloc` made: free it with the layout it was made with.
         Ok(l) => {
-            let ptr = NonNull::new(addr as *mut u8).ok_or("null")?;
+            let ptr =
+                NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(addr)).ok_or("null")?;
             kheap::deallocate(ptr, l.layout)
                 .map_err(|e| format!("the {kind} heap refused free({addr:#010X}): {e}"))?;
             let mut t = ALLOCS.lock();
@@ -239,7 +240,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
             (None, Some(info)) if info.payload == Some(addr) => {
                 BuddyVerdict::Foreign { scale: info.scale }
             }
-            _ => match NonNull::new(addr as *mut u8) {
+            _ => match NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(addr)) {
                 None => BuddyVerdict::Refused(HeapError::OutsideHeap { addr }),
                 Some(p) => match b.free(p) {
                     Err(e) => BuddyVerdict::Refused(e),
@@ -284,7 +285,7 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
         None => None,
     };
     if let Some(layout) = layout {
-        let ptr = NonNull::new(addr as *mut u8);
+        let ptr = NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(addr));
         let r = match ptr {
             Some(p) => kheap::deallocate(p, layout),
             None => Err(crate::mm::AllocError::InvalidAddress),

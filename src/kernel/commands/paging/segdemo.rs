@@ -52,7 +52,7 @@ pub fn segdemo(args: &[&str], out: &mut dyn Write) -> Outcome {
         [o] => (&[parse_addr(o)?], false),
         _ => return at_most(args, 1),
     };
-    let base = SEGDEMO_WORDS.as_ptr() as u32;
+    let base = SEGDEMO_WORDS.as_ptr().expose_provenance() as u32;
     let limit = core::mem::size_of_val(&SEGDEMO_WORDS) as u32 - 1;
     let d = gdt::set_demo_segment(base, limit);
     let sel = gdt::DEMO;
@@ -181,7 +181,7 @@ fn write_unchecked_limit_fault(out: &mut dyn Write, c: &probe::Caught, base: u32
 /// CPU checks the new EIP against the code segment's limit and raises #GP
 /// (every CPU and emulator checks code limits on a far transfer), survived.
 fn segdemo_code_limit(out: &mut dyn Write) -> Outcome {
-    let base = probe::FAR_RETURN.as_ptr() as u32;
+    let base = probe::FAR_RETURN.as_ptr().expose_provenance() as u32;
     let limit = probe::FAR_RETURN.len() as u32 - 1;
     let d = gdt::set_demo_code_segment(base, limit);
     let sel = gdt::DEMO_CODE;

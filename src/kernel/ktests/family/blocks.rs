@@ -185,7 +185,7 @@ pub fn pool_allocator() -> TestResult {
     pools.check().map_err(|e| format!("check: {e}"))?;
     // An overflow into the postfix is reported as corruption; nothing changes.
     let (a, size, _) = objs[7];
-    let postfix = (a + size.next_multiple_of(4)) as *mut u32;
+    let postfix: *mut u32 = core::ptr::with_exposed_provenance_mut(a + size.next_multiple_of(4));
     // SAFETY: the postfix word of a live object in our block.
     let saved = unsafe { postfix.read() };
     // SAFETY: as above; restored below.

@@ -76,7 +76,7 @@ pub fn alignment() -> Result<(), String> {
             let p =
                 kheap::allocate(l).map_err(|e| format!("allocate({size}, align {align}): {e}"))?;
             kassert!(
-                (p.as_ptr() as usize).is_multiple_of(align),
+                p.as_ptr().addr().is_multiple_of(align),
                 "{:p} is not {align}-aligned",
                 p.as_ptr()
             );
@@ -102,7 +102,7 @@ pub fn alignment() -> Result<(), String> {
     struct Page([u8; 4096]);
     let page = Box::new(Page([7; 4096]));
     kassert!(
-        (&*page as *const Page as usize).is_multiple_of(4096),
+        (&raw const *page).addr().is_multiple_of(4096),
         "Box<Page> not page-aligned"
     );
     kassert!(page.0.iter().all(|&b| b == 7), "Box<Page> contents");

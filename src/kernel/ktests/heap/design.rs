@@ -83,10 +83,10 @@ pub fn heap_burst() -> TestResult {
         let p = NonNull::new(unsafe { alloc::alloc::alloc(layout) })
             .ok_or_else(|| format!("allocation {i} ({size} bytes, align {align}) failed"))?;
         kassert!(
-            (p.as_ptr() as usize).is_multiple_of(align),
+            p.as_ptr().addr().is_multiple_of(align),
             "{p:?} not aligned to {align}"
         );
-        fill(p.as_ptr() as usize, size, i as u8);
+        fill(p.as_ptr().expose_provenance(), size, i as u8);
         live.push((p, layout, i as u8));
     }
     let mid = heap_stats()?;
@@ -112,7 +112,7 @@ pub fn heap_burst() -> TestResult {
     kernel_heap_ok()?;
     for (p, layout, v) in live.drain(..) {
         kassert!(
-            holds(p.as_ptr() as usize, layout.size(), v),
+            holds(p.as_ptr().expose_provenance(), layout.size(), v),
             "block {v} at {p:?} was overwritten"
         );
         // SAFETY: allocated above with this layout, freed once.

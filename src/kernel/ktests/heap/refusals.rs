@@ -21,7 +21,7 @@ pub fn bad_free() -> Result<(), String> {
     // SAFETY: p + 8 lies inside the 64-byte block.
     let interior = unsafe { NonNull::new_unchecked(p.as_ptr().add(8)) };
     let r_interior = kheap::deallocate(interior, l);
-    let outside = NonNull::new(PAGE_SIZE as *mut u8).ok_or("null")?;
+    let outside = NonNull::new(core::ptr::without_provenance_mut::<u8>(PAGE_SIZE)).ok_or("null")?;
     let r_outside = kheap::deallocate(outside, l);
     let s1 = kheap::stats();
     kheap::deallocate(p, l).map_err(|e| format!("the good free failed: {e}"))?;
@@ -75,7 +75,7 @@ pub fn write_after_free() -> Result<(), String> {
         let buddy = h.as_buddy().map(|b| {
             (
                 BuddyHeap::check(b),
-                b.block_of(last as usize).map(|i| i.offset),
+                b.block_of(last.addr()).map(|i| i.offset),
             )
         });
         (h.check(), buddy)
@@ -96,7 +96,7 @@ pub fn write_after_free() -> Result<(), String> {
         None => {
             let named = verdict.as_ref().err().and_then(|e| e.written_after_free());
             kassert!(
-                matches!(named, Some((block, at)) if at == last as usize && block <= at),
+                matches!(named, Some((block, at)) if at == last.addr() && block <= at),
                 "check() did not name the write at {last:p}: {verdict:?}"
             );
         }

@@ -42,7 +42,7 @@ pub fn heap_grows() -> Result<(), String> {
     );
     let heap_end = KERNEL_HEAP_START as usize + after;
     for (i, block) in blocks.iter().enumerate() {
-        let (start, end) = (block.as_ptr() as usize, block.as_ptr() as usize + BLOCK);
+        let (start, end) = (block.as_ptr().addr(), block.as_ptr().addr() + BLOCK);
         kassert!(
             start >= KERNEL_HEAP_START as usize && end <= heap_end,
             "block {i} at {start:#x}..{end:#x} is outside the mapped heap"

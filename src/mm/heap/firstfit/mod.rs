@@ -176,7 +176,7 @@ impl FirstFitHeap {
         // SAFETY: list nodes are valid; the count bounds a corrupted cycle.
         unsafe {
             while !cur.is_null() && n <= self.nfree {
-                f(cur as usize, block_len(cur));
+                f(cur.addr(), block_len(cur));
                 cur = (*cur).next;
                 n += 1;
             }

@@ -22,7 +22,7 @@ fn frees(h: &FirstFitHeap) -> Vec<(usize, usize)> {
     v
 }
 fn at(p: NonNull<u8>) -> usize {
-    p.as_ptr() as usize
+    p.as_ptr().addr()
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn heap_on(arena: &Arena, policy: VoidPolicy) -> GapTreeHeap {
 }
 
 fn addr(p: NonNull<u8>) -> usize {
-    p.as_ptr() as usize
+    p.as_ptr().addr()
 }
 
 #[test]

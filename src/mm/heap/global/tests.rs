@@ -45,7 +45,7 @@ fn every_kind_allocates_frees_grows_and_checks() {
             let p = heap
                 .allocate(l)
                 .unwrap_or_else(|e| panic!("{kind:?}: {e:?} at {i}"));
-            assert_eq!(p.as_ptr() as usize % l.align(), 0);
+            assert_eq!(p.as_ptr().addr() % l.align(), 0);
             // SAFETY: the block holds l.size() bytes.
             unsafe { p.as_ptr().write_bytes(i as u8, l.size()) };
             live.push((p, l, i as u8));
@@ -73,7 +73,7 @@ fn every_kind_allocates_frees_grows_and_checks() {
             "{kind:?}: a refused free changed the heap"
         );
         assert_eq!(heap.bad_frees(), 1);
-        assert_eq!(heap.last_bad_free(), Some(p.as_ptr() as usize));
+        assert_eq!(heap.last_bad_free(), Some(p.as_ptr().addr()));
         heap.with(|h| h.check()).unwrap().unwrap();
         let stats = heap.stats().unwrap();
         assert_eq!(stats.used + stats.free, stats.size, "{kind:?}: {stats:?}");
@@ -146,11 +146,11 @@ fn sim_ungrow(_start: usize, len: usize) {
 fn soak_growth_maps_exactly_what_the_heap_holds() {
     for &kind in HeapKind::ALL {
         let (base, layout) = arena();
-        *MAPPED.lock().unwrap() = (FIRST, base as usize + ARENA);
+        *MAPPED.lock().unwrap() = (FIRST, base.addr() + ARENA);
         let heap = heap_over(kind, base, FIRST);
         heap.set_grow(sim_grow);
         heap.set_ungrow(sim_ungrow);
-        let held = |heap: &KernelHeap| heap.with(|h| h.region_end()).unwrap() - base as usize;
+        let held = |heap: &KernelHeap| heap.with(|h| h.region_end()).unwrap() - base.addr();
         let mut rng = Rng::new(0x6E0 ^ kind as u64);
         let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();
         for step in 0..soak_ops(4000) {
@@ -212,7 +212,7 @@ fn over_builds_the_kernel_heap_and_realloc_stays_in_place() {
         let p = loop {
             let p = heap.alloc(l);
             assert!(!p.is_null());
-            let up = p as usize + (1 << 14);
+            let up = p.addr() + (1 << 14);
             let upper = heap.with(|h| h.as_buddy().unwrap().block_of(up)).unwrap();
             if upper.is_some_and(|b| b.free && b.scale.0 >= 14 && b.addr + 9 == up) {
                 break p;
@@ -253,7 +253,7 @@ fn over_builds_the_kernel_heap_and_realloc_stays_in_place() {
         // A realloc of a pointer the heap did not hand out is refused and counted.
         let wild = base.add(ARENA / 2 + 3);
         assert!(heap.realloc(wild, l, 300).is_null());
-        assert_eq!(heap.last_bad_free(), Some(wild as usize));
+        assert_eq!(heap.last_bad_free(), Some(wild.addr()));
     }
     heap.with(|h| h.check()).unwrap().unwrap();
     let free = heap.stats().unwrap();

@@ -29,8 +29,8 @@ fn small_objects_in_pools_large_ones_in_pages() {
     let p = h.alloc(small).unwrap();
     let q = h.alloc(big).unwrap();
     let r = h.alloc(paged).unwrap();
-    assert!((r.as_ptr() as usize).is_multiple_of(4096));
-    assert!((q.as_ptr() as usize).is_multiple_of(4096));
+    assert!(r.as_ptr().addr().is_multiple_of(4096));
+    assert!(q.as_ptr().addr().is_multiple_of(4096));
     assert_eq!(h.pools().objects(), 1);
     assert_eq!(h.large_allocations(), 2);
     assert_eq!(h.stats().allocations, 3);
@@ -140,7 +140,7 @@ fn locked_pool_heap_grows() {
         let l = layouts[i % 3];
         // SAFETY: non-zero sizes.
         let p = unsafe { HEAP.alloc(l) };
-        assert!(!p.is_null() && (p as usize).is_multiple_of(l.align()));
+        assert!(!p.is_null() && p.addr().is_multiple_of(l.align()));
         ps.push((p, l));
     }
     assert!(HEAP.times_grown() > 0);
@@ -282,10 +282,7 @@ fn poolheap_catches_a_write_after_free() {
     let e = h
         .check()
         .expect_err("a write into a freed slot went unnoticed");
-    assert_eq!(
-        e.written_after_free(),
-        Some((p.as_ptr() as usize, at as usize))
-    );
+    assert_eq!(e.written_after_free(), Some((p.as_ptr().addr(), at.addr())));
     // SAFETY: undo the write.
     unsafe { at.write_volatile(POISON) };
     h.check().unwrap();
