@@ -213,8 +213,10 @@ fn pool_heap_grows_past_max_arenas_small_steps() {
 
 #[test]
 fn poolheap_soak() {
-    let a = Arena::new(160 * PAGE_SIZE);
-    let b = Arena::new(32 * PAGE_SIZE);
+    // Under Miri, arenas a quarter the size: Miri's few hundred steps never
+    // fill them, and every `check()` and snapshot walks all of them.
+    let a = Arena::new(miri_or(160, 40) * PAGE_SIZE);
+    let b = Arena::new(miri_or(32, 8) * PAGE_SIZE);
     let mut h = heap_on(&a);
     // SAFETY: as in heap_on.
     unsafe { HeapBackend::add_region_ptr(&mut h, b.ptr(), b.len()).unwrap() };
@@ -242,7 +244,8 @@ fn poolheap_soak() {
 
 #[test]
 fn poolheap_soak_poisoned() {
-    let a = Arena::new(160 * PAGE_SIZE);
+    // Under Miri, an arena a quarter the size (as in `poolheap_soak`).
+    let a = Arena::new(miri_or(160, 40) * PAGE_SIZE);
     let mut h = heap_on(&a);
     assert!(h.set_poison(true));
     let ops = soak_ops(10_000);
