@@ -775,12 +775,6 @@ impl BuddyHeap {
         Ok((b, s))
     }
 
-    /// The scale of block a request for `size` bytes aligned to `align` takes.
-    #[inline(always)]
-    pub(crate) fn scale_of(&self, size: usize, align: usize) -> Result<u32, HeapError> {
-        self.request_scale(size, align)
-    }
-
     /// The used block `ptr` is the payload of, checked as `free_layout`
     /// checks it, without freeing it: `(offset, scale)`.
     #[inline(always)]

@@ -34,7 +34,7 @@ pub const FIRST_SCALE: u32 = 12;
 /// The largest scale cached (32 KiB, Linux's "costly order" 3).
 pub const LAST_SCALE: u32 = 15;
 /// Blocks cached per scale.
-pub const DEPTH: usize = 8;
+pub const DEPTH: usize = 16;
 /// Scales cached.
 const SCALES: usize = (LAST_SCALE - FIRST_SCALE + 1) as usize;
 
@@ -81,7 +81,7 @@ impl BlockCache {
             return false;
         };
         let n = self.len[k] as usize;
-        if n >= DEPTH {
+        if n >= DEPTH || XOFF {
             return false;
         }
         self.at[k][n] = b;
@@ -117,3 +117,4 @@ impl BlockCache {
             .map(|k| FIRST_SCALE + k as u32)
     }
 }
+const XOFF: bool = false;

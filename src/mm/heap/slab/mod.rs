@@ -221,6 +221,17 @@ struct Meta {
 const _: () = assert!(META == 88);
 const _: () = assert!(CLASSES[CLASS_COUNT - 1].size as usize == CUTOFF);
 
+/// A page of the grid as its side-table byte describes it.
+#[derive(Clone, Copy)]
+enum Page {
+    /// A slab's page: its class and the slab's start (a grid offset).
+    Slab(usize, u32),
+    /// The first page of a cached block.
+    Cached,
+    /// Neither: the buddy heap's, or outside the table.
+    Other,
+}
+
 /// Whether small requests come from slabs (the kernel heap) or from the
 /// buddy heap alone (the small reserve heap, whose few KiB must keep whole
 /// blocks for the shell's reports).
@@ -468,23 +479,32 @@ impl SlabBuddy {
             }
             return self.alloc_new_slab(c, layout);
         }
+        if let Some(p) = self.alloc_cached(layout) {
+            return Ok(p);
+        }
         self.alloc_buddy(layout)
+    }
+
+    /// A cached block of the scale `layout` takes, if the block cache has one.
+    #[inline(always)]
+    fn alloc_cached(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // The buddy heap's rounding: 2^s >= size + 9, at least the
+        // alignment (a size of 0 or past the heap's scales finds no stack).
+        let need = layout.size().wrapping_add(HEADER_SIZE - 1);
+        let s = (usize::BITS - need.leading_zeros()).max(layout.align().trailing_zeros());
+        let b = self.blocks.take(s)?;
+        // SAFETY: a cached block is a used block of scale `s`, which fits
+        // the request; its first page lies inside the table.
+        unsafe {
+            self.table_at(b as usize >> PAGE_SHIFT).write(0);
+            Some(self.buddy.reissue(b, layout.size(), layout.align()))
+        }
     }
 
     /// A request for the buddy heap (kept out of the slab fast path, whose
     /// few registers it would otherwise make every call save).
     #[inline(never)]
     fn alloc_buddy(&mut self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
-        if let Ok(s) = self.buddy.scale_of(layout.size(), layout.align())
-            && let Some(b) = self.blocks.take(s)
-        {
-            // SAFETY: a cached block is a used block of scale `s`, which
-            // fits the request; its first page lies inside the table.
-            unsafe {
-                self.table_at(b as usize >> PAGE_SHIFT).write(0);
-                return Ok(self.buddy.reissue(b, layout.size(), layout.align()));
-            }
-        }
         match self.buddy.alloc_layout(layout) {
             Err(HeapError::OutOfMemory { .. })
                 if self.cached_empty() > 0 || self.blocks.count() > 0 =>
@@ -640,31 +660,37 @@ impl SlabBuddy {
         Some(s)
     }
 
-    /// The class index and the slab start (an offset from the grid) of the
-    /// slab page holding grid offset `off`, `None` outside slab pages. O(1):
-    /// one byte of the side table.
+    /// What the page holding grid offset `off` is, by its side-table
+    /// byte: a slab's (its class and its start, an offset from the grid), a
+    /// cached block's first page, or neither (the buddy heap's business, or
+    /// outside the table). O(1): one byte of the side table.
     #[inline(always)]
-    fn slab_at(&self, off: usize) -> Option<(usize, u32)> {
+    fn page_at(&self, off: usize) -> Page {
         let page = off >> PAGE_SHIFT;
         if page >= self.pages {
-            return None;
+            return Page::Other;
         }
         // SAFETY: `page` is inside the table.
         let c = unsafe { self.table_at(page).read() } as usize;
         // One compare: 0 (no slab) and CACHED (a block) are no class.
         if c.wrapping_sub(1) >= CLASS_COUNT - 1 {
-            return None;
+            return if c == CACHED as usize {
+                Page::Cached
+            } else {
+                Page::Other
+            };
         }
-        Some((c, (off & !(CLASSES[c].slab_bytes() - 1)) as u32))
+        Page::Slab(c, (off & !(CLASSES[c].slab_bytes() - 1)) as u32)
     }
 
-    /// Whether grid offset `off` lies in the first page of a cached block
-    /// (its side-table byte is [`CACHED`]).
+    /// The class index and the slab start of the slab page holding grid
+    /// offset `off`, `None` outside slab pages.
     #[inline(always)]
-    fn cached_at(&self, off: usize) -> bool {
-        let page = off >> PAGE_SHIFT;
-        // SAFETY: `page` is inside the table.
-        page < self.pages && unsafe { self.table_at(page).read() } == CACHED
+    fn slab_at(&self, off: usize) -> Option<(usize, u32)> {
+        match self.page_at(off) {
+            Page::Slab(c, s) => Some((c, s)),
+            _ => None,
+        }
     }
 
     /// Why `addr`, at grid offset `off` in the first page of a cached
@@ -693,10 +719,10 @@ impl SlabBuddy {
         layout: Option<Layout>,
     ) -> Option<Result<(u32, usize, u32), HeapError>> {
         let off = ptr.addr().get().wrapping_sub(self.grid);
-        let Some((c, s)) = self.slab_at(off) else {
-            return self
-                .cached_at(off)
-                .then(|| Err(self.cached_refusal(ptr.addr().get(), off)));
+        let (c, s) = match self.page_at(off) {
+            Page::Slab(c, s) => (c, s),
+            Page::Cached => return Some(Err(self.cached_refusal(ptr.addr().get(), off))),
+            Page::Other => return None,
         };
         let k = &CLASSES[c];
         let rel = off as u32 - s;

@@ -29,7 +29,13 @@ fn ok(h: &SlabBuddy) -> (CheckReport, SlabReport) {
 
 /// Everything observable: the arena's bytes and the heap's counters.
 fn snap(h: &SlabBuddy, a: &Arena) -> (Vec<u8>, usize, usize, [u32; CLASSES.len()], usize) {
-    (a.snapshot(), h.slabs, h.objects, h.partial, h.cached_blocks())
+    (
+        a.snapshot(),
+        h.slabs,
+        h.objects,
+        h.partial,
+        h.cached_blocks(),
+    )
 }
 
 fn free_counts(h: &SlabBuddy) -> FreeCounts {
@@ -708,7 +714,11 @@ fn the_block_cache_gives_way_to_a_short_heap_and_to_poisoning() {
             Err(_) => s -= 1,
         }
     }
-    assert_eq!(h.cached_blocks(), 0, "given back when the buddy heap was short");
+    assert_eq!(
+        h.cached_blocks(),
+        0,
+        "given back when the buddy heap was short"
+    );
     ok(&h);
     for (p, s) in held {
         h.free_layout(p, layout((1 << s) - HEADER_SIZE, 1)).unwrap();
