@@ -2,6 +2,7 @@
 //! output; this test keeps them true.
 
 use super::*;
+use crate::mm::addr::Frame;
 use crate::mm::frame::FrameAllocator;
 use crate::mm::frame::testmaps::*;
 use alloc::string::String;

@@ -48,7 +48,6 @@ mod render;
 use super::meta::{self, Carver, InitError};
 use super::plan::{FramePlan, PmmChoice};
 use super::{MAX_ORDER, ORDERS};
-use crate::mm::addr::Frame;
 use crate::mm::bitmap::Bitmap;
 
 /// The end of a free list.

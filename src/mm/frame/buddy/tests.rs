@@ -3,6 +3,7 @@
 //! and a soak against a model.
 
 use super::*;
+use crate::mm::addr::Frame;
 use crate::mm::frame::plan::{MemoryKind, MemoryRegion, plan};
 use crate::mm::frame::testmaps::*;
 use crate::mm::frame::testmaps::{Soakable, soak};
