@@ -23,6 +23,9 @@
 //!              commands/frames/report.rs  reports written under the memory lock
 //!              commands/frames/fallocs.rs `falloc`, `ffree` and their table
 //!              commands/paging/args.rs    an address, `pid=N`
+//!              commands/family/channel/   the channel demo: the command (mod.rs), one
+//!                                         file per action, over its ends (ends.rs)
+//!                                         and its message format (message.rs)
 //!              commands/kit.rs            Command, Outcome, argument parsing
 //!   processes  proc/mod.rs                spawn, kill, the foreground, `[pid N] exited`
 //!              proc/syscall.rs            int 0x80: the system calls
@@ -91,8 +94,10 @@
 //! layer 14: commands/paging/mod.rs
 // course: end
 // course: module 07
+//! layer 11: commands/family/channel/message.rs
+//! layer 12: commands/family/channel/ends.rs
 //! layer 13: commands/family/*
-//! layer 14: commands/family/mod.rs
+//! layer 14: commands/family/mod.rs commands/family/channel/mod.rs
 // course: end
 // course: module 02
 //! layer 13: commands/foundation/*
