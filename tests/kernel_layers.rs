@@ -128,7 +128,7 @@ fn strip(src: &str) -> String {
 
 /// Every module path a `crate::kernel::` or `super::` path names, with its
 /// line: `["commands", "kit", "Command"]`. `super` is resolved against the
-/// module of `file`.
+/// module of `file`; a visibility (`pub(super)`) is no import.
 fn imports(file: &str, src: &str) -> Vec<(usize, Vec<String>)> {
     let module = module_of(file);
     let text = strip(src);
@@ -144,6 +144,9 @@ fn imports(file: &str, src: &str) -> Vec<(usize, Vec<String>)> {
             let before = text[..start].chars().next_back();
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
                 continue; // part of a longer path (`$crate::kernel` is kept: `$`)
+            }
+            if text[..start].ends_with("pub(") {
+                continue; // a visibility, `pub(super)`: no import
             }
             let rest = &text[from..];
             if rest.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
@@ -381,4 +384,31 @@ fn a_bare_path_to_the_kernel_module_is_an_import_of_mod_rs() {
     let bad = violations(&tree, &parse_table(TABLE).unwrap());
     assert_eq!(bad.len(), 1, "{bad:?}");
     assert!(bad[0].contains("src/kernel/low.rs:1: imports src/kernel/mod.rs"));
+}
+
+#[test]
+fn a_visibility_is_no_import() {
+    let tree = fake(&[
+        ("mod.rs", TABLE),
+        (
+            "low.rs",
+            "pub(super) fn f() {}
+pub(crate) struct S;
+",
+        ),
+        (
+            "mid/mod.rs",
+            "mod a;
+",
+        ),
+        (
+            "mid/a.rs",
+            "pub(super) struct T {
+    pub(super) x: u32,
+}
+",
+        ),
+    ]);
+    let bad = violations(&tree, &parse_table(TABLE).unwrap());
+    assert!(bad.is_empty(), "{bad:?}");
 }

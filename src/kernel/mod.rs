@@ -23,11 +23,16 @@
 //!              commands/frames/report.rs  reports written under the memory lock
 //!              commands/frames/fallocs.rs `falloc`, `ffree` and their table
 //!              commands/paging/args.rs    an address, `pid=N`
+//!              commands/family/channel/   the channel demo: the command (mod.rs), one
+//!                                         file per action, over its ends (ends.rs)
+//!                                         and its message format (message.rs)
 //!              commands/kit.rs            Command, Outcome, argument parsing
 //!   processes  proc/mod.rs                spawn, kill, the foreground, `[pid N] exited`
 //!              proc/syscall.rs            int 0x80: the system calls
 //!              proc/sched.rs              round robin, CR3/esp0 switch, user faults, reaper
-//!              proc/table.rs              the process table, states, spawn
+//!              proc/table/mod.rs          the process table's faces
+//!              proc/table/*               spawn and kill, exits, input, `ps`
+//!              proc/table/process.rs      Process, State, the Table and its locks
 //!   services   playground.rs              ShompOS's hotkey heap
 //!              fault_report.rs            page-fault detail: region, walk, cause
 //!              proc/kstack.rs programs.rs kernel stacks of processes; the programs (modules)
@@ -67,53 +72,57 @@
 // course: end
 // course: module 08
 //! layer 6: proc/kstack.rs proc/programs.rs
-//! layer 7: proc/table.rs
-//! layer 8: proc/sched.rs
-//! layer 9: proc/syscall.rs
-//! layer 10: proc/mod.rs
+//! layer 7: proc/table/process.rs
+//! layer 8: proc/table/*
+//! layer 9: proc/table/mod.rs
+//! layer 10: proc/sched.rs
+//! layer 11: proc/syscall.rs
+//! layer 12: proc/mod.rs
 // course: end
 // course: module 02
-//! layer 11: commands/kit.rs
+//! layer 13: commands/kit.rs
 // course: end
 // course: module 03
-//! layer 12: commands/heap/capture.rs commands/heap/allocs.rs
-//! layer 13: commands/heap/*
-//! layer 14: commands/heap/mod.rs
+//! layer 14: commands/heap/capture.rs commands/heap/allocs.rs
+//! layer 15: commands/heap/*
+//! layer 16: commands/heap/mod.rs
 // course: end
 // course: module 04
-//! layer 12: commands/frames/report.rs commands/frames/fallocs.rs
-//! layer 13: commands/frames/*
-//! layer 14: commands/frames/mod.rs
+//! layer 14: commands/frames/report.rs commands/frames/fallocs.rs
+//! layer 15: commands/frames/*
+//! layer 16: commands/frames/mod.rs
 // course: end
 // course: module 05
-//! layer 12: commands/paging/args.rs
-//! layer 13: commands/paging/*
-//! layer 14: commands/paging/mod.rs
+//! layer 14: commands/paging/args.rs
+//! layer 15: commands/paging/*
+//! layer 16: commands/paging/mod.rs
 // course: end
 // course: module 07
-//! layer 13: commands/family/*
-//! layer 14: commands/family/mod.rs
+//! layer 13: commands/family/channel/message.rs
+//! layer 14: commands/family/channel/ends.rs
+//! layer 15: commands/family/*
+//! layer 16: commands/family/mod.rs commands/family/channel/mod.rs
 // course: end
 // course: module 02
-//! layer 13: commands/foundation/*
-//! layer 14: commands/foundation/mod.rs commands/*
-//! layer 15: commands/mod.rs
-//! layer 16: host.rs
+//! layer 15: commands/foundation/*
+//! layer 16: commands/foundation/mod.rs commands/*
+//! layer 17: commands/mod.rs
+//! layer 18: host.rs
 // course: end
-//! layer 17: ktests/kit.rs
+//! layer 19: ktests/kit.rs
 // course: module 04
-//! layer 18: ktests/frames/kit.rs
-//! layer 19: ktests/frames/*
-//! layer 20: ktests/frames/mod.rs
+//! layer 20: ktests/frames/kit.rs
+//! layer 21: ktests/frames/*
+//! layer 22: ktests/frames/mod.rs
 // course: end
 // course: module 05
-//! layer 18: ktests/paging/kit.rs
-//! layer 19: ktests/paging/*
-//! layer 20: ktests/paging/mod.rs
+//! layer 20: ktests/paging/kit.rs
+//! layer 21: ktests/paging/*
+//! layer 22: ktests/paging/mod.rs
 // course: end
-//! layer 20: ktests/*
-//! layer 21: ktests/mod.rs
-//! layer 22: mod.rs
+//! layer 22: ktests/*
+//! layer 23: ktests/mod.rs
+//! layer 24: mod.rs
 //! ```
 //! <!-- /layers -->
 

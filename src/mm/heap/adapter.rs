@@ -11,9 +11,10 @@
 //! ```
 //!
 //! The heap type must have the fields `regions` ([`Regions`](super::regions::Regions)),
-//! `size`, `free` and `poison`, and the inherent methods `add_region(*mut u8,
-//! usize)`, `alloc(size, align)`, `free`, `free_layout`, `resize_in_place`,
-//! `set_poison` and `check`.
+//! `size`, `free` and `poison`, the inherent methods `add_region(*mut u8,
+//! usize)`, `alloc(size, align)`, `free`, `free_layout`, `resize_in_place`
+//! and `check`, and implement [`FreeSpace`](super::inplace::FreeSpace);
+//! the macro also gives it the inherent `poisoning` and `set_poison`.
 
 /// `Allocator` and `HeapBackend` for a list heap:
 ///
@@ -38,6 +39,19 @@ macro_rules! list_heap_adapter {
         dump: $dump:ident,
         grow_slack: $slack:expr $(,)?
     }) => {
+        impl $heap {
+            /// Whether freed bytes are poisoned.
+            pub fn poisoning(&self) -> bool {
+                self.poison
+            }
+
+            /// Turn poisoning on or off; turning it on poisons every free
+            /// block (all but its metadata).
+            pub fn set_poison(&mut self, on: bool) {
+                $crate::mm::heap::inplace::FreeSpace::switch_poison(self, on);
+            }
+        }
+
         impl $crate::mm::family::Allocator for $heap {
             fn allocate(
                 &mut self,

@@ -28,6 +28,7 @@ pub mod report;
 pub mod slab;
 mod tree;
 mod used;
+mod walk;
 
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -15,7 +15,7 @@
 //!   [A...........................................B.........)   one region
 //! ```
 
-use crate::mm::family::{AllocError, Range};
+use crate::mm::family::{AllocError, Range, align_down, align_up};
 use core::ptr;
 
 /// Most memory regions a heap can hold (adjacent regions merge into one).
@@ -92,6 +92,29 @@ impl Regions {
         }
     }
 
+    /// Record the `len` bytes at `start` trimmed inward to multiples of
+    /// `unit` (a power of two), as [`add`](Self::add) does, and return the
+    /// trimmed `[start, end)`: the one way a list heap takes a region.
+    /// `InvalidSize` when the range wraps, or holds less than `min` bytes
+    /// once trimmed (or starts at 0); `add`'s errors otherwise. Unchanged
+    /// on error.
+    pub fn add_trimmed(
+        &mut self,
+        start: *mut u8,
+        len: usize,
+        unit: usize,
+        min: usize,
+    ) -> Result<(usize, usize), AllocError> {
+        let (root, start) = (start, start.addr());
+        let end = align_down(start.checked_add(len).ok_or(AllocError::InvalidSize)?, unit);
+        let start = align_up(start, unit).ok_or(AllocError::InvalidSize)?;
+        if start == 0 || end <= start || end - start < min {
+            return Err(AllocError::InvalidSize);
+        }
+        self.add(root.with_addr(start), end, unit)?;
+        Ok((start, end))
+    }
+
     /// Record `[start, end)` (`start < end`, aligned to `alignment`; `start`
     /// the pointer its bytes are reached through):
     /// `InvalidAddress` if it overlaps a region, `OutOfMemory` when it
@@ -165,5 +188,25 @@ mod tests {
             Err(AllocError::OutOfMemory)
         );
         assert_eq!(r.len(), MAX_REGIONS);
+    }
+
+    #[test]
+    fn a_trimmed_region_is_aligned_inward_and_refused_when_too_small() {
+        let mut r = Regions::new();
+        assert_eq!(r.add_trimmed(p(0x1003), 0x100, 8, 16), Ok((0x1008, 0x1100)));
+        assert_eq!((r.as_slice()[0].address, r.end()), (0x1008, 0x1100));
+        assert_eq!(
+            r.add_trimmed(p(0x2001), 20, 8, 16),
+            Err(AllocError::InvalidSize)
+        );
+        assert_eq!(
+            r.add_trimmed(p(usize::MAX - 4), 8, 8, 16),
+            Err(AllocError::InvalidSize)
+        );
+        assert_eq!(
+            r.add_trimmed(p(0x1080), 0x100, 8, 16),
+            Err(AllocError::InvalidAddress)
+        );
+        assert_eq!(r.len(), 1);
     }
 }

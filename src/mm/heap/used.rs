@@ -22,6 +22,8 @@ use core::ptr::NonNull;
 
 /// The low two bits of a block's first word: what the block is.
 pub(super) const TAG_MASK: usize = 3;
+/// The tag of a free block's first word (`length | 1`).
+pub(super) const TAG_FREE: usize = 1;
 /// The tag of a used block's header (`extent | 2`).
 pub(super) const TAG_USED: usize = 2;
 /// The tag of a front void (`front | 3`), pointing at the header after it.
@@ -46,6 +48,26 @@ pub(super) const HEADER_SIZE: usize = size_of::<UsedHeader>();
 const WORD: usize = size_of::<usize>();
 const _: () = assert!(HEADER_SIZE == 4 * WORD);
 
+/// The checks of a request, written once for the list heaps: `align` is
+/// a power of two up to `max_align` (`InvalidAlignment`), `size` is neither
+/// 0 nor over half the address space (`InvalidSize`). Returns the
+/// alignment served (at least a word) and the buffer's bytes rounded up to
+/// a word.
+pub(super) fn request(
+    size: usize,
+    align: usize,
+    max_align: usize,
+) -> Result<(usize, usize), AllocError> {
+    if !align.is_power_of_two() || align > max_align {
+        return Err(AllocError::InvalidAlignment);
+    }
+    if size == 0 || size > isize::MAX as usize / 2 {
+        return Err(AllocError::InvalidSize);
+    }
+    let body = size.next_multiple_of(WORD);
+    Ok((align.max(WORD), body))
+}
+
 /// A list heap's used blocks: what differs per heap, and the lookup of a
 /// pointer handed back, written once over it.
 pub(super) trait UsedBlocks: FreeSpace {
@@ -53,11 +75,46 @@ pub(super) trait UsedBlocks: FreeSpace {
     /// of its own).
     const MAX_FRONT: usize;
 
+    /// The heap's own constant in every check word, so that one heap's
+    /// header does not pass for another's.
+    const MAGIC: usize;
+
     /// The heap's regions.
     fn regions(&self) -> &Regions;
 
-    /// The check word a header at `h` with `extent` and `size` holds.
-    fn check_word(h: usize, extent: usize, size: usize) -> usize;
+    /// The check word a header at `h` with `extent` and `size` holds: the
+    /// three mixed with the heap's magic, so a stale or forged header does
+    /// not match.
+    fn check_word(h: usize, extent: usize, size: usize) -> usize {
+        Self::MAGIC ^ h ^ extent.rotate_left(5) ^ size.rotate_left(11)
+    }
+
+    /// Make the `extent` bytes at `b` a used block whose header sits
+    /// `front` bytes in and whose buffer holds `size` bytes: the front
+    /// void's word (when `front > 0`) and the sealed header are written.
+    /// Returns the buffer.
+    ///
+    /// # Safety
+    /// `[b, b + extent)` lies in the heap's regions, overlaps no free
+    /// block, and holds `front + HEADER_SIZE + size` bytes; `b` and
+    /// `front` are multiples of a word.
+    unsafe fn mark_used(&self, b: usize, extent: usize, front: usize, size: usize) -> NonNull<u8> {
+        let h = b + front;
+        // SAFETY: the caller's contract: both words and the header lie in
+        // the block, aligned, and no free block's metadata is there.
+        unsafe {
+            if front > 0 {
+                self.at(b).cast::<usize>().write(front | TAG_FRONT);
+            }
+            self.at(h).cast::<UsedHeader>().write(UsedHeader {
+                tag: extent | TAG_USED,
+                front,
+                size,
+                check: Self::check_word(h, extent, size),
+            });
+            NonNull::new_unchecked(self.at(h + HEADER_SIZE))
+        }
+    }
 
     /// Whether a free block overlaps `[start, end)` (a double free, or a
     /// forged header).

@@ -4,12 +4,9 @@
 //! poisoning, every free byte after a block's metadata still holds the
 //! poison.
 
-use super::{
-    FREE_META, FirstFitHeap, HEADER_SIZE, Header, MIN_BLOCK, TAG_FREE, TAG_FRONT, TAG_MASK,
-    TAG_USED, WORD, check_word,
-};
+use super::{FirstFitHeap, MIN_BLOCK, WORD};
 use crate::mm::heap::fault::FirstFitFault;
-use crate::mm::heap::poison;
+use crate::mm::heap::walk::{Block, Malformed, Walk};
 use core::fmt;
 
 impl FirstFitHeap {
@@ -46,46 +43,37 @@ impl FirstFitHeap {
             return Err(FirstFitFault::CountersDisagree);
         }
         let (mut walked_free, mut walked_used, mut used_blocks) = (0, 0, 0);
-        for r in self.regions.as_slice() {
-            let mut x = r.address;
-            while x < r.end() {
-                // SAFETY: x is a block start inside the region.
-                let w = unsafe { self.at::<usize>(x).read() };
-                let len = match w & TAG_MASK {
-                    TAG_FREE => {
-                        walked_free += w & !TAG_MASK;
-                        w & !TAG_MASK
-                    }
-                    TAG_USED | TAG_FRONT => {
-                        let front = if w & TAG_MASK == TAG_FRONT {
-                            w & !TAG_MASK
-                        } else {
-                            0
-                        };
-                        let h = x.saturating_add(front);
-                        if front >= MIN_BLOCK || h + HEADER_SIZE > r.end() {
-                            return Err(FirstFitFault::BadFrontVoid);
-                        }
-                        // SAFETY: the header lies inside the region.
-                        let hdr = unsafe { self.at::<Header>(h).read() };
-                        let ext = hdr.tag & !TAG_MASK;
-                        if hdr.tag & TAG_MASK != TAG_USED
-                            || hdr.front != front
-                            || hdr.check != check_word(h, ext, hdr.size)
-                        {
-                            return Err(FirstFitFault::BadUsedHeader);
-                        }
-                        walked_used += ext;
-                        used_blocks += 1;
-                        ext
-                    }
-                    _ => return Err(FirstFitFault::UntaggedBlock),
-                };
-                if len < MIN_BLOCK || x + len > r.end() {
-                    return Err(FirstFitFault::BlockPastRegion);
+        let mut bad = None;
+        self.for_each_block(&mut |b| {
+            let fault = match b {
+                Block::Free { len, .. } if len >= MIN_BLOCK => {
+                    walked_free += len;
+                    return;
                 }
-                x += len;
-            }
+                Block::Used {
+                    extent,
+                    sealed: true,
+                    ..
+                } if extent >= MIN_BLOCK => {
+                    walked_used += extent;
+                    used_blocks += 1;
+                    return;
+                }
+                Block::Free { .. } | Block::Used { sealed: true, .. } => {
+                    FirstFitFault::BlockPastRegion
+                }
+                Block::Used { .. } => FirstFitFault::BadUsedHeader,
+                Block::Bad { why, .. } => match why {
+                    Malformed::Untagged => FirstFitFault::UntaggedBlock,
+                    Malformed::FrontVoid => FirstFitFault::BadFrontVoid,
+                    Malformed::Header => FirstFitFault::BadUsedHeader,
+                    Malformed::PastRegion => FirstFitFault::BlockPastRegion,
+                },
+            };
+            bad.get_or_insert(fault);
+        });
+        if let Some(e) = bad {
+            return Err(e);
         }
         if walked_free != self.free
             || walked_free + walked_used != self.size
@@ -93,19 +81,8 @@ impl FirstFitHeap {
         {
             return Err(FirstFitFault::RegionsNotTiled);
         }
-        if self.poison {
-            let mut written = None;
-            self.for_each_free(&mut |s, len| {
-                if written.is_none() {
-                    // SAFETY: a free block (the list was verified above).
-                    written =
-                        unsafe { poison::first_written(self.at(s + FREE_META), len - FREE_META) }
-                            .map(|at| FirstFitFault::Poisoned { block: s, at });
-                }
-            });
-            if let Some(e) = written {
-                return Err(e);
-            }
+        if let Some((block, at)) = self.first_poisoned() {
+            return Err(FirstFitFault::Poisoned { block, at });
         }
         Ok(())
     }

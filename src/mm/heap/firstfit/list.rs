@@ -11,11 +11,11 @@
 //! ```
 
 use super::{
-    FREE_META, FirstFitHeap, FreeBlock, HEADER_SIZE, Header, MAX_ALIGN, MIN_BLOCK, TAG_FREE,
-    TAG_FRONT, TAG_USED, WORD, block_len, check_word,
+    FREE_META, FirstFitHeap, FreeBlock, HEADER_SIZE, MAX_ALIGN, MIN_BLOCK, TAG_FREE, block_len,
 };
 use crate::mm::family::{AllocError, align_up};
 use crate::mm::heap::inplace::FreeSpace;
+use crate::mm::heap::used::{self, UsedBlocks};
 use core::ptr::{self, NonNull};
 
 impl FirstFitHeap {
@@ -74,14 +74,7 @@ impl FirstFitHeap {
     /// the first free block that fits. Errors: `InvalidSize`,
     /// `InvalidAlignment`, `OutOfMemory`.
     pub fn alloc(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
-        if !align.is_power_of_two() || align > MAX_ALIGN {
-            return Err(AllocError::InvalidAlignment);
-        }
-        if size == 0 || size > isize::MAX as usize / 2 {
-            return Err(AllocError::InvalidSize);
-        }
-        let align = align.max(WORD);
-        let body = align_up(size, WORD).ok_or(AllocError::InvalidSize)?;
+        let (align, body) = used::request(size, align, MAX_ALIGN)?;
         let mut prev: *mut FreeBlock = ptr::null_mut();
         let mut cur = self.head;
         // SAFETY: list nodes are valid free blocks inside our regions; all
@@ -129,19 +122,9 @@ impl FirstFitHeap {
                         }
                         self.nfree -= 1;
                     }
-                    if front > 0 {
-                        self.at::<usize>(b).write(front | TAG_FRONT);
-                    }
-                    let h = b + front;
-                    self.at::<Header>(h).write(Header {
-                        tag: extent | TAG_USED,
-                        front,
-                        size,
-                        check: check_word(h, extent, size),
-                    });
                     self.free -= extent;
                     self.allocations += 1;
-                    return Ok(NonNull::new_unchecked(self.at(h + HEADER_SIZE)));
+                    return Ok(self.mark_used(b, extent, front, size));
                 }
                 prev = cur;
                 cur = (*cur).next;

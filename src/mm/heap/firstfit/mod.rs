@@ -52,14 +52,13 @@ use super::fault::HeapCheckError;
 use super::inplace::FreeSpace;
 pub use super::regions::MAX_REGIONS;
 use super::regions::Regions;
-use super::used::{TAG_FRONT, TAG_MASK, TAG_USED, UsedHeader};
-use crate::mm::family::{AllocError, align_down, align_up};
+use super::used::{TAG_FREE, TAG_MASK};
+use crate::mm::family::AllocError;
 use crate::mm::layout::PAGE_SIZE;
 use core::mem::size_of;
 use core::ptr;
 
 const WORD: usize = size_of::<usize>();
-const TAG_FREE: usize = 1;
 const MAGIC: usize = 0x0F1F_57F1;
 /// The largest alignment served.
 pub const MAX_ALIGN: usize = PAGE_SIZE;
@@ -70,9 +69,6 @@ struct FreeBlock {
     tag: usize,
     next: *mut FreeBlock,
 }
-
-/// A used block's header: the list heaps' (tag, front void, size, check word).
-type Header = UsedHeader;
 
 /// Bytes of a used-block header.
 pub const HEADER_SIZE: usize = super::used::HEADER_SIZE;
@@ -127,13 +123,7 @@ impl FirstFitHeap {
     /// The memory must be valid for reads and writes, used by nothing else,
     /// and live as long as the heap.
     pub unsafe fn add_region(&mut self, start: *mut u8, len: usize) -> Result<(), AllocError> {
-        let (root, start) = (start, start.addr());
-        let end = align_down(start.checked_add(len).ok_or(AllocError::InvalidSize)?, WORD);
-        let start = align_up(start, WORD).ok_or(AllocError::InvalidSize)?;
-        if start == 0 || end <= start || end - start < MIN_BLOCK {
-            return Err(AllocError::InvalidSize);
-        }
-        self.regions.add(root.with_addr(start), end, WORD)?;
+        let (start, end) = self.regions.add_trimmed(start, len, WORD, MIN_BLOCK)?;
         self.size += end - start;
         // SAFETY: [start, end) is ours and overlaps no block.
         unsafe { self.give_back(start, end) };
@@ -143,17 +133,6 @@ impl FirstFitHeap {
     /// A pointer to `addr` of the heap's memory, with its region's provenance.
     fn at<T>(&self, addr: usize) -> *mut T {
         self.regions.at(addr)
-    }
-
-    /// Whether freed bytes are poisoned.
-    pub fn poisoning(&self) -> bool {
-        self.poison
-    }
-
-    /// Turn poisoning on or off; turning it on poisons every free block
-    /// (all but its metadata words).
-    pub fn set_poison(&mut self, on: bool) {
-        self.switch_poison(on);
     }
 
     /// Bytes managed.
@@ -198,12 +177,6 @@ impl FirstFitHeap {
 unsafe fn block_len(b: *mut FreeBlock) -> usize {
     // SAFETY: the caller passes a valid free block.
     unsafe { (*b).tag & !TAG_MASK }
-}
-
-/// The check word of a used block: its header address, extent and size
-/// mixed with the magic, so a stale or forged header does not match.
-fn check_word(h: usize, extent: usize, size: usize) -> usize {
-    MAGIC ^ h ^ extent.rotate_left(5) ^ size.rotate_left(11)
 }
 
 list_heap_adapter!(FirstFitHeap {

@@ -8,7 +8,7 @@
 //!          ^ start                                                    end ^
 //! ```
 
-use super::{FirstFitHeap, HEADER_SIZE, Header, MIN_BLOCK, TAG_USED, WORD, block_len, check_word};
+use super::{FirstFitHeap, HEADER_SIZE, MIN_BLOCK, WORD, block_len};
 use crate::mm::family::{AllocError, align_up};
 use crate::mm::heap::inplace::FreeSpace;
 use crate::mm::heap::regions::Regions;
@@ -44,12 +44,7 @@ impl FirstFitHeap {
             let Some(new_end) = self.resize_span(start, end, want) else {
                 return Ok(false);
             };
-            h.write(Header {
-                tag: (new_end - start) | TAG_USED,
-                front,
-                size: new_size,
-                check: check_word(h.addr(), new_end - start, new_size),
-            });
+            self.mark_used(start, new_end - start, front, new_size);
         }
         Ok(true)
     }
@@ -78,12 +73,10 @@ impl FirstFitHeap {
 
 impl UsedBlocks for FirstFitHeap {
     const MAX_FRONT: usize = MIN_BLOCK;
+    const MAGIC: usize = super::MAGIC;
 
     fn regions(&self) -> &Regions {
         &self.regions
-    }
-    fn check_word(h: usize, extent: usize, size: usize) -> usize {
-        check_word(h, extent, size)
     }
     unsafe fn free_overlaps(&self, start: usize, end: usize) -> bool {
         // SAFETY: the list is well formed (the caller's contract); `prev`

@@ -1,35 +1,14 @@
 //! The gap-tree heap walked block by block: every region is tiled by gaps
-//! and superbuffers whose first word says what they are. `check()` holds
-//! that walk against both trees and the counters (and the poison); the
-//! dumps print it.
+//! and superbuffers whose first word says what they are (the walk of
+//! [`Walk`], shared with first fit). `check()` holds that walk against
+//! both trees and the counters (and the poison); the dumps print it.
 
-use super::{
-    ByAddr, ByLen, GAP_META, GAP_SIZE, GapTreeHeap, HEADER_SIZE, Superbuffer, TAG_FRONT, TAG_GAP,
-    TAG_MASK, TAG_SUPER, WORD, check_word, gap_len,
-};
+use super::{ByAddr, ByLen, GAP_SIZE, GapTreeHeap, HEADER_SIZE, TAG_GAP, TAG_MASK, WORD, gap_len};
 use crate::mm::family::align_up;
 use crate::mm::heap::fault::GapTreeFault;
-use crate::mm::heap::poison;
 use crate::mm::heap::tree;
+use crate::mm::heap::walk::{Block, Walk};
 use core::fmt;
-
-/// One block, as `for_each_block` sees it.
-pub(super) enum Block {
-    Gap {
-        start: usize,
-        len: usize,
-    },
-    Super {
-        start: usize,
-        extent: usize,
-        front: usize,
-        size: usize,
-        ok: bool,
-    },
-    Bad {
-        at: usize,
-    },
-}
 
 impl GapTreeHeap {
     /// Bytes of every live buffer rounded up to a word, from a walk.
@@ -38,72 +17,11 @@ impl GapTreeHeap {
         // counter keeps the unrounded sum, so recompute on demand.
         let mut sum = 0;
         self.for_each_block(&mut |b| {
-            if let Block::Super { size, .. } = b {
+            if let Block::Used { size, .. } = b {
                 sum += align_up(size, WORD).unwrap_or(size);
             }
         });
         sum
-    }
-
-    /// Walk every block of every region in address order (regions in table
-    /// order). Stops a region's walk at the first malformed block.
-    pub(super) fn for_each_block(&self, f: &mut dyn FnMut(Block)) {
-        for r in self.regions.as_slice() {
-            let mut x = r.address;
-            while x < r.end() {
-                // SAFETY: x lies inside the region; each step moves to the
-                // next block start, never past the region's end.
-                let w = unsafe { self.at::<usize>(x).read() };
-                let (b, next) = match w & TAG_MASK {
-                    TAG_GAP => (
-                        Block::Gap {
-                            start: x,
-                            len: w & !TAG_MASK,
-                        },
-                        x + (w & !TAG_MASK),
-                    ),
-                    TAG_SUPER | TAG_FRONT => {
-                        let front = if w & TAG_MASK == TAG_FRONT {
-                            w & !TAG_MASK
-                        } else {
-                            0
-                        };
-                        let h = x.saturating_add(front);
-                        if h.saturating_add(HEADER_SIZE) > r.end() {
-                            f(Block::Bad { at: x });
-                            break;
-                        }
-                        // SAFETY: the header lies inside the region (checked).
-                        let hdr = unsafe { self.at::<Superbuffer>(h).read() };
-                        let extent = hdr.tag & !TAG_MASK;
-                        if hdr.tag & TAG_MASK != TAG_SUPER || hdr.front != front {
-                            f(Block::Bad { at: x });
-                            break;
-                        }
-                        (
-                            Block::Super {
-                                start: x,
-                                extent,
-                                front,
-                                size: hdr.size,
-                                ok: hdr.check == check_word(h, extent, hdr.size),
-                            },
-                            x.saturating_add(extent),
-                        )
-                    }
-                    _ => {
-                        f(Block::Bad { at: x });
-                        break;
-                    }
-                };
-                if next <= x || next > r.end() {
-                    f(Block::Bad { at: x });
-                    break;
-                }
-                f(b);
-                x = next;
-            }
-        }
     }
 
     /// Integrity check: both trees are valid AVL trees over the same gaps;
@@ -164,15 +82,15 @@ impl GapTreeHeap {
         let (mut walked_free, mut walked_used, mut supers, mut req) = (0, 0, 0, 0);
         let mut bad = None;
         self.for_each_block(&mut |b| match b {
-            Block::Gap { len, .. } => walked_free += len,
-            Block::Super {
+            Block::Free { len, .. } => walked_free += len,
+            Block::Used {
                 extent,
                 front,
                 size,
-                ok,
+                sealed,
                 ..
             } => {
-                if !ok {
+                if !sealed {
                     bad = Some(GapTreeFault::SuperCheckWord);
                 } else if extent < front.saturating_add(HEADER_SIZE).saturating_add(size)
                     || extent < GAP_SIZE
@@ -196,19 +114,8 @@ impl GapTreeHeap {
         if supers != self.superbuffers || req != self.requested {
             return Err(GapTreeFault::SuperCounters);
         }
-        if self.poison {
-            let mut written = None;
-            self.for_each_gap(&mut |g, len| {
-                if written.is_none() {
-                    // SAFETY: a gap (the trees were verified above).
-                    written =
-                        unsafe { poison::first_written(self.at(g + GAP_META), len - GAP_META) }
-                            .map(|at| GapTreeFault::Poisoned { block: g, at });
-                }
-            });
-            if let Some(e) = written {
-                return Err(e);
-            }
+        if let Some((block, at)) = self.first_poisoned() {
+            return Err(GapTreeFault::Poisoned { block, at });
         }
         Ok(())
     }
@@ -250,14 +157,14 @@ impl GapTreeHeap {
                 return;
             }
             res = match b {
-                Block::Gap { start, len } => writeln!(
+                Block::Free { start, len } => writeln!(
                     out,
                     "gap   [V{:#010x} , V{:#010x}] {} bytes",
                     start,
                     start + len - 1,
                     len
                 ),
-                Block::Super {
+                Block::Used {
                     start,
                     extent,
                     front,
@@ -273,7 +180,7 @@ impl GapTreeHeap {
                     start + front + HEADER_SIZE,
                     extent - HEADER_SIZE - align_up(size, WORD).unwrap_or(size)
                 ),
-                Block::Bad { at } => writeln!(out, "bad block at V{:#010x}", at),
+                Block::Bad { at, .. } => writeln!(out, "bad block at V{:#010x}", at),
             };
         });
         res

@@ -73,14 +73,13 @@ use super::inplace::FreeSpace;
 pub use super::regions::MAX_REGIONS;
 use super::regions::Regions;
 use super::tree::{self, Links, TreeKind};
-use super::used::{TAG_FRONT, TAG_MASK, TAG_USED as TAG_SUPER, UsedHeader};
-use crate::mm::family::{AllocError, align_down, align_up};
+use super::used::{TAG_FREE as TAG_GAP, TAG_MASK, UsedHeader};
+use crate::mm::family::AllocError;
 use crate::mm::layout::PAGE_SIZE;
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
 
 const WORD: usize = size_of::<usize>();
-const TAG_GAP: usize = 1;
 const MAGIC: usize = 0x5EED_6A95;
 /// The largest alignment served (one page).
 pub const MAX_ALIGN: usize = PAGE_SIZE;
@@ -226,14 +225,9 @@ impl GapTreeHeap {
     /// The memory must be valid for reads and writes, used by nothing else,
     /// and live as long as the heap.
     pub unsafe fn add_region(&mut self, start: *mut u8, len: usize) -> Result<(), AllocError> {
-        let (root, start) = (start, start.addr());
-        let unit = self.unit();
-        let end = align_down(start.checked_add(len).ok_or(AllocError::InvalidSize)?, unit);
-        let start = align_up(start, unit).ok_or(AllocError::InvalidSize)?;
-        if start == 0 || end <= start || end - start < GAP_SIZE {
-            return Err(AllocError::InvalidSize);
-        }
-        self.regions.add(root.with_addr(start), end, unit)?;
+        let (start, end) = self
+            .regions
+            .add_trimmed(start, len, self.unit(), GAP_SIZE)?;
         self.size += end - start;
         // SAFETY: [start, end) is ours now and overlaps no block; the
         // neighbours found by `free_block` lie in merged regions.
@@ -244,17 +238,6 @@ impl GapTreeHeap {
     /// A pointer to `addr` of the heap's memory, with its region's provenance.
     fn at<T>(&self, addr: usize) -> *mut T {
         self.regions.at(addr)
-    }
-
-    /// Whether freed bytes are poisoned.
-    pub fn poisoning(&self) -> bool {
-        self.poison
-    }
-
-    /// Turn poisoning on or off; turning it on poisons every gap (all but
-    /// its header).
-    pub fn set_poison(&mut self, on: bool) {
-        self.switch_poison(on);
     }
 
     /// `kmalloc` of seed 002: `size` bytes aligned to [`KMALLOC_ALIGN`].
@@ -320,12 +303,6 @@ impl GapTreeHeap {
 unsafe fn gap_len(g: *mut Gap) -> usize {
     // SAFETY: the caller passes a valid gap.
     unsafe { (*g).tag & !TAG_MASK }
-}
-
-/// The check word of a superbuffer: its header address, extent and size
-/// mixed with the magic, so a stale or forged header does not match.
-fn check_word(h: usize, extent: usize, size: usize) -> usize {
-    MAGIC ^ h ^ extent.rotate_left(7) ^ size.rotate_left(13)
 }
 
 list_heap_adapter!(GapTreeHeap {

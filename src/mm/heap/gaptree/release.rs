@@ -8,9 +8,7 @@
 //!          ^ start                                                          end ^
 //! ```
 
-use super::{
-    ByAddr, GAP_SIZE, GapTreeHeap, HEADER_SIZE, Superbuffer, TAG_SUPER, WORD, check_word, gap_len,
-};
+use super::{ByAddr, GAP_SIZE, GapTreeHeap, HEADER_SIZE, Superbuffer, WORD, gap_len};
 use crate::mm::family::{AllocError, align_up};
 use crate::mm::heap::inplace::FreeSpace;
 use crate::mm::heap::regions::Regions;
@@ -48,12 +46,7 @@ impl GapTreeHeap {
             let Some(new_end) = self.resize_span(start, end, want) else {
                 return Ok(false);
             };
-            h.write(Superbuffer {
-                tag: (new_end - start) | TAG_SUPER,
-                front,
-                size: new_size,
-                check: check_word(h.addr(), new_end - start, new_size),
-            });
+            self.mark_used(start, new_end - start, front, new_size);
             self.requested = self.requested - old_size + new_size;
         }
         Ok(true)
@@ -104,12 +97,10 @@ impl GapTreeHeap {
 
 impl UsedBlocks for GapTreeHeap {
     const MAX_FRONT: usize = GAP_SIZE;
+    const MAGIC: usize = super::MAGIC;
 
     fn regions(&self) -> &Regions {
         &self.regions
-    }
-    fn check_word(h: usize, extent: usize, size: usize) -> usize {
-        check_word(h, extent, size)
     }
     unsafe fn free_overlaps(&self, start: usize, end: usize) -> bool {
         // SAFETY: the trees hold valid gaps (the caller's contract).

@@ -9,12 +9,10 @@
 //!        [lead gap][front|Superbuffer|buffer ...|tail void][tail gap]
 //! ```
 
-use super::{
-    ByAddr, ByLen, GAP_SIZE, Gap, GapTreeHeap, HEADER_SIZE, MAX_ALIGN, Superbuffer, TAG_FRONT,
-    TAG_GAP, TAG_SUPER, WORD, check_word, gap_len,
-};
+use super::{ByAddr, ByLen, GAP_SIZE, Gap, GapTreeHeap, HEADER_SIZE, MAX_ALIGN, TAG_GAP, gap_len};
 use crate::mm::family::{AllocError, align_down, align_up};
 use crate::mm::heap::tree::{self, Links, TreeKind};
+use crate::mm::heap::used::{self, UsedBlocks};
 use core::ptr::NonNull;
 
 /// Where a request lands inside a gap.
@@ -66,14 +64,7 @@ impl GapTreeHeap {
     /// [`MAX_ALIGN`]); best fit. Errors: `InvalidSize` (0 or huge),
     /// `InvalidAlignment`, `OutOfMemory`.
     pub fn alloc(&mut self, size: usize, align: usize) -> Result<NonNull<u8>, AllocError> {
-        if !align.is_power_of_two() || align > MAX_ALIGN {
-            return Err(AllocError::InvalidAlignment);
-        }
-        if size == 0 || size > isize::MAX as usize / 2 {
-            return Err(AllocError::InvalidSize);
-        }
-        let align = align.max(WORD);
-        let body = align_up(size, WORD).ok_or(AllocError::InvalidSize)?;
+        let (align, body) = used::request(size, align, MAX_ALIGN)?;
         let min_extent = align_up(HEADER_SIZE + body, self.unit())
             .ok_or(AllocError::InvalidSize)?
             .max(GAP_SIZE);
@@ -152,16 +143,7 @@ impl GapTreeHeap {
                 self.by_addr = tree::remove::<ByAddr>(self.by_addr, gaddr).0;
                 self.gaps -= 1;
             }
-            if pl.front > 0 {
-                self.at::<usize>(b).write(pl.front | TAG_FRONT);
-            }
-            let h = b + pl.front;
-            self.at::<Superbuffer>(h).write(Superbuffer {
-                tag: pl.extent | TAG_SUPER,
-                front: pl.front,
-                size,
-                check: check_word(h, pl.extent, size),
-            });
+            let buffer = self.mark_used(b, pl.extent, pl.front, size);
             if pl.tail > 0 && pl.lead > 0 {
                 t.write(Gap {
                     tag: pl.tail | TAG_GAP,
@@ -176,7 +158,7 @@ impl GapTreeHeap {
             self.free -= pl.extent;
             self.superbuffers += 1;
             self.requested += size;
-            NonNull::new_unchecked(self.at(h + HEADER_SIZE))
+            buffer
         }
     }
 }

@@ -1,8 +1,8 @@
-use super::check::Block;
 use super::*;
-use crate::mm::family::{Allocator, Range};
+use crate::mm::family::{Allocator, Range, align_up};
 use crate::mm::heap::backend::HeapBackend;
 use crate::mm::heap::testkit::{Arena, Soak, heap_soak, snapshot};
+use crate::mm::heap::walk::{Block, Walk};
 use crate::mm::heap::{AnyHeap, KernelHeap};
 use crate::testutil::soak_ops;
 use alloc::string::String;
@@ -183,7 +183,7 @@ fn no_void_rounds_every_superbuffer_to_the_gap_size() {
     });
     let mut ok = true;
     h.for_each_block(&mut |b| {
-        if let Block::Super { start, extent, .. } = b {
+        if let Block::Used { start, extent, .. } = b {
             ok &= start.is_multiple_of(GAP_SIZE) && extent.is_multiple_of(GAP_SIZE);
         }
     });
