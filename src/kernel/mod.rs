@@ -36,7 +36,8 @@
 //!   services   playground.rs              ShompOS's hotkey heap
 //!              fault_report.rs            page-fault detail: region, walk, cause
 //!              proc/kstack.rs programs.rs kernel stacks of processes; the programs (modules)
-//!   heap       heap.rs                    the kernel heap and its grow hooks
+//!   heap       heap/mod.rs                the kernel heap and its reserve
+//!              heap/grow.rs               its grow and ungrow hooks over the VMM
 //!   machine    memory.rs  interrupts.rs   PMM + kernel space; handlers, timer, keys
 //!   policy     halt.rs  boot.rs           fatal, exit codes, test flag; boot info
 //!   leaves     console.rs  stack.rs       print!/println!; boot stack symbols
@@ -63,66 +64,69 @@
 //! layer 3: memory/state.rs
 //! layer 4: memory/mod.rs
 // course: end
+// course: module 06
+//! layer 5: heap/grow.rs
+// course: end
 // course: module 03
-//! layer 5: heap.rs
-//! layer 6: playground.rs
+//! layer 6: heap/mod.rs
+//! layer 7: playground.rs
 // course: end
 // course: module 06
-//! layer 6: fault_report.rs
+//! layer 7: fault_report.rs
 // course: end
 // course: module 08
-//! layer 6: proc/kstack.rs proc/programs.rs
-//! layer 7: proc/table/process.rs
-//! layer 8: proc/table/*
-//! layer 9: proc/table/mod.rs
-//! layer 10: proc/sched.rs
-//! layer 11: proc/syscall.rs
-//! layer 12: proc/mod.rs
+//! layer 7: proc/kstack.rs proc/programs.rs
+//! layer 8: proc/table/process.rs
+//! layer 9: proc/table/*
+//! layer 10: proc/table/mod.rs
+//! layer 11: proc/sched.rs
+//! layer 12: proc/syscall.rs
+//! layer 13: proc/mod.rs
 // course: end
 // course: module 02
-//! layer 13: commands/kit.rs
+//! layer 14: commands/kit.rs
 // course: end
 // course: module 03
-//! layer 14: commands/heap/capture.rs commands/heap/allocs.rs
-//! layer 15: commands/heap/*
-//! layer 16: commands/heap/mod.rs
+//! layer 15: commands/heap/capture.rs commands/heap/allocs.rs
+//! layer 16: commands/heap/*
+//! layer 17: commands/heap/mod.rs
 // course: end
 // course: module 04
-//! layer 14: commands/frames/report.rs commands/frames/fallocs.rs
-//! layer 15: commands/frames/*
-//! layer 16: commands/frames/mod.rs
+//! layer 15: commands/frames/report.rs commands/frames/fallocs.rs
+//! layer 16: commands/frames/*
+//! layer 17: commands/frames/mod.rs
 // course: end
 // course: module 05
-//! layer 14: commands/paging/args.rs
-//! layer 15: commands/paging/*
-//! layer 16: commands/paging/mod.rs
+//! layer 15: commands/paging/args.rs
+//! layer 16: commands/paging/*
+//! layer 17: commands/paging/mod.rs
 // course: end
 // course: module 07
-//! layer 13: commands/family/channel/message.rs
-//! layer 14: commands/family/channel/ends.rs
-//! layer 15: commands/family/*
-//! layer 16: commands/family/mod.rs commands/family/channel/mod.rs
+//! layer 14: commands/family/channel/message.rs
+//! layer 15: commands/family/channel/ends.rs
+//! layer 16: commands/family/*
+//! layer 17: commands/family/mod.rs commands/family/channel/mod.rs
 // course: end
 // course: module 02
-//! layer 15: commands/foundation/*
-//! layer 16: commands/foundation/mod.rs commands/*
-//! layer 17: commands/mod.rs
-//! layer 18: host.rs
+//! layer 16: commands/foundation/*
+//! layer 17: commands/foundation/mod.rs commands/*
+//! layer 18: commands/mod.rs
+//! layer 19: host.rs
 // course: end
-//! layer 19: ktests/kit.rs
+//! layer 20: ktests/kit.rs
 // course: module 04
-//! layer 20: ktests/frames/kit.rs
-//! layer 21: ktests/frames/*
-//! layer 22: ktests/frames/mod.rs
+//! layer 21: ktests/frames/kit.rs
+//! layer 22: ktests/frames/*
+//! layer 23: ktests/frames/mod.rs
 // course: end
 // course: module 05
-//! layer 20: ktests/paging/kit.rs
-//! layer 21: ktests/paging/*
-//! layer 22: ktests/paging/mod.rs
+//! layer 21: ktests/paging/kit.rs
+//! layer 22: ktests/paging/*
+//! layer 23: ktests/paging/mod.rs
 // course: end
-//! layer 22: ktests/*
-//! layer 23: ktests/mod.rs
-//! layer 24: mod.rs
+//! layer 23: ktests/*
+//! layer 24: ktests/mod.rs
+//! layer 25: mod.rs
 //! ```
 //! <!-- /layers -->
 
