@@ -27,9 +27,11 @@
 //! Locking: the grow hook never waits for the memory lock; an allocation
 //! that needs growth inside `memory::with` fails with
 //! [`GrowFailure::MemoryLocked`] (see "Locking" in `kernel::memory`).
+// course: module 06
 //!
 //! Two files: `mod.rs` (the heap and its reserve: start, queries, the
 //! global allocator) and `grow.rs` (the grow and ungrow hooks over the VMM).
+// course: end
 
 // course: module 06
 mod grow;
