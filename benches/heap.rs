@@ -349,6 +349,47 @@ pub struct Results {
     pub failures: u64,
 }
 
+/// `CAIRN_BENCH_COMPARE=<name>,<name>,..`: only (a), for the heaps whose
+/// names contain one of the comma-separated words (the kernel path always
+/// first), interleaved as in the full run, printed as ratios to the kernel
+/// path; no files written. A quick check of one change to the kernel path.
+fn compare(words: &str) {
+    let trials: usize = std::env::var("CAIRN_BENCH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(11);
+    let heaps: Vec<_> = heaps::all()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, h)| *i == 0 || words.split(',').any(|w| h.name.contains(w)))
+        .map(|(_, h)| h)
+        .collect();
+    let layout = Layout::from_size_align(ARENA, ARENA).expect("arena layout");
+    // SAFETY: non-zero layout; freed below.
+    let base = unsafe { std::alloc::alloc_zeroed(layout) };
+    assert!(!base.is_null(), "no memory for the arena");
+    // SAFETY: base..base+ARENA was just allocated for us.
+    let arena = unsafe { std::slice::from_raw_parts_mut(base, ARENA) };
+    for &max in &MAXES {
+        let mut samples = vec![Vec::new(); heaps.len()];
+        for t in 0..trials {
+            for (i, h) in heaps.iter().enumerate() {
+                let r =
+                    (h.random_actions)(arena, max, 0xA5A5 + t as u64, Duration::from_millis(60));
+                samples[i].push(r.ops as f64 / r.secs / 1e6);
+            }
+        }
+        let best: Vec<f64> = samples.into_iter().map(|s| best(s, false)).collect();
+        let mut line = format!("max {max:>5}: kernel {:6.2}", best[0]);
+        for (h, b) in heaps.iter().zip(&best).skip(1) {
+            let _ = write!(line, " | {} {:6.2} ({:.2})", h.name, b, best[0] / b);
+        }
+        println!("{line}");
+    }
+    // SAFETY: allocated above with this layout; the heap is gone.
+    unsafe { std::alloc::dealloc(base, layout) };
+}
+
 /// `CAIRN_BENCH_PROFILE=<heap name>`: only (a) at max 1000 for that heap,
 /// a fixed number of steps, no tables: a run to give a profiler
 /// (`valgrind --tool=callgrind`, which counts instructions exactly).
@@ -388,6 +429,9 @@ fn profile(name: &str) {
 fn main() {
     if let Ok(name) = std::env::var("CAIRN_BENCH_PROFILE") {
         return profile(&name);
+    }
+    if let Ok(names) = std::env::var("CAIRN_BENCH_COMPARE") {
+        return compare(&names);
     }
     let quick = std::env::var_os("CAIRN_BENCH_QUICK").is_some();
     let (trials, ms, eff_seeds, samples) = if quick {

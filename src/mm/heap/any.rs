@@ -327,7 +327,8 @@ impl HeapBackend for SlabBuddy {
     }
     fn stats(&self) -> HeapStats {
         let b = self.buddy();
-        let free = b.free_counts().total_bytes();
+        // Cached blocks are used blocks of the buddy heap but free memory.
+        let free = b.free_counts().total_bytes() + self.cached_block_bytes();
         let report = b.check().ok();
         HeapStats {
             size: b.heap_bytes(),
@@ -336,7 +337,9 @@ impl HeapBackend for SlabBuddy {
             largest_free: b.largest_free().map(|s| s.bytes()).unwrap_or(0),
             // A slab is one used block holding its objects.
             allocations: report
-                .map(|r| r.used_blocks - self.slab_count() + self.object_count())
+                .map(|r| {
+                    r.used_blocks - self.slab_count() - self.cached_blocks() + self.object_count()
+                })
                 .unwrap_or(0),
         }
     }

@@ -154,15 +154,30 @@ impl KernelHeap {
     /// serve fails at once and maps nothing.
     #[inline]
     pub fn allocate(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-        let (end, hint, grow) = {
-            let mut inner = self.inner.lock();
-            let grow = inner.grow;
-            let heap = inner.heap.as_mut().ok_or(AllocError::OutOfMemory)?;
-            match heap.alloc(layout) {
-                Err(AllocError::OutOfMemory) => (heap.region_end(), heap.grow_hint(layout), grow),
-                other => return other,
-            }
+        let mut inner = self.inner.lock();
+        let r = match inner.heap.as_mut() {
+            Some(heap) => heap.alloc(layout),
+            None => return Err(AllocError::OutOfMemory),
         };
+        match r {
+            Err(AllocError::OutOfMemory) => self.out_of_memory(inner, layout),
+            other => other,
+        }
+    }
+
+    /// The heap (still locked) could not serve `layout`: ask it how much
+    /// growth would help, then grow and retry without the lock held.
+    #[cold]
+    #[inline(never)]
+    fn out_of_memory(
+        &self,
+        mut inner: spin::MutexGuard<'_, Inner>,
+        layout: Layout,
+    ) -> Result<NonNull<u8>, AllocError> {
+        let grow = inner.grow;
+        let heap = inner.heap.as_mut().ok_or(AllocError::OutOfMemory)?;
+        let (end, hint) = (heap.region_end(), heap.grow_hint(layout));
+        drop(inner);
         self.grow_and_retry(layout, end, hint, grow)
     }
 

@@ -775,6 +775,44 @@ impl BuddyHeap {
         Ok((b, s))
     }
 
+    /// The used block `ptr` is the payload of, checked as `free_layout`
+    /// checks it, without freeing it: `(offset, scale)`.
+    #[inline(always)]
+    pub(crate) fn used_block(
+        &self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+    ) -> Result<(u32, u32), HeapError> {
+        self.checked_block(ptr, layout)
+    }
+
+    /// Free the used block at `b` of scale `s`, as `free_layout` does after its check.
+    ///
+    /// # Safety
+    /// `used_block` returned `(b, s)` and the block was not freed since.
+    #[inline(always)]
+    pub(crate) unsafe fn free_block(&mut self, b: u32, s: u32) {
+        // SAFETY: the caller's guarantee.
+        unsafe { self.release(b, s) }
+    }
+
+    /// Hand out again the used block at `b` (kept aside by its owner after
+    /// `used_block`) for `size` bytes aligned to `align`: its header's
+    /// request fields are rewritten; its scale stays.
+    ///
+    /// # Safety
+    /// `b` is a used block whose scale fits `size` and `align`.
+    #[inline(always)]
+    pub(crate) unsafe fn reissue(&mut self, b: u32, size: usize, align: usize) -> NonNull<u8> {
+        // SAFETY: the caller's guarantee: a genuine used block.
+        unsafe {
+            let h = self.hdr(b);
+            (*h).next = size as u32;
+            (*h).prev = align as u32;
+            NonNull::new_unchecked(self.origin.wrapping_add(b as usize + HEADER_SIZE))
+        }
+    }
+
     /// Free without the full check: the fast path behind `GlobalAlloc`.
     /// Cheap sanity checks (inside the heap, block in use) make obviously
     /// bad pointers a no-op instead of corruption.

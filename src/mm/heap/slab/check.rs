@@ -12,7 +12,7 @@
 
 use core::fmt;
 
-use super::{CLASS_COUNT, CLASSES, MAX_SLOTS, NIL, PAGE_SHIFT, SlabBuddy};
+use super::{CACHED, CLASS_COUNT, CLASSES, MAX_SLOTS, NIL, PAGE_SHIFT, SlabBuddy};
 use crate::mm::heap::buddy::{CheckReport, POISON};
 use crate::mm::heap::fault::HeapCheckError;
 
@@ -29,6 +29,9 @@ pub struct SlabReport {
     pub free_slots: usize,
     /// Empty slabs kept (at most one per class).
     pub cached_empty: usize,
+    /// Freed blocks kept in the block cache, and their bytes.
+    pub cached_blocks: usize,
+    pub cached_block_bytes: usize,
 }
 
 /// What the slab check found wrong (addresses are of the slab's payload,
@@ -64,6 +67,10 @@ pub enum SlabFault {
     },
     /// The heap's counters differ from the slabs found.
     Counters { slabs: usize, objects: usize },
+    /// A page marked as a cached block's is not one (no used buddy block
+    /// of a cached scale starts there, or the cache does not hold it), or
+    /// the cache holds a block whose page is not marked.
+    BadCachedBlock { addr: usize },
     /// A free slot's bytes after its link are not the poison: the slot at
     /// `slot` was written at `at` after its free (poisoning on).
     Poisoned { slot: usize, at: usize },
@@ -103,6 +110,9 @@ impl fmt::Display for SlabFault {
                 f,
                 "counters disagree: {slabs} slabs and {objects} objects found"
             ),
+            SlabFault::BadCachedBlock { addr } => {
+                write!(f, "block cache: {addr:#x} is not a cached block")
+            }
             SlabFault::Poisoned { slot, at } => write!(
                 f,
                 "free slot at {slot:#x} written after its free, at {at:#x} (use after free)"
@@ -133,6 +143,11 @@ impl SlabBuddy {
                 continue;
             }
             let slab = self.grid + (page << PAGE_SHIFT);
+            if c == CACHED as usize {
+                self.check_cached(page, &mut rep)?;
+                page += 1;
+                continue;
+            }
             if c >= CLASS_COUNT {
                 return Err(SlabFault::NotABlock { slab });
             }
@@ -185,6 +200,9 @@ impl SlabBuddy {
                 slab: self.grid + slab,
             });
         }
+        if rep.cached_blocks != self.blocks.count() {
+            return Err(SlabFault::BadCachedBlock { addr: self.grid });
+        }
         if rep.slabs != self.slabs || rep.objects != self.objects {
             return Err(SlabFault::Counters {
                 slabs: rep.slabs,
@@ -192,6 +210,25 @@ impl SlabBuddy {
             });
         }
         Ok(rep)
+    }
+
+    /// The page `page` is marked as a cached block's first page: the block
+    /// cache holds a block there, and the buddy heap has a used block of
+    /// that scale whose payload is the page.
+    fn check_cached(&self, page: usize, rep: &mut SlabReport) -> Result<(), SlabFault> {
+        let addr = self.grid + (page << PAGE_SHIFT);
+        let b = (page << PAGE_SHIFT) as u32;
+        let scale = self
+            .blocks
+            .scale_of(b)
+            .ok_or(SlabFault::BadCachedBlock { addr })?;
+        let block = self.buddy.block_of(addr);
+        if !block.is_some_and(|k| !k.free && k.scale.0 as u32 == scale && k.payload == Some(addr)) {
+            return Err(SlabFault::BadCachedBlock { addr });
+        }
+        rep.cached_blocks += 1;
+        rep.cached_block_bytes += 1 << scale;
+        Ok(())
     }
 
     /// One slab's bitmap, counts, free list and poison.

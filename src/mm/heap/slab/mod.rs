@@ -47,9 +47,15 @@ use core::ptr::NonNull;
 
 use super::buddy::{BuddyHeap, HEADER_SIZE, HeapError, MAX_ALIGN, POISON, Scale};
 
+mod blocks;
 mod check;
 #[cfg(test)]
 mod tests;
+
+use blocks::BlockCache;
+pub use blocks::{
+    DEPTH as BLOCK_CACHE_DEPTH, FIRST_SCALE as BLOCK_CACHE_FIRST, LAST_SCALE as BLOCK_CACHE_LAST,
+};
 
 pub use check::{SlabFault, SlabReport};
 
@@ -65,6 +71,8 @@ const META: usize = core::mem::size_of::<Meta>();
 const MAX_SLOTS: usize = 512;
 /// The "no slab" / "no slot" link.
 const NIL: u32 = u32::MAX;
+/// The side-table byte of the first page of a cached block (see `blocks`).
+const CACHED: u8 = 0xFF;
 
 /// One size class: its slot size and the buddy block its slabs take.
 #[derive(Clone, Copy, Debug)]
@@ -213,6 +221,17 @@ struct Meta {
 const _: () = assert!(META == 88);
 const _: () = assert!(CLASSES[CLASS_COUNT - 1].size as usize == CUTOFF);
 
+/// A page of the grid as its side-table byte describes it.
+#[derive(Clone, Copy)]
+enum Page {
+    /// A slab's page: its class and the slab's start (a grid offset).
+    Slab(usize, u32),
+    /// The first page of a cached block.
+    Cached,
+    /// Neither: the buddy heap's, or outside the table.
+    Other,
+}
+
 /// Whether small requests come from slabs (the kernel heap) or from the
 /// buddy heap alone (the small reserve heap, whose few KiB must keep whole
 /// blocks for the shell's reports).
@@ -238,6 +257,8 @@ pub struct SlabBuddy {
     /// Head of each class's partial list (slab offset from the grid, NIL).
     partial: [u32; CLASSES.len()],
     empty: [u32; CLASSES.len()],
+    /// Freed large blocks kept for the next request of their scale.
+    blocks: BlockCache,
     /// Live slabs and the objects in them.
     slabs: usize,
     objects: usize,
@@ -327,6 +348,7 @@ impl SlabBuddy {
             pages,
             partial: [NIL; CLASSES.len()],
             empty: [NIL; CLASSES.len()],
+            blocks: BlockCache::new(),
             slabs: 0,
             objects: 0,
         })
@@ -368,6 +390,8 @@ impl SlabBuddy {
     /// every free block now, so `check` can verify all of them.
     pub fn set_poison(&mut self, on: bool) {
         if on && !self.poisoning() {
+            // Cached blocks are free memory: give them back to be poisoned.
+            self.release_blocks();
             for c in 1..CLASS_COUNT {
                 let mut s = self.partial[c];
                 while s != NIL {
@@ -455,7 +479,26 @@ impl SlabBuddy {
             }
             return self.alloc_new_slab(c, layout);
         }
+        if let Some(p) = self.alloc_cached(layout) {
+            return Ok(p);
+        }
         self.alloc_buddy(layout)
+    }
+
+    /// A cached block of the scale `layout` takes, if the block cache has one.
+    #[inline(always)]
+    fn alloc_cached(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // The buddy heap's rounding: 2^s >= size + 9, at least the
+        // alignment (a size of 0 or past the heap's scales finds no stack).
+        let need = layout.size().wrapping_add(HEADER_SIZE - 1);
+        let s = (usize::BITS - need.leading_zeros()).max(layout.align().trailing_zeros());
+        let b = self.blocks.take(s)?;
+        // SAFETY: a cached block is a used block of scale `s`, which fits
+        // the request; its first page lies inside the table.
+        unsafe {
+            self.table_at(b as usize >> PAGE_SHIFT).write(0);
+            Some(self.buddy.reissue(b, layout.size(), layout.align()))
+        }
     }
 
     /// A request for the buddy heap (kept out of the slab fast path, whose
@@ -463,7 +506,9 @@ impl SlabBuddy {
     #[inline(never)]
     fn alloc_buddy(&mut self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
         match self.buddy.alloc_layout(layout) {
-            Err(HeapError::OutOfMemory { .. }) if self.cached_empty() > 0 => {
+            Err(HeapError::OutOfMemory { .. })
+                if self.cached_empty() > 0 || self.blocks.count() > 0 =>
+            {
                 self.alloc_after_trim(layout)
             }
             r => r,
@@ -479,12 +524,12 @@ impl SlabBuddy {
         self.buddy.alloc_layout(layout)
     }
 
-    /// Give every cached empty slab back to the buddy heap (an allocation
-    /// the buddy heap cannot serve does it first; `heapcheck` too, so what
-    /// it reports does not depend on which empty slabs happen to be
-    /// cached). Returns how many went back.
+    /// Give every cached empty slab and every cached block back to the
+    /// buddy heap (an allocation the buddy heap cannot serve does it first;
+    /// `heapcheck` too, so what it reports does not depend on what happens
+    /// to be cached). Returns how many slabs and blocks went back.
     pub fn trim(&mut self) -> usize {
-        let mut n = 0;
+        let mut n = self.release_blocks();
         for c in 1..CLASS_COUNT {
             let s = self.empty[c];
             if s != NIL {
@@ -494,6 +539,32 @@ impl SlabBuddy {
             }
         }
         n
+    }
+
+    /// Give every cached block back to the buddy heap; returns how many.
+    fn release_blocks(&mut self) -> usize {
+        let mut n = 0;
+        while let Some((b, s)) = self.blocks.pop() {
+            // SAFETY: a cached block is a used block of scale `s`, checked
+            // when it was freed; its first page lies inside the table.
+            unsafe {
+                self.table_at(b as usize >> PAGE_SHIFT).write(0);
+                self.buddy.free_block(b, s);
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Blocks cached now (freed large blocks kept for their scale's next
+    /// request, see `blocks`).
+    pub fn cached_blocks(&self) -> usize {
+        self.blocks.count()
+    }
+
+    /// Bytes of the blocks cached now.
+    pub fn cached_block_bytes(&self) -> usize {
+        self.blocks.bytes()
     }
 
     /// Empty slabs cached now (at most one per class).
@@ -589,21 +660,50 @@ impl SlabBuddy {
         Some(s)
     }
 
-    /// The class index and the slab start (an offset from the grid) of the
-    /// slab page holding grid offset `off`, `None` outside slab pages. O(1):
-    /// one byte of the side table.
+    /// What the page holding grid offset `off` is, by its side-table
+    /// byte: a slab's (its class and its start, an offset from the grid), a
+    /// cached block's first page, or neither (the buddy heap's business, or
+    /// outside the table). O(1): one byte of the side table.
     #[inline(always)]
-    fn slab_at(&self, off: usize) -> Option<(usize, u32)> {
+    fn page_at(&self, off: usize) -> Page {
         let page = off >> PAGE_SHIFT;
         if page >= self.pages {
-            return None;
+            return Page::Other;
         }
         // SAFETY: `page` is inside the table.
-        let c = unsafe { self.table_at(page).read() } as usize % CLASSES.len();
-        if c == 0 {
-            return None;
+        let c = unsafe { self.table_at(page).read() } as usize;
+        // One compare: 0 (no slab) and CACHED (a block) are no class.
+        if c.wrapping_sub(1) >= CLASS_COUNT - 1 {
+            return if c == CACHED as usize {
+                Page::Cached
+            } else {
+                Page::Other
+            };
         }
-        Some((c, (off & !(CLASSES[c].slab_bytes() - 1)) as u32))
+        Page::Slab(c, (off & !(CLASSES[c].slab_bytes() - 1)) as u32)
+    }
+
+    /// The class index and the slab start of the slab page holding grid
+    /// offset `off`, `None` outside slab pages.
+    #[inline(always)]
+    fn slab_at(&self, off: usize) -> Option<(usize, u32)> {
+        match self.page_at(off) {
+            Page::Slab(c, s) => Some((c, s)),
+            _ => None,
+        }
+    }
+
+    /// Why `addr`, at grid offset `off` in the first page of a cached
+    /// block, is no live allocation: the block's payload (page-aligned) was
+    /// freed already, any other byte of the page is inside it.
+    #[cold]
+    fn cached_refusal(&self, addr: usize, off: usize) -> HeapError {
+        let payload = self.grid + (off & !(SLAB_PAGE - 1));
+        if addr == payload {
+            HeapError::DoubleFree { addr }
+        } else {
+            HeapError::Interior { addr, payload }
+        }
     }
 
     // ----- free ---------------------------------------------------------------
@@ -619,7 +719,11 @@ impl SlabBuddy {
         layout: Option<Layout>,
     ) -> Option<Result<(u32, usize, u32), HeapError>> {
         let off = ptr.addr().get().wrapping_sub(self.grid);
-        let (c, s) = self.slab_at(off)?;
+        let (c, s) = match self.page_at(off) {
+            Page::Slab(c, s) => (c, s),
+            Page::Cached => return Some(Err(self.cached_refusal(ptr.addr().get(), off))),
+            Page::Other => return None,
+        };
         let k = &CLASSES[c];
         let rel = off as u32 - s;
         let i = ((rel as u64 * k.magic) >> 32) as u32;
@@ -769,10 +873,21 @@ impl SlabBuddy {
         }
     }
 
-    /// A free for the buddy heap.
+    /// A free for the buddy heap, checked as its `free_layout` checks; a
+    /// block of a cached scale goes on the block cache when there is room
+    /// (and poisoning is off), else back to the buddy heap.
     #[inline(always)]
     fn free_buddy(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), HeapError> {
-        self.buddy.free_layout(ptr, layout)
+        let (b, s) = self.buddy.used_block(ptr, layout)?;
+        if self.slabs_on && !self.buddy.poisoning() && self.blocks.put(b, s) {
+            // SAFETY: a block of a cached scale (at least a page) has a
+            // page-aligned payload at grid offset `b`, inside the table.
+            unsafe { self.table_at(b as usize >> PAGE_SHIFT).write(CACHED) };
+            return Ok(());
+        }
+        // SAFETY: `used_block` found a genuine used block.
+        unsafe { self.buddy.free_block(b, s) };
+        Ok(())
     }
 
     /// Free a pointer without its layout (the shell's `free` of an address

@@ -28,8 +28,14 @@ fn ok(h: &SlabBuddy) -> (CheckReport, SlabReport) {
 }
 
 /// Everything observable: the arena's bytes and the heap's counters.
-fn snap(h: &SlabBuddy, a: &Arena) -> (Vec<u8>, usize, usize, [u32; CLASSES.len()]) {
-    (a.snapshot(), h.slabs, h.objects, h.partial)
+fn snap(h: &SlabBuddy, a: &Arena) -> (Vec<u8>, usize, usize, [u32; CLASSES.len()], usize) {
+    (
+        a.snapshot(),
+        h.slabs,
+        h.objects,
+        h.partial,
+        h.cached_blocks(),
+    )
 }
 
 fn free_counts(h: &SlabBuddy) -> FreeCounts {
@@ -623,4 +629,107 @@ fn soak_slabs_against_a_model() {
 #[test]
 fn soak_slabs_poisoned_against_a_model() {
     soak(0x9015, soak_ops(10_000), true);
+}
+
+#[test]
+fn freed_large_blocks_are_cached_and_every_bad_free_of_them_is_refused() {
+    let a = Arena::new(miri_or(1 << 20, 256 * 1024));
+    let mut h = heap_in(&a);
+    h.set_poison(false); // (on by default in debug builds)
+    let fresh = free_counts(&h);
+    let l = layout(CUTOFF + 1000, 8);
+    let p = h.alloc_layout(l).unwrap();
+    let pa = p.addr().get();
+    assert_eq!(pa % SLAB_PAGE, 0, "a large block's payload is page-aligned");
+    h.free_layout(p, l).unwrap();
+    assert_eq!((h.cached_blocks(), h.cached_block_bytes()), (1, 8192));
+    assert_eq!(ok(&h).1.cached_blocks, 1);
+    let before = snap(&h, &a);
+    let cases = [
+        (p, l, HeapError::DoubleFree { addr: pa }),
+        (p, layout(100, 8), HeapError::DoubleFree { addr: pa }),
+        (
+            a.pointer(pa + 16),
+            l,
+            HeapError::Interior {
+                addr: pa + 16,
+                payload: pa,
+            },
+        ),
+        (a.pointer(pa - 4), l, HeapError::NotPayload { addr: pa - 4 }),
+    ];
+    for (ptr, lay, want) in cases {
+        assert_eq!(h.free_layout(ptr, lay), Err(want), "{ptr:?} {lay:?}");
+        assert!(snap(&h, &a) == before, "{want:?} changed the heap");
+        assert_eq!(h.resize_in_place(ptr, lay, 40), Err(want));
+        assert_eq!(h.free(ptr), Err(want));
+        assert!(snap(&h, &a) == before, "{want:?} changed the heap");
+    }
+    // The next request of the scale takes it back, with its new layout.
+    let l2 = layout(7000, 64);
+    assert_eq!(h.alloc_layout(l2), Ok(p));
+    assert_eq!(h.cached_blocks(), 0);
+    assert_eq!(
+        h.free_layout(p, l),
+        Err(HeapError::LayoutMismatch { addr: pa }),
+        "checked against the layout it was handed out with"
+    );
+    assert_eq!(h.cached_blocks(), 0, "a refused free caches nothing");
+    h.free_layout(p, l2).unwrap();
+    assert_eq!(h.cached_blocks(), 1);
+    // A block of a scale not cached (64 KiB) goes straight back.
+    let huge = layout(40_000, 8);
+    let q = h.alloc_layout(huge).unwrap();
+    h.free_layout(q, huge).unwrap();
+    assert_eq!(h.cached_blocks(), 1);
+    // At most DEPTH per scale.
+    let held: Vec<_> = (0..BLOCK_CACHE_DEPTH + 3)
+        .map(|_| h.alloc_layout(l).unwrap())
+        .collect();
+    for &q in &held {
+        h.free_layout(q, l).unwrap();
+    }
+    assert_eq!(h.cached_blocks(), BLOCK_CACHE_DEPTH);
+    ok(&h);
+    assert_eq!(h.trim(), BLOCK_CACHE_DEPTH);
+    ok(&h);
+    assert_eq!(free_counts(&h), fresh, "everything back in the buddy heap");
+}
+
+#[test]
+fn the_block_cache_gives_way_to_a_short_heap_and_to_poisoning() {
+    let a = Arena::new(256 * 1024);
+    let mut h = heap_in(&a);
+    h.set_poison(false); // (on by default in debug builds)
+    let l = layout(20_000, 8);
+    let p = h.alloc_layout(l).unwrap();
+    h.free_layout(p, l).unwrap();
+    assert_eq!(h.cached_blocks(), 1);
+    // The largest blocks the heap has, only once the cached one is back.
+    let mut held = Vec::new();
+    let mut s = 17;
+    while s >= 13 {
+        match h.alloc_layout(layout((1 << s) - HEADER_SIZE, 1)) {
+            Ok(p) => held.push((p, s)),
+            Err(_) => s -= 1,
+        }
+    }
+    assert_eq!(
+        h.cached_blocks(),
+        0,
+        "given back when the buddy heap was short"
+    );
+    ok(&h);
+    for (p, s) in held {
+        h.free_layout(p, layout((1 << s) - HEADER_SIZE, 1)).unwrap();
+    }
+    assert!(h.cached_blocks() > 0);
+    // Poisoning gives every cached block back (to be poisoned) and caches
+    // none while on.
+    h.set_poison(true);
+    assert_eq!(h.cached_blocks(), 0);
+    let p = h.alloc_layout(l).unwrap();
+    h.free_layout(p, l).unwrap();
+    assert_eq!(h.cached_blocks(), 0);
+    ok(&h);
 }
