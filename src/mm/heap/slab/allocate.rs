@@ -12,7 +12,7 @@ impl SlabBuddy {
     /// Allocate for `layout`: a slot of its class when it has one, else a
     /// buddy block (also when no slab can be made). Errors as the buddy
     /// heap's `alloc_layout`; the heap is unchanged after one.
-    #[inline]
+    #[inline(always)]
     pub fn alloc_layout(&mut self, layout: Layout) -> Result<NonNull<u8>, HeapError> {
         if self.slabs_on
             && let Some(c) = class_of(layout.size(), layout.align())
