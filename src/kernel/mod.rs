@@ -36,8 +36,12 @@
 //!   services   playground.rs              ShompOS's hotkey heap
 //!              fault_report.rs            page-fault detail: region, walk, cause
 //!              proc/kstack.rs programs.rs kernel stacks of processes; the programs (modules)
-//!   heap       heap.rs                    the kernel heap and its grow hooks
-//!   machine    memory.rs  interrupts.rs   PMM + kernel space; handlers, timer, keys
+//!   heap       heap/mod.rs                the kernel heap and its reserve
+//!              heap/grow.rs               its grow and ungrow hooks over the VMM
+//!   machine    memory/                    PMM + kernel space
+//!              interrupts/mod.rs          init: every handler installed; the timer handler
+//!              interrupts/keys.rs         keyboard, COM1, the input queue, the key tap
+//!              interrupts/timer.rs faults.rs  ticks; exceptions, their hooks, the #DF task
 //!   policy     halt.rs  boot.rs           fatal, exit codes, test flag; boot info
 //!   leaves     console.rs  stack.rs       print!/println!; boot stack symbols
 //! ```
@@ -55,74 +59,81 @@
 // course: module 04
 //! layer 1: memory/phys.rs memory/image.rs
 // course: end
-//! layer 2: interrupts.rs
+//! layer 2: interrupts/timer.rs interrupts/faults.rs
+// course: module 02
+//! layer 3: interrupts/keys.rs
+// course: end
+//! layer 4: interrupts/mod.rs
 // course: module 05
 //! layer 2: memory/space.rs
 // course: end
 // course: module 04
-//! layer 3: memory/state.rs
-//! layer 4: memory/mod.rs
-// course: end
-// course: module 03
-//! layer 5: heap.rs
-//! layer 6: playground.rs
+//! layer 5: memory/state.rs
+//! layer 6: memory/mod.rs
 // course: end
 // course: module 06
-//! layer 6: fault_report.rs
-// course: end
-// course: module 08
-//! layer 6: proc/kstack.rs proc/programs.rs
-//! layer 7: proc/table/process.rs
-//! layer 8: proc/table/*
-//! layer 9: proc/table/mod.rs
-//! layer 10: proc/sched.rs
-//! layer 11: proc/syscall.rs
-//! layer 12: proc/mod.rs
-// course: end
-// course: module 02
-//! layer 13: commands/kit.rs
+//! layer 7: heap/grow.rs
 // course: end
 // course: module 03
-//! layer 14: commands/heap/capture.rs commands/heap/allocs.rs
-//! layer 15: commands/heap/*
-//! layer 16: commands/heap/mod.rs
+//! layer 8: heap/mod.rs
+//! layer 9: playground.rs
 // course: end
-// course: module 04
-//! layer 14: commands/frames/report.rs commands/frames/fallocs.rs
-//! layer 15: commands/frames/*
-//! layer 16: commands/frames/mod.rs
+// course: module 06
+//! layer 9: fault_report.rs
 // course: end
-// course: module 05
-//! layer 14: commands/paging/args.rs
-//! layer 15: commands/paging/*
-//! layer 16: commands/paging/mod.rs
-// course: end
-// course: module 07
-//! layer 13: commands/family/channel/message.rs
-//! layer 14: commands/family/channel/ends.rs
-//! layer 15: commands/family/*
-//! layer 16: commands/family/mod.rs commands/family/channel/mod.rs
+// course: module 08
+//! layer 9: proc/kstack.rs proc/programs.rs
+//! layer 10: proc/table/process.rs
+//! layer 11: proc/table/*
+//! layer 12: proc/table/mod.rs
+//! layer 13: proc/sched.rs
+//! layer 14: proc/syscall.rs
+//! layer 15: proc/mod.rs
 // course: end
 // course: module 02
-//! layer 15: commands/foundation/*
-//! layer 16: commands/foundation/mod.rs commands/*
-//! layer 17: commands/mod.rs
-//! layer 18: host.rs
+//! layer 16: commands/kit.rs
 // course: end
-//! layer 19: ktests/kit.rs
+// course: module 03
+//! layer 17: commands/heap/capture.rs commands/heap/allocs.rs
+//! layer 18: commands/heap/*
+//! layer 19: commands/heap/mod.rs
+// course: end
 // course: module 04
-//! layer 20: ktests/frames/kit.rs
-//! layer 21: ktests/frames/*
-//! layer 22: ktests/frames/mod.rs
+//! layer 17: commands/frames/report.rs commands/frames/fallocs.rs
+//! layer 18: commands/frames/*
+//! layer 19: commands/frames/mod.rs
 // course: end
 // course: module 05
-//! layer 20: ktests/paging/kit.rs
-//! layer 21: ktests/paging/*
-//! layer 22: ktests/paging/mod.rs
+//! layer 17: commands/paging/args.rs
+//! layer 18: commands/paging/*
+//! layer 19: commands/paging/mod.rs
 // course: end
-//! layer 22: ktests/*
-//! layer 23: ktests/mod.rs
-//! layer 24: mod.rs
+// course: module 07
+//! layer 16: commands/family/channel/message.rs
+//! layer 17: commands/family/channel/ends.rs
+//! layer 18: commands/family/*
+//! layer 19: commands/family/mod.rs commands/family/channel/mod.rs
+// course: end
+// course: module 02
+//! layer 18: commands/foundation/*
+//! layer 19: commands/foundation/mod.rs commands/*
+//! layer 20: commands/mod.rs
+//! layer 21: host.rs
+// course: end
+//! layer 22: ktests/kit.rs
+// course: module 04
+//! layer 23: ktests/frames/kit.rs
+//! layer 24: ktests/frames/*
+//! layer 25: ktests/frames/mod.rs
+// course: end
+// course: module 05
+//! layer 23: ktests/paging/kit.rs
+//! layer 24: ktests/paging/*
+//! layer 25: ktests/paging/mod.rs
+// course: end
+//! layer 25: ktests/*
+//! layer 26: ktests/mod.rs
+//! layer 27: mod.rs
 //! ```
 //! <!-- /layers -->
 

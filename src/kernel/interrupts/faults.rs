@@ -1,182 +1,27 @@
-//! The kernel's interrupt handlers: exceptions (reported; survived when they
-//! come from a probe), the double-fault task, the timer, the keyboard and COM1.
-//!
+//! Exceptions: reported in the frame colours (and survived when they come
+//! from a probe or a breakpoint), ring 3's handed to the process layer, the
+//! page-fault detail hook, and the double-fault task on its own stack.
 //! Handlers run with interrupts off and must not block or allocate.
+//!
+//! ```text
+//!   exception ─┬─ from ring 3 ─────────▶ the user exception handler
+//!              ├─ int3 ────────────────▶ report, go on
+//!              ├─ inside a probe ──────▶ report (unless quiet), resume at its fixup
+//!              └─ else ───────────────▶ report + detail hook, fatal
+//!   #DF ─▶ double_fault_task (own TSS and stack): report, fatal
+//! ```
 
-use crate::arch::x86::{self, gdt, idt, pic, pit, probe};
-// course: module 02
-use crate::drivers::serial::Serial;
-// course: end
+use crate::arch::x86::{self, gdt, probe};
 use crate::exception::{self, InterruptFrame, vector};
 use crate::kernel::console;
 use crate::kernel::halt::fatal;
 use crate::kernel::stack::{boot_stack, overflow, page_fingerprint, stack_note};
 use crate::mm::layout::{KERNEL_BASE, PAGE_SIZE};
-// course: module 02
-use crate::shell::input::{HIGH_WATER, InputQueue, Key, LOW_WATER, SerialDecoder, Source};
-// course: end
 use crate::term::style::{ERROR, FRAME, RESET};
 use crate::text::{WRAP_WIDTH, Wrap};
 use crate::{print, println};
-// course: module 02
-use core::sync::atomic::AtomicBool;
-// course: end
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 use spin::Mutex;
-
-/// Timer interrupts per second.
-pub const TIMER_HZ: u32 = 100;
-
-/// Timer ticks since the PIT started.
-static TICKS: AtomicU32 = AtomicU32::new(0);
-
-// course: module 02
-/// Keys from the keyboard and the serial line, for the shell.
-static INPUT: InputQueue = InputQueue::new();
-
-struct SerialInput {
-    port: crate::drivers::serial::Serial,
-    decoder: SerialDecoder,
-    last_byte_tick: u32,
-}
-
-static SERIAL_INPUT: Mutex<SerialInput> = Mutex::new(SerialInput {
-    port: crate::drivers::serial::Serial::com1(),
-    decoder: SerialDecoder::new(),
-    last_byte_tick: 0,
-});
-// course: end
-
-/// Install every handler, remap the PIC, start the PIT; interrupts stay off.
-pub fn init() {
-    gdt::init(double_fault_task);
-    idt::init();
-    idt::set_exception_handler(exception);
-    pic::init(idt::IRQ_BASE);
-    pit::init(TIMER_HZ);
-    idt::set_irq_handler(0, timer);
-    pic::unmask(0);
-    // course: module 02
-    idt::set_irq_handler(1, keyboard);
-    idt::set_irq_handler(4, com1);
-    pic::unmask(1);
-    pic::unmask(4);
-    // course: end
-}
-
-/// Timer ticks since the PIT started ([`TIMER_HZ`] a second).
-pub fn ticks() -> u32 {
-    TICKS.load(Ordering::Relaxed)
-}
-
-/// Milliseconds since the timer started.
-pub fn uptime_ms() -> u64 {
-    ticks() as u64 * 1000 / TIMER_HZ as u64
-}
-
-// course: module 02
-/// Keys lost because the queue was full, not yet reported (0 when none).
-pub fn unreported_drops() -> usize {
-    INPUT.take_unreported_drops()
-}
-
-/// Sleep until the next interrupt unless a key already waits (`sti; hlt`
-/// cannot miss a key that arrives between the check and the halt).
-pub fn wait_for_interrupt() {
-    x86::disable_interrupts();
-    if INPUT.is_empty() {
-        x86::enable_interrupts_and_hlt();
-    } else {
-        x86::enable_interrupts();
-    }
-}
-
-/// True when a key waits in the input queue.
-pub fn key_waiting() -> bool {
-    !INPUT.is_empty()
-}
-// course: end
-
-fn timer() {
-    // course: module 02
-    let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
-    // A lone ESC from a serial terminal is delivered once the line is quiet.
-    if let Some(mut s) = SERIAL_INPUT.try_lock()
-        && s.decoder.pending()
-        && now.wrapping_sub(s.last_byte_tick) > 2
-    {
-        s.decoder.flush(|k| {
-            INPUT.push_from(k, Source::Serial);
-        });
-    }
-    // course: else
-    // TICKS.fetch_add(1, Ordering::Relaxed);
-    // course: end
-}
-
-// course: module 02
-/// A tap on every key from the PS/2 keyboard, called in the IRQ 1 handler
-/// before the key goes to the shell (the `channel` demo installs one). It
-/// must not block or allocate.
-static KEY_TAP: Mutex<Option<fn(Key)>> = Mutex::new(None);
-
-/// Install (`Some`) or remove (`None`) the key tap; interrupts stay off
-/// meanwhile, so the IRQ 1 handler never finds the tap's lock held.
-pub fn set_key_tap(tap: Option<fn(Key)>) {
-    x86::without_interrupts(|| *KEY_TAP.lock() = tap);
-}
-
-/// The key tap installed now, if any.
-pub fn key_tap() -> Option<fn(Key)> {
-    x86::without_interrupts(|| *KEY_TAP.lock())
-}
-
-fn keyboard() {
-    if let Some(key) = crate::drivers::keyboard::read_key() {
-        if let Some(tap) = KEY_TAP.try_lock().and_then(|t| *t) {
-            tap(key);
-        }
-        INPUT.push(key);
-    }
-}
-
-/// True while COM1's receive interrupt is off because the queue is nearly full.
-static SERIAL_PAUSED: AtomicBool = AtomicBool::new(false);
-
-/// Move received bytes into the queue while it has room; near full, switch
-/// the receive interrupt off so the rest waits in the UART (and its sender)
-/// until [`next_key`] has made room: no byte is lost.
-fn com1() {
-    let mut s = SERIAL_INPUT.lock();
-    s.last_byte_tick = TICKS.load(Ordering::Relaxed);
-    loop {
-        if INPUT.len() >= HIGH_WATER {
-            SERIAL_PAUSED.store(true, Ordering::Relaxed);
-            Serial::set_receive_interrupt(false);
-            return;
-        }
-        let Some(byte) = s.port.try_receive() else {
-            return;
-        };
-        s.decoder.feed(byte, |k| {
-            INPUT.push_from(k, Source::Serial);
-        });
-    }
-}
-
-/// The oldest waiting key and where it came from (for the shell loop); resumes a paused serial
-/// receiver once the queue has drained below its low-water mark.
-pub fn next_key() -> Option<(Key, Source)> {
-    let key = INPUT.pop_with_source();
-    if SERIAL_PAUSED.load(Ordering::Relaxed) && INPUT.len() < LOW_WATER {
-        x86::without_interrupts(|| {
-            SERIAL_PAUSED.store(false, Ordering::Relaxed);
-            Serial::set_receive_interrupt(true);
-        });
-    }
-    key
-}
-// course: end
 
 /// Adds detail to a fault report, given CR2, the faulting EIP and the #PF
 /// error code (`None` from the double-fault report: that code is lost).
@@ -209,7 +54,7 @@ pub fn set_user_exception_handler(handler: fn(&mut InterruptFrame, u32)) {
 }
 
 /// Every CPU exception but the double fault lands here.
-fn exception(frame: &mut InterruptFrame) {
+pub(super) fn exception(frame: &mut InterruptFrame) {
     let cr2 = if frame.vector == vector::PAGE_FAULT {
         x86::cr2()
     } else {
@@ -291,7 +136,7 @@ pub fn overflow_double_fault_stack() {
 
 /// The double-fault task: runs on its own TSS and stack, so even a kernel
 /// stack overflow (a #PF that cannot push its frame) is reported.
-extern "C" fn double_fault_task() -> ! {
+pub(super) extern "C" fn double_fault_task() -> ! {
     console::force_unlock();
     let (eip, esp, ebp) = gdt::faulting_task_state();
     // The #PF that could not be delivered left its address in CR2.

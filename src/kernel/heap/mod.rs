@@ -27,39 +27,40 @@
 //! Locking: the grow hook never waits for the memory lock; an allocation
 //! that needs growth inside `memory::with` fails with
 //! [`GrowFailure::MemoryLocked`] (see "Locking" in `kernel::memory`).
+// course: module 06
+//!
+//! Two files: `mod.rs` (the heap and its reserve: start, queries, the
+//! global allocator) and `grow.rs` (the grow and ungrow hooks over the VMM).
+// course: end
 
 // course: module 06
-use crate::arch::x86::without_interrupts;
+mod grow;
+
+pub use grow::{GrowFailure, take_grow_failure};
+use grow::{grow, growth, ungrow};
 // course: end
+
 use crate::bootinfo::BootInfo;
 use crate::kernel::halt::fatal_because;
 // course: module 05
 use crate::kernel::memory;
 // course: end
 use crate::mm::AllocError;
-// course: module 05
-use crate::mm::addr::VirtAddr;
-// course: end
 use crate::mm::heap::{AnyHeap, HeapBackend, HeapKind, HeapStats, KernelHeap, Slabs};
 // course: module 05
 use crate::mm::layout::KERNEL_HEAP_START;
-use crate::mm::paging::EntryFlags;
+// course: before 06
+// use crate::mm::addr::VirtAddr;
+// use crate::mm::paging::EntryFlags;
+// course: end
 // course: end
 use crate::mm::reserve::WithReserve;
-// course: module 05
 // course: module 06
-use crate::mm::vm::{Grow, GrowError, Region, VirtRange};
-// course: end
+use crate::mm::vm::Grow;
 // course: end
 use crate::println;
 use core::alloc::Layout;
-// course: module 06
-use core::fmt;
-// course: end
 use core::ptr::NonNull;
-// course: module 06
-use spin::Mutex;
-// course: end
 
 // course: module 05
 /// The kernel heap's sizes, kept with every other size in `mm::layout`.
@@ -229,79 +230,6 @@ pub fn with_reserve<R>(f: impl FnOnce(&mut AnyHeap) -> R) -> Option<R> {
 pub fn reserve_counts() -> (usize, usize) {
     (ALLOCATOR.served(), ALLOCATOR.refused())
 }
-
-// course: module 06
-
-/// Why the heap did not grow when it was short.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GrowFailure {
-    /// The memory lock was held: the allocation came from inside
-    /// `memory::with`, where growing would wait for ever (see the locking
-    /// rule in `kernel::memory`).
-    MemoryLocked,
-    /// The VMM refused: no room left in the region, or no frames.
-    Vm(GrowError),
-}
-
-impl fmt::Display for GrowFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GrowFailure::MemoryLocked => f.write_str(
-                "out of memory: the heap cannot grow while the memory lock is held \
-                 (an allocation inside memory::with)",
-            ),
-            GrowFailure::Vm(e) => write!(f, "out of memory: {e}"),
-        }
-    }
-}
-
-/// The last growth that failed, for reports and tests.
-static LAST_GROW_FAILURE: Mutex<Option<GrowFailure>> = Mutex::new(None);
-
-/// The last growth failure, taken (the next call gives `None` until
-/// another growth fails).
-pub fn take_grow_failure() -> Option<GrowFailure> {
-    without_interrupts(|| LAST_GROW_FAILURE.lock().take())
-}
-
-/// The heap's growth for a shortfall of `min_bytes` at `end`: the kernel
-/// heap region, [`HEAP_GROW_STEP`] at least, writable and global.
-fn growth(end: usize, min_bytes: usize) -> Grow {
-    Grow {
-        region: Region::KernelHeap,
-        at: VirtAddr(end as u32),
-        min_bytes,
-        step: HEAP_GROW_STEP,
-        flags: EntryFlags::WRITABLE | EntryFlags::GLOBAL,
-    }
-}
-
-/// The heap's grow hook, a thin adapter over the VMM's `grow_region`:
-/// returns how many bytes it mapped at `end`. Called without the heap lock;
-/// never waits for the memory lock (a failure is named and kept).
-fn grow(end: usize, min_bytes: usize) -> Option<usize> {
-    let failure = match memory::try_with(|m| m.grow_region(&growth(end, min_bytes))) {
-        Some(Ok(len)) => {
-            log::info!("heap grew by {len} bytes at {end:#x}");
-            return Some(len);
-        }
-        Some(Err(e)) => GrowFailure::Vm(e),
-        None => GrowFailure::MemoryLocked,
-    };
-    log::warn!("heap: no growth of {min_bytes} bytes at {end:#x}: {failure}");
-    without_interrupts(|| *LAST_GROW_FAILURE.lock() = Some(failure));
-    None
-}
-
-/// The heap's ungrow hook, a thin adapter over the VMM's `shrink_region`:
-/// the heap refused the `len` bytes `grow` mapped at `start`, so they are
-/// unmapped and their frames go back to the PMM.
-fn ungrow(start: usize, len: usize) {
-    let range = VirtRange::new(start as u32, start as u64 + len as u64);
-    let undone = memory::try_with(|m| m.shrink_region(Region::KernelHeap, range));
-    log::warn!("heap refused {len} bytes mapped at {start:#x}; unmapped: {undone:?}");
-}
-// course: end
 
 /// Run `f` on the kernel heap under its lock; `None` before [`init`].
 /// `f` must not allocate (the lock is a spin lock).
