@@ -229,19 +229,53 @@ pub fn to_alloc_error(e: HeapError) -> AllocError {
     }
 }
 
-/// The buddy heap as a family member: regions must follow each other
-/// (the heap grows at its end), and frees are the checked kind.
-impl HeapBackend for BuddyHeap {
-    fn name(&self) -> &'static str {
-        "buddy"
-    }
-    unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError> {
-        if start != self.backed_end_addr() {
-            return Err(AllocError::InvalidAddress);
+/// The `HeapBackend` methods the buddy heap and the kernel's buddy design
+/// (slabs over it) share: each forwards to the type's own method of the same
+/// name, and regions must follow each other (the heap grows at its end,
+/// the buddy heap's `backed_end_addr`, which `$buddy` reaches).
+macro_rules! buddy_design_backend {
+    ($T:ty, $buddy:expr) => {
+        fn name(&self) -> &'static str {
+            "buddy"
         }
-        // SAFETY: forwarded from the caller.
-        unsafe { self.add_backed(len) }.map_err(to_alloc_error)
-    }
+        unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError> {
+            if start != $buddy(&*self).backed_end_addr() {
+                return Err(AllocError::InvalidAddress);
+            }
+            // SAFETY: forwarded from the caller.
+            unsafe { self.add_backed(len) }.map_err(to_alloc_error)
+        }
+        #[inline]
+        fn resize_in_place(
+            &mut self,
+            ptr: NonNull<u8>,
+            layout: Layout,
+            new_size: usize,
+        ) -> Result<bool, AllocError> {
+            <$T>::resize_in_place(self, ptr, layout, new_size).map_err(to_alloc_error)
+        }
+        fn grow_hint(&self, layout: Layout) -> Option<usize> {
+            <$T>::grow_hint(self, layout)
+        }
+        fn side_table_bytes(&self) -> usize {
+            <$T>::side_table_bytes(self)
+        }
+        fn set_poison(&mut self, on: bool) -> bool {
+            <$T>::set_poison(self, on);
+            true
+        }
+        fn poisoning(&self) -> bool {
+            <$T>::poisoning(self)
+        }
+        fn region_end(&self) -> usize {
+            $buddy(&*self).backed_end_addr()
+        }
+    };
+}
+
+/// The buddy heap as a family member; frees are the checked kind.
+impl HeapBackend for BuddyHeap {
+    buddy_design_backend!(BuddyHeap, core::convert::identity);
     #[inline]
     fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         self.alloc_layout(layout).map_err(to_alloc_error)
@@ -249,14 +283,6 @@ impl HeapBackend for BuddyHeap {
     #[inline]
     fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
         self.free_layout(ptr, layout).map_err(to_alloc_error)
-    }
-    fn resize_in_place(
-        &mut self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-    ) -> Result<bool, AllocError> {
-        BuddyHeap::resize_in_place(self, ptr, layout, new_size).map_err(to_alloc_error)
     }
     fn stats(&self) -> HeapStats {
         let free = self.free_counts().total_bytes();
@@ -277,37 +303,12 @@ impl HeapBackend for BuddyHeap {
     fn dump(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         super::report::write_report(self, &mut &mut *out)
     }
-    fn grow_hint(&self, layout: Layout) -> Option<usize> {
-        BuddyHeap::grow_hint(self, layout)
-    }
-    fn side_table_bytes(&self) -> usize {
-        BuddyHeap::side_table_bytes(self)
-    }
-    fn set_poison(&mut self, on: bool) -> bool {
-        BuddyHeap::set_poison(self, on);
-        true
-    }
-    fn poisoning(&self) -> bool {
-        BuddyHeap::poisoning(self)
-    }
-    fn region_end(&self) -> usize {
-        self.backed_end_addr()
-    }
 }
 
 /// The kernel heap's buddy design: slabs for small requests, the buddy
 /// heap for the rest; every free checked (see `heap::slab`).
 impl HeapBackend for SlabBuddy {
-    fn name(&self) -> &'static str {
-        "buddy"
-    }
-    unsafe fn add_region(&mut self, start: usize, len: usize) -> Result<(), AllocError> {
-        if start != self.buddy().backed_end_addr() {
-            return Err(AllocError::InvalidAddress);
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { self.add_backed(len) }.map_err(to_alloc_error)
-    }
+    buddy_design_backend!(SlabBuddy, SlabBuddy::buddy);
     #[inline(always)]
     fn alloc(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         self.alloc_layout(layout).map_err(to_alloc_error)
@@ -315,15 +316,6 @@ impl HeapBackend for SlabBuddy {
     #[inline(always)]
     fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), AllocError> {
         self.free_layout(ptr, layout).map_err(to_alloc_error)
-    }
-    #[inline]
-    fn resize_in_place(
-        &mut self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        new_size: usize,
-    ) -> Result<bool, AllocError> {
-        SlabBuddy::resize_in_place(self, ptr, layout, new_size).map_err(to_alloc_error)
     }
     fn stats(&self) -> HeapStats {
         let b = self.buddy();
@@ -352,22 +344,6 @@ impl HeapBackend for SlabBuddy {
             Ok(r) => writeln!(out, "{r}"),
             Err(e) => writeln!(out, "slabs CORRUPT: {e}"),
         }
-    }
-    fn grow_hint(&self, layout: Layout) -> Option<usize> {
-        SlabBuddy::grow_hint(self, layout)
-    }
-    fn side_table_bytes(&self) -> usize {
-        SlabBuddy::side_table_bytes(self)
-    }
-    fn set_poison(&mut self, on: bool) -> bool {
-        SlabBuddy::set_poison(self, on);
-        true
-    }
-    fn poisoning(&self) -> bool {
-        SlabBuddy::poisoning(self)
-    }
-    fn region_end(&self) -> usize {
-        self.buddy().backed_end_addr()
     }
 }
 

@@ -318,3 +318,13 @@ impl SlabBuddy {
         Ok(n)
     }
 }
+
+impl fmt::Display for SlabReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "slabs: {} ({} bytes of blocks) holding {} objects ({} bytes), {} free slots",
+            self.slabs, self.slab_bytes, self.objects, self.object_bytes, self.free_slots
+        )
+    }
+}

@@ -10,6 +10,8 @@ use crate::testutil::{Arena, Rng, miri_or, soak_ops};
 use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::ptr::NonNull;
 
 /// A slab heap over all of `arena` (scales 4 up to the largest that fits).
 fn heap_in(arena: &Arena) -> SlabBuddy {
