@@ -237,7 +237,9 @@ fn refuse(addr: usize, inside: Option<Live>, freed_before: bool, kind: &str) -> 
         let block = b.buddy().block_of(addr);
         Some(match (slot, block) {
             (Some(s), _) if s.live && s.slot == addr => BuddyVerdict::ForeignSlot { size: s.size },
-            (None, Some(info)) if info.payload == Some(addr) => {
+            // A cached block is a freed one (its page says so); the buddy
+            // heap alone would call it live.
+            (None, Some(info)) if info.payload == Some(addr) && !b.in_cached_block(addr) => {
                 BuddyVerdict::Foreign { scale: info.scale }
             }
             _ => match NonNull::new(core::ptr::with_exposed_provenance_mut::<u8>(addr)) {

@@ -121,6 +121,13 @@ impl SlabBuddy {
         HeapError::Interior { addr, payload }
     }
 
+    /// Whether `addr` lies in the first page of a block the block cache
+    /// holds: a block freed and kept for reuse, which the buddy heap still
+    /// counts as used. O(1): one byte of the side table.
+    pub fn in_cached_block(&self, addr: usize) -> bool {
+        matches!(self.page_at(addr.wrapping_sub(self.grid)), Page::Cached)
+    }
+
     /// What `addr` is in a slab: `(class size, slab block scale, slot
     /// start, live)` when it lies in a slab's slots, `None` otherwise.
     pub fn slot_info(&self, addr: usize) -> Option<SlotInfo> {

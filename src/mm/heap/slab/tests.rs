@@ -646,6 +646,11 @@ fn freed_large_blocks_are_cached_and_every_bad_free_of_them_is_refused() {
     h.free_layout(p, l).unwrap();
     assert_eq!((h.cached_blocks(), h.cached_block_bytes()), (1, 8192));
     assert_eq!(ok(&h).1.cached_blocks, 1);
+    assert!(h.in_cached_block(pa) && h.in_cached_block(pa + 16));
+    assert!(
+        !h.in_cached_block(pa + SLAB_PAGE),
+        "only the first page is marked"
+    );
     let before = snap(&h, &a);
     let cases = [
         (p, l, HeapError::DoubleFree { addr: pa }),
@@ -671,6 +676,7 @@ fn freed_large_blocks_are_cached_and_every_bad_free_of_them_is_refused() {
     let l2 = layout(7000, 64);
     assert_eq!(h.alloc_layout(l2), Ok(p));
     assert_eq!(h.cached_blocks(), 0);
+    assert!(!h.in_cached_block(pa), "a block handed out again is live");
     assert_eq!(
         h.free_layout(p, l),
         Err(HeapError::LayoutMismatch { addr: pa }),
