@@ -293,15 +293,47 @@ fn grub_menu_third_entry_boots_the_gaptree_heap() {
         "the kernel booted before GRUB's menu showed:\n{}",
         m.output()
     );
-    // Down twice: the third entry is drawn as the chosen one.
-    m.press("down");
-    m.press("down");
+    // Move to the third entry with the screen in the loop: read which entry
+    // is drawn as chosen, press Down (or Up) once, wait for the screen to
+    // show it. Pressing Down twice blind failed on a loaded machine: the
+    // Esc presses that waited for the menu had filled the BIOS's 15-key
+    // buffer, which dropped the Downs.
+    let chosen_row = |m: &mut Machine| -> (Option<usize>, Option<usize>) {
+        let rows: Vec<Vec<(char, u8)>> = m
+            .vga_screen()
+            .into_iter()
+            .filter(|row| {
+                row.iter()
+                    .map(|c| c.0)
+                    .collect::<String>()
+                    .contains("Cairn (")
+            })
+            .collect();
+        let text = |row: &Vec<(char, u8)>| row.iter().map(|c| c.0).collect::<String>();
+        let target = rows.iter().position(|r| text(r).contains(third));
+        let at = rows.iter().position(|r| {
+            let t = text(r);
+            t.find("Cairn (").is_some_and(|col| r[col].1 == chosen)
+        });
+        (at, target)
+    };
     loop {
-        if attr_of(&mut m, third) == Some(chosen) && attr_of(&mut m, first) != Some(chosen) {
+        let (at, target) = chosen_row(&mut m);
+        if at.is_some() && at == target {
             break;
         }
         m.check_deadline("the third entry chosen in GRUB's menu");
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let (Some(at), Some(target)) = (at, target) {
+            m.press(if at < target { "down" } else { "up" });
+            let waited = std::time::Instant::now();
+            while chosen_row(&mut m).0 == Some(at)
+                && waited.elapsed() < std::time::Duration::from_secs(3)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
     m.press("ret");
     m.expect("cairn: ready");

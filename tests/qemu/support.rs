@@ -270,17 +270,28 @@ impl Machine {
         self.monitor
             .write_all(format!("{cmd}\n").as_bytes())
             .unwrap();
-        let mut answer = String::new();
-        let until = Instant::now() + Duration::from_secs(5);
+        // The answer is what follows the monitor's echo of the whole line
+        // (`{cmd}`, erase to end of line, CR LF) up to the next prompt. A
+        // prompt before that echo belongs to an earlier command whose
+        // answer came late (a loaded machine): waiting for any prompt
+        // returned such a tail as this command's answer, and every later
+        // command then read the tail of the one before.
+        let echo = format!("{cmd}\x1b[K\r\n");
+        let mut raw = String::new();
+        let until = Instant::now() + Duration::from_secs(10);
         while Instant::now() < until {
-            if let Ok(n) = self.monitor.read(&mut buf) {
-                answer.push_str(&String::from_utf8_lossy(&buf[..n]));
-                if answer.contains("(qemu)") {
-                    break;
-                }
+            match self.monitor.read(&mut buf) {
+                Ok(0) => break, // the machine has gone: no answer will come
+                Ok(n) => raw.push_str(&String::from_utf8_lossy(&buf[..n])),
+                Err(_) => continue, // the read timed out: ask again
+            }
+            if let Some(start) = raw.rfind(&echo).map(|i| i + echo.len())
+                && let Some(end) = raw[start..].find("(qemu)")
+            {
+                return raw[start..start + end].to_string();
             }
         }
-        answer
+        raw
     }
 
     /// Press keys on the PS/2 keyboard through the monitor's `sendkey`.
