@@ -205,19 +205,21 @@ test-property:
 ## made from an integer has no provenance and any access through it is
 ## reported (the crate also forbids integer-pointer `as` casts: src/lib.rs).
 ## Tests leak their arenas on purpose (heaps that live for the program),
-## hence -Zmiri-ignore-leaks. Nothing in `mm::` is excluded; code with
+## hence -Zmiri-ignore-leaks. Nothing in `mm::` or `process::` (the ELF
+## loader and user memory, over simulated memory) is excluded; code with
 ## inline asm (arch, drivers, kernel) is i686-only and never reaches Miri.
 MIRIFLAGS_CAIRN := -Zmiri-ignore-leaks -Zmiri-strict-provenance
 miri: miri-setup
-	MIRIFLAGS="$(MIRIFLAGS_CAIRN)" cargo miri test --lib mm::
+	MIRIFLAGS="$(MIRIFLAGS_CAIRN)" cargo miri test --lib -- mm:: process::
 
-## test-miri: the short Miri pass of `make test` (46 tests, about two
+## test-miri: the short Miri pass of `make test` (47 tests, about two
 ## minutes on an idle machine), with `make miri`'s flags: the gap-tree heap
 ## (whose headers a double free read as padding; its AVL tree is reached
 ## through it) with one of its property tests, the reserve, and one quick
 ## test of every other module of `mm::` (so each module's unsafe code meets
-## Miri on every run; simulated memory through paging's and vm's).
-## `make miri` runs all of `mm::`.
+## Miri on every run; simulated memory through paging's and vm's), and
+## the ELF loader's test of a good program. `make miri` runs all of `mm::`
+## and `process::`.
 MIRI_SHORT := mm::heap::gaptree mm::reserve \
 	mm::addr::tests::split_of_a_virtual_address \
 	mm::bitmap::tests::ranges_across_words \
@@ -242,7 +244,8 @@ MIRI_SHORT := mm::heap::gaptree mm::reserve \
 	mm::paging::unmap_tests::the_table_goes_with_its_last_page_only \
 	mm::runs::tests::run_at_names_free_inside_and_wrong_length \
 	mm::segment::tests::tss_descriptor \
-	mm::vm::tests::recursive_addresses_reach_the_tables_through_the_walk
+	mm::vm::tests::recursive_addresses_reach_the_tables_through_the_walk \
+	process::tests::a_good_program_is_mapped_text_read_only_data_writable_bss_zeroed
 MIRI_SHORT_SKIP := mm::heap::gaptree::tests::gaptree_soak_no_void \
 	mm::heap::gaptree::tests::gaptree_soak_poisoned
 test-miri: miri-setup
