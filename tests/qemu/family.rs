@@ -242,6 +242,15 @@ fn grub_menu_has_an_entry_per_heap_and_boots_buddy_at_once() {
     );
 }
 
+/// The text of one screen row with one byte per cell, so that a byte
+/// offset in it is a column: GRUB's box-drawing cells (codes above 0x7F)
+/// read as `.`.
+fn row_text(row: &[(char, u8)]) -> String {
+    row.iter()
+        .map(|c| if c.0.is_ascii() { c.0 } else { '.' })
+        .collect()
+}
+
 /// The ISO's own menu: Esc while GRUB starts shows it (the boot waits),
 /// and its third entry boots the gap-tree heap. Keys go through `sendkey`;
 /// the menu is read from the screen (GRUB writes to VGA text memory, not
@@ -269,8 +278,7 @@ fn grub_menu_third_entry_boots_the_gaptree_heap() {
     // once GRUB's menu shows it: GRUB draws the chosen entry in other colours.
     let attr_of = |m: &mut Machine, entry: &str| -> Option<u8> {
         m.vga_screen().into_iter().find_map(|row| {
-            let text: String = row.iter().map(|c| c.0).collect();
-            let col = text.find(entry)?;
+            let col = row_text(&row).find(entry)?;
             Some(row[col].1)
         })
     };
@@ -299,22 +307,17 @@ fn grub_menu_third_entry_boots_the_gaptree_heap() {
     // Esc presses that waited for the menu had filled the BIOS's 15-key
     // buffer, which dropped the Downs.
     let chosen_row = |m: &mut Machine| -> (Option<usize>, Option<usize>) {
-        let rows: Vec<Vec<(char, u8)>> = m
+        // The menu's rows, each with its text read once.
+        let rows: Vec<(String, Vec<(char, u8)>)> = m
             .vga_screen()
             .into_iter()
-            .filter(|row| {
-                row.iter()
-                    .map(|c| c.0)
-                    .collect::<String>()
-                    .contains("Cairn (")
-            })
+            .map(|row| (row_text(&row), row))
+            .filter(|(text, _)| text.contains("Cairn ("))
             .collect();
-        let text = |row: &Vec<(char, u8)>| row.iter().map(|c| c.0).collect::<String>();
-        let target = rows.iter().position(|r| text(r).contains(third));
-        let at = rows.iter().position(|r| {
-            let t = text(r);
-            t.find("Cairn (").is_some_and(|col| r[col].1 == chosen)
-        });
+        let target = rows.iter().position(|(text, _)| text.contains(third));
+        let at = rows
+            .iter()
+            .position(|(text, row)| text.find("Cairn (").is_some_and(|col| row[col].1 == chosen));
         (at, target)
     };
     loop {
